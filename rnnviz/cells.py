@@ -1,0 +1,174 @@
+"""The recurrences, one time step each, with their equations; not the loops over time (see stack.py).
+
+Every step function has the same shape, so the fast loop, the traced loop, the Jacobian probe and the
+Pascanu regulariser all call the same written-out equation:
+
+    h_t, c_t, rec = step(gx_t, h_{t-1}, c_{t-1}, w)
+
+gx_t is the input projection W_ih x_t + b_ih, precomputed for every t in one matmul; w holds the layer's
+recurrent weights. rec names what the step computed: "gh" (W_hh h_{t-1} + b_hh, whose gradient gives the
+step's share of dL/dW_hh), "gate.<g>" activations and "preact.<g>" pre-activations under the papers' names.
+Gate blocks are stacked in PyTorch's order (LSTM i, f, g, o; GRU r, z, n) so weights move to torch.nn.
+Leading dimensions are free: (B, .) per step, or (T*B, .) when every step is evaluated at once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    name: str
+    family: str  # "rnn" | "lstm" | "gru" | "esn": how the step is computed
+    blocks: tuple[str, ...]  # row blocks of W_ih / W_hh, in storage order
+    gates: tuple[str, ...]  # gate activations the trace records (may include derived ones)
+    torch_equivalent: str | None  # the torch.nn module with the same numerics, if any
+    has_cell: bool = False  # carries c_t besides h_t
+    peephole: bool = False  # Gers & Schmidhuber (2000) peepholes p ⊙ c
+    input_act: bool = True  # g_t = tanh(a_g); False: g_t = a_g (NIAF)
+    output_act: bool = True  # h_t = o_t ⊙ tanh(c_t); False: h_t = o_t ⊙ c_t (NOAF)
+    coupled: bool = False  # CIFG: f_t = 1 - i_t
+    nonlinearity: str = "tanh"  # rnn family: "tanh" or "relu"
+    summary: str = ""
+
+    @property
+    def num_blocks(self) -> int:
+        return len(self.blocks)
+
+
+def _lstm(name, blocks, summary, **kw) -> CellSpec:
+    gates = tuple(g for g in "ifgo" if g in blocks or (g == "f" and kw.get("coupled")))
+    return CellSpec(name, "lstm", tuple(blocks), gates, None, has_cell=True, summary=summary, **kw)
+
+
+SPECS: dict[str, CellSpec] = {
+    s.name: s
+    for s in (
+        CellSpec("rnn_tanh", "rnn", ("h",), (), "nn.RNN", summary="Elman RNN, tanh units"),
+        CellSpec("rnn_relu", "rnn", ("h",), (), "nn.RNN(nonlinearity='relu')", nonlinearity="relu",
+                 summary="Elman RNN, relu units (IRNN with identity init)"),
+        CellSpec("lstm", "lstm", tuple("ifgo"), tuple("ifgo"), "nn.LSTM", has_cell=True,
+                 summary="LSTM with forget gate (Gers et al. 2000), PyTorch's formulation"),
+        CellSpec("gru", "gru", tuple("rzn"), tuple("rzn"), "nn.GRU",
+                 summary="GRU (Cho et al. 2014), PyTorch's formulation with b_hn inside r"),
+        _lstm("lstm_peephole", "ifgo", "LSTM with peephole connections", peephole=True),
+        _lstm("lstm_nig", "fgo", "Greff et al. NIG: no input gate, i_t = 1"),
+        _lstm("lstm_nfg", "igo", "Greff et al. NFG: no forget gate, f_t = 1"),
+        _lstm("lstm_nog", "ifg", "Greff et al. NOG: no output gate, o_t = 1"),
+        _lstm("lstm_cifg", "igo", "Greff et al. CIFG: coupled gates, f_t = 1 - i_t", coupled=True),
+        _lstm("lstm_niaf", "ifgo", "Greff et al. NIAF: no input activation, g_t = a_g", input_act=False),
+        _lstm("lstm_noaf", "ifgo", "Greff et al. NOAF: no output activation, h_t = o_t * c_t",
+              output_act=False),
+        CellSpec("esn", "esn", ("h",), (), None,
+                 summary="Echo state network: fixed random reservoir, leaky tanh units, trained readout"),
+    )
+}
+
+
+def get_spec(arch: str) -> CellSpec:
+    if arch not in SPECS:
+        raise ValueError(f"unknown architecture {arch!r}; choose one of {', '.join(SPECS)}")
+    return SPECS[arch]
+
+
+class LayerWeights(NamedTuple):
+    """One layer's recurrent weights as a step needs them."""
+
+    weight_hh: Tensor  # (G*H, H)
+    bias_hh: Tensor | None  # (G*H,)
+    peephole: dict[str, Tensor] | None = None  # gate -> (H,)
+    leak_rate: float = 1.0  # ESN only
+
+
+def hidden_projection(h: Tensor, w: LayerWeights) -> Tensor:
+    """gh = W_hh h_{t-1} + b_hh, the only place a step touches W_hh: its gradient is that step's share."""
+    return F.linear(h, w.weight_hh, w.bias_hh)  # (N, G*H)
+
+
+def rnn_step(gx: Tensor, h: Tensor, c: Tensor | None, w: LayerWeights, spec: CellSpec):
+    """Elman RNN:  h_t = φ(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh),  φ = tanh or relu."""
+    gh = hidden_projection(h, w)
+    a = gx + gh
+    h = torch.tanh(a) if spec.nonlinearity == "tanh" else torch.relu(a)
+    return h, None, {"gh": gh, "preact.h": a}
+
+
+def esn_step(gx: Tensor, h: Tensor, c: Tensor | None, w: LayerWeights, spec: CellSpec):
+    """Leaky echo state network (Jaeger 2001; Jaeger et al. 2007):
+        h_t = (1 - α) h_{t-1} + α tanh(W_in x_t + b + W h_{t-1})
+    W_in (scaled by the input scaling) and W (scaled to a chosen spectral radius) stay fixed; α is the leak rate.
+    """
+    gh = hidden_projection(h, w)
+    a = gx + gh
+    alpha = w.leak_rate
+    h = torch.tanh(a) if alpha == 1.0 else torch.lerp(h, torch.tanh(a), alpha)
+    return h, None, {"gh": gh, "preact.h": a}
+
+
+def gru_step(gx: Tensor, h: Tensor, c: Tensor | None, w: LayerWeights, spec: CellSpec):
+    """GRU as torch.nn.GRU computes it (Cho et al. 2014 with the reset gate applied after W_hn):
+        r_t = σ(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)
+        z_t = σ(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
+        n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t-1} + b_hn))
+        h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}
+    """
+    gh = hidden_projection(h, w)
+    x_r, x_z, x_n = gx.chunk(3, -1)
+    h_r, h_z, h_n = gh.chunk(3, -1)
+    a_r, a_z = x_r + h_r, x_z + h_z
+    r, z = torch.sigmoid(a_r), torch.sigmoid(a_z)
+    a_n = x_n + r * h_n
+    n = torch.tanh(a_n)
+    h = torch.lerp(n, h, z)  # n + z ⊙ (h - n)
+    rec = {"gh": gh, "preact.r": a_r, "gate.r": r, "preact.z": a_z, "gate.z": z, "preact.n": a_n, "gate.n": n}
+    return h, None, rec
+
+
+def lstm_step(gx: Tensor, h: Tensor, c: Tensor, w: LayerWeights, spec: CellSpec):
+    """LSTM and the variants of Greff et al. (2015), "LSTM: A Search Space Odyssey", in torch's gate order:
+        i_t = σ(W_ii x_t + b_ii + W_hi h_{t-1} + b_hi [+ p_i ⊙ c_{t-1}])
+        f_t = σ(W_if x_t + b_if + W_hf h_{t-1} + b_hf [+ p_f ⊙ c_{t-1}])
+        g_t = tanh(W_ig x_t + b_ig + W_hg h_{t-1} + b_hg)
+        c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
+        o_t = σ(W_io x_t + b_io + W_ho h_{t-1} + b_ho [+ p_o ⊙ c_t])
+        h_t = o_t ⊙ tanh(c_t)
+    Bracketed peepholes only for lstm_peephole. Variants change one line each: NIG i_t = 1, NFG f_t = 1,
+    NOG o_t = 1, CIFG f_t = 1 - i_t, NIAF g_t = a_g, NOAF h_t = o_t ⊙ c_t. Unlike Greff's baseline, the
+    variants here have no peepholes, so each differs from torch.nn.LSTM in exactly one respect.
+    """
+    gh = hidden_projection(h, w)
+    pre = dict(zip(spec.blocks, (gx + gh).chunk(spec.num_blocks, -1)))
+    peep = w.peephole if spec.peephole else None
+    rec = {"gh": gh}
+    if peep is not None:
+        pre["i"] = pre["i"] + peep["i"] * c
+        pre["f"] = pre["f"] + peep["f"] * c
+    act = {k: torch.sigmoid(v) for k, v in pre.items() if k in "if"}
+    if spec.coupled:
+        act["f"] = 1.0 - act["i"]
+    act["g"] = torch.tanh(pre["g"]) if spec.input_act else pre["g"]
+    i, f, g = act.get("i"), act.get("f"), act["g"]
+    c = (c if f is None else f * c) + (g if i is None else i * g)
+    if "o" in pre:
+        if peep is not None:
+            pre["o"] = pre["o"] + peep["o"] * c
+        act["o"] = torch.sigmoid(pre["o"])
+    y = torch.tanh(c) if spec.output_act else c
+    h = y * act["o"] if "o" in act else y
+    for k in spec.gates:
+        if k in pre:
+            rec[f"preact.{k}"] = pre[k]
+        rec[f"gate.{k}"] = act[k]
+    return h, c, rec
+
+
+STEPS = {"rnn": rnn_step, "esn": esn_step, "gru": gru_step, "lstm": lstm_step}
+
+
+def step_fn(spec: CellSpec):
+    return STEPS[spec.family]

@@ -1,0 +1,191 @@
+"""Stacked recurrent layers with torch.nn.RNN/LSTM/GRU's parameter names, run fast or traced.
+
+Not a model (no embedding, no head: see models.py). One set of parameters serves two loops over time:
+`forward` takes the fastest exact path (fused.py) for training, and `forward_traced` walks the written-out
+step of cells.py, keeping every intermediate it computes on a Tape for trace.py.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from rnnviz import fused
+from rnnviz.cells import CellSpec, LayerWeights, get_spec, step_fn
+
+MAX_HIDDEN = 1024  # beyond this nothing trains or traces interactively on a CPU
+MAX_LAYERS = 4
+
+
+@dataclass
+class Tape:
+    """What a traced forward computed, per layer and step: steps[layer][t] is the step's record
+    (h, c, gh, gate.*, preact.*); inputs[layer] the layer's input sequence (B, T, D)."""
+
+    steps: list[list[dict[str, Tensor]]] = field(default_factory=list)
+    inputs: list[Tensor] = field(default_factory=list)
+    h0: list[Tensor] = field(default_factory=list)
+    c0: list[Tensor | None] = field(default_factory=list)
+
+
+def check_sizes(arch: str, input_size: int, hidden_size: int, num_layers: int, dropout: float) -> CellSpec:
+    spec = get_spec(arch)
+    if not 1 <= hidden_size <= MAX_HIDDEN:
+        raise ValueError(f"hidden size {hidden_size} is out of range; use 1 to {MAX_HIDDEN}")
+    if not 1 <= num_layers <= MAX_LAYERS:
+        raise ValueError(f"{num_layers} layers is out of range; use 1 to {MAX_LAYERS}")
+    if input_size < 1:
+        raise ValueError(f"input size {input_size} must be at least 1")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout {dropout} must be in [0, 1)")
+    return spec
+
+
+class Recurrent(nn.Module):
+    """Like torch.nn.LSTM(input_size, hidden_size, num_layers, batch_first=True), for every cell in cells.SPECS.
+
+    Parameters per layer k: weight_ih_lk (G*H, D), weight_hh_lk (G*H, H), bias_ih_lk, bias_hh_lk (G*H,),
+    plus peephole_{i,f,o}_lk (H,) for lstm_peephole. For the ESN they are buffers: the reservoir is fixed.
+    """
+
+    def __init__(self, arch: str, input_size: int, hidden_size: int, num_layers: int = 1,
+                 dropout: float = 0.0, bias: bool = True, leak_rate: float = 1.0):
+        super().__init__()
+        self.spec = check_sizes(arch, input_size, hidden_size, num_layers, dropout)
+        if not 0.0 < leak_rate <= 1.0:
+            raise ValueError(f"leak rate {leak_rate} must be in (0, 1]")
+        self.arch, self.input_size, self.hidden_size = arch, input_size, hidden_size
+        self.num_layers, self.dropout, self.bias, self.leak_rate = num_layers, dropout, bias, leak_rate
+        G, H = self.spec.num_blocks, hidden_size
+        fixed = self.spec.family == "esn"
+        for k in range(num_layers):
+            shapes = {f"weight_ih_l{k}": (G * H, input_size if k == 0 else H), f"weight_hh_l{k}": (G * H, H)}
+            if bias:
+                shapes.update({f"bias_ih_l{k}": (G * H,), f"bias_hh_l{k}": (G * H,)})
+            if self.spec.peephole:
+                shapes.update({f"peephole_{g}_l{k}": (H,) for g in "ifo"})
+            for name, shape in shapes.items():
+                if fixed:
+                    self.register_buffer(name, torch.empty(shape))
+                else:
+                    self.register_parameter(name, nn.Parameter(torch.empty(shape)))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """torch.nn.RNNBase's default: every weight and bias uniform in ±1/sqrt(H)."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        with torch.no_grad():
+            for t in self.weights():
+                t.uniform_(-bound, bound)
+
+    def weights(self) -> list[Tensor]:
+        """Every recurrent weight, trainable or fixed, in a stable order."""
+        return list(self.parameters()) + [b for _, b in self.named_buffers()]
+
+    def layer(self, k: int) -> tuple[Tensor, Tensor | None, LayerWeights]:
+        """(weight_ih, bias_ih, LayerWeights) of layer k."""
+        g = lambda n: getattr(self, f"{n}_l{k}", None)  # noqa: E731
+        peep = {p: g(f"peephole_{p}") for p in "ifo"} if self.spec.peephole else None
+        return g("weight_ih"), g("bias_ih"), LayerWeights(g("weight_hh"), g("bias_hh"), peep, self.leak_rate)
+
+    def initial_state(self, x: Tensor, state) -> tuple[Tensor, Tensor | None]:
+        L, B, H = self.num_layers, x.shape[0], self.hidden_size
+        if state is None:
+            h0 = x.new_zeros(L, B, H)
+            return h0, (x.new_zeros(L, B, H) if self.spec.has_cell else None)
+        h0, c0 = state if isinstance(state, tuple) else (state, None)
+        if h0.shape != (L, B, H):
+            raise ValueError(f"initial state has shape {tuple(h0.shape)}; expected {(L, B, H)}")
+        if self.spec.has_cell and c0 is None:
+            c0 = torch.zeros_like(h0)
+        return h0, c0
+
+    def check_input(self, x: Tensor) -> None:
+        if x.dim() != 3 or x.shape[-1] != self.input_size:
+            raise ValueError(f"input has shape {tuple(x.shape)}; expected (batch, time, {self.input_size})")
+
+    def forward(self, x: Tensor, state=None):
+        """Fast path. x (B, T, D) -> out (B, T, H), (h_n, c_n) each (L, B, H) (c_n None without a cell)."""
+        self.check_input(x)
+        h0, c0 = self.initial_state(x, state)
+        spec = self.spec
+        if spec.torch_equivalent and (spec.family != "gru" or x.is_cuda):
+            out, h_n, c_n = fused.torch_kernel(spec.family, spec.nonlinearity, x, h0, c0, _torch_order(self),
+                                               self.bias, self.num_layers, self.dropout, self.training)
+            return out, (h_n, c_n)
+        hs, cs = [], []
+        for k in range(self.num_layers):
+            if k > 0:
+                x = F.dropout(x, self.dropout, self.training)
+            w_ih, b_ih, w = self.layer(k)
+            if spec.family == "gru":
+                x = fused.gru_layer(x, h0[k], w_ih, w.weight_hh, b_ih, w.bias_hh)
+                hs.append(x[:, -1])
+                continue
+            x, h, c = self._loop(x, h0[k], None if c0 is None else c0[k], w_ih, b_ih, w, None)
+            hs.append(h)
+            cs.append(c)
+        return x, (torch.stack(hs), torch.stack(cs) if spec.has_cell else None)
+
+    def forward_traced(self, x: Tensor, state=None, tape: Tape | None = None):
+        """The written-out loop, layer by layer, keeping every step's record on `tape` (eval: no dropout)."""
+        self.check_input(x)
+        h0, c0 = self.initial_state(x, state)
+        tape = tape if tape is not None else Tape()
+        hs, cs = [], []
+        for k in range(self.num_layers):
+            w_ih, b_ih, w = self.layer(k)
+            steps: list[dict[str, Tensor]] = []
+            tape.inputs.append(x)
+            h_init = h0[k].detach().requires_grad_()  # a leaf, so dL/dh_0 exists even for a fixed reservoir
+            c_init = None if c0 is None else c0[k].detach().requires_grad_()
+            tape.h0.append(h_init)
+            tape.c0.append(c_init)
+            x, h, c = self._loop(x, h_init, c_init, w_ih, b_ih, w, steps)
+            tape.steps.append(steps)
+            hs.append(h)
+            cs.append(c)
+        return x, (torch.stack(hs), torch.stack(cs) if self.spec.has_cell else None), tape
+
+    def step(self, x_t: Tensor, h: list[Tensor], c: list, tape: Tape | None = None):
+        """One time step through every layer (for decoders that feed back): x_t (B, D), h and c lists of
+        (B, H) per layer (c entries None without a cell) -> (top output (B, H), new h, new c)."""
+        step, spec = step_fn(self.spec), self.spec
+        h, c = list(h), list(c)
+        for k in range(self.num_layers):
+            w_ih, b_ih, w = self.layer(k)
+            if tape is not None and len(tape.steps) <= k:
+                tape.steps.append([])
+                tape.h0.append(h[k])
+                tape.c0.append(c[k])
+            h[k], c[k], rec = step(F.linear(x_t, w_ih, b_ih), h[k], c[k], w, spec)
+            if tape is not None:
+                rec["h"], rec["c"] = h[k], c[k]
+                tape.steps[k].append(rec)
+            x_t = h[k] if k == self.num_layers - 1 else F.dropout(h[k], self.dropout, self.training)
+        return x_t, h, c
+
+    def _loop(self, x, h, c, w_ih, b_ih, w: LayerWeights, steps: list | None):
+        """One layer over time with cells.py's step; `steps` (if given) receives each step's record."""
+        gx = F.linear(x, w_ih, b_ih)  # (B, T, G*H), every step's input projection in one matmul
+        step, spec = step_fn(self.spec), self.spec
+        outs = []
+        for t in range(x.shape[1]):
+            h, c, rec = step(gx[:, t], h, c, w, spec)
+            if steps is not None:
+                rec["h"], rec["c"] = h, c
+                steps.append(rec)
+            outs.append(h)
+        return torch.stack(outs, 1), h, c
+
+    def extra_repr(self) -> str:
+        return f"{self.arch}, {self.input_size}, {self.hidden_size}, num_layers={self.num_layers}"
+
+
+def _torch_order(rec: Recurrent) -> list[Tensor]:
+    """torch's _flat_weights order: per layer w_ih, w_hh, b_ih, b_hh."""
+    names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if rec.bias else [])
+    return [getattr(rec, f"{n}_l{k}") for k in range(rec.num_layers) for n in names]

@@ -1,0 +1,188 @@
+"""Trace: everything one instrumented forward and backward computed, as named float32 tensors; and probe().
+
+Not analysis (analysis.py derives quantities) and not plotting. Names, with dimensions:
+    h, c, gate.<g>, preact.<g>, grad.h, grad.c   (layer, sample, step, unit)  per recurrent stack
+    grad.gh       (layer, sample, step, unit)  dL/d(W_hh h_{t-1} + b_hh): step t's share of dL/dW_hh is
+                                               grad.gh[t]^T h_{t-1}, summed over samples (weight_grad_share)
+    dW_hh.norm    (layer, step)                ||that share||_F
+    jacobian      (layer, step)                ||∂h_{T-1}/∂h_t||_F for the first sample (jacobian.py)
+    x, grad.x     (sample, step, unit)         the cell input (embedded) and dL/dx_t
+    output        (sample, step, unit)         the model's outputs (logits or values)
+    attention     (sample, step, source)       encoder-decoder only
+An encoder-decoder's stack names carry a prefix: enc.h, dec.gate.i, dec.jacobian, ...
+grad.* are total derivatives through time (every path from that tensor to L), not one step's direct share.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from rnnviz.jacobian import jacobian_norms
+from rnnviz.stack import Tape
+
+LAYERED = ("layer", "sample", "step", "unit")
+
+
+@dataclass
+class Trace:
+    arch: str
+    tensors: dict[str, Tensor]  # name -> float32 CPU tensor
+    dims: dict[str, tuple[str, ...]]  # name -> its dimension names
+    meta: dict = field(default_factory=dict)  # loss, prefixes, gates, train_step, jacobian method, ...
+
+    def __getitem__(self, name: str) -> Tensor:
+        if name not in self.tensors:
+            raise KeyError(f"this trace has no {name!r}; it has {', '.join(self.tensors)}")
+        return self.tensors[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.tensors
+
+    @property
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        return {k: tuple(v.shape) for k, v in self.tensors.items()}
+
+    @property
+    def steps(self) -> int:
+        return int(self.tensors["output"].shape[1])
+
+    @property
+    def nbytes(self) -> int:
+        return sum(t.numel() * t.element_size() for t in self.tensors.values())
+
+    def frame(self, name: str, sample: int | None = None) -> pd.DataFrame:
+        """Long form: one row per value, columns step, layer, unit, quantity, value (and sample)."""
+        t, dims = self[name], list(self.dims[name])
+        if sample is not None and "sample" in dims:
+            t = t.select(dims.index("sample"), sample)
+            dims.remove("sample")
+        dims = ["unit" if d == "source" else d for d in dims]
+        index = pd.MultiIndex.from_product([range(n) for n in t.shape], names=dims)
+        df = pd.DataFrame({"value": t.numpy().ravel()}, index=index).reset_index()
+        for col in ("step", "layer", "unit"):
+            if col not in df:
+                df[col] = 0
+        df["quantity"] = name
+        cols = ["step", "layer", "unit", "quantity", "value"] + (["sample"] if "sample" in df else [])
+        return df[cols]
+
+    def frames(self, names: list[str] | None = None, sample: int | None = None) -> pd.DataFrame:
+        return pd.concat([self.frame(n, sample) for n in (names or list(self.tensors))], ignore_index=True)
+
+    def select(self, names: list[str]) -> "Trace":
+        """A smaller trace holding only `names` (for snapshots kept in a run's history)."""
+        keep = [n for n in names if n in self.tensors]
+        return Trace(self.arch, {n: self.tensors[n] for n in keep}, {n: self.dims[n] for n in keep}, dict(self.meta))
+
+
+def default_loss(output: Tensor, has_head: bool) -> Tensor:
+    """With a head: cross-entropy of the last step's output against its own argmax; without: 0.5 ||h_T||²."""
+    last = output[:, -1]
+    if has_head:
+        return F.cross_entropy(last, last.argmax(-1).detach())
+    return 0.5 * last.pow(2).sum(-1).mean()
+
+
+def probe(model: nn.Module, x: Tensor, y: Tensor | None = None, loss_fn=None, *, jacobian: bool = True,
+          train_step: int | None = None) -> Trace:
+    """One instrumented forward and backward on a few samples (eval mode, no dropout; weights untouched).
+
+    loss_fn(output, y) -> scalar; None uses default_loss. Gradients go to the recorded tensors only, never
+    into the parameters' .grad, so a probe can run between training steps.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.enable_grad():
+            if getattr(model.cfg, "seq2seq", False):
+                out, _, tapes, extras = model.forward_traced(x, y)
+            else:
+                out, _, tapes, extras = model.forward_traced(x)
+            loss = loss_fn(out, y) if loss_fn is not None else default_loss(out, model.cfg.output_size > 0)
+            jac = {p: [jacobian_norms(stack_of(model, p), tape, k) for k in range(len(tape.steps))]
+                   for p, tape in tapes.items()} if jacobian else {}
+            wanted = _wanted(tapes, extras)
+            grads = torch.autograd.grad(loss, list(wanted.values()), allow_unused=True)
+    finally:
+        model.train(was_training)
+    grad_of = {k: (g if g is not None else torch.zeros_like(v)) for (k, v), g in zip(wanted.items(), grads)}
+    return _assemble(model, out, loss, tapes, extras, grad_of, jac, train_step)
+
+
+STACKS = {"": "rnn", "enc.": "encoder", "dec.": "decoder"}  # trace prefix -> the model's Recurrent
+
+
+def stack_of(model: nn.Module, prefix: str):
+    return getattr(model, STACKS[prefix])
+
+
+def _wanted(tapes: dict[str, Tape], extras: dict[str, Tensor]) -> dict[tuple, Tensor]:
+    """Every recorded tensor whose dL/d(.) the trace keeps, keyed (prefix, layer, step, name)."""
+    wanted = {("", -1, -1, "x"): extras["x"]}
+    for p, tape in tapes.items():
+        for k, steps in enumerate(tape.steps):
+            for t, rec in enumerate(steps):
+                for name in ("h", "c", "gh"):
+                    if rec.get(name) is not None:
+                        wanted[(p, k, t, name)] = rec[name]
+    return wanted
+
+
+def _stack(per_layer: list[list[Tensor]]) -> Tensor:
+    """[layer][step] of (B, U) -> (layer, sample, step, unit) float32 on the CPU."""
+    return torch.stack([torch.stack(steps, 1) for steps in per_layer]).detach().float().cpu()
+
+
+def _assemble(model, out, loss, tapes, extras, grad_of, jac, train_step) -> Trace:
+    tensors: dict[str, Tensor] = {}
+    dims: dict[str, tuple[str, ...]] = {}
+
+    def put(name, t, d):
+        tensors[name], dims[name] = t.detach().float().cpu().contiguous(), d
+
+    for p, tape in tapes.items():
+        first = tape.steps[0][0]
+        for name in [n for n in first if n != "gh" and first[n] is not None]:
+            put(p + name, _stack([[r[name] for r in steps] for steps in tape.steps]), LAYERED)
+        for name in ("h", "c", "gh"):
+            if first.get(name) is not None:
+                put(f"{p}grad.{name}", _stack([[grad_of[(p, k, t, name)] for t in range(len(steps))]
+                                               for k, steps in enumerate(tape.steps)]), LAYERED)
+        h_prev = torch.cat([torch.stack(tape.h0).detach().float().cpu().unsqueeze(2), tensors[p + "h"][:, :, :-1]], 2)
+        put(p + "dW_hh.norm", share_norms(tensors[p + "grad.gh"], h_prev), ("layer", "step"))
+        if p in jac:
+            put(p + "jacobian", torch.stack([j for j, _ in jac[p]]), ("layer", "step"))
+    put("x", extras["x"], ("sample", "step", "unit"))
+    put("grad.x", grad_of[("", -1, -1, "x")], ("sample", "step", "unit"))
+    put("output", out, ("sample", "step", "unit"))
+    if "attention" in extras:
+        put("attention", extras["attention"], ("sample", "step", "source"))
+    cfg = model.cfg
+    meta = {"loss": float(loss.detach()), "prefixes": list(tapes), "gates": list(model.spec.gates),
+            "blocks": list(model.spec.blocks), "hidden_size": cfg.hidden_size, "num_layers": cfg.num_layers,
+            "train_step": train_step, "jacobian": {p: j[0][1] for p, j in jac.items()}}
+    return Trace(cfg.arch, tensors, dims, meta)
+
+
+def share_norms(grad_gh: Tensor, h_prev: Tensor) -> Tensor:
+    """||Σ_b grad_gh[t, b]^T h_prev[t, b]||_F per layer and step, without building the (G*H, H) matrices:
+    ||A^T P||_F² = Σ (A A^T) ⊙ (P P^T) over the sample axis."""
+    L, B, T, _ = grad_gh.shape
+    a = grad_gh.permute(0, 2, 1, 3).reshape(L * T, B, -1).double()
+    q = h_prev.permute(0, 2, 1, 3).reshape(L * T, B, -1).double()
+    sq = (torch.bmm(a, a.transpose(1, 2)) * torch.bmm(q, q.transpose(1, 2))).sum((1, 2))
+    return sq.clamp_min(0).sqrt().view(L, T).float()
+
+
+def weight_grad_share(trace: Trace, layer: int = 0, prefix: str = "", h0: Tensor | None = None) -> Tensor:
+    """Each step's share of dL/dW_hh for one layer: (T, G*H, H), summing over t to the full gradient.
+    The first step's previous state is h0 (zeros unless given)."""
+    g = trace[prefix + "grad.gh"][layer]  # (B, T, G*H)
+    h = trace[prefix + "h"][layer]  # (B, T, H)
+    first = torch.zeros_like(h[:, :1]) if h0 is None else h0.reshape(h.shape[0], 1, -1).float()
+    h_prev = torch.cat([first, h[:, :-1]], 1)
+    return torch.einsum("btg,bth->tgh", g, h_prev)
