@@ -1,0 +1,25 @@
+"""Train: pick a task and a network, train it live, watch loss and gradients as they happen."""
+import streamlit as st
+
+from rnnviz.ui import links, live, state, train_form
+
+st.title("Train a recurrent network")
+links.show_notes()
+values = train_form.controls()
+if st.button("Train", type="primary", key="train.go", help="Start a run in a background worker."):
+    try:
+        run_id = state.pool().submit(state.session_token(), train_form.spec(values))
+        state.add_run(run_id)
+    except ValueError as e:
+        st.error(str(e))
+
+run = state.pool().get(state.current_key().removeprefix("run:")) if state.current_key().startswith("run:") else None
+if run is None:
+    st.info("Press **Train** to start a run. Its loss, gradient norms and how far gradients reach back in time "
+            "appear here as it learns; the other pages show its insides.")
+else:
+    st.subheader(run.label)
+    live.controls(run)
+    overlay = st.toggle("Overlay my other runs on this task", key="train.overlay",
+                        help="Train an RNN, an LSTM and a GRU on the same seed and race them.")
+    live.panel(run.id, overlay)

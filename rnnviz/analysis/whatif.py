@@ -1,0 +1,132 @@
+"""What-if edits for the gradient-flow page: each returns an edited deep copy of a model and never touches
+the original, so "before" and "after" can be probed side by side. Not training, not figures.
+
+Exactly what each edit does (stack None edits every recurrent stack: both halves of an encoder-decoder;
+layer None edits every layer):
+  scaled_recurrent   W_hh <- factor · W_hh (every gate block), so every block's spectral radius scales by
+                     |factor|; biases and input weights untouched.
+  with_forget_bias   the forget gate's total bias b_if + b_hf <- value (init.set_forget_bias): LSTM family
+                     with its own f weights only (not GRU, NFG or CIFG, whose f is 1 or 1 - i).
+  with_forget_clamped  f_t = 1 at every step for every input, without a new cell type: the f rows of W_ih
+                     and W_hh (and the peephole p_f) become 0 and b_if + b_hf = FORGET_CLAMP_BIAS, so
+                     cells.lstm_step computes f = σ(30) = 1 - 9e-14, which is 1.0 exactly in float32 (and its
+                     gradient f(1 - f) is 0). This is the NFG variant's f_t = 1 (Greff et al. 2015) in an
+                     ordinary LSTM's weights, so it saves, loads and trains like one.
+  ablated            unit u of one layer is silenced: row u of every gate block of W_ih, W_hh, b_ih, b_hh
+                     (and u's peepholes) becomes 0, so every pre-activation of u is 0 and, from a zero
+                     initial state, h_u = c_u = 0 at every step in every cell (tanh/relu(0) = 0; LSTM
+                     c = f·c + i·tanh(0) = 0; GRU n = tanh(0 + r·0) = 0 and h = z·h_{t-1} = 0; ESN likewise).
+                     Column u of W_hh becomes 0 too, so the weights show that u feeds no other unit.
+                     Readers of h_u (the next layer, the head, attention) are left alone: they multiply 0.
+                     An encoder-decoder's decoder starts from the encoder's state, so ablate both (stack=None).
+"""
+from __future__ import annotations
+
+import copy
+import math
+from typing import Callable
+
+import torch
+from torch import Tensor, nn
+
+from rnnviz.analysis.traces import check_index
+from rnnviz.init import recurrent_stacks, set_forget_bias
+from rnnviz.stack import Recurrent
+from rnnviz.trace import STACKS, Trace, probe
+
+FORGET_CLAMP_BIAS = 30.0  # σ(30) = 1 - 9.4e-14: rounds to exactly 1.0 in float32
+
+
+def _targets(model: nn.Module, stack: str | None, layer: int | None) -> list[tuple[Recurrent, int]]:
+    """(stack, layer) pairs an edit applies to; stack is a module name ("rnn", "encoder") or a trace prefix."""
+    stacks = recurrent_stacks(model)
+    if stack is not None:
+        name = STACKS.get(stack if not stack or stack.endswith(".") else stack + ".", stack)
+        if name not in stacks:
+            raise ValueError(f"this model has no recurrent stack {stack!r}; choose one of {', '.join(stacks)}")
+        stacks = {name: stacks[name]}
+    out = []
+    for rnn in stacks.values():
+        layers = range(rnn.num_layers) if layer is None else [check_index("layer", layer, rnn.num_layers)]
+        out.extend((rnn, k) for k in layers)
+    return out
+
+
+def _gate_rows(rnn: Recurrent, gate: str) -> slice:
+    j, H = rnn.spec.blocks.index(gate), rnn.hidden_size
+    return slice(j * H, (j + 1) * H)
+
+
+def _need_forget_weights(model: nn.Module) -> None:
+    spec = model.spec
+    if "f" not in spec.blocks:
+        raise ValueError(f"{spec.name} has no forget-gate weights of its own; choose an LSTM with a forget gate "
+                         f"(lstm, lstm_peephole, lstm_nig, lstm_nog, lstm_niaf or lstm_noaf)")
+
+
+@torch.no_grad()
+def scaled_recurrent(model: nn.Module, factor: float, layer: int | None = None,
+                     stack: str | None = None) -> nn.Module:
+    """A copy with every W_hh block multiplied by `factor` (a copy, the input model is untouched)."""
+    if not math.isfinite(factor):
+        raise ValueError(f"scale factor {factor} must be a finite number, e.g. 0.5 or 2")
+    out = copy.deepcopy(model)
+    for rnn, k in _targets(out, stack, layer):
+        rnn.layer(k)[2].weight_hh.mul_(factor)
+    return out
+
+
+@torch.no_grad()
+def with_forget_bias(model: nn.Module, value: float, layer: int | None = None,
+                     stack: str | None = None) -> nn.Module:
+    """A copy whose forget-gate total bias b_if + b_hf is `value` (e.g. 1, as Jozefowicz et al. 2015 advise)."""
+    _need_forget_weights(model)
+    if not math.isfinite(value):
+        raise ValueError(f"forget-gate bias {value} must be a finite number, e.g. 1")
+    out = copy.deepcopy(model)
+    for rnn, k in _targets(out, stack, layer):
+        set_forget_bias(rnn, k, value)
+    return out
+
+
+@torch.no_grad()
+def with_forget_clamped(model: nn.Module, layer: int | None = None, stack: str | None = None) -> nn.Module:
+    """A copy whose forget gate is exactly 1 at every step (see the module docstring for how)."""
+    _need_forget_weights(model)
+    if not model.cfg.bias:
+        raise ValueError("this model has no biases (bias=False), so its forget gate cannot be held at 1")
+    out = copy.deepcopy(model)
+    for rnn, k in _targets(out, stack, layer):
+        w_ih, b_ih, w = rnn.layer(k)
+        rows = _gate_rows(rnn, "f")
+        w_ih[rows] = 0.0
+        w.weight_hh[rows] = 0.0
+        if w.peephole is not None:
+            w.peephole["f"].zero_()
+        set_forget_bias(rnn, k, FORGET_CLAMP_BIAS)
+    return out
+
+
+@torch.no_grad()
+def ablated(model: nn.Module, unit: int, layer: int = 0, stack: str | None = None) -> nn.Module:
+    """A copy in which `unit` of `layer` stays exactly 0 (see the module docstring for exactly what changes)."""
+    out = copy.deepcopy(model)
+    for rnn, k in _targets(out, stack, layer):
+        u = check_index("unit", unit, rnn.hidden_size)
+        w_ih, b_ih, w = rnn.layer(k)
+        H = rnn.hidden_size
+        rows = [j * H + u for j in range(rnn.spec.num_blocks)]
+        tensors: list[Tensor | None] = [w_ih, w.weight_hh, b_ih, w.bias_hh]
+        for t in tensors:
+            if t is not None:
+                t[rows] = 0.0
+        w.weight_hh[:, u] = 0.0
+        for p in (w.peephole or {}).values():
+            p[u] = 0.0
+    return out
+
+
+def probe_pair(model: nn.Module, edit: Callable[[nn.Module], nn.Module], x: Tensor, y: Tensor | None = None,
+               loss_fn=None) -> tuple[Trace, Trace]:
+    """(trace of model, trace of edit(model)) on the same input: the before and after of a what-if."""
+    return probe(model, x, y, loss_fn), probe(edit(model), x, y, loss_fn)

@@ -1,0 +1,80 @@
+"""Checkpoints: save and load rnnviz's own format, import plain torch.nn weights, safely; not training or UI.
+
+    save_checkpoint(path_or_file, model, *, task, vocab, train_config, history, traces, extra)  -> None
+    checkpoint_bytes(model, ...) -> bytes                      the same file, for a browser download
+    load_checkpoint(source, *, filename, vocab, nonlinearity) -> Loaded
+    load_vocab(data, filename) -> list[str]
+    summarize(loaded) -> dict                                  what `python -m rnnviz inspect --json` prints
+
+Limits, each refused with one sentence: files up to MAX_FILE_BYTES (50 MB), hidden size up to MAX_HIDDEN
+(1024), up to MAX_LAYERS (4) layers, vocabularies and heads up to MAX_VOCAB (100,000), vector inputs up to
+models.MAX_FEATURES (4096). A saved checkpoint keeps at most MAX_TRACES (32) traces within MAX_TRACE_BYTES
+(16 MB) and MAX_HISTORY (10,000) history entries. Nothing in a file is ever executed: see reading.py.
+"""
+from __future__ import annotations
+
+import os
+
+from rnnviz.checkpoints.importer import import_state_dict
+from rnnviz.checkpoints.loaded import Loaded, summarize
+from rnnviz.checkpoints.native import (FORMAT_VERSION, MAX_HISTORY, MAX_TRACE_BYTES, MAX_TRACES, META_KEY,
+                                       checkpoint_bytes, load_native, save_checkpoint)
+from rnnviz.checkpoints.reading import (MAX_FILE_BYTES, decode_safetensors, decode_torch, find_state_dict,
+                                        read_source, sniff, unknown_format)
+from rnnviz.checkpoints.vocab import fit_vocab, load_vocab, stored_vocab
+from rnnviz.models import MAX_VOCAB
+from rnnviz.stack import MAX_HIDDEN, MAX_LAYERS
+
+__all__ = ["FORMAT_VERSION", "MAX_FILE_BYTES", "MAX_HIDDEN", "MAX_HISTORY", "MAX_LAYERS", "MAX_TRACES",
+           "MAX_TRACE_BYTES", "MAX_VOCAB", "Loaded", "checkpoint_bytes", "load_checkpoint", "load_vocab",
+           "save_checkpoint", "summarize"]
+
+
+def load_checkpoint(source: str | os.PathLike | bytes, *, filename: str | None = None,
+                    vocab: list[str] | None = None, nonlinearity: str = "tanh") -> Loaded:
+    """Any checkpoint rnnviz can read, as a model on the CPU in eval mode, with what the file says about it.
+
+    source: a path, the file's bytes (an upload; `filename` names it in messages) or a binary file object.
+    The format is told by content: an rnnviz checkpoint, or a state_dict in .safetensors or torch.save form
+    (plain, or wrapped as {"state_dict": ...} / {"model": ..., "optimizer": ...}). vocab (token strings by id)
+    overrides the file's; a torch.save file's own (a list or map under a key like "vocab", "chars" or "stoi"
+    next to the weights) is used when it fits. nonlinearity ("tanh" or "relu") is for nn.RNN weights, which
+    cannot tell.
+    Every problem a file can have is a ValueError with one sentence; nothing in the file is executed.
+    """
+    if nonlinearity not in ("tanh", "relu"):
+        raise ValueError(f"nonlinearity {nonlinearity!r} is not one an nn.RNN has; use 'tanh' or 'relu'")
+    data, name = read_source(source, filename)
+    kind = sniff(data)
+    if kind == "safetensors":
+        tensors, meta = decode_safetensors(data, name)
+        if META_KEY in meta:
+            loaded = load_native(tensors, meta[META_KEY], name)
+        else:
+            loaded = import_state_dict(tensors, name, nonlinearity)
+    elif kind in ("zip", "legacy", "pickle"):
+        obj = decode_torch(data, name, kind)
+        state_dict, notes = find_state_dict(obj, name)
+        loaded = import_state_dict(state_dict, name, nonlinearity, notes)
+        if vocab is None:
+            _adopt_stored_vocab(loaded, obj)
+    else:
+        raise unknown_format(data, name)
+    if vocab is not None:
+        loaded.vocab = fit_vocab(vocab, loaded.config)
+    if loaded.vocab is not None and not loaded.config.tokens:
+        loaded.notes.append("the model has no embedding: text is fed as one-hot vectors over the vocabulary")
+    return loaded
+
+
+def _adopt_stored_vocab(loaded: Loaded, obj) -> None:
+    """Uses a vocabulary saved next to the weights ({"model": ..., "chars": [...]}) when it fits the model."""
+    found = stored_vocab(obj)
+    if found is None:
+        return
+    key, vocab = found
+    try:
+        loaded.vocab = fit_vocab(vocab, loaded.config)
+        loaded.notes.append(f"used the vocabulary saved under {key!r} ({len(vocab)} tokens)")
+    except ValueError as e:
+        loaded.notes.append(f"ignored the vocabulary saved under {key!r}: {e}")

@@ -1,0 +1,259 @@
+"""Maps a plain torch.nn state_dict onto an RNNModel, inferring the architecture from shapes; not file reading.
+
+What it reads: nn.RNN, nn.LSTM or nn.GRU (1 to 4 layers, batch_first or not), optionally after an
+nn.Embedding and before one nn.Linear head, under any module prefix. The rules, in order:
+  - leading "module." (DataParallel) and "_orig_mod." (torch.compile) are dropped from every key;
+  - keys ending weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k} and sharing the text before it
+    ("lstm.", "encoder.lstm.", "" for a bare nn.LSTM) form a stack. With several stacks (an encoder and a
+    decoder) the first in the file is read and the others are listed as unmatched;
+  - weight_hh_l0 of shape (G*H, H) names the cell: G = 4 LSTM, 3 GRU, 1 Elman RNN (tanh unless told relu);
+  - bidirectional (`_reverse`) and projected (proj_size, `weight_hr`) LSTMs are refused;
+  - the embedding is a bias-less 2-D `weight` of shape (V, input size), preferably named *emb*;
+  - the head is a 2-D `weight` of shape (O, H) with its bias, preferably named fc/head/out/linear/decoder/...;
+    a head followed by another layer (an MLP) is not read, since rnnviz's head is one linear layer. With
+    several stacks a head is taken only from the read stack's parent module (encoder.fc for encoder.lstm).
+Keys under another stack's parent module (decoder.* while reading encoder.lstm) are never taken. Every key
+not taken is listed in unmatched_keys; notes say which keys became what.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import torch
+from torch import Tensor
+
+from rnnviz.build import build_model
+from rnnviz.checkpoints.loaded import Loaded
+from rnnviz.checkpoints.reading import MAX_FILE_BYTES
+from rnnviz.models import ModelConfig
+from rnnviz.stack import MAX_HIDDEN, MAX_LAYERS
+
+STACK_KEY = re.compile(r"^(?P<prefix>(?:.*\.)?)(?P<kind>weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)"
+                       r"_l(?P<layer>\d+)(?P<reverse>_reverse)?$")
+HEAD_WORDS = ("fc", "head", "out", "linear", "decoder", "classifier", "proj", "readout", "dense", "logit")
+CELLS = {4: ("lstm", "nn.LSTM"), 3: ("gru", "nn.GRU"), 1: ("rnn", "nn.RNN")}
+
+
+def import_state_dict(sd: Mapping, name: str, nonlinearity: str = "tanh", notes: list[str] | None = None) -> Loaded:
+    """An RNNModel (CPU, eval mode) holding the weights of a torch.nn state_dict; see the module docstring."""
+    notes = list(notes or [])
+    keys = _normalise(sd)  # normalised key -> original key
+    stacks = _stacks(keys)
+    if not stacks:
+        raise _no_stack(keys, name)
+    prefix = next(iter(stacks))
+    if len(stacks) > 1:
+        notes.append(f"found {len(stacks)} recurrent stacks ({', '.join(p or '(top level)' for p in stacks)}); "
+                     f"read the first, {prefix or '(top level)'}, and listed the others as unmatched")
+    num_layers, bias = _check_stack(stacks[prefix], prefix)
+    w = {kind_layer: _tensor(sd[keys[k]], keys[k]) for kind_layer, k in stacks[prefix].items()}
+    arch, H, D = _shapes(w, prefix, num_layers, bias, nonlinearity, notes)
+    emb, head = _embedding_and_head(sd, keys, stacks, prefix, D, H, notes)
+    state = {f"rnn.{kind}_l{k}": t for (kind, k), t in w.items()}
+    if emb is not None:
+        state["embedding.weight"] = _tensor(sd[keys[emb]], keys[emb])
+    if head is not None:
+        state["head.weight"] = _tensor(sd[keys[head[0]]], keys[head[0]])
+        state["head.bias"] = (_tensor(sd[keys[head[1]]], keys[head[1]]) if head[1] is not None
+                              else torch.zeros(state["head.weight"].shape[0]))  # nn.Linear(bias=False)
+    rows = {k: t.shape[0] for k, t in state.items()}
+    cfg = ModelConfig(arch=arch, input_size=1 if emb else D, vocab_size=rows.get("embedding.weight", 0),
+                      embed_size=D if emb else ModelConfig.embed_size, hidden_size=H, num_layers=num_layers,
+                      output_size=rows.get("head.weight", 0), bias=bias).validate()
+    notes.insert(0, _describe(prefix, cfg, emb, head, keys))
+    with torch.random.fork_rng(devices=[]):  # building draws random weights; the caller's RNG stays as it was
+        model = build_model(cfg, device="cpu")
+    model.load_state_dict(state, strict=True)
+    used = {keys[k] for k in [*stacks[prefix].values(), emb, *(head or ())] if k is not None}
+    unmatched = [str(k) for k in sd if k not in used]
+    return Loaded(model.eval(), cfg, "state_dict", unmatched_keys=unmatched, notes=notes)
+
+
+def _embedding_and_head(sd: Mapping, keys: dict[str, str], stacks: dict, prefix: str, D: int, H: int,
+                        notes: list[str]) -> tuple[str | None, tuple[str, str | None] | None]:
+    """(embedding weight key, (head weight key, head bias key)) among keys outside the stacks, each maybe None."""
+    own = _parent(prefix)
+    others = {_parent(p) for p in stacks if p != prefix} - {own, ""}
+    pool = _pool(sd, keys, set(stacks[prefix].values()), {p + "." for p in others})
+    emb = _embedding(pool, D, sd, keys, notes)
+    head_pool = pool if len(stacks) == 1 else {k: t for k, t in pool.items() if own and k.startswith(own + ".")}
+    return emb, _head(head_pool, pool, H, emb, sd, keys, notes)
+
+
+def _parent(prefix: str) -> str:
+    """The module holding a stack: "encoder" for "encoder.lstm.", "" for "lstm." or ""."""
+    return prefix.rpartition(".")[0].rpartition(".")[0]
+
+
+def _normalise(sd: Mapping) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for k in sd:
+        if isinstance(k, str):
+            n = k
+            while n.startswith(("module.", "_orig_mod.")):
+                n = n.split(".", 1)[1]
+            out.setdefault(n, k)
+    return out
+
+
+def _stacks(keys: dict[str, str]) -> dict[str, dict[tuple[str, int], str]]:
+    """prefix -> {(kind, layer): key}, in file order; `_reverse` kinds carry the suffix in their name."""
+    stacks: dict[str, dict[tuple[str, int], str]] = {}
+    for k in keys:
+        m = STACK_KEY.match(k)
+        if m:
+            kind = m["kind"] + (m["reverse"] or "")
+            stacks.setdefault(m["prefix"], {})[(kind, int(m["layer"]))] = k
+    return stacks
+
+
+def _no_stack(keys: dict[str, str], name: str) -> ValueError:
+    cell = next((k for k in keys if k == "weight_hh" or k.endswith(".weight_hh")), None)
+    if cell is not None:
+        return ValueError(f"{name} holds the weights of an nn.RNNCell/LSTMCell/GRUCell ({cell}); rnnviz imports "
+                          "nn.RNN, nn.LSTM and nn.GRU (keys like weight_hh_l0), so wrap the cell's weights in one")
+    return ValueError(f"found no recurrent weights (keys like weight_hh_l0) in {name}; rnnviz imports models "
+                      "built on torch.nn.RNN, nn.LSTM or nn.GRU")
+
+
+def _check_stack(group: dict[tuple[str, int], str], prefix: str) -> tuple[int, bool]:
+    """(number of layers, has biases) after refusing what rnnviz cannot represent."""
+    for (kind, k), key in group.items():
+        if kind.endswith("_reverse"):
+            raise ValueError(f"bidirectional RNNs are not supported yet (found {key}); rnnviz shows one direction "
+                             "per layer, so inspect a model trained with bidirectional=False")
+        if kind == "weight_hr":
+            raise ValueError(f"LSTMs with projections (proj_size, found {key}) are not supported; rnnviz reads "
+                             "nn.LSTM with proj_size=0")
+    layers = sorted({k for _, k in group})
+    if layers != list(range(len(layers))):
+        raise ValueError(f"the recurrent weights under {prefix or 'the top level'} have layers {layers}; expected "
+                         f"0 to {len(layers) - 1} with none missing")
+    if len(layers) > MAX_LAYERS:
+        raise ValueError(f"{len(layers)} layers is over rnnviz's limit of {MAX_LAYERS}")
+    has_bias = ("bias_ih", 0) in group or ("bias_hh", 0) in group
+    needed = ("weight_ih", "weight_hh") + (("bias_ih", "bias_hh") if has_bias else ())
+    for k in layers:
+        for kind in needed:
+            if (kind, k) not in group:
+                raise ValueError(f"layer {k} lacks {prefix}{kind}_l{k}; the file is incomplete")
+        if not has_bias and (("bias_ih", k) in group or ("bias_hh", k) in group):
+            raise ValueError(f"{prefix}bias_ih_l0 is missing while layer {k} has biases; the file is incomplete")
+    return len(layers), has_bias
+
+
+def _tensor(value, key: str) -> Tensor:
+    """A finite float32 copy of one weight, or one sentence on why it cannot be one."""
+    if not isinstance(value, Tensor) or value.layout != torch.strided:
+        raise ValueError(f"{key} holds a {type(value).__name__}, not a dense tensor of weights; the file is not a "
+                         "state_dict rnnviz can read")
+    if value.numel() > MAX_FILE_BYTES // 2:  # more values than the file has bytes for: a view stretched by strides
+        raise ValueError(f"{key} claims {value.numel():,} values, more than a file within the size limit can hold; "
+                         "the file is damaged or crafted")
+    if not value.is_floating_point():
+        dtype = str(value.dtype).replace("torch.", "")
+        raise ValueError(f"{key} holds {dtype} values; expected floating-point weights")
+    t = value.detach().to("cpu", torch.float32).contiguous()
+    if not bool(torch.isfinite(t).all()):
+        raise ValueError(f"weights contain NaN or inf values (in {key}); the model diverged or the file is damaged: "
+                         "save weights from before the divergence")
+    return t
+
+
+def _shapes(w: dict, prefix: str, L: int, bias: bool, nonlinearity: str, notes: list[str]) -> tuple[str, int, int]:
+    """(arch, H, D) from weight_hh_l0's shape, after checking every layer's shapes agree with it."""
+    first = w[("weight_hh", 0)]
+    rows, H = (first.shape if first.dim() == 2 else (0, 0))
+    if H == 0 or rows % H or rows // H not in CELLS:
+        raise ValueError(f"{prefix}weight_hh_l0 has shape {tuple(first.shape)}; torch.nn.RNN, GRU and LSTM store "
+                         "(H, H), (3H, H) or (4H, H)")
+    G = rows // H
+    if H > MAX_HIDDEN:
+        raise ValueError(f"hidden size {H} (from {prefix}weight_hh_l0) is over rnnviz's limit of {MAX_HIDDEN}; "
+                         "rnnviz is for models small enough to trace on a CPU")
+    w_ih0 = w[("weight_ih", 0)]
+    D = w_ih0.shape[1] if w_ih0.dim() == 2 else 0
+    family, module = CELLS[G]
+    for k in range(L):
+        expect = {"weight_ih": (G * H, D if k == 0 else H), "weight_hh": (G * H, H)}
+        if bias:
+            expect.update(bias_ih=(G * H,), bias_hh=(G * H,))
+        for kind, shape in expect.items():
+            if tuple(w[(kind, k)].shape) != shape or 0 in shape:
+                raise ValueError(f"{prefix}{kind}_l{k} has shape {tuple(w[(kind, k)].shape)}; expected {shape} for "
+                                 f"{module} with hidden size {H} (from {prefix}weight_hh_l0): the shapes disagree")
+    if family != "rnn":
+        return family, H, D
+    other = "relu" if nonlinearity == "tanh" else "tanh"
+    notes.append(f"an nn.RNN's weights cannot tell tanh from relu; read as {nonlinearity} (pass "
+                 f"nonlinearity='{other}', or --nonlinearity {other}, if it used {other})")
+    return f"rnn_{nonlinearity}", H, D
+
+
+def _pool(sd: Mapping, keys: dict[str, str], taken: set[str], excluded: set[str]) -> dict[str, Tensor]:
+    """Every 2-D floating `weight` outside the read stack and other stacks' modules: embedding/head candidates."""
+    pool = {}
+    for k, orig in keys.items():
+        t = sd[orig]
+        if (k in taken or not (k == "weight" or k.endswith(".weight")) or any(k.startswith(p) for p in excluded)
+                or not isinstance(t, Tensor) or t.dim() != 2 or not t.is_floating_point()):
+            continue
+        pool[k] = t
+    return pool
+
+
+def _bias_of(k: str, rows: int, sd: Mapping, keys: dict[str, str]) -> str | None:
+    """The `bias` key next to weight key k, if it holds a (rows,) tensor."""
+    b = k[: -len("weight")] + "bias"
+    t = sd[keys[b]] if b in keys else None
+    return b if isinstance(t, Tensor) and tuple(t.shape) == (rows,) else None
+
+
+def _headish(k: str) -> bool:
+    parts = re.split(r"[._]", k.lower())
+    return any(p.rstrip("0123456789") in HEAD_WORDS for p in parts)
+
+
+def _embedding(pool: dict[str, Tensor], D: int, sd: Mapping, keys: dict, notes: list[str]) -> str | None:
+    cands = [k for k, t in pool.items() if t.shape[1] == D and _bias_of(k, t.shape[0], sd, keys) is None]
+    named = [k for k in cands if "emb" in k.lower()]
+    plain = [k for k in cands if k not in named and not _headish(k)]
+    if named:
+        return named[0]
+    if len(plain) == 1:
+        return plain[0]
+    if plain:
+        notes.append(f"could not tell which of {', '.join(plain)} is the embedding, so read none: feed vectors")
+    return None
+
+
+def _head(pool: dict[str, Tensor], everything: dict[str, Tensor], H: int, emb: str | None, sd: Mapping,
+          keys: dict, notes: list[str]) -> tuple[str, str | None] | None:
+    """(weight key, bias key or None) of a single linear head reading h, or None."""
+    cands = [k for k, t in pool.items() if k != emb and t.shape[1] == H and "emb" not in k.lower()]
+    named = [k for k in cands if _headish(k)]
+    pick = named[0] if named else (cands[0] if len(cands) == 1 else None)
+    if pick is None:
+        if cands:
+            notes.append(f"could not tell which of {', '.join(cands)} is the head, so read none: outputs are "
+                         "hidden states")
+        return None
+    out = everything[pick].shape[0]
+    after = [k for k, t in everything.items() if k not in (pick, emb) and t.shape[1] == out]
+    if after:
+        notes.append(f"{pick} is followed by {after[0]} (a head of several layers); rnnviz's head is one linear "
+                     "layer, so read none: outputs are hidden states")
+        return None
+    bias = _bias_of(pick, out, sd, keys)
+    if bias is None:
+        notes.append(f"the head {pick} has no bias; read it with a zero bias")
+    return pick, bias
+
+
+def _describe(prefix: str, cfg: ModelConfig, emb: str | None, head: tuple | None, keys: dict) -> str:
+    parts = [f"read {prefix or 'the top-level '}* as a {cfg.num_layers}-layer {cfg.arch} "
+             f"({cfg.cell_input_size} -> {cfg.hidden_size})"]
+    parts.append(f"{keys[emb]} as the embedding ({cfg.vocab_size} tokens)" if emb else "no embedding (vector inputs)")
+    parts.append(f"{keys[head[0]]} as the head ({cfg.output_size} outputs)" if head else "no head")
+    return ", ".join(parts)

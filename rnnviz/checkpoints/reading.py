@@ -1,0 +1,197 @@
+"""Turns a file or upload into tensors without running anything in it; not what the tensors mean (importer.py).
+
+Formats are told apart by content, not by name: safetensors (an 8-byte header length, then a JSON header),
+torch.save's zip archive, or torch's legacy pickle. Pickles are only ever read with
+torch.load(weights_only=True), whose unpickler builds tensors and plain containers and refuses every other
+global; a plain Python pickle (not written by torch.save) is refused before any of it is read.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import re
+import warnings
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import safetensors.torch
+import torch
+from torch import Tensor
+
+MAX_FILE_BYTES = 50 * 1024 * 1024  # the app's upload limit matches; a model that trains live is far smaller
+LEGACY_MAGIC = (0x1950A86A20F9469CFC6C).to_bytes(10, "little")  # torch.serialization.MAGIC_NUMBER, pickled
+WRAPPERS = ("state_dict", "model_state_dict", "model", "net", "network", "module", "weights", "params")
+SAVE_HINT = "save the weights instead with torch.save(model.state_dict(), 'model.pt')"
+RECURRENT_KEY = re.compile(r"(?:^|\.)weight_hh_l\d+(?:_reverse)?$")
+
+
+def first_line(e: BaseException, limit: int = 160) -> str:
+    """An exception's message as one short line (library messages run to paragraphs)."""
+    text = " ".join(str(e).split()) or type(e).__name__
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def megabytes(n: int) -> str:
+    return f"{n / 2 ** 20:.1f} MB"
+
+
+def read_source(source, filename: str | None) -> tuple[bytes, str]:
+    """(the bytes, a name for messages) from a path, bytes, or a binary file-like object; sizes checked."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data, name = bytes(source), filename or "the upload"
+    elif isinstance(source, (str, os.PathLike)):
+        data, name = _read_path(Path(source)), filename or Path(source).name
+    elif hasattr(source, "read"):
+        data, name = source.read(MAX_FILE_BYTES + 1), filename or getattr(source, "name", None) or "the upload"
+        if not isinstance(data, bytes):
+            raise ValueError(f"{name} was opened as text; open checkpoints in binary mode ('rb')")
+    else:
+        raise ValueError(f"cannot read a checkpoint from a {type(source).__name__}; pass a path or the file's bytes")
+    if len(data) > MAX_FILE_BYTES:
+        raise ValueError(f"{name} is over rnnviz's limit of {megabytes(MAX_FILE_BYTES)} for a checkpoint; "
+                         "rnnviz is for models small enough to train and trace on a CPU")
+    if not data:
+        raise ValueError(f"{name} is empty; choose the checkpoint file itself")
+    return data, name
+
+
+def _read_path(path: Path) -> bytes:
+    try:
+        if path.is_dir():
+            raise ValueError(f"{path} is a folder; give the checkpoint file inside it")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ValueError(f"{path.name} is {megabytes(size)}, over rnnviz's limit of {megabytes(MAX_FILE_BYTES)} "
+                             "for a checkpoint; rnnviz is for models small enough to train and trace on a CPU")
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ValueError(f"there is no file at {path}; check the path") from None
+    except OSError as e:
+        raise ValueError(f"cannot read {path} ({e.strerror or first_line(e)}); check the path and its permissions") \
+            from None
+
+
+def sniff(data: bytes) -> str:
+    """"safetensors", "zip" (torch.save's default), "legacy" (torch.save before 1.6), "pickle" or "unknown"."""
+    n = int.from_bytes(data[:8], "little") if len(data) >= 8 else -1
+    if 2 <= n <= len(data) - 8 and data[8:9] == b"{":
+        return "safetensors"
+    if data[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+        return "zip"
+    if data[:1] == b"\x80" and LEGACY_MAGIC in data[:32]:
+        return "legacy"
+    if data[:1] == b"\x80" and data[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        return "pickle"
+    return "unknown"
+
+
+def unknown_format(data: bytes, name: str) -> ValueError:
+    if name.lower().endswith(".safetensors"):
+        return ValueError(f"{name} is not a valid safetensors file (its header length is wrong); the file is "
+                          "damaged or truncated")
+    hint = ("it is an HDF5 (Keras) file; " if data[:4] == b"\x89HDF" else
+            "it is a NumPy array; " if data[:6] == b"\x93NUMPY" else "")
+    return ValueError(f"{name} is not a checkpoint rnnviz can read: {hint}expected a .safetensors file or a "
+                      "torch.save file (.pt/.pth) holding a state_dict")
+
+
+def decode_safetensors(data: bytes, name: str) -> tuple[dict[str, Tensor], dict[str, str]]:
+    """(tensors, header metadata) of a safetensors file; anything malformed is one sentence."""
+    try:
+        n = int.from_bytes(data[:8], "little")
+        header = json.loads(data[8:8 + n])
+        tensors = safetensors.torch.load(data)
+    except Exception as e:  # the parser's own errors (SafetensorError, JSON, UTF-8) all mean a damaged file
+        raise ValueError(f"{name} is a damaged or truncated safetensors file ({first_line(e)})") from e
+    meta = header.get("__metadata__") if isinstance(header, dict) else None
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+        raise ValueError(f"{name} has a damaged safetensors header: its metadata must map names to strings")
+    return tensors, meta
+
+
+def decode_torch(data: bytes, name: str, kind: str):
+    """torch.load(weights_only=True) of a zip or legacy torch.save file: containers and tensors only."""
+    if kind == "pickle":
+        raise ValueError(f"{name} is a plain Python pickle, which rnnviz will not unpickle because unpickling can run "
+                         f"code; {SAVE_HINT}")
+    if kind == "zip":
+        check_zip(data, name)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's advice to use weights_only=False is not for our users
+            return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        found = re.search(r"GLOBAL ([\w.]+)", str(e))
+        if found:
+            raise ValueError(f"{name} holds a pickled Python object ({found.group(1)}: a whole model, a NumPy value "
+                             f"or code), which rnnviz will not unpickle because unpickling can run code; "
+                             f"{SAVE_HINT}") from None
+        reason = re.search(r"WeightsUnpickler error:(.*?)(?:Check the documentation|$)", str(e), re.S)
+        raise ValueError(f"{name} is a damaged torch.save file ({first_line(reason.group(1) if reason else e)})") \
+            from None
+    except Exception as e:  # the zip reader and unpickler raise many kinds; all mean the file is unreadable
+        raise ValueError(f"{name} is a damaged or truncated torch.save file ({first_line(e)})") from e
+
+
+def check_zip(data: bytes, name: str) -> None:
+    """Refuses TorchScript (it carries code) and anything that is not an intact torch.save archive (CRCs)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            infos = z.infolist()
+            names = [i.filename for i in infos]
+            unpacked = sum(i.file_size for i in infos)
+            damaged = None if unpacked > 2 * MAX_FILE_BYTES else z.testzip()
+    except Exception as e:  # BadZipFile, struct errors, bad offsets: a damaged archive
+        raise ValueError(f"{name} is a damaged or truncated torch.save file ({first_line(e)})") from e
+    if any("/code/" in n or n.endswith("constants.pkl") for n in names):
+        raise ValueError(f"{name} is a TorchScript archive, which carries code that rnnviz will not run; {SAVE_HINT}")
+    if unpacked > 2 * MAX_FILE_BYTES:
+        raise ValueError(f"{name} unpacks to {megabytes(unpacked)}, over rnnviz's limit; {SAVE_HINT}")
+    if not any(n.endswith("data.pkl") for n in names):
+        raise ValueError(f"{name} is a zip archive but not a torch.save file; {SAVE_HINT}")
+    if damaged is not None:
+        raise ValueError(f"{name} is a damaged torch.save file ({damaged} fails its checksum); copy it again")
+
+
+def find_state_dict(obj, name: str) -> tuple[Mapping, list[str]]:
+    """The dict of named weights inside what torch.load returned, and notes on the wrapper it came in.
+
+    Accepts a state_dict itself, or one nested (up to three levels) under a key like "state_dict" or
+    "model" next to "optimizer", "epoch", ... (WRAPPERS are tried first, then any other dict value).
+    """
+    if isinstance(obj, Tensor):
+        raise ValueError(f"{name} holds a single tensor, not a state_dict (a dict of named weights); {SAVE_HINT}")
+    if not isinstance(obj, Mapping):
+        raise ValueError(f"{name} holds a {type(obj).__name__}, not a state_dict (a dict of named weights); "
+                         f"{SAVE_HINT}")
+    if not obj:
+        raise ValueError(f"{name} holds an empty dict: there are no weights in it; {SAVE_HINT}")
+    found = _search(obj, [], 3)
+    if found is None:
+        return obj, []  # the importer says what is missing
+    inner, path = found
+    if not path:
+        return inner, []
+    where = "".join(f"[{p!r}]" for p in path)
+    rest = [str(k) for k in obj if k != path[0]]
+    note = f"read the weights under {where}" + (f"; ignored {', '.join(rest[:8])}" if rest else "")
+    return inner, [note]
+
+
+def _search(d: Mapping, path: list, depth: int):
+    if any(isinstance(k, str) and RECURRENT_KEY.search(k) for k in d):
+        return d, path
+    if depth == 0:
+        return None
+    ordered = [k for k in WRAPPERS if k in d] + [k for k in d if k not in WRAPPERS]
+    for k in ordered:
+        if isinstance(d[k], Mapping):
+            found = _search(d[k], path + [k], depth - 1)
+            if found is not None:
+                return found
+    return None

@@ -1,0 +1,66 @@
+"""Figures of the encoder-decoder's attention and of text generation's choices: the attention matrix with
+tokens on both axes, and the top-k alternatives at each generated step. HTML text views are in text.py.
+"""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from rnnviz.analysis.traces import check_index, train_step_label, visible
+from rnnviz.plots.axes import check_tokens, token_ticks
+from rnnviz.plots.budget import f32
+from rnnviz.plots.theme import NORMAL, Theme, style
+
+TOPK_MAX_STEPS = 80  # columns of the top-k figure; a page slides a window over longer generations
+
+
+def attention_figure(trace, sample: int = 0, source_tokens: list[str] | None = None,
+                     target_tokens: list[str] | None = None, theme: Theme = NORMAL) -> go.Figure:
+    """α (decoder step x encoder step) of one sample: row t is where decoder step t looks (each row sums to 1).
+    z = trace["attention"][sample]; source tokens along x, target tokens down y (first step at the top)."""
+    if "attention" not in trace:
+        raise ValueError("this trace has no attention weights; train an encoder-decoder with attention "
+                         "additive or dot")
+    a = trace["attention"]
+    alpha = a[check_index("sample", sample, a.shape[0])].numpy()  # (T', S)
+    T, S = alpha.shape
+    src, tgt = check_tokens(source_tokens, S, "source"), check_tokens(target_tokens, T, "target")
+    fig = go.Figure(go.Heatmap(
+        z=f32(alpha), x=np.arange(S, dtype=np.float32), y=np.arange(T, dtype=np.float32),
+        colorscale=theme.magnitude_scale, zmin=0.0, zmax=1.0, colorbar={"title": {"text": "attention α"}},
+        customdata=np.array([[f"{visible(tgt[t]) if tgt else t} ← {visible(src[s]) if src else s}"
+                              for s in range(S)] for t in range(T)]),
+        hovertemplate="decoder step %{y}, encoder step %{x}<br>%{customdata}<br>α = %{z:.3f}<extra></extra>"))
+    fig.update_xaxes(title_text="encoder step (source token)", **(token_ticks(src) if src else {}))
+    fig.update_yaxes(title_text="decoder step (output token)", autorange="reversed",
+                     **(token_ticks(tgt) if tgt else {}))
+    return style(fig, theme, f"Attention, sample {sample}{train_step_label(trace)}",
+                 "Each row sums to 1: where the decoder looked while writing that token. Reversal shows as the "
+                 "anti-diagonal.")
+
+
+def topk_figure(gen, start: int = 0, steps: int | None = None, theme: Theme = NORMAL) -> go.Figure:
+    """The top-k candidates (rows, most likely at the top) at each generated step (columns), coloured by
+    probability and labelled with the character; the chosen one is outlined by its hover text."""
+    n = len(gen.top)
+    if n == 0:
+        raise ValueError("nothing was generated; generate at least one character")
+    start = check_index("step", start, n)
+    stop = min(n, start + (steps or TOPK_MAX_STEPS))
+    k = max(len(r) for r in gen.top[start:stop])
+    z = np.full((k, stop - start), np.nan, np.float32)
+    text = np.full((k, stop - start), "", dtype=object)
+    for j, row in enumerate(gen.top[start:stop]):
+        for r, (ch, p) in enumerate(row):
+            z[r, j], text[r, j] = p, visible(ch)
+    chosen = [visible(c) for c in gen.chars[start:stop]]
+    fig = go.Figure(go.Heatmap(
+        z=z, x=np.arange(start, stop, dtype=np.float32), y=np.arange(1, k + 1, dtype=np.float32), text=text,
+        texttemplate="%{text}", colorscale=theme.magnitude_scale, zmin=0.0, zmax=1.0,
+        colorbar={"title": {"text": "probability"}},
+        hovertemplate="step %{x}, rank %{y}<br>%{text}: p = %{z:.3f}<extra></extra>"))
+    fig.update_xaxes(title_text="generated step (chosen character)", tickmode="array",
+                     tickvals=list(range(start, stop)), ticktext=chosen)
+    fig.update_yaxes(title_text="rank", autorange="reversed", dtick=1)
+    return style(fig, theme, "What the model considered at each step",
+                 "Bright top cell alone: confident. Several bright cells: the model hesitated between them.")

@@ -1,0 +1,54 @@
+"""The connectivity figure: one bar per input step s, its height how strongly the final output reacts to
+that input (analysis.input_connectivity), the steps the task truly depends on highlighted, as in
+Distill's "Memorization in RNNs". A model that has learnt the task puts its tall bars on the marked steps.
+"""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from rnnviz.plots.axes import check_tokens, token_ticks
+from rnnviz.plots.theme import GATE_COLORS, MUTED, NORMAL, Theme, style
+
+DEPENDENCY = GATE_COLORS["f"]  # vermillion: "the answer lives here"
+OTHER = GATE_COLORS["i"]  # blue
+
+
+def connectivity_figure(values, dependency: list[int] | None = None, tokens: list[str] | None = None,
+                        log: bool = False, theme: Theme = NORMAL,
+                        what: str = "||∂y<sub>T−1</sub>/∂x<sub>s</sub>||") -> go.Figure:
+    """Bars of values (S,) over input steps s; `dependency` (task.dependency(x)) marks the steps the answer
+    truly depends on in a second colour and with a ★ legend entry; tokens label the steps."""
+    v = np.asarray(values, dtype=np.float32).ravel()
+    S = v.size
+    tokens = check_tokens(tokens, S)
+    dep = sorted({int(s) for s in (dependency or [])})
+    bad = [s for s in dep if not 0 <= s < S]
+    if bad:
+        raise ValueError(f"dependency steps {bad} lie outside the {S} input steps; give steps 0 to {S - 1}")
+    mask = np.zeros(S, bool)
+    mask[dep] = True
+    x = np.arange(S, dtype=np.float32)
+    fig = go.Figure()
+    for sel, name, color in ((~mask, "other steps", OTHER), (mask, "★ true dependency (the task's answer lives here)",
+                                                            DEPENDENCY)):
+        if sel.any():
+            fig.add_trace(go.Bar(x=x[sel], y=v[sel], name=name, marker={"color": color},
+                                 hovertemplate="input step s = %{x}<br>" + what + " = %{y:.3g}<extra></extra>"))
+    for s in dep:  # a band and a star: visible even where the model gives the step no weight at all
+        fig.add_vrect(x0=s - 0.5, x1=s + 0.5, fillcolor=DEPENDENCY, opacity=0.15, line_width=0, layer="below")
+    if dep:
+        top = float(np.nanmax(v)) if v.size and np.nanmax(v) > 0 else 1.0
+        fig.add_trace(go.Scatter(x=np.asarray(dep, np.float32), y=np.full(len(dep), 1.08 * top, np.float32),
+                                 mode="markers", marker={"symbol": "star", "size": theme.marker_size * 2,
+                                                         "color": DEPENDENCY}, showlegend=False, hoverinfo="skip",
+                                 name="true dependency"))
+    if dependency is None:
+        fig.add_annotation(x=1, y=1, xref="paper", yref="paper", xanchor="right", showarrow=False,
+                           text="this task names no true dependency", font={"color": MUTED})
+    fig.update_xaxes(title_text="input step s", **(token_ticks(tokens) if tokens else {}))
+    fig.update_yaxes(title_text=what + (" (log scale)" if log else ""), type="log" if log else "linear")
+    fig.update_layout(barmode="overlay", bargap=0.15)
+    return style(fig, theme, "How much the final output depends on each input step",
+                 "Tall bars on the ★ steps: the network remembers what matters. "
+                 "Tall bars elsewhere: it looks at noise.")

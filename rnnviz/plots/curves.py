@@ -1,0 +1,98 @@
+"""Training curves for the Train page: loss and metric (train and validation) of one run or several overlaid
+(an RNN vs LSTM vs GRU race), and the total gradient norm on a log axis with clipping events marked.
+History rows are Trainer.history's dicts ({"step", "loss", "metric", "grad_norm", "clipped", "val_loss",
+"val_metric", ...}); every line is decimated to budget.LINE_MAX_POINTS points (bucket means for loss and
+metric, bucket min and max for the gradient norm so spikes survive). The ||dL/dh_t|| heat over training is
+gradients.grad_heat_figure.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from rnnviz.plots.budget import LINE_MAX_POINTS, decimate_line, f32, stride_index
+from rnnviz.plots.theme import GATE_COLORS, MUTED, NORMAL, Theme, run_color, style
+
+VALIDATION_DOTS = 60  # validation points get markers up to this many; beyond, the dashed line alone reads better
+
+
+def _runs(history) -> dict[str, pd.DataFrame]:
+    """One run's rows, or {label: rows} for several, as DataFrames with a numeric column per key."""
+    runs = history if isinstance(history, dict) else {"": history}
+    if not runs or not any(len(rows) for rows in runs.values()):
+        raise ValueError("there is no training history yet; train for a few steps first")
+    return {label: pd.DataFrame(list(rows)) for label, rows in runs.items()}
+
+
+def _column(df: pd.DataFrame, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, values) where `key` was recorded (validation is only every few steps)."""
+    if key not in df or "step" not in df:
+        return np.zeros(0), np.zeros(0)
+    v = pd.to_numeric(df[key], errors="coerce").to_numpy(np.float64)
+    keep = np.isfinite(v)
+    return df["step"].to_numpy(np.float64)[keep], v[keep]
+
+
+def loss_curves(history, metric_name: str = "metric", log_loss: bool = False, theme: Theme = NORMAL,
+                max_points: int = LINE_MAX_POINTS) -> go.Figure:
+    """Loss (left) and metric (right) against training step: training solid, validation dashed with markers,
+    one colour per run. history: Trainer.history rows, or {label: rows} to overlay runs."""
+    runs = _runs(history)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["loss", metric_name], horizontal_spacing=0.1)
+    for i, (label, df) in enumerate(runs.items()):
+        color = run_color(i)
+        for col, (train, val) in enumerate((("loss", "val_loss"), ("metric", "val_metric")), 1):
+            for key, dash, what in ((train, "solid", "train"), (val, "dash", "validation")):
+                x, y = decimate_line(*_column(df, key), max_points=max_points, how="mean")
+                if not x.size:
+                    continue
+                name = f"{label} {what}".strip()
+                dots = what == "validation" and x.size <= VALIDATION_DOTS
+                fig.add_trace(go.Scatter(
+                    x=x, y=y, mode="lines+markers" if dots else "lines", name=name,
+                    legendgroup=name, showlegend=col == 1,
+                    line={"color": color, "width": theme.line_width, "dash": dash},
+                    marker={"size": theme.marker_size * 0.8},
+                    hovertemplate=f"{name}<br>step %{{x:.0f}}<br>{key} = %{{y:.4g}}<extra></extra>"), row=1, col=col)
+    fig.update_xaxes(title_text="training step")
+    fig.update_yaxes(title_text="loss" + (" (log scale)" if log_loss else ""), type="log" if log_loss else "linear",
+                     row=1, col=1)
+    fig.update_yaxes(title_text=metric_name, row=1, col=2)
+    several = len(runs) > 1
+    return style(fig, theme, "Training race" if several else "Training curves",
+                 "Solid: training batches. Dashed: held-out validation. A widening gap is overfitting.")
+
+
+def grad_norm_figure(history, clip_norm: float | None = None, theme: Theme = NORMAL,
+                     max_points: int = LINE_MAX_POINTS) -> go.Figure:
+    """Total gradient norm (before clipping) against step on a log axis; ✕ where clipping fired, the clipping
+    threshold dashed. history: rows or {label: rows}."""
+    runs = _runs(history)
+    fig = go.Figure()
+    for i, (label, df) in enumerate(runs.items()):
+        s, g = _column(df, "grad_norm")
+        g = np.where(g > 0, g, np.nan)
+        x, y = decimate_line(s, g, max_points=max_points, how="minmax")
+        name = f"{label} gradient norm".strip()
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=name,
+                                 line={"color": run_color(i), "width": theme.line_width},
+                                 hovertemplate="step %{x:.0f}<br>||∇L|| = %{y:.3g}<extra></extra>"))
+        if "clipped" in df:
+            clipped = np.array([isinstance(v, (bool, np.bool_)) and bool(v) for v in df["clipped"]])  # None, NaN: no
+            hit = clipped & (pd.to_numeric(df["grad_norm"], errors="coerce").to_numpy(np.float64) > 0)
+            steps = df["step"].to_numpy(np.float64)[hit]
+            norms = pd.to_numeric(df["grad_norm"], errors="coerce").to_numpy(np.float64)[hit]
+            keep = stride_index(steps.size, max_points)
+            fig.add_trace(go.Scatter(x=f32(steps[keep]), y=f32(norms[keep]), mode="markers",
+                                     name=f"{label} clipped".strip(), marker={"symbol": "x", "color": GATE_COLORS["f"],
+                                                                             "size": theme.marker_size * 1.2},
+                                     hovertemplate="clipped at step %{x:.0f}<br>||∇L|| = %{y:.3g}<extra></extra>"))
+    if clip_norm:
+        fig.add_hline(y=clip_norm, line={"color": MUTED, "width": theme.line_width, "dash": "dash"})
+    fig.update_xaxes(title_text="training step")
+    fig.update_yaxes(title_text="total gradient norm ||∇L|| (log scale)", type="log", exponentformat="power")
+    clip = f" Dashed: the clipping threshold {clip_norm:g}." if clip_norm else ""
+    return style(fig, theme, "Gradient norm during training",
+                 "Spikes are exploding gradients; ✕ marks a step where clipping rescaled the gradient." + clip)

@@ -1,0 +1,168 @@
+"""Figures of gates and cell state: every gate of the current cell over time (lines for chosen units, or one
+heatmap per gate), the cell state c_t, c_t against h_t, and gate saturation across architectures (Karpathy,
+Johnson & Fei-Fei 2015, figure 3). Gate names and colours are fixed (theme.GATE_COLORS), so an LSTM's and a
+GRU's figures agree; variants show only the gates they have (trace.meta["gates"]).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from rnnviz.analysis.gates import HIGH, LOW, saturation_many
+from rnnviz.analysis.traces import SIGMOID_GATES, check_index, gates, layered, resolve_prefix, stack_label, \
+    train_step_label
+from rnnviz.cells import get_spec
+from rnnviz.plots.axes import check_tokens, token_ticks
+from rnnviz.plots.budget import HEATMAP_MAX_CELLS, decimate_grid, f32, stride_index
+from rnnviz.plots.theme import MUTED, NORMAL, Theme, gate_color, run_color, style
+from rnnviz.trace import Trace
+
+GATE_NAMES = {"i": "input gate i", "f": "forget gate f", "g": "candidate g", "o": "output gate o",
+              "r": "reset gate r", "z": "update gate z", "n": "candidate n"}
+MAX_UNITS_LINES = 6  # subplots of gate lines; more units are unreadable as lines: use gate_heatmaps
+MAX_CELL_LINES = 32
+
+
+def _gate_list(trace: Trace, prefix: str) -> list[str]:
+    names = gates(trace, prefix)
+    if not names:
+        raise ValueError(f"a {trace.arch} cell has no gates; choose an LSTM or GRU model to see gates")
+    return names
+
+
+def gate_lines(trace: Trace, units: list[int] = (0,), layer: int = 0, sample: int = 0, prefix: str | None = None,
+               tokens: list[str] | None = None, theme: Theme = NORMAL) -> go.Figure:
+    """One row per chosen unit; in each, every gate's value over t, in the gate's fixed colour."""
+    p = resolve_prefix(trace, prefix)
+    names, units = _gate_list(trace, p), list(units)
+    if not 1 <= len(units) <= MAX_UNITS_LINES:
+        raise ValueError(f"{len(units)} units chosen; choose 1 to {MAX_UNITS_LINES} (the heatmaps show them all)")
+    H = layered(trace, "h", layer, sample, p).shape[1]
+    units = [check_index("unit", u, H) for u in units]
+    fig = make_subplots(rows=len(units), cols=1, shared_xaxes=True, vertical_spacing=0.06,
+                        subplot_titles=[f"unit {u}" for u in units])
+    for r, u in enumerate(units, 1):
+        for g in names:
+            v = layered(trace, f"gate.{g}", layer, sample, p)[:, u]
+            fig.add_trace(go.Scatter(
+                x=np.arange(v.size, dtype=np.float32), y=f32(v), mode="lines", name=GATE_NAMES.get(g, g),
+                legendgroup=g, showlegend=r == 1, line={"color": gate_color(g), "width": theme.line_width},
+                hovertemplate=f"unit {u}, {g}<sub>t</sub><br>t = %{{x}}<br>%{{y:.3f}}<extra></extra>"), row=r, col=1)
+        fig.update_yaxes(title_text="value", row=r, col=1)
+    T = layered(trace, "h", layer, sample, p).shape[0]
+    tokens = check_tokens(tokens, T)
+    fig.update_xaxes(title_text="time step t", row=len(units), col=1, **(token_ticks(tokens) if tokens else {}))
+    fig.update_layout(height=int(theme.height * max(1.0, 0.55 * len(units))))
+    return style(fig, theme, f"{stack_label(p).capitalize()}Gates of {trace.arch}, layer {layer}, sample {sample}"
+                 f"{train_step_label(trace)}", "Sigmoid gates live in [0, 1]: 0 shut, 1 open. "
+                 "Candidates (g, n) live in [−1, 1].")
+
+
+def gate_heatmaps(trace: Trace, layer: int = 0, sample: int = 0, prefix: str | None = None,
+                  tokens: list[str] | None = None, theme: Theme = NORMAL) -> go.Figure:
+    """One heatmap (units x time) per gate: sigmoid gates share a [0, 1] viridis scale, candidates a [−1, 1]
+    diverging one. Each is block-averaged to its share of the cell budget."""
+    p = resolve_prefix(trace, prefix)
+    names = _gate_list(trace, p)
+    fig = make_subplots(rows=len(names), cols=1, shared_xaxes=True, vertical_spacing=0.04,
+                        subplot_titles=[GATE_NAMES.get(g, g) for g in names])
+    for r, g in enumerate(names, 1):
+        m = layered(trace, f"gate.{g}", layer, sample, p)  # (T, H)
+        grid = decimate_grid(m.T, HEATMAP_MAX_CELLS // len(names))
+        fig.add_trace(go.Heatmap(z=grid.z, x=grid.cols, y=grid.rows, name=g,
+                                 coloraxis="coloraxis" if g in SIGMOID_GATES else "coloraxis2",
+                                 hovertemplate=f"{g}: unit %{{y:.0f}}, t = %{{x:.0f}}<br>%{{z:.3f}}<extra></extra>"),
+                      row=r, col=1)
+        fig.update_yaxes(title_text="unit", autorange="reversed", row=r, col=1)
+    tokens = check_tokens(tokens, layered(trace, "h", layer, sample, p).shape[0])
+    fig.update_xaxes(title_text="time step t", row=len(names), col=1, **(token_ticks(tokens) if tokens else {}))
+    fig.update_layout(coloraxis={"colorscale": theme.magnitude_scale, "cmin": 0, "cmax": 1,
+                                 "colorbar": {"title": {"text": "gate"}, "len": 0.45, "y": 0.75}},
+                      coloraxis2={"colorscale": theme.signed_scale, "cmid": 0,
+                                  **({"cmin": -1, "cmax": 1} if get_spec(trace.arch).input_act else {}),
+                                  "colorbar": {"title": {"text": "candidate"}, "len": 0.45, "y": 0.25}},
+                      height=int(theme.height * max(1.0, 0.5 * len(names))))
+    return style(fig, theme, f"{stack_label(p).capitalize()}Every gate of {trace.arch}, layer {layer}, sample {sample}"
+                 f"{train_step_label(trace)}", "Bright: open (1). Dark: shut (0). A forget gate staying bright "
+                 "is memory being kept.")
+
+
+def cell_state_figure(trace: Trace, units: list[int] | None = None, layer: int = 0, sample: int = 0,
+                      prefix: str | None = None, tokens: list[str] | None = None, theme: Theme = NORMAL) -> go.Figure:
+    """c_t over t for chosen units (default: the MAX_CELL_LINES most variable), one line each."""
+    p = resolve_prefix(trace, prefix)
+    if not get_spec(trace.arch).has_cell:
+        raise ValueError(f"a {trace.arch} cell has no cell state c_t; choose an LSTM-family model")
+    c = layered(trace, "c", layer, sample, p)  # (T, H)
+    chosen = ([check_index("unit", u, c.shape[1]) for u in units] if units is not None
+              else np.argsort(-c.var(0), kind="stable")[:MAX_CELL_LINES].tolist())
+    fig = go.Figure()
+    for i, u in enumerate(chosen):
+        fig.add_trace(go.Scatter(x=np.arange(c.shape[0], dtype=np.float32), y=f32(c[:, u]), mode="lines",
+                                 name=f"unit {u}", line={"width": theme.line_width, "color": run_color(i)},
+                                 hovertemplate=f"unit {u}<br>t = %{{x}}<br>c<sub>t</sub> = %{{y:.3f}}<extra></extra>"))
+    tokens = check_tokens(tokens, c.shape[0])
+    fig.update_xaxes(title_text="time step t", **(token_ticks(tokens) if tokens else {}))
+    fig.update_yaxes(title_text="cell state c<sub>t</sub>")
+    return style(fig, theme, f"{stack_label(p).capitalize()}Cell state c<sub>t</sub>, layer {layer}, sample {sample}",
+                 "Unlike h<sub>t</sub>, c<sub>t</sub> is not squashed: it can count and hold values for many steps.")
+
+
+def cell_vs_hidden(trace: Trace, layer: int = 0, sample: int = 0, prefix: str | None = None,
+                   theme: Theme = NORMAL) -> go.Figure:
+    """Every (c_t, h_t) pair of every unit, coloured by t, over the curve h = tanh(c) (h = c without output
+    activation): h_t = o_t ⊙ tanh(c_t) lies between 0 and that curve, o_t saying how far."""
+    p = resolve_prefix(trace, prefix)
+    spec = get_spec(trace.arch)
+    if not spec.has_cell:
+        raise ValueError(f"a {trace.arch} cell has no cell state c_t; choose an LSTM-family model")
+    c, h = layered(trace, "c", layer, sample, p), layered(trace, "h", layer, sample, p)
+    t = np.repeat(np.arange(c.shape[0], dtype=np.float32), c.shape[1])
+    keep = stride_index(t.size)
+    fig = go.Figure(go.Scatter(
+        x=f32(c.ravel()[keep]), y=f32(h.ravel()[keep]), mode="markers", name="(c<sub>t</sub>, h<sub>t</sub>)",
+        marker={"size": theme.marker_size, "color": t[keep], "colorscale": theme.magnitude_scale, "showscale": True,
+                "colorbar": {"title": {"text": "time step t"}}},
+        hovertemplate="c = %{x:.3f}<br>h = %{y:.3f}<extra></extra>"))
+    lim = float(np.nanmax(np.abs(c))) if c.size else 1.0
+    grid = np.linspace(-lim, lim, 200)
+    ref, label = (np.tanh(grid), "h = tanh(c) (o = 1)") if spec.output_act else (grid, "h = c (o = 1)")
+    fig.add_trace(go.Scatter(x=f32(grid), y=f32(ref), mode="lines", name=label, hoverinfo="skip",
+                             line={"color": MUTED, "width": theme.line_width, "dash": "dash"}))
+    fig.update_xaxes(title_text="cell state c<sub>t</sub>")
+    fig.update_yaxes(title_text="hidden state h<sub>t</sub>")
+    fig.update_layout(legend={"x": 0.01, "y": 0.99, "bgcolor": "rgba(255,255,255,0.85)"})  # clear of the colour bar
+    return style(fig, theme, f"c<sub>t</sub> against h<sub>t</sub>, layer {layer}, sample {sample}",
+                 "c is free to grow; h is c squashed and scaled by the output gate.")
+
+
+def saturation_figure(data, labels: list[str] | None = None, layer: int = 0, theme: Theme = NORMAL) -> go.Figure:
+    """Fraction of steps each unit's gate is left-saturated (< 0.1) against right-saturated (> 0.9), one panel
+    per label: data is analysis.saturation_many's DataFrame or a list of traces (labels default to archs).
+    The square is [0, 1]²; on the dashed diagonal frac_low + frac_high = 1 (never in between)."""
+    df = data if isinstance(data, pd.DataFrame) else saturation_many(list(data), labels, layer)
+    if "label" not in df:
+        df = df.assign(label="")
+    panels = list(dict.fromkeys(df["label"]))
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=panels, shared_yaxes=True, horizontal_spacing=0.04)
+    seen = set()
+    for col, lab in enumerate(panels, 1):
+        d = df[df["label"] == lab]
+        fig.add_trace(go.Scatter(x=[0, 1, 1, 0, 0, None, 0, 1], y=[0, 0, 1, 1, 0, None, 1, 0], mode="lines",
+                                 line={"color": MUTED, "width": theme.line_width / 2, "dash": "dash"},
+                                 hoverinfo="skip", showlegend=False), row=1, col=col)
+        for g in dict.fromkeys(d["gate"]):
+            s = d[d["gate"] == g]
+            fig.add_trace(go.Scatter(
+                x=f32(s["frac_low"]), y=f32(s["frac_high"]), mode="markers", legendgroup=g,
+                name=GATE_NAMES.get(g, g), showlegend=g not in seen, customdata=s["unit"].to_numpy(),
+                marker={"size": theme.marker_size * 1.2, "color": gate_color(g), "opacity": 0.8},
+                hovertemplate=f"{lab} {g}, unit %{{customdata}}<br>shut %{{x:.0%}} · open %{{y:.0%}}<extra></extra>"),
+                row=1, col=col)
+            seen.add(g)
+        fig.update_xaxes(title_text=f"fraction < {LOW} (shut)", range=[-0.03, 1.03], row=1, col=col)
+    fig.update_yaxes(title_text=f"fraction > {HIGH} (open)", range=[-0.03, 1.03], row=1, col=1)
+    return style(fig, theme, "Gate saturation: how often each unit's gates are shut or open",
+                 "Near the diagonal: a gate that acts like a switch. Near (0, 0): a gate that stays in between.")

@@ -1,0 +1,175 @@
+"""The unrolled computation graph as a figure: states coloured by their value, edges by the gradient that
+flowed back through them, one label per shared matrix. Not the topology (analysis/unrolled.py decides
+every node, edge and number; its docstring says exactly what each colour and width means).
+
+Edges are drawn in GRADIENT_BINS groups of equal log-gradient (one trace each, with None gaps), not one trace
+per edge, so a 48-step two-layer LSTM stays a few dozen traces.
+"""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
+
+from rnnviz.analysis.unrolled import Unrolled, unrolled_graph
+from rnnviz.plots.budget import f32
+from rnnviz.plots.theme import GATE_COLORS, GRADIENT_SCALE, MUTED, NORMAL, Theme, style
+
+GRADIENT_BINS = 6  # edge widths/colours: enough steps to see a gradient fade, few enough traces
+LABEL_MAX_STEPS = 16  # wider windows drop the matrix names from edges (hover keeps them)
+NEUTRAL = "#4d4d4d"  # lit edges whose gradient was not recorded (outputs, losses)
+ATTENTION = "#CC79A7"  # Okabe-Ito reddish purple
+
+
+def _segments(edges) -> tuple[np.ndarray, np.ndarray]:
+    """Edge endpoints as one polyline with NaN gaps: x0, x1, NaN, x0, x1, NaN, ..."""
+    n = len(edges)
+    xs, ys = np.full(3 * n, np.nan, np.float32), np.full(3 * n, np.nan, np.float32)
+    xs[0::3], xs[1::3] = edges["x0"], edges["x1"]
+    ys[0::3], ys[1::3] = edges["y0"], edges["y1"]
+    return xs, ys
+
+
+def _arcs(edges, rise: float = 1.1, points: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """Quadratic Bézier arcs bulging upwards (attention joins two nodes of the same row), NaN-separated."""
+    s = np.linspace(0.0, 1.0, points)[:, None]  # (P, 1)
+    x0, x1 = edges["x0"].to_numpy()[None], edges["x1"].to_numpy()[None]
+    y0, y1 = edges["y0"].to_numpy()[None], edges["y1"].to_numpy()[None]
+    cx, cy = (x0 + x1) / 2, np.maximum(y0, y1) + rise
+    xs = (1 - s) ** 2 * x0 + 2 * s * (1 - s) * cx + s ** 2 * x1  # (P, E)
+    ys = (1 - s) ** 2 * y0 + 2 * s * (1 - s) * cy + s ** 2 * y1
+    gap = np.full((1, xs.shape[1]), np.nan)
+    return f32(np.vstack([xs, gap]).T.ravel()), f32(np.vstack([ys, gap]).T.ravel())
+
+
+def _line(fig: go.Figure, edges, color: str, width: float, name: str, dash: str = "solid", opacity: float = 1.0,
+          legend: bool = False) -> None:
+    if len(edges):
+        xs, ys = _arcs(edges) if (edges["kind"] == "attention").all() else _segments(edges)
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"color": color, "width": width, "dash": dash},
+                                 opacity=opacity, hoverinfo="skip", name=name, showlegend=legend))
+
+
+def _draw_gradient_edges(fig: go.Figure, e, theme: Theme) -> tuple[float, float] | None:
+    """Lit edges with a recorded gradient, binned by log10 ||dL/d tail||; returns the log range used."""
+    e = e[e["grad"] > 0]
+    if not len(e):
+        return None
+    logs = np.log10(e["grad"].to_numpy(np.float64))
+    lo, hi = float(logs.min()), float(logs.max())
+    span = max(hi - lo, 1e-9)
+    bins = np.minimum(((logs - lo) / span * GRADIENT_BINS).astype(int), GRADIENT_BINS - 1)
+    for b in range(GRADIENT_BINS):
+        frac = (b + 0.5) / GRADIENT_BINS
+        color = sample_colorscale(GRADIENT_SCALE, [0.25 + 0.75 * frac])[0]
+        _line(fig, e[bins == b], color, theme.line_width * (0.5 + 2.5 * frac), "gradient")
+    return lo, hi
+
+
+def _draw_edges(fig: go.Figure, g: Unrolled, theme: Theme) -> tuple[float, float] | None:
+    e = g.edges
+    att, rest = e[e["kind"] == "attention"], e[e["kind"] != "attention"]
+    _line(fig, rest[~rest["lit"]], MUTED, theme.line_width * 0.6, "not reached yet", "dot",
+          legend=not rest["lit"].all())
+    lit = rest[rest["lit"]]
+    _line(fig, lit[~(lit["grad"] > 0)], NEUTRAL, theme.line_width * 0.6, "no gradient recorded")
+    for q in (0.25, 0.5, 0.75, 1.0):  # attention by weight: darker and wider where the decoder looks
+        sel = att[att["lit"] & (att["alpha"] > q - 0.25) & (att["alpha"] <= q)]
+        _line(fig, sel, ATTENTION, theme.line_width * (0.3 + 2 * q), "attention α", opacity=0.25 + 0.75 * q,
+              legend=q == 1.0 or (len(sel) > 0 and q == 0.25))
+    return _draw_gradient_edges(fig, lit, theme)
+
+
+def _draw_edge_labels(fig: go.Figure, g: Unrolled, theme: Theme) -> None:
+    """Every edge's hover at its midpoint; the matrix name printed on each edge that has one (same name, same
+    matrix: the point of weight sharing), when the window is narrow enough to read them."""
+    e = g.edges[g.edges["kind"] != "attention"]
+    if not len(e):
+        return
+    show = (g.window[1] - g.window[0]) <= LABEL_MAX_STEPS
+    text = [w if show else "" for w in e["weight"]]
+    vertical = (e["x0"] == e["x1"]).to_numpy()
+    at = np.where(vertical, 0.35, 0.5)  # vertical labels nearer the tail, clear of the c row above
+    fig.add_trace(go.Scatter(
+        x=f32(e["x0"] + at * (e["x1"] - e["x0"]) + np.where(vertical, 0.04, 0.0)),
+        y=f32(e["y0"] + at * (e["y1"] - e["y0"])),
+        mode="markers+text", text=text, textposition=np.where(vertical, "middle right", "bottom center").tolist(),
+        marker={"size": theme.marker_size * 1.5, "color": "rgba(0,0,0,0)"}, textfont={"color": NEUTRAL},
+        hovertext=e["hover"].tolist(), hoverinfo="text", showlegend=False, name="edges"))
+
+
+def _draw_nodes(fig: go.Figure, g: Unrolled, theme: Theme, size: float) -> None:
+    n = g.nodes
+    states = n[n["kind"].isin(["h", "c"])]
+    signed = g.value_label.startswith("unit")
+    fig.add_trace(go.Scatter(
+        x=f32(states["x"]), y=f32(states["y"]), mode="markers", name="states", showlegend=False,
+        marker={"size": size, "color": f32(states["value"]), "line": {"width": 1.5, "color": "#000000"},
+                "colorscale": theme.signed_scale if signed else theme.magnitude_scale,
+                "cmid": 0.0 if signed else None, "cmin": None if signed else 0.0, "showscale": True,
+                "colorbar": {"title": {"text": g.value_label}, "x": 1.0, "len": 0.45, "y": 0.75}},
+        hovertext=states["hover"].tolist(), hoverinfo="text"))
+    for kind, symbol in (("x", "circle"), ("y", "circle"), ("L_t", "square"), ("L", "square")):
+        sel = n[n["kind"] == kind]
+        if not len(sel):
+            continue
+        short = all(len(t) <= 2 or t.startswith("&") for t in sel["label"])
+        fig.add_trace(go.Scatter(
+            x=f32(sel["x"]), y=f32(sel["y"]), mode="markers+text", text=sel["label"].tolist(),
+            textposition="middle center" if short else "bottom center", showlegend=False, name=kind,
+            marker={"size": size * (1.3 if kind == "L" else 1.0), "symbol": symbol, "color": "#ffffff",
+                    "line": {"width": 2, "color": "#000000"}},
+            hovertext=sel["hover"].tolist(), hoverinfo="text"))
+
+
+def _gradient_colorbar(fig: go.Figure, rng: tuple[float, float], theme: Theme) -> None:
+    """An invisible point that carries the edges' colour bar (log10 of the gradient at the edge's tail)."""
+    fig.add_trace(go.Scatter(
+        x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip", name="gradient scale",
+        marker={"color": [rng[0]], "cmin": rng[0], "cmax": max(rng[1], rng[0] + 1e-6), "showscale": True,
+                "colorscale": [[0, sample_colorscale(GRADIENT_SCALE, [0.25])[0]],
+                               [1, sample_colorscale(GRADIENT_SCALE, [1.0])[0]]],
+                "colorbar": {"title": {"text": "log₁₀ ||dL/d·||"}, "x": 1.0, "len": 0.45, "y": 0.22}}))
+
+
+def _frontier(fig: go.Figure, g: Unrolled, theme: Theme) -> None:
+    """A dashed line just before the earliest step the backward pass has reached (a legend entry, not a label,
+    so it never collides with the title)."""
+    at = g.nodes[(g.nodes["kind"] == "h") & (g.nodes["t"] == g.frontier)]
+    if len(at):
+        x = float(at["x"].iloc[0]) - 0.5
+        top = max(g.rows.values()) + 0.4
+        fig.add_trace(go.Scatter(x=[x, x], y=[-0.4, top], mode="lines", name="backward pass has reached ▶",
+                                 line={"color": GATE_COLORS["f"], "width": theme.line_width, "dash": "dash"},
+                                 hoverinfo="skip"))
+
+
+def unrolled_figure(trace, sequence_type: str, sample: int = 0, start: int | None = None, steps: int | None = None,
+                    bptt_step: int | None = None, unit: int | None = None, tokens: list[str] | None = None,
+                    output_tokens: list[str] | None = None, theme: Theme = NORMAL) -> go.Figure:
+    """The unrolled graph of one probe sample; arguments as analysis.unrolled.unrolled_graph (which it calls)."""
+    g = unrolled_graph(trace, sequence_type, sample, start, steps, bptt_step, unit, tokens, output_tokens)
+    fig = go.Figure()
+    if g.frontier is not None:
+        _frontier(fig, g, theme)
+    rng = _draw_edges(fig, g, theme)
+    _draw_edge_labels(fig, g, theme)
+    node = 2.2 * theme.marker_size + 12  # px: 27 normal, 41 presentation
+    _draw_nodes(fig, g, theme, node)
+    if rng is not None:
+        _gradient_colorbar(fig, rng, theme)
+    h0 = g.nodes[(g.nodes["kind"] == "h") & (g.nodes["layer"] == 0)]
+    both = "encoder" in set(g.nodes["part"])
+    fig.update_xaxes(title_text="time step t" + (" (encoder, then decoder)" if both else ""),
+                     tickmode="array", tickvals=f32(h0["x"]).tolist(), ticktext=[str(s) for s in h0["step"]],
+                     showgrid=False, zeroline=False)
+    fig.update_yaxes(tickmode="array", tickvals=list(g.rows.values()), ticktext=list(g.rows.keys()),
+                     showgrid=False, zeroline=False, range=[-0.6, max(g.rows.values()) + 0.6])
+    span = max(g.rows.values()) + 1.2
+    height = int(min(max(theme.height, span * 3 * node), 1.6 * theme.height))  # rows a node-and-a-half apart
+    fig.update_layout(height=height, legend={"x": 0.0, "y": 1.0, "yanchor": "top",
+                                                  "bgcolor": "rgba(255,255,255,0.85)"})
+    walk = "" if bptt_step is None else f" · backward pass {bptt_step} step{'s' if bptt_step != 1 else ''} back"
+    return style(fig, theme, f"Unrolled {trace.arch} ({sequence_type}), sample {sample}{walk}",
+                 "Same label, same matrix: W<sub>xh</sub>, W<sub>hh</sub>, W<sub>hy</sub> are shared by every step. "
+                 "Edge width and colour: the gradient that reached its tail.")

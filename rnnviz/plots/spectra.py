@@ -1,0 +1,57 @@
+"""Figures of W_hh's spectrum: eigenvalues in the complex plane against the unit circle, and sorted singular
+values against 1, one colour per gate block (LSTM i f g o, GRU r z n; a plain RNN's single block "h").
+Numbers from analysis.block_spectra; pass analysis.recurrent_weights(model, prefix, layer) and the trace's
+or model's block names (model.spec.blocks).
+
+Why: a linear recurrence h_t = W h_{t-1} multiplies a component along eigenvector v by λ each step, so
+eigenvalues inside the circle forget (and their gradients vanish), outside it explode.
+"""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from rnnviz.analysis.gradients import block_spectra
+from rnnviz.plots.budget import f32
+from rnnviz.plots.theme import MUTED, NORMAL, Theme, gate_color, style
+
+CIRCLE_POINTS = 361
+
+
+def eigenvalue_figure(w_hh, blocks: list[str], theme: Theme = NORMAL, title: str | None = None) -> go.Figure:
+    """Eigenvalues of each (H, H) gate block of W_hh (G*H, H) as points (x = Re λ, y = Im λ), the unit circle."""
+    spectra = block_spectra(w_hh, list(blocks))
+    a = np.linspace(0, 2 * np.pi, CIRCLE_POINTS)
+    fig = go.Figure(go.Scatter(x=f32(np.cos(a)), y=f32(np.sin(a)), mode="lines", name="unit circle |λ| = 1",
+                               line={"color": MUTED, "width": theme.line_width}, hoverinfo="skip"))
+    for g, s in spectra.items():
+        ev = s["eigenvalues"]
+        fig.add_trace(go.Scatter(
+            x=f32(ev.real), y=f32(ev.imag), mode="markers", name=f"{g} block: ρ = {s['spectral_radius']:.3g}",
+            marker={"size": theme.marker_size, "color": gate_color(g), "line": {"width": 0.5, "color": "#ffffff"}},
+            customdata=f32(np.abs(ev)),
+            hovertemplate=f"{g} block<br>λ = %{{x:.3f}} %{{y:+.3f}}i<br>|λ| = %{{customdata:.3f}}<extra></extra>"))
+    fig.update_xaxes(title_text="real part Re λ", zeroline=True)
+    fig.update_yaxes(title_text="imaginary part Im λ", zeroline=True, scaleanchor="x", scaleratio=1)
+    rho = max(s["spectral_radius"] for s in spectra.values())
+    return style(fig, theme, title or f"Eigenvalues of W<sub>hh</sub> (spectral radius ρ = {rho:.3g})",
+                 "Inside the circle: that direction fades each step (gradients vanish); outside: it grows (explode).")
+
+
+def singular_value_figure(w_hh, blocks: list[str], theme: Theme = NORMAL, title: str | None = None) -> go.Figure:
+    """Each gate block's singular values, largest first, with σ = 1 marked (log y: they span decades)."""
+    spectra = block_spectra(w_hh, list(blocks))
+    fig = go.Figure()
+    for g, s in spectra.items():
+        sv = s["singular_values"]
+        fig.add_trace(go.Scatter(
+            x=np.arange(1, sv.size + 1, dtype=np.float32), y=f32(sv), mode="lines+markers",
+            name=f"{g} block: σ<sub>max</sub> = {s['max_singular_value']:.3g}",
+            line={"width": theme.line_width, "color": gate_color(g)}, marker={"size": theme.marker_size},
+            hovertemplate=f"{g} block<br>σ<sub>%{{x}}</sub> = %{{y:.3g}}<extra></extra>"))
+    fig.add_hline(y=1.0, line={"color": MUTED, "width": theme.line_width, "dash": "dash"})
+    fig.update_xaxes(title_text="rank (largest first)")
+    fig.update_yaxes(title_text="singular value σ (log scale)", type="log")
+    return style(fig, theme, title or "Singular values of W<sub>hh</sub>",
+                 "σ<sub>max</sub> < 1 guarantees vanishing gradients for a tanh RNN (Pascanu et al. 2013); "
+                 "the dashed line is σ = 1.")

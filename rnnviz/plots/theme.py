@@ -1,0 +1,137 @@
+"""Theme: the fonts, sizes and colourblind-safe palettes every figure uses, and style() to apply them; no builders.
+
+Two variants. NORMAL suits a laptop screen; PRESENTATION a projector at 1920x1080 read from the back of a
+lecture room: every text part at least PRESENTATION_MIN_FONT px, thicker lines and bigger markers, a pure
+white background and black text. Palettes: viridis for magnitudes, RdBu reversed (blue negative, white 0,
+red positive) for signed values, Okabe & Ito (2008) for gates and runs: all distinguishable under the common
+colour-vision deficiencies. Plotly's layout font does not reach tick labels under Streamlit's
+theme="streamlit", so style() sets every axis, colour bar, legend, hover label, annotation and text font.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import plotly.graph_objects as go
+
+OKABE_ITO = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7")
+# one colour per gate name, fixed, so an LSTM figure and a GRU figure never give a name two colours;
+# "h" is the single block of a plain RNN's W_hh
+GATE_COLORS = MappingProxyType({"i": "#0072B2", "f": "#D55E00", "g": "#009E73", "o": "#E69F00",
+                                "r": "#CC79A7", "z": "#56B4E9", "n": "#000000", "h": "#000000"})
+RUN_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")  # no yellow: faint on white
+MAGNITUDE_SCALE = "Viridis"  # norms, probabilities, gate openings: perceptually uniform, dark = small
+SIGNED_SCALE = "RdBu_r"  # activations and gradients: white at zero (callers set zmid=0)
+GRADIENT_SCALE = "Oranges"  # gradient flowing along graph edges, distinct from the nodes' viridis
+MUTED = "#b0b0b0"  # what is switched off: greyed edges, reference lines
+PRESENTATION_MIN_FONT = 20  # px; readable from ~10 m on a 3 m wide projection at 1920x1080
+
+
+@dataclass(frozen=True)
+class Theme:
+    name: str = "normal"
+    font_family: str = "Inter, 'Source Sans Pro', 'Helvetica Neue', Arial, sans-serif"
+    font_size: int = 14  # body text and the fallback for anything unset
+    title_size: int = 18
+    axis_title_size: int = 15
+    tick_size: int = 13
+    legend_size: int = 13
+    hover_size: int = 13
+    annotation_size: int = 13  # annotations, subplot titles, text drawn on marks
+    line_width: float = 2.0
+    marker_size: float = 7.0
+    text_color: str = "#262730"  # Streamlit's text colour, so charts sit quietly in the page
+    background: str = "#ffffff"
+    grid_color: str = "#e6e6e6"
+    axis_line_color: str = "#9e9e9e"
+    height: int = 430  # px; presentation figures are taller to fit the larger type
+    magnitude_scale: str = MAGNITUDE_SCALE
+    signed_scale: str = SIGNED_SCALE
+
+    @property
+    def min_font(self) -> int:
+        return min(self.font_size, self.title_size, self.axis_title_size, self.tick_size, self.legend_size,
+                   self.hover_size, self.annotation_size)
+
+
+NORMAL = Theme()
+PRESENTATION = Theme(name="presentation", font_size=22, title_size=30, axis_title_size=26, tick_size=22,
+                     legend_size=22, hover_size=22, annotation_size=22, line_width=4.0, marker_size=13.0,
+                     text_color="#000000", grid_color="#c8c8c8", axis_line_color="#000000", height=640)
+
+
+def theme_for(presentation: bool) -> Theme:
+    return PRESENTATION if presentation else NORMAL
+
+
+def gate_color(gate: str) -> str:
+    """The fixed colour of a gate (or W_hh block) name; grey for names outside i f g o r z n h."""
+    return GATE_COLORS.get(gate, "#7f7f7f")
+
+
+def run_color(i: int) -> str:
+    """Colour of the i-th overlaid run (cycles after seven)."""
+    return RUN_COLORS[i % len(RUN_COLORS)]
+
+
+def _font(theme: Theme, size: int) -> dict:
+    return {"family": theme.font_family, "size": size, "color": theme.text_color}
+
+
+def _style_axis(axis, theme: Theme, flat: bool = True) -> None:
+    axis.update(tickfont=_font(theme, theme.tick_size), title_font=_font(theme, theme.axis_title_size),
+                gridcolor=theme.grid_color, linecolor=theme.axis_line_color, zerolinecolor=theme.grid_color,
+                showline=True)
+    if flat:  # 3-D scene axes have no automargin
+        axis.update(automargin=True)
+
+
+def _style_colorbar(holder, theme: Theme) -> None:
+    """holder: a trace, a marker or a coloraxis; anything with a colorbar."""
+    holder.update(colorbar={"tickfont": _font(theme, theme.tick_size),
+                            "title": {"font": _font(theme, theme.axis_title_size)}})
+
+
+def _style_trace(trace, theme: Theme) -> None:
+    if hasattr(trace, "colorbar") and trace.showscale is not False:
+        _style_colorbar(trace, theme)
+    marker = getattr(trace, "marker", None)
+    if marker is not None and hasattr(marker, "colorbar") and marker.showscale:
+        _style_colorbar(marker, theme)
+    if hasattr(trace, "textfont") and ("text" in (getattr(trace, "mode", None) or "")
+                                       or getattr(trace, "texttemplate", None) or trace.type == "bar"):
+        trace.update(textfont={"size": max(theme.annotation_size, (trace.textfont.size or 0)),
+                               "family": theme.font_family})
+
+
+def style(fig: go.Figure, theme: Theme = NORMAL, title: str | None = None, subtitle: str | None = None) -> go.Figure:
+    """Applies `theme` to every text-bearing part of `fig` (in place, and returns it). `title` and `subtitle`
+    (one line saying what to notice) replace the figure's own when given. A height the builder set (scaled
+    from theme.height) is kept; otherwise the figure gets theme.height."""
+    if title is not None:
+        fig.update_layout(title_text=title)
+    if subtitle is not None:
+        fig.update_layout(title_subtitle_text=subtitle)
+    top = 20 + int(1.6 * theme.title_size) + (int(1.6 * theme.annotation_size) if fig.layout.title.subtitle.text else 0)
+    if any(a.yref == "paper" and (a.y or 0) >= 1 for a in fig.layout.annotations):  # subplot titles sit above
+        top += int(1.6 * theme.annotation_size)
+    margin = {"l": 10, "r": 10, "b": 10}  # automargin grows these around tick and axis labels
+    fig.update_layout(
+        template="plotly_white", font=_font(theme, theme.font_size), height=fig.layout.height or theme.height,
+        title={"font": _font(theme, theme.title_size), "x": 0.01, "xanchor": "left", "yref": "container", "y": 1.0,
+               "yanchor": "top", "pad": {"t": 12},  # pinned to the top, whatever the margin below it
+               "subtitle": {"font": _font(theme, theme.annotation_size)}},
+        legend={"font": _font(theme, theme.legend_size), "title": {"font": _font(theme, theme.legend_size)}},
+        hoverlabel={"font": {"family": theme.font_family, "size": theme.hover_size}},
+        paper_bgcolor=theme.background, plot_bgcolor=theme.background,
+        margin={"t": max(top, fig.layout.margin.t or 0),
+                **{k: v for k, v in margin.items() if getattr(fig.layout.margin, k) is None}},
+    )
+    fig.for_each_xaxis(lambda a: _style_axis(a, theme))
+    fig.for_each_yaxis(lambda a: _style_axis(a, theme))
+    fig.for_each_scene(lambda s: [_style_axis(a, theme, False) for a in (s.xaxis, s.yaxis, s.zaxis)])
+    fig.for_each_coloraxis(lambda c: _style_colorbar(c, theme))
+    fig.for_each_annotation(lambda a: a.update(font={**_font(theme, max(theme.annotation_size, a.font.size or 0)),
+                                                     "color": a.font.color or theme.text_color}))
+    fig.for_each_trace(lambda t: _style_trace(t, theme))
+    return fig

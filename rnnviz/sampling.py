@@ -1,0 +1,88 @@
+"""Generation from a trained model: characters by temperature with the top-k alternatives at each step, and
+value sequences by feeding each prediction back in. Not training, not plotting."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor, nn
+
+MAX_GENERATE = 5000  # characters or values per call: enough for a page of text
+
+
+@dataclass
+class Generated:
+    prime: str
+    chars: list[str] = field(default_factory=list)  # the generated characters, in order
+    probs: list[float] = field(default_factory=list)  # probability of each chosen character
+    top: list[list[tuple[str, float]]] = field(default_factory=list)  # top-k (character, probability) per step
+
+    @property
+    def text(self) -> str:
+        return self.prime + "".join(self.chars)
+
+
+def encode(text: str, vocab: list[str]) -> list[int]:
+    index = {ch: i for i, ch in enumerate(vocab)}
+    missing = sorted({ch for ch in text if ch not in index})
+    if missing:
+        shown = ", ".join(repr(c) for c in missing[:5])
+        raise ValueError(f"the model's vocabulary has no {shown}; use only characters it was trained on")
+    return [index[ch] for ch in text]
+
+
+@torch.no_grad()
+def generate_text(model: nn.Module, vocab: list[str], prime: str = "", length: int = 200, temperature: float = 1.0,
+                  top_k: int = 5, seed: int = 0) -> Generated:
+    """Continue `prime` by `length` characters. temperature 0 is greedy (always the most likely); higher
+    values flatten the distribution. Probabilities shown are those the choice was drawn from."""
+    if not 0 <= length <= MAX_GENERATE:
+        raise ValueError(f"length {length} is out of range; use 0 to {MAX_GENERATE}")
+    if not 0 <= temperature <= 10:
+        raise ValueError(f"temperature {temperature} is out of range; use 0 (greedy) to 10")
+    if len(vocab) != model.cfg.vocab_size or model.cfg.output_size != model.cfg.vocab_size:
+        raise ValueError("text generation needs a character model whose outputs are its own vocabulary")
+    start = prime or ("\n" if "\n" in vocab else vocab[0])
+    ids = torch.tensor([encode(start, vocab)], device=_device(model))
+    was = model.training
+    model.eval()
+    logits, state = model(ids)
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    out = Generated(prime)
+    k = max(1, min(top_k, len(vocab)))
+    for _ in range(length):
+        p = torch.softmax(logits[0, -1].float().cpu() / (temperature or 1.0), -1)
+        nxt = int(p.argmax()) if temperature == 0 else int(torch.multinomial(p, 1, generator=gen))
+        tp, ti = p.topk(k)
+        out.chars.append(vocab[nxt])
+        out.probs.append(float(p[nxt]))
+        out.top.append([(vocab[int(i)], float(q)) for q, i in zip(tp, ti)])
+        logits, state = model(torch.tensor([[nxt]], device=ids.device), state)
+    model.train(was)
+    return out
+
+
+@torch.no_grad()
+def generate_values(model: nn.Module, prime: Tensor, length: int) -> Tensor:
+    """Closed-loop forecast: run the model over prime (T0, D), then feed each prediction back for `length`
+    steps. Returns the (length, D) predictions. Needs output_size == input_size (next-value models)."""
+    cfg = model.cfg
+    if cfg.tokens or cfg.output_size != cfg.input_size:
+        raise ValueError("closed-loop generation needs a model that predicts its own next input")
+    if not 0 <= length <= MAX_GENERATE:
+        raise ValueError(f"length {length} is out of range; use 0 to {MAX_GENERATE}")
+    was = model.training
+    model.eval()
+    y, state = model(prime.float().unsqueeze(0).to(_device(model)))
+    preds = []
+    nxt = y[:, -1:]
+    for _ in range(length):
+        preds.append(nxt[0, 0])
+        y, state = model(nxt, state)
+        nxt = y[:, -1:]
+    model.train(was)
+    return torch.stack(preds).cpu() if preds else torch.zeros(0, cfg.input_size)
+
+
+def _device(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device

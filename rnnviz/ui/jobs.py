@@ -1,0 +1,227 @@
+"""The worker pool: starts training processes under a machine-wide cap, queues the rest, collects what
+they post into RunStates, stops workers whose page has gone, and keeps autosaves within a disk budget.
+
+Not streamlit: one pool per server process (state.py holds it in st.cache_resource, like a connection
+pool); pages read RunStates under the pool's lock and never talk to a process themselves.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rnnviz.ui.worker import PAUSE, RUN, STOP, run_worker, unpack_trace
+
+HEARTBEAT_TIMEOUT = 90.0  # seconds without a poll before a worker is stopped: survives a refresh or reconnect
+MAX_RUNS_IN_MEMORY = 64  # finished runs beyond this are dropped from memory (their autosave stays on disk)
+MAX_TRACES_PER_RUN = 12  # probe snapshots a run keeps in server memory (thinned evenly, newest kept)
+RUNS_DIR_BYTES = 512 * 2**20  # autosaves on disk; the oldest are pruned beyond this
+ACTIVE = ("queued", "starting", "running", "paused")
+
+
+@dataclass
+class RunState:
+    id: str
+    owner: str  # the browser session that started it
+    spec: dict  # {"task", "task_params", "model", "train", "label"}
+    status: str = "queued"  # queued, starting, running, paused, stopped, finished, diverged, failed
+    history: list[dict] = field(default_factory=list)
+    traces: list = field(default_factory=list)  # Trace snapshots, oldest first
+    grad_heat: list = field(default_factory=list)  # (step, [||dL/dh_t|| per t]) at every probe
+    state_dict: dict | None = None  # the latest weights (numpy), for the views' model replica
+    message: str | None = None  # why it diverged or failed
+    saved: str | None = None  # autosave path
+    created: float = field(default_factory=time.time)
+    heartbeat: float = field(default_factory=time.monotonic)
+    version: int = 0  # bumps on every change, so pages can skip redrawing what has not changed
+    proc: object = None
+    outbox: object = None
+    control: object = None
+
+    @property
+    def label(self) -> str:
+        return self.spec.get("label") or f"{self.spec['model']['arch']} on {self.spec['task']}"
+
+    @property
+    def step(self) -> int:
+        return self.history[-1]["step"] if self.history else 0
+
+    @property
+    def latest_trace(self):
+        return self.traces[-1] if self.traces else None
+
+
+class WorkerPool:
+    def __init__(self, max_workers: int | None = None, runs_dir: str | Path | None = None,
+                 threads_per_worker: int = 1):
+        self.max_workers = max_workers or max(1, os.cpu_count() or 1)
+        self.threads = threads_per_worker
+        self.runs_dir = Path(runs_dir or os.environ.get("RNNVIZ_RUNS_DIR", ".rnnviz-runs"))
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        self.lock = threading.RLock()
+        self.runs: dict[str, RunState] = {}
+        self.waiting: deque[str] = deque()
+        self.ctx = mp.get_context("forkserver")
+        self.ctx.set_forkserver_preload(["torch", "pandas", "rnnviz.training", "rnnviz.tasks", "rnnviz.checkpoints"])
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._collect_forever, name="rnnviz-collector", daemon=True)
+        self._thread.start()
+
+    # -- what pages call ----------------------------------------------------------------------------------
+    def submit(self, owner: str, spec: dict) -> str:
+        run_id = secrets.token_urlsafe(12)  # unguessable: the id in a URL is the key to the run
+        with self.lock:
+            self.runs[run_id] = RunState(run_id, owner, spec)
+            self.waiting.append(run_id)
+            self._start_waiting()
+        return run_id
+
+    def get(self, run_id: str | None) -> RunState | None:
+        with self.lock:
+            return self.runs.get(run_id) if run_id else None
+
+    def owned_by(self, owner: str) -> list[RunState]:
+        with self.lock:
+            return [r for r in self.runs.values() if r.owner == owner]
+
+    def adopt(self, run: RunState, owner: str) -> None:
+        """A refreshed page (a new session holding the run's link) takes the run over."""
+        with self.lock:
+            run.owner = owner
+            run.heartbeat = time.monotonic()
+
+    def add_finished(self, run: RunState) -> None:
+        with self.lock:
+            self.runs[run.id] = run
+
+    def heartbeat(self, run_id: str) -> None:
+        with self.lock:
+            if run_id in self.runs:
+                self.runs[run_id].heartbeat = time.monotonic()
+
+    def queue_position(self, run_id: str) -> int | None:
+        with self.lock:
+            return list(self.waiting).index(run_id) + 1 if run_id in self.waiting else None
+
+    def pause(self, run_id: str) -> None:
+        self._signal(run_id, PAUSE)
+
+    def resume(self, run_id: str) -> None:
+        self._signal(run_id, RUN)
+
+    def stop(self, run_id: str) -> None:
+        with self.lock:
+            run = self.runs.get(run_id)
+            if run and run.status == "queued":
+                self.waiting.remove(run_id)
+                run.status, run.version = "stopped", run.version + 1
+                return
+        self._signal(run_id, STOP)
+
+    def active_count(self) -> int:
+        with self.lock:
+            return sum(1 for r in self.runs.values() if r.status in ("starting", "running", "paused"))
+
+    def shutdown(self) -> None:
+        self._closed.set()
+        with self.lock:
+            for run in self.runs.values():
+                if run.control is not None:
+                    run.control.value = STOP
+            procs = [r.proc for r in self.runs.values() if r.proc is not None]
+        for p in procs:
+            p.join(timeout=5)
+            if p.is_alive():
+                p.terminate()
+        self._thread.join(timeout=2)
+
+    # -- the collector thread -----------------------------------------------------------------------------
+    def _signal(self, run_id: str, flag: int) -> None:
+        with self.lock:
+            run = self.runs.get(run_id)
+            if run is not None and run.control is not None and run.status in ACTIVE:
+                run.control.value = flag
+
+    def _start_waiting(self) -> None:
+        while self.waiting and self.active_count() < self.max_workers:
+            run = self.runs[self.waiting.popleft()]
+            run.outbox, run.control = self.ctx.Queue(), self.ctx.Value("i", RUN)
+            run.saved = str(self.runs_dir / f"{run.id}.safetensors")
+            run.proc = self.ctx.Process(target=run_worker, args=(run.spec, run.outbox, run.control, run.saved,
+                                                                 self.threads), daemon=True)
+            run.status, run.heartbeat = "starting", time.monotonic()
+            run.proc.start()
+
+    def _collect_forever(self) -> None:
+        while not self._closed.wait(0.05):
+            try:
+                self._collect_once()
+            except Exception as e:  # the collector must outlive any one bad message
+                print(f"rnnviz collector: {type(e).__name__}: {e}")
+
+    def _collect_once(self) -> None:
+        with self.lock:
+            live = [r for r in self.runs.values() if r.proc is not None and r.status in ACTIVE]
+        for run in live:
+            self._drain(run)
+            with self.lock:
+                if time.monotonic() - run.heartbeat > HEARTBEAT_TIMEOUT and run.control is not None:
+                    run.control.value = STOP  # nobody is watching: a worker never outlives its page
+                if run.status in ACTIVE and not run.proc.is_alive() and run.outbox.empty():
+                    run.status, run.message = "failed", run.message or "the training process ended unexpectedly"
+                    run.version += 1
+        with self.lock:
+            self._start_waiting()
+            self._forget_old()
+
+    def _drain(self, run: RunState) -> None:
+        for _ in range(200):
+            try:
+                kind, payload = run.outbox.get_nowait()
+            except Exception:  # queue.Empty, or a worker that died mid-message
+                return
+            with self.lock:
+                self._apply(run, kind, payload)
+                run.version += 1
+
+    def _apply(self, run: RunState, kind: str, payload) -> None:
+        if kind == "rows":
+            run.history.extend(payload)
+        elif kind == "trace":
+            run.traces.append(unpack_trace(payload["trace"]))
+            if len(run.traces) > MAX_TRACES_PER_RUN:
+                run.traces = run.traces[::-2][::-1]
+            run.state_dict, run.grad_heat = payload["state"], run.grad_heat + [payload["grad_heat"]]
+        elif kind in ("running", "paused"):
+            run.status = kind
+        elif kind == "failed":
+            run.status, run.message = "failed", payload
+        elif kind == "done":
+            run.status, run.message = payload["status"], payload["diverged"]
+            run.proc.join(timeout=1)
+            prune_runs_dir(self.runs_dir, keep={r.saved for r in self.runs.values() if r.status in ACTIVE})
+
+    def _forget_old(self) -> None:
+        done = [r for r in self.runs.values() if r.status not in ACTIVE]
+        for run in sorted(done, key=lambda r: r.created)[:max(0, len(done) - MAX_RUNS_IN_MEMORY)]:
+            del self.runs[run.id]
+
+
+def prune_runs_dir(runs_dir: Path, keep: set, budget: int = RUNS_DIR_BYTES) -> list[Path]:
+    """Deletes the oldest autosaves until the folder fits `budget` bytes; never one in `keep`."""
+    files = sorted(runs_dir.glob("*.safetensors"), key=lambda p: p.stat().st_mtime)
+    total, removed = sum(p.stat().st_size for p in files), []
+    for p in files:
+        if total <= budget:
+            break
+        if str(p) in keep:
+            continue
+        total -= p.stat().st_size
+        p.unlink(missing_ok=True)
+        removed.append(p)
+    return removed

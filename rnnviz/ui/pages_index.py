@@ -1,0 +1,27 @@
+"""The app's pages, grouped as the sidebar shows them, each with a stable URL path (listed in the README)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGES = {  # section -> [(file in pages/, title, url path, icon)]
+    "": [("home.py", "Overview", "", "🏠")],
+    "Train": [("train.py", "Train", "train", "🏋️")],
+    "Look inside": [("graph.py", "Unrolled graph", "graph", "🕸️"), ("gradients.py", "Gradient flow", "gradients", "📉"),
+                    ("hidden.py", "Hidden states", "hidden", "🌡️"), ("gates.py", "Gates", "gates", "🚪"),
+                    ("attention.py", "Attention", "attention", "🎯"), ("generate.py", "Generate", "generate", "✍️")],
+    "Checkpoints": [("checkpoints.py", "Checkpoints", "checkpoints", "💾")],
+}
+
+
+def sections() -> dict[str, list]:
+    """st.Page objects for every page file that exists, by section."""
+    out: dict[str, list] = {}
+    for section, pages in PAGES.items():
+        for file, title, path, icon in pages:
+            if (ROOT / "pages" / file).is_file():
+                out.setdefault(section, []).append(
+                    st.Page(str(ROOT / "pages" / file), title=title, icon=icon, url_path=path or None, default=not path))
+    return out

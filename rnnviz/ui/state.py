@@ -1,0 +1,163 @@
+"""What a browser session remembers (its runs, uploads, current selection, presentation mode), the one
+worker pool per server, and how a selection becomes the Subject every view draws. Not widgets, not pages.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import streamlit as st
+import torch
+
+from rnnviz.build import build_model
+from rnnviz.models import ModelConfig
+from rnnviz.subject import Subject, from_checkpoint, task_from_dict
+from rnnviz.ui.jobs import RunState, WorkerPool
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMOS = {  # name -> (file, label): made by the train commands in the README, shown on a cold start
+    "char-lstm": ("demos/char_lstm_code.safetensors", "Demo: character LSTM on generated code"),
+    "gru-adding": ("demos/gru_adding.safetensors", "Demo: GRU on the adding problem"),
+    "rnn-adding": ("demos/rnn_adding.safetensors", "Demo: tanh RNN on the adding problem"),
+}
+DEFAULT_DEMO = "char-lstm"
+K_SESSION, K_RUNS, K_UPLOADS, K_CURRENT, K_REPLICAS = ("rnnviz.session", "rnnviz.runs", "rnnviz.uploads",
+                                                       "rnnviz.current", "rnnviz.replicas")
+
+
+@st.cache_resource
+def pool() -> WorkerPool:
+    """One pool per server process: a shared resource like a connection pool (its state is behind a lock)."""
+    torch.set_num_threads(1)  # the server's own torch work stays off the cores the workers train on
+    return WorkerPool(max_workers=int(os.environ.get("RNNVIZ_WORKERS", 0)) or None)
+
+
+@st.cache_resource
+def demo_subject(name: str) -> Subject:
+    """A bundled demo, loaded once and shared read-only (views copy before changing anything)."""
+    from rnnviz.checkpoints import load_checkpoint
+
+    path, label = DEMOS[name]
+    return from_checkpoint(load_checkpoint(ROOT / path), label, source="demo")
+
+
+def session_token() -> str:
+    if K_SESSION not in st.session_state:
+        st.session_state[K_SESSION] = secrets.token_hex(8)
+    return st.session_state[K_SESSION]
+
+
+def my_runs() -> list[RunState]:
+    p, ids = pool(), st.session_state.setdefault(K_RUNS, [])
+    return [r for r in (p.get(i) for i in ids) if r is not None]
+
+
+def add_run(run_id: str) -> None:
+    ids = st.session_state.setdefault(K_RUNS, [])
+    if run_id not in ids:
+        ids.append(run_id)
+    select(f"run:{run_id}")
+
+
+def uploads() -> dict[str, Subject]:
+    return st.session_state.setdefault(K_UPLOADS, {})
+
+
+def select(key: str) -> None:
+    """Makes `key` ("run:<id>", "demo:<name>" or "upload:<name>") the current subject of every view."""
+    st.session_state[K_CURRENT] = key
+    if key.startswith("run:"):
+        st.query_params["run"] = key[4:]
+    elif "run" in st.query_params:
+        del st.query_params["run"]
+
+
+def current_key() -> str:
+    restore_from_url()
+    return st.session_state.get(K_CURRENT, f"demo:{DEFAULT_DEMO}")
+
+
+def restore_from_url() -> None:
+    """?run=<id> in the link: a refresh, a reconnect or a second tab takes the run back (from memory or disk)."""
+    run_id = st.query_params.get("run")
+    if not run_id or f"run:{run_id}" == st.session_state.get(K_CURRENT):
+        return
+    p = pool()
+    run = p.get(run_id)
+    if run is None:
+        run = _run_from_disk(p, run_id)
+    if run is None:
+        st.session_state["rnnviz.note"] = "That run's link has expired (the run was pruned); showing the demo."
+        del st.query_params["run"]
+        return
+    p.adopt(run, session_token())
+    add_run(run_id)
+
+
+def _run_from_disk(p: WorkerPool, run_id: str) -> RunState | None:
+    from rnnviz.checkpoints import load_checkpoint
+
+    path = p.runs_dir / f"{run_id}.safetensors"
+    if not run_id.replace("-", "").replace("_", "").isalnum() or not path.is_file():
+        return None
+    try:
+        loaded = load_checkpoint(path)
+    except ValueError:
+        return None
+    extra = loaded.extra or {}
+    spec = {"task": (loaded.task or {}).get("name", "?"), "task_params": (loaded.task or {}).get("params", {}),
+            "model": loaded.config.to_dict(), "train": loaded.train_config or {}}
+    run = RunState(run_id, session_token(), spec, status=extra.get("status", "finished"),
+                   history=list(loaded.history or []), traces=list(loaded.traces),
+                   grad_heat=list(extra.get("grad_heat") or []), message=extra.get("diverged"), saved=str(path))
+    run.state_dict = {k: v.numpy() for k, v in loaded.model.state_dict().items()}
+    p.add_finished(run)
+    return run
+
+
+def subject_for(key: str) -> Subject | None:
+    kind, _, name = key.partition(":")
+    if kind == "demo" and name in DEMOS:
+        return demo_subject(name)
+    if kind == "upload":
+        return uploads().get(name)
+    if kind == "run":
+        run = pool().get(name)
+        return run_subject(run) if run is not None else None
+    return None
+
+
+def current_subject() -> Subject:
+    """The subject every view draws: the current selection, or the default demo on a cold start."""
+    return subject_for(current_key()) or demo_subject(DEFAULT_DEMO)
+
+
+def run_subject(run: RunState) -> Subject | None:
+    """A live run as a Subject: a CPU replica of its latest weights (rebuilt when a new probe arrives)."""
+    p = pool()
+    with p.lock:
+        state, traces, n = run.state_dict, list(run.traces), len(run.grad_heat)
+        history, grad_heat, spec = list(run.history), list(run.grad_heat), run.spec
+    if state is None:
+        return None
+    cache = st.session_state.setdefault(K_REPLICAS, {})
+    hit = cache.get(run.id)
+    if hit is None or hit[0] != n:
+        model = build_model(ModelConfig.from_dict(spec["model"]), device="cpu")
+        model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+        task = task_from_dict({"name": spec["task"], "params": spec.get("task_params", {})})
+        subject = Subject(run.label, model.eval(), task, getattr(task, "input_vocab", None),
+                          getattr(task, "output_vocab", None), traces, history, grad_heat, spec.get("train"), "run")
+        cache[run.id] = hit = (n, subject)
+    subject = hit[1]
+    subject.history, subject.traces, subject.grad_heat = history, traces, grad_heat
+    return subject
+
+
+def options() -> dict[str, str]:
+    """Selector entries, key -> label: this session's runs, its uploads, then the demos."""
+    out = {f"run:{r.id}": f"{r.label} ({r.status}, step {r.step})" for r in my_runs()}
+    out.update({f"upload:{n}": f"Upload: {n}" for n in uploads()})
+    out.update({f"demo:{n}": label for n, (path, label) in DEMOS.items() if (ROOT / path).is_file()})
+    return out

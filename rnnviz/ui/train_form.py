@@ -1,0 +1,154 @@
+"""The Train page's controls: each bounded to what trains live on two cores, with help text, bound to the
+link (links.py), and turned into a run spec for the worker pool. Not the live charts (live.py).
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import streamlit as st
+
+from rnnviz.cells import SPECS
+from rnnviz.init import SCHEMES
+from rnnviz.training import TrainConfig
+from rnnviz.ui import links, widgets
+
+LIVE_MAX_STEPS = 20_000  # a live run's step cap: a worker never outlives its purpose
+LIVE_MAX_HIDDEN = 256
+HIDDEN = (8, 16, 32, 64, 128, 256)
+LRS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0)
+STEPS = (100, 200, 500, 1000, 2000, 3000, 5000, 10_000, 20_000)
+CLIPS = (0.0, 0.1, 0.5, 1.0, 5.0, 10.0)
+TBPTT = (0, 2, 5, 10, 20, 50)
+BATCHES = (4, 8, 16, 32, 64, 128)
+DEFAULT_TASK = "adding"
+
+
+@st.cache_resource
+def task(name: str, seq_len: int | None = None):
+    """A task instance, shared read-only (tasks hold no per-user state)."""
+    from rnnviz.tasks import get_task
+
+    return get_task(name, **({} if seq_len is None else {"seq_len": seq_len}))
+
+
+def task_names() -> list[str]:
+    from rnnviz.tasks import TASKS
+
+    return [n for n in TASKS if n != "text_lm"]  # user text needs a file: the Checkpoints page's business
+
+
+def params(task_name: str) -> list[links.Param]:
+    """Every control's URL parameter, with defaults from the chosen task's own training defaults."""
+    d = task(task_name).defaults
+    lo, hi = task(task_name).limits.get("seq_len", (1, 1000))
+    seq = task(task_name).params.seq_len
+    P = links.Param
+    return [
+        P("arch", "train.arch", d.arch, tuple(SPECS)), P("layers", "train.layers", d.num_layers, lo=1, hi=4),
+        P("hidden", "train.hidden", _nearest(d.hidden_size, HIDDEN), HIDDEN),
+        P("optimizer", "train.optimizer", "adam", ("adam", "sgd")), P("lr", "train.lr", _nearest(d.lr, LRS), LRS),
+        P("clip", "train.clip", 0.0, CLIPS), P("tbptt", "train.tbptt", 0, TBPTT),
+        P("init", "train.init", "default", tuple(SCHEMES)), P("radius", "train.radius", 1.0, lo=0.1, hi=3.0),
+        P("seed", "train.seed", 0, lo=0, hi=10_000), P("steps", "train.steps", _nearest(d.steps, STEPS), STEPS),
+        P("batch", "train.batch", _nearest(d.batch_size, BATCHES), BATCHES),
+        P("seq_len", "train.seq_len", int(seq), lo=max(2, lo), hi=min(200, hi)),
+        P("forget_bias", "train.forget_bias", 0.0, lo=-5.0, hi=5.0),
+        P("l2", "train.l2", 0.0, lo=0.0, hi=0.1), P("pascanu", "train.pascanu", 0.0, lo=0.0, hi=10.0),
+        P("attention", "train.attention", d.attention, ("none", "additive", "dot")),
+    ]
+
+
+def _nearest(value, options):
+    return min(options, key=lambda o: abs(o - value))
+
+
+def task_param() -> links.Param:
+    return links.Param("task", "train.task", DEFAULT_TASK, tuple(task_names()))
+
+
+def _on_task_change() -> None:
+    """A new task brings its own defaults: forget the old task's settings, in the session and the link."""
+    for p in params(DEFAULT_TASK):
+        st.session_state.pop(p.key, None)
+        if p.name in st.query_params:
+            del st.query_params[p.name]
+
+
+def controls() -> dict:
+    """Draws the controls and returns their values by URL name."""
+    tp = task_param()
+    links.seed([tp])
+    names = task_names()
+    st.selectbox("Task", names, key=tp.key, on_change=_on_task_change,
+                 format_func=lambda n: f"{n} ({task(n).info.sequence_type})",
+                 help="What the network must learn; each task makes one idea visible.")
+    name = st.session_state[tp.key]
+    st.caption(task(name).info.teaches)
+    ps = params(name)
+    links.seed(ps)
+    by = {p.name: p for p in ps}
+    c1, c2, c3 = st.columns(3)
+    c1.selectbox("Architecture", list(SPECS), key=by["arch"].key, help="The recurrent cell (see `rnnviz list`).")
+    c2.select_slider("Hidden units", HIDDEN, key=by["hidden"].key, help="Units per layer; more learn more, slower.")
+    c3.slider("Layers", 1, 4, key=by["layers"].key, help="Stacked recurrent layers.")
+    c1.select_slider("Learning rate", LRS, key=by["lr"].key, format_func=lambda v: f"{v:g}",
+                     help="Step size of the optimiser. Too large diverges, too small crawls.")
+    c2.select_slider("Clip gradient norm", CLIPS, key=by["clip"].key, format_func=lambda v: "off" if v == 0 else f"{v:g}",
+                     help="Rescale the gradient when its norm exceeds this: the cure for exploding gradients.")
+    c3.select_slider("Truncated BPTT window", TBPTT, key=by["tbptt"].key,
+                     format_func=lambda v: "full" if v == 0 else str(v),
+                     help="Backpropagate at most this many steps: cheaper, but blind to longer dependencies.")
+    c1.selectbox("Initialisation", list(SCHEMES), key=by["init"].key, help=" · ".join(f"{k}: {v}" for k, v in SCHEMES.items()))
+    c2.number_input("Seed", 0, 10_000, key=by["seed"].key, help="Same seed, same data and weights: fair comparisons.")
+    c3.select_slider("Steps", STEPS, key=by["steps"].key, help="Optimiser steps before the run finishes.")
+    if st.session_state[by["init"].key] == "spectral":
+        st.slider("Spectral radius of W_hh", 0.1, 3.0, step=0.1, key=by["radius"].key,
+                  help="Below 1 gradients vanish geometrically; above 1 they can explode.")
+    if widgets.show_advanced():
+        with st.expander("Advanced settings"):
+            _advanced(by, name)
+    values = {p.name: links.value(p) for p in [tp, *ps]}
+    links.write_back([tp, *ps])
+    return values
+
+
+def _advanced(by: dict, name: str) -> None:
+    a1, a2, a3 = st.columns(3)
+    a1.selectbox("Optimizer", ["adam", "sgd"], key=by["optimizer"].key, help="Adam adapts step sizes; SGD uses momentum 0.9.")
+    a2.select_slider("Batch size", BATCHES, key=by["batch"].key, help="Sequences per step.")
+    p = by["seq_len"]
+    a3.slider("Sequence length / lag", int(p.lo), int(p.hi), key=p.key, help="Longer means longer dependencies.")
+    a1.slider("Forget-gate bias (LSTM)", -5.0, 5.0, step=0.5, key=by["forget_bias"].key,
+              help="Positive values start the forget gate open, so memory is kept by default (0: torch's init).")
+    a2.select_slider("L2 penalty", [0.0, 1e-5, 1e-4, 1e-3, 1e-2, 0.1], key=by["l2"].key, format_func=lambda v: f"{v:g}")
+    a3.select_slider("Pascanu regulariser", [0.0, 0.1, 1.0, 2.0, 5.0, 10.0], key=by["pascanu"].key,
+                     help="Asks each step to preserve the error signal's norm (Pascanu et al. 2013); slower steps.")
+    if task(name).info.sequence_type == "many-to-many-async":
+        a1.selectbox("Attention", ["none", "additive", "dot"], key=by["attention"].key,
+                     help="Additive: Bahdanau et al. 2015; dot: Luong et al. 2015.")
+
+
+def spec(values: dict) -> dict:
+    """A run spec from the controls; ValueError (one sentence) if the combination cannot train."""
+    t = task(values["task"], values["seq_len"]) if values["seq_len"] != task(values["task"]).params.seq_len \
+        else task(values["task"])
+    extra = {"attention": values["attention"]} if t.info.sequence_type == "many-to-many-async" else {}
+    model = t.model_config(values["arch"], values["hidden"], values["layers"], **extra)
+    if model.hidden_size > LIVE_MAX_HIDDEN:
+        raise ValueError(f"hidden size {model.hidden_size} is too large to train live; use at most {LIVE_MAX_HIDDEN}")
+    fb = values["forget_bias"] if values["forget_bias"] and "f" in SPECS[values["arch"]].blocks else None
+    train = TrainConfig(steps=min(values["steps"], LIVE_MAX_STEPS), batch_size=values["batch"], lr=values["lr"],
+                        optimizer=values["optimizer"], clip_norm=values["clip"], tbptt=values["tbptt"],
+                        init=values["init"], init_radius=values["radius"], forget_bias=fb, l2=values["l2"],
+                        pascanu=values["pascanu"], seed=int(values["seed"]), probe_every=_probe_every(values["steps"]))
+    train.validate()
+    if train.tbptt and model.seq2seq:
+        raise ValueError("truncated BPTT needs a step-by-step model; set the window to full for encoder-decoder tasks")
+    label = f"{values['arch']} h{values['hidden']} on {values['task']} (seed {values['seed']})"
+    return {"task": values["task"], "task_params": dataclasses.asdict(t.params), "model": model.to_dict(),
+            "train": dataclasses.asdict(train), "label": label}
+
+
+def _probe_every(steps: int) -> int:
+    """Live runs probe often enough for ~50 snapshots, but never more than every 10 steps."""
+    return max(10, steps // 50)

@@ -1,0 +1,83 @@
+"""Widgets every page shares: the sidebar (current run, presentation mode), figures with their exports,
+and presentation styling. Not page logic: pages call these and stay thin.
+"""
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import streamlit as st
+
+from rnnviz.ui import links, state
+
+PRESENT = links.Param("present", "rnnviz.present", False)
+PROJECTOR = {"format": "png", "width": 1920, "height": 1080, "scale": 1}  # the camera button's export size
+PRESENTATION_CSS = """<style>
+html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
+[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.25rem; }
+[data-testid="stMetricValue"] { font-size: 3rem; }
+[data-testid="stWidgetLabel"] p { font-size: 1.15rem; }
+h1 { font-size: 3rem !important; } h2 { font-size: 2.3rem !important; } h3 { font-size: 1.8rem !important; }
+</style>"""
+
+
+def presenting() -> bool:
+    return bool(st.session_state.get(PRESENT.key, False))
+
+
+def theme():
+    """The figure theme for this session (presentation or normal)."""
+    from rnnviz.plots.theme import Theme
+
+    return Theme.presentation() if presenting() else Theme()
+
+
+def sidebar() -> None:
+    """The shared sidebar: what every view shows, and presentation mode. Called by app.py on every page."""
+    links.seed([PRESENT])
+    with st.sidebar:
+        opts = state.options()
+        current = state.current_key()
+        if current not in opts:
+            current = next(iter(opts), current)
+        if opts:
+            choice = st.selectbox("Showing", list(opts), index=list(opts).index(current) if current in opts else 0,
+                                  format_func=lambda k: opts.get(k, k), key="rnnviz.selector",
+                                  help="The run or checkpoint every page draws. Your own runs appear here.")
+            if choice != state.current_key():
+                state.select(choice)
+        st.toggle("Presentation mode", key=PRESENT.key,
+                  help="Large fonts, thick lines and high-contrast colours for a projector; hides advanced controls.")
+    links.write_back([PRESENT])
+    if presenting():
+        st.markdown(PRESENTATION_CSS, unsafe_allow_html=True)
+    note = st.session_state.pop("rnnviz.note", None)
+    if note:
+        st.info(note)
+
+
+def figure(fig, key: str, data: pd.DataFrame | None = None, name: str | None = None) -> None:
+    """A plotly figure with a PNG camera at projector size, and HTML and CSV downloads made only on click."""
+    name = name or key
+    stem = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "figure"
+    st.plotly_chart(fig, key=key, theme=None, width="stretch",
+                    config={"toImageButtonOptions": PROJECTOR | {"filename": stem}, "displaylogo": False})
+    cols = st.columns([1, 1, 6])
+    cols[0].download_button("HTML", data=lambda: fig.to_html(include_plotlyjs=True, full_html=True),
+                            file_name=f"{stem}.html", mime="text/html", key=f"{key}.html", on_click="ignore",
+                            help="A self-contained interactive copy of this figure")
+    if data is not None:
+        cols[1].download_button("CSV", data=lambda: data.to_csv(index=False), file_name=f"{stem}.csv",
+                                mime="text/csv", key=f"{key}.csv", on_click="ignore",
+                                help="The numbers behind this figure")
+
+
+def show_advanced() -> bool:
+    """Advanced controls are not drawn in presentation mode; their values then come from the link (links.value)."""
+    return not presenting()
+
+
+def heartbeat(run_id: str | None) -> None:
+    """Tells the pool this run still has a page watching it."""
+    if run_id:
+        state.pool().heartbeat(run_id)

@@ -1,0 +1,104 @@
+"""The training worker: a child process that runs one Trainer and posts what the dashboard draws.
+
+Not streamlit (a worker never touches the UI) and not the pool (jobs.py starts and watches workers).
+Training holds the GIL, so each run gets its own process: the server keeps answering while every core
+trains. Messages on `outbox` are plain picklable tuples; tensors travel as numpy arrays.
+"""
+from __future__ import annotations
+
+import os
+import time
+import traceback
+
+import numpy as np
+
+RUN, PAUSE, STOP = 0, 1, 2  # values of the shared control flag, written by the server
+FLUSH_SECONDS = 0.1  # batch history rows: one message per ~100 ms, not per step
+AUTOSAVE_SECONDS = 15.0
+
+
+def pack_trace(trace) -> dict:
+    return {"arch": trace.arch, "tensors": {k: v.numpy() for k, v in trace.tensors.items()},
+            "dims": trace.dims, "meta": trace.meta}
+
+
+def unpack_trace(d: dict):
+    import torch
+
+    from rnnviz.trace import Trace
+
+    return Trace(d["arch"], {k: torch.from_numpy(np.asarray(v)) for k, v in d["tensors"].items()}, d["dims"], d["meta"])
+
+
+def pack_state(model) -> dict:
+    return {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()}
+
+
+def run_worker(spec: dict, outbox, control, save_path: str | None, threads: int = 1) -> None:
+    """Process entry point. spec: {"task", "task_params", "model", "train"} as plain dicts."""
+    import torch
+
+    torch.set_num_threads(threads)
+    try:
+        trainer = _make_trainer(spec)
+    except Exception as e:  # a bad spec reaches the page as one sentence
+        outbox.put(("failed", str(e) if isinstance(e, ValueError) else f"{type(e).__name__}: {e}"))
+        return
+    outbox.put(("running", None))
+    try:
+        _loop(trainer, outbox, control, save_path)
+    except Exception:
+        outbox.put(("failed", "training stopped on an internal error:\n" + traceback.format_exc(limit=3)))
+
+
+def _make_trainer(spec: dict):
+    from rnnviz.models import ModelConfig
+    from rnnviz.tasks import get_task
+    from rnnviz.training import TrainConfig, Trainer
+
+    task = get_task(spec["task"], **spec.get("task_params", {}))
+    return Trainer(task, ModelConfig.from_dict(spec["model"]), TrainConfig(**spec["train"]), device="cpu")
+
+
+def _loop(trainer, outbox, control, save_path) -> None:
+    rows, last_flush, last_save, paused = [], time.monotonic(), time.monotonic(), False
+    while not trainer.done:
+        flag = control.value
+        if flag == STOP:
+            trainer.stop()
+            break
+        if flag == PAUSE:
+            if not paused:
+                outbox.put(("rows", rows))
+                rows, paused = [], True
+                outbox.put(("paused", None))
+            time.sleep(0.05)
+            continue
+        if paused:
+            paused = False
+            outbox.put(("running", None))
+        report = trainer.step()
+        rows.append(trainer.history[-1])
+        if report.trace is not None:
+            outbox.put(("trace", {"trace": pack_trace(report.trace), "state": pack_state(trainer.model),
+                                  "grad_heat": trainer.grad_heat[-1]}))
+        now = time.monotonic()
+        if now - last_flush > FLUSH_SECONDS:
+            outbox.put(("rows", rows))
+            rows, last_flush = [], now
+        if save_path and now - last_save > AUTOSAVE_SECONDS:
+            _save(trainer, save_path)
+            last_save = now
+    outbox.put(("rows", rows))
+    if trainer.status == "stopped" or trainer.diverged:  # the final weights, for the views
+        outbox.put(("trace", {"trace": pack_trace(trainer.probe()), "state": pack_state(trainer.model),
+                              "grad_heat": trainer.grad_heat[-1]}))
+    if save_path:
+        _save(trainer, save_path)
+    outbox.put(("done", {"status": trainer.status, "diverged": trainer.diverged, "saved": save_path}))
+
+
+def _save(trainer, path: str) -> None:
+    tmp = f"{path}.tmp"
+    trainer.save(tmp)
+    os.replace(tmp, path)  # atomic: a reader never sees half a file

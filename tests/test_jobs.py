@@ -1,0 +1,106 @@
+"""The worker pool: processes train under a cap, report back, pause, resume, stop, queue, time out, prune."""
+import dataclasses
+import time
+
+import pytest
+
+from rnnviz.tasks import get_task
+from rnnviz.training import TrainConfig
+from rnnviz.ui import jobs
+from rnnviz.ui.jobs import WorkerPool, prune_runs_dir
+
+
+def tiny_spec(steps=400, **train):
+    task = get_task("parity", seq_len=6)
+    model = task.model_config("gru", 8)
+    cfg = TrainConfig(steps=steps, batch_size=8, probe_every=20, eval_every=10, eval_batch=16, **train)
+    return {"task": "parity", "task_params": dataclasses.asdict(task.params), "model": model.to_dict(),
+            "train": dataclasses.asdict(cfg)}
+
+
+def wait_for(predicate, timeout=60.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def pool(tmp_path):
+    p = WorkerPool(max_workers=1, runs_dir=tmp_path)
+    yield p
+    p.shutdown()
+
+
+def test_run_reports_steps_traces_and_saves(pool):
+    run_id = pool.submit("me", tiny_spec(steps=60))
+    run = pool.get(run_id)
+    assert wait_for(lambda: run.status == "finished"), run.status
+    assert run.step == 60 and [h["step"] for h in run.history] == list(range(1, 61))
+    assert run.traces and run.state_dict and run.grad_heat
+    assert run.saved and open(run.saved, "rb").read(8)  # the autosave exists
+    assert pool.owned_by("me") == [run] and pool.owned_by("someone else") == []
+
+
+def test_pause_resume_stop(pool):
+    run = pool.get(pool.submit("me", tiny_spec(steps=100_000)))
+    assert wait_for(lambda: run.step > 5)
+    pool.pause(run.id)
+    assert wait_for(lambda: run.status == "paused")
+    time.sleep(0.3)
+    held = run.step
+    time.sleep(0.5)
+    assert run.step == held  # paused means no steps
+    pool.resume(run.id)
+    assert wait_for(lambda: run.step > held + 5)
+    pool.stop(run.id)
+    assert wait_for(lambda: run.status == "stopped")
+    assert not run.proc.is_alive()
+
+
+def test_cap_queues_the_rest(pool):
+    first = pool.get(pool.submit("a", tiny_spec(steps=100_000)))
+    second = pool.get(pool.submit("b", tiny_spec(steps=30)))
+    assert wait_for(lambda: first.status == "running")
+    assert second.status == "queued" and pool.queue_position(second.id) == 1
+    pool.stop(first.id)
+    assert wait_for(lambda: second.status == "finished")
+    assert pool.queue_position(second.id) is None
+
+
+def test_abandoned_worker_stops(pool, monkeypatch):
+    monkeypatch.setattr(jobs, "HEARTBEAT_TIMEOUT", 2.0)
+    run = pool.get(pool.submit("me", tiny_spec(steps=100_000)))
+    assert wait_for(lambda: run.status == "stopped", timeout=60)  # nobody polled: it stopped by itself
+    assert not run.proc.is_alive() and run.step < 100_000
+
+
+def test_bad_spec_fails_with_a_sentence(pool):
+    spec = tiny_spec()
+    spec["train"]["lr"] = -1.0
+    run = pool.get(pool.submit("me", spec))
+    assert wait_for(lambda: run.status == "failed")
+    assert "learning rate -1.0" in run.message
+
+
+def test_divergence_reaches_the_page(pool):
+    spec = tiny_spec(steps=2000, lr=10.0, optimizer="sgd", init="spectral", init_radius=3.0)
+    spec["model"]["arch"] = "rnn_relu"
+    run = pool.get(pool.submit("me", spec))
+    assert wait_for(lambda: run.status not in jobs.ACTIVE)
+    assert run.status == "diverged" and "step" in run.message
+
+
+def test_prune_keeps_the_budget_and_active_runs(tmp_path):
+    files = []
+    for i in range(5):
+        f = tmp_path / f"r{i}.safetensors"
+        f.write_bytes(b"x" * 100)
+        files.append(f)
+        time.sleep(0.01)
+    removed = prune_runs_dir(tmp_path, keep={str(files[0])}, budget=250)
+    assert files[0].exists() and files[4].exists()  # kept: the active one, and the newest that fit
+    assert removed == files[1:4]
+    assert sum(f.stat().st_size for f in tmp_path.glob("*.safetensors")) <= 250

@@ -1,0 +1,389 @@
+"""rnnviz.plots: each builder on tiny traces draws the right traces, axes and values; the presentation theme
+reaches every text-bearing part; heavy arrays stay float32 and within budget; no builder needs streamlit."""
+import subprocess
+import sys
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+import torch
+
+from rnnviz import analysis as A
+from rnnviz import plots as P
+from rnnviz.build import build_model
+from rnnviz.models import ModelConfig
+from rnnviz.plots.budget import decimate_grid, decimate_line, grid_factors
+from rnnviz.plots.theme import GATE_COLORS, PRESENTATION, PRESENTATION_MIN_FONT
+from rnnviz.sampling import Generated
+from rnnviz.trace import LAYERED, Trace, probe
+
+V, H, B, T = 7, 6, 3, 5
+TOKENS = list("ab<d ")
+
+
+def token_model(arch="lstm", layers=1, **kw):
+    return build_model(ModelConfig(arch=arch, vocab_size=V, hidden_size=H, output_size=V, num_layers=layers, **kw))
+
+
+@pytest.fixture(scope="module")
+def lstm_trace():
+    torch.manual_seed(0)
+    return probe(token_model("lstm", layers=2), torch.randint(0, V, (B, T)))
+
+
+@pytest.fixture(scope="module")
+def s2s_trace():
+    torch.manual_seed(0)
+    m = build_model(ModelConfig(arch="gru", vocab_size=V, hidden_size=H, output_size=5, seq2seq=True,
+                                attention="dot"))
+    return probe(m, torch.randint(0, V, (2, 6)), torch.randint(0, 5, (2, 4)))
+
+
+def gen():
+    return Generated("ab", list("c<d"), [0.5, 0.9, 0.2],
+                     [[("c", 0.5), ("x", 0.3)], [("<", 0.9), ("c", 0.05)], [("d", 0.2), ("e", 0.19)]])
+
+
+def history(n=3000):
+    return [{"step": s, "loss": 1 / s, "metric": 1 - 1 / s, "grad_norm": float(s % 97 + 1), "clipped": s % 500 == 0,
+             "val_loss": 1 / s if s % 25 == 0 else None, "val_metric": None} for s in range(1, n + 1)]
+
+
+def text_sizes(fig: go.Figure) -> dict[str, float | None]:
+    """Every font size a reader sees: layout, title, subtitle, each axis (ticks and title), legend, hover,
+    annotations, colour bars, text on marks."""
+    L = fig.layout
+    sizes = {"layout": L.font.size, "title": L.title.font.size, "legend": L.legend.font.size,
+             "hover": L.hoverlabel.font.size}
+    if L.title.subtitle.text:
+        sizes["subtitle"] = L.title.subtitle.font.size
+    axes = []
+    fig.for_each_xaxis(axes.append)
+    fig.for_each_yaxis(axes.append)
+    fig.for_each_scene(lambda s: axes.extend([s.xaxis, s.yaxis, s.zaxis]))
+    for i, a in enumerate(axes):
+        sizes[f"axis{i} ticks"], sizes[f"axis{i} title"] = a.tickfont.size, a.title.font.size
+    for i, a in enumerate(L.annotations):
+        sizes[f"annotation{i}"] = a.font.size
+    fig.for_each_coloraxis(lambda c: sizes.update({"coloraxis ticks": c.colorbar.tickfont.size}))
+    for i, t in enumerate(fig.data):
+        holders = [t] + ([t.marker] if getattr(t, "marker", None) is not None else [])
+        for h in holders:
+            shows = getattr(h, "showscale", None)
+            if hasattr(h, "colorbar") and (shows or (shows is None and h is t and t.type == "heatmap")):
+                sizes[f"trace{i} colorbar"] = h.colorbar.tickfont.size
+                sizes[f"trace{i} colorbar title"] = h.colorbar.title.font.size
+        if "text" in (getattr(t, "mode", None) or "") or getattr(t, "texttemplate", None):
+            sizes[f"trace{i} text"] = t.textfont.size
+    return sizes
+
+
+# -- theme ------------------------------------------------------------------------------------------------
+def presentation_figures(lstm_trace, s2s_trace):
+    yield P.unrolled_figure(lstm_trace, "many-to-many-sync", tokens=TOKENS, bptt_step=1, theme=PRESENTATION)
+    yield P.state_heatmap(lstm_trace, tokens=TOKENS, theme=PRESENTATION)
+    yield P.gate_heatmaps(lstm_trace, theme=PRESENTATION)
+    yield P.saturation_figure([lstm_trace, lstm_trace], ["a", "b"], theme=PRESENTATION)
+    yield P.pca_figure(lstm_trace, dims=3, tokens=TOKENS, theme=PRESENTATION)
+    yield P.topk_figure(gen(), theme=PRESENTATION)
+    yield P.loss_curves({"rnn": history(50), "lstm": history(60)}, theme=PRESENTATION)
+    yield P.connectivity_figure([1, 2, 3, 4, 5], [0], theme=PRESENTATION)
+    yield P.attention_figure(s2s_trace, theme=PRESENTATION)
+    yield P.cell_vs_hidden(lstm_trace, theme=PRESENTATION)
+
+
+def test_presentation_fonts_reach_every_text_part(lstm_trace, s2s_trace):
+    assert PRESENTATION.min_font >= PRESENTATION_MIN_FONT
+    for fig in presentation_figures(lstm_trace, s2s_trace):
+        sizes = text_sizes(fig)
+        small = {k: v for k, v in sizes.items() if v is None or v < PRESENTATION_MIN_FONT}
+        assert not small, f"{fig.layout.title.text}: {small}"
+        assert fig.layout.paper_bgcolor == "#ffffff" and fig.layout.font.color == "#000000"
+
+
+def test_normal_theme_sets_tick_fonts_explicitly(lstm_trace):
+    fig = P.gate_lines(lstm_trace, units=[0, 1])
+    sizes = text_sizes(fig)
+    assert all(v is not None for k, v in sizes.items() if "axis" in k)
+
+
+def test_presentation_thickens_lines(lstm_trace):
+    thin, thick = P.grad_curve(lstm_trace), P.grad_curve(lstm_trace, theme=PRESENTATION)
+    assert thick.data[0].line.width > thin.data[0].line.width
+    assert thick.data[0].marker.size > thin.data[0].marker.size
+
+
+def test_gate_colours_agree_between_lstm_and_gru(lstm_trace):
+    gru = probe(token_model("gru"), torch.randint(0, V, (B, T)))
+    for tr, gates in ((lstm_trace, "ifgo"), (gru, "rzn")):
+        fig = P.gate_lines(tr, units=[1])
+        assert {t.legendgroup: t.line.color for t in fig.data} == {g: GATE_COLORS[g] for g in gates}
+
+
+# -- budgets ----------------------------------------------------------------------------------------------
+def test_grid_decimation_keeps_the_budget_and_the_mean():
+    z = np.random.default_rng(0).normal(size=(1000, 512)).astype(np.float32)
+    g = decimate_grid(z)
+    assert g.z.size <= P.HEATMAP_MAX_CELLS and g.z.dtype == np.float32
+    assert (g.row_factor, g.col_factor) == (2, 2) and g.z.shape == (500, 256)
+    assert g.z.mean() == pytest.approx(z.mean(dtype=np.float64), abs=1e-6)
+    assert g.z[0, 0] == pytest.approx(z[:2, :2].mean(), rel=1e-5)
+    np.testing.assert_allclose(g.rows[:2], [0.5, 2.5])
+    small = decimate_grid(z[:10, :10])
+    np.testing.assert_array_equal(small.z, z[:10, :10])
+
+
+def test_grid_factors_shrink_the_long_side_first():
+    assert grid_factors(4, 100_000, 200_000) == (1, 2)
+    fr, fc = grid_factors(1001, 513, 1000)
+    assert np.ceil(1001 / fr) * np.ceil(513 / fc) <= 1000
+    ragged = decimate_grid(np.array([[1.0, np.nan, 3.0]]), max_cells=2)
+    np.testing.assert_allclose(ragged.z, [[1.0, 3.0]])
+
+
+def test_line_decimation():
+    x = np.arange(10_000, dtype=float)
+    y = np.ones_like(x)
+    y[7777] = 50.0  # a spike
+    mx, my = decimate_line(x, y, 1000, "mean")
+    assert mx.size <= 1000 and my.mean() == pytest.approx(y.mean(), rel=1e-3)
+    sx, sy = decimate_line(x, y, 1000, "minmax")
+    assert sx.size <= 1000 and sy.max() == 50.0 and 7777 in sx
+    assert np.all(np.diff(sx) > 0)
+
+
+# -- hidden states ----------------------------------------------------------------------------------------
+def test_state_heatmap_is_the_trace_transposed_and_sorted(lstm_trace):
+    h = lstm_trace["h"][1, 2].numpy()  # (T, H)
+    fig = P.state_heatmap(lstm_trace, layer=1, sample=2, order="variance", tokens=TOKENS)
+    perm = np.argsort(-h.var(0), kind="stable")
+    hm = fig.data[0]
+    np.testing.assert_allclose(hm.z, h[:, perm].T, rtol=1e-6)
+    assert hm.z.dtype == np.float32 and hm.zmid == 0
+    assert list(hm.y) == [f"unit {u}" for u in perm]
+    assert list(fig.layout.xaxis.ticktext) == ["a", "b", "&lt;", "d", "␣"]
+    assert "variable" in fig.layout.yaxis.title.text
+
+
+def test_a_long_wide_trace_is_decimated_within_budget():
+    h = torch.randn(1, 1, 1000, 512)
+    tr = Trace("rnn_tanh", {"h": h}, {"h": LAYERED}, {"prefixes": [""], "gates": []})
+    hm = P.state_heatmap(tr).data[0]
+    assert hm.z.size <= P.HEATMAP_MAX_CELLS and hm.z.dtype == np.float32 and hm.x.dtype == np.float32
+    assert hm.y[0].startswith("units 0…1")
+
+
+def test_relu_states_use_the_magnitude_palette():
+    tr = Trace("rnn_relu", {"h": torch.rand(1, 1, 4, 3)}, {"h": LAYERED}, {"prefixes": [""]})
+    assert P.state_heatmap(tr).data[0].zmid is None
+
+
+def test_pca_figure_plots_the_analysis_coordinates(lstm_trace):
+    fig = P.pca_figure(lstm_trace, layer=0, sample=1, tokens=TOKENS)
+    res = A.pca(lstm_trace["h"][0, 1].numpy(), 2)
+    np.testing.assert_allclose(fig.data[0].x, res.coords[:, 0], rtol=1e-5, atol=1e-6)
+    assert f"{res.ratio[0]:.0%}" in fig.layout.xaxis.title.text
+    assert list(fig.data[0].text) == ["a", "b", "&lt;", "d", "␣"]
+    assert isinstance(P.pca_figure(lstm_trace, dims=3).data[0], go.Scatter3d)
+
+
+def test_unit_finder_figure_puts_the_strongest_on_top():
+    df = A.unit_correlations(np.random.default_rng(0).normal(size=(30, 4)), {"f": np.arange(30.0)})
+    fig = P.unit_finder_figure(df, top=3)
+    assert fig.data[0].y[-1] == f"f · unit {df.iloc[0]['unit']}"
+
+
+def test_activation_html_escapes_and_colours_each_character():
+    html = P.activation_html(["<", "&", "a", "\n", "b"], [-1.0, 0.0, 1.0, 0.5, 0.2])
+    assert html.count("<span") == 5 and "&lt;" in html and "&amp;" in html and "<br>" in html
+    assert "<script" not in P.activation_html(["<script>"], [1.0])
+    assert "rgb(5, 48, 97)" in html and "rgb(103, 0, 31)" in html  # the palette's ends at ∓vmax
+    with pytest.raises(ValueError, match="one per character"):
+        P.activation_html(["a"], [1.0, 2.0])
+
+
+def test_generation_html_and_topk():
+    g = gen()
+    html = P.generation_html(g)
+    assert html.count("<span") == len(g.prime) + len(g.chars) and "&lt;" in html
+    fig = P.topk_figure(g)
+    np.testing.assert_allclose(fig.data[0].z, [[0.5, 0.9, 0.2], [0.3, 0.05, 0.19]])
+    assert list(fig.layout.xaxis.ticktext) == ["c", "&lt;", "d"]
+
+
+# -- gradients ----------------------------------------------------------------------------------------------
+def test_grad_curve_is_the_norm_over_units_on_a_log_axis(lstm_trace):
+    fig = P.grad_curve(lstm_trace)
+    assert fig.layout.yaxis.type == "log" and len(fig.data) == 2
+    expected = lstm_trace["grad.h"].double().norm(dim=-1).mean(1).numpy()
+    for k in range(2):
+        np.testing.assert_allclose(fig.data[k].y, expected[k], rtol=1e-5)
+    one = P.grad_curve(lstm_trace, sample=0)
+    np.testing.assert_allclose(one.data[1].y, lstm_trace["grad.h"][1, 0].norm(dim=-1).numpy(), rtol=1e-5)
+
+
+def test_jacobian_figure_draws_rho_to_the_lag(lstm_trace):
+    rho = 0.7
+    fig = P.jacobian_figure(lstm_trace, rho, layer=1)
+    measured, line = fig.data
+    assert fig.layout.yaxis.type == "log" and "ρ = 0.7" in line.name
+    anchor = float(lstm_trace["jacobian"][1, -1])
+    np.testing.assert_allclose(line.y, anchor * rho ** np.asarray(line.x, dtype=float), rtol=1e-5)
+    np.testing.assert_allclose(measured.y, lstm_trace["jacobian"][1].numpy()[::-1], rtol=1e-6)
+
+
+def test_grad_compare_overlays_and_shades_tbptt_windows(lstm_trace):
+    fig = P.grad_compare({"clipped": lstm_trace, "curve": np.array([1.0, 0.0, 2.0, 3.0, 4.0, 5.0, 6.0])}, k1=2)
+    assert [t.name for t in fig.data] == ["clipped", "curve"]
+    assert np.isnan(fig.data[1].y[1])  # zero cannot sit on a log axis
+    assert len(fig.layout.shapes) == 2  # windows [0,2) and [4,6) of the 7 steps
+    assert fig.layout.shapes[1].x0 == 3.5
+
+
+def test_before_after_uses_the_same_probe(lstm_trace):
+    m = token_model("rnn_tanh")
+    before, after = A.probe_pair(m, lambda mm: A.scaled_recurrent(mm, 2.0), torch.randint(0, V, (2, T)))
+    fig = P.before_after(before, after, "W_hh × 2")
+    assert [t.name for t in fig.data] == ["before", "after: W_hh × 2"]
+    assert not np.allclose(fig.data[0].y, fig.data[1].y)
+
+
+def test_grad_heat_figure_is_log10_of_the_norms():
+    fig = P.grad_heat_figure([(1, [0.1, 1.0, 10.0]), (101, [0.01, 0.0, 1.0])])
+    np.testing.assert_allclose(fig.data[0].z, [[-1, 0, 1], [-2, np.nan, 0]])
+    np.testing.assert_array_equal(fig.data[0].y, [1, 101])
+
+
+def test_eigenvalue_points_are_the_blocks_eigenvalues_with_the_unit_circle():
+    m = token_model("lstm")
+    w = A.recurrent_weights(m)
+    fig = P.eigenvalue_figure(w, m.spec.blocks)
+    circle = fig.data[0]
+    assert circle.name.startswith("unit circle")
+    np.testing.assert_allclose(np.hypot(circle.x, circle.y), 1.0, atol=1e-6)
+    for j, (g, tr) in enumerate(zip("ifgo", fig.data[1:])):
+        ev = torch.linalg.eigvals(w[j * H:(j + 1) * H].double()).numpy()
+        got = np.asarray(tr.x) + 1j * np.asarray(tr.y)
+        np.testing.assert_allclose(np.sort_complex(got), np.sort_complex(ev), atol=1e-5)
+        assert tr.marker.color == GATE_COLORS[g]
+    assert fig.layout.yaxis.scaleanchor == "x"
+    sv = P.singular_value_figure(w, m.spec.blocks)
+    np.testing.assert_allclose(sv.data[0].y, torch.linalg.svdvals(w[:H].double()).numpy(), rtol=1e-5)
+
+
+def test_connectivity_marks_the_true_dependency():
+    fig = P.connectivity_figure([0.1, 0.0, 0.5, 0.2], dependency=[0, 2], tokens=list("wxyz"))
+    other, dep, star = fig.data
+    np.testing.assert_array_equal(dep.x, [0, 2]) and np.testing.assert_array_equal(dep.y, [0.1, 0.5])
+    np.testing.assert_array_equal(other.x, [1, 3])
+    np.testing.assert_array_equal(star.x, [0, 2])
+    assert dep.marker.color != other.marker.color and len(fig.layout.shapes) == 2
+    with pytest.raises(ValueError, match="outside the 4 input steps"):
+        P.connectivity_figure([1, 2, 3, 4], dependency=[4])
+
+
+# -- gates --------------------------------------------------------------------------------------------------
+def test_saturation_figure_plots_hand_counted_fractions():
+    gi = torch.tensor([0.05, 0.5, 0.95, 0.99]).view(1, 1, 4, 1)
+    tr = Trace("gru", {"gate.r": gi, "gate.z": 1 - gi, "h": torch.zeros(1, 1, 4, 1)}, {k: LAYERED for k in
+               ("gate.r", "gate.z", "h")}, {"prefixes": [""], "gates": ["r", "z", "n"]})
+    fig = P.saturation_figure([tr], ["GRU"])
+    points = {t.name: (t.x[0], t.y[0]) for t in fig.data if t.mode == "markers"}
+    assert points == {"reset gate r": (0.25, 0.5), "update gate z": (0.5, 0.25)}
+    frame = fig.data[0]
+    assert list(frame.x[:5]) == [0, 1, 1, 0, 0] and list(frame.x[-2:]) == [0, 1] and list(frame.y[-2:]) == [1, 0]
+
+
+def test_gate_heatmaps_one_per_gate(lstm_trace):
+    fig = P.gate_heatmaps(lstm_trace, layer=1, sample=1)
+    assert [t.name for t in fig.data] == list("ifgo")
+    np.testing.assert_allclose(fig.data[1].z, lstm_trace["gate.f"][1, 1].numpy().T, rtol=1e-6)
+    assert fig.data[2].coloraxis == "coloraxis2" and fig.data[1].coloraxis == "coloraxis"
+    with pytest.raises(ValueError, match="no gates"):
+        P.gate_heatmaps(probe(token_model("rnn_tanh"), torch.randint(0, V, (1, T))))
+
+
+def test_cell_state_and_c_against_h(lstm_trace):
+    fig = P.cell_state_figure(lstm_trace, units=[3])
+    np.testing.assert_allclose(fig.data[0].y, lstm_trace["c"][0, 0, :, 3].numpy())
+    cvh = P.cell_vs_hidden(lstm_trace, layer=1)
+    np.testing.assert_allclose(cvh.data[0].x, lstm_trace["c"][1, 0].numpy().ravel())
+    np.testing.assert_allclose(cvh.data[1].y, np.tanh(cvh.data[1].x), atol=1e-6)
+
+
+def test_snapshots_pick_the_ith_trace(lstm_trace):
+    traces = [lstm_trace.select(["h", "grad.h"]) for _ in range(3)]
+    for i, t in enumerate(traces):
+        t.meta["train_step"] = 100 * i
+    assert P.snapshot_steps(traces) == [0, 100, 200]
+    fig = P.snapshot_figure(traces, 1, P.state_heatmap, layer=1)
+    assert "snapshot 2 of 3" in fig.layout.title.text and "training step 100" in fig.layout.title.text
+    with pytest.raises(ValueError, match="snapshot 3 is out of range"):
+        P.snapshot_figure(traces, 3, P.state_heatmap)
+
+
+# -- attention and the graph ----------------------------------------------------------------------------------
+def test_attention_rows_sum_to_one_with_tokens_on_both_axes(s2s_trace):
+    fig = P.attention_figure(s2s_trace, sample=1, source_tokens=list("abcdef"), target_tokens=list("wxyz"))
+    z = fig.data[0].z
+    np.testing.assert_allclose(z.sum(1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(z, s2s_trace["attention"][1].numpy())
+    assert list(fig.layout.xaxis.ticktext) == list("abcdef") and list(fig.layout.yaxis.ticktext) == list("wxyz")
+    with pytest.raises(ValueError, match="no attention"):
+        P.attention_figure(probe(token_model(), torch.randint(0, V, (1, T))))
+
+
+def test_unrolled_figure_draws_every_node_and_greys_unreached_edges(lstm_trace):
+    fig = P.unrolled_figure(lstm_trace, "many-to-many-sync", tokens=TOKENS, bptt_step=1)
+    states = next(t for t in fig.data if t.name == "states")
+    assert len(states.x) == 2 * 2 * T  # h and c, two layers
+    assert [t for t in fig.data if t.name == "x"][0].text == tuple(["a", "b", "&lt;", "d", "␣"])
+    assert any(t.name == "not reached yet" and t.line.dash == "dot" for t in fig.data)
+    assert any(t.name == "backward pass has reached ▶" for t in fig.data)
+    lit = P.unrolled_figure(lstm_trace, "many-to-one")
+    assert not any(t.name == "not reached yet" for t in lit.data)
+    assert len([t for t in lit.data if t.name == "y"][0].x) == 1
+
+
+def test_unrolled_encoder_decoder_draws_attention_arcs(s2s_trace):
+    fig = P.unrolled_figure(s2s_trace, "many-to-many-async", steps=20)
+    arcs = [t for t in fig.data if t.name == "attention α"]
+    assert arcs and all(t.line.color == "#CC79A7" for t in arcs)
+
+
+# -- training curves ------------------------------------------------------------------------------------------
+def test_loss_curves_overlay_runs_within_the_point_budget():
+    fig = P.loss_curves({"rnn": history(), "lstm": history(100)}, metric_name="accuracy")
+    names = [t.name for t in fig.data]
+    assert names.count("rnn train") == 2 and "lstm validation" in names
+    assert all(len(t.x) <= P.LINE_MAX_POINTS for t in fig.data)
+    val = next(t for t in fig.data if t.name == "lstm validation")
+    np.testing.assert_array_equal(val.x, [25, 50, 75, 100])
+    assert "metric" not in names and fig.layout.yaxis2.title.text == "accuracy"
+    with pytest.raises(ValueError, match="no training history"):
+        P.loss_curves([])
+
+
+def test_grad_norm_figure_marks_clipping_on_a_log_axis():
+    fig = P.grad_norm_figure(history(), clip_norm=50)
+    line, clipped = fig.data
+    assert fig.layout.yaxis.type == "log" and len(line.x) <= P.LINE_MAX_POINTS
+    np.testing.assert_array_equal(clipped.x, [500, 1000, 1500, 2000, 2500, 3000])
+    assert line.y.max() == 97.0  # the largest spike survives decimation
+    assert fig.layout.shapes[0].y0 == 50
+
+
+def test_heavy_arrays_are_float32(lstm_trace):
+    for fig in (P.state_heatmap(lstm_trace), P.grad_curve(lstm_trace), P.gate_heatmaps(lstm_trace)):
+        for t in fig.data:
+            for key in ("x", "y", "z"):
+                v = getattr(t, key, None)
+                if isinstance(v, np.ndarray) and v.dtype.kind == "f":
+                    assert v.dtype == np.float32, (t.type, key)
+
+
+def test_plots_and_analysis_never_import_streamlit_or_training():
+    code = ("import sys, rnnviz.plots, rnnviz.analysis; bad = [m for m in sys.modules if m.split('.')[0] == "
+            "'streamlit' or m.startswith(('rnnviz.training', 'rnnviz.ui'))]; print(bad); sys.exit(bool(bad))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
