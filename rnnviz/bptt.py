@@ -44,7 +44,7 @@ def tbptt_backward(model: nn.Module, x: Tensor, y: Tensor, loss_fn, k1: int, k2:
         e = min(a + k1, T)
         if last_only and e < T:
             continue
-        s = max(0, e - k2)
+        s = max(0, a - (k2 - k1))  # a window boundary, k2 steps before the window's nominal end
         start_state = _detach(states[s])
         out_w, _ = model(x[:, s:e], start_state)
         attached = full.clone()

@@ -25,6 +25,8 @@ from rnnviz.jacobian import jacobian_norms
 from rnnviz.stack import Tape
 
 LAYERED = ("layer", "sample", "step", "unit")
+SNAPSHOT = {"h", "c", "grad.h", "jacobian", "dW_hh.norm", "x", "output", "attention"}  # with gate.*: what older
+# probes keep, enough to scrub hidden states, gates and gradients through training at about half the size
 
 
 @dataclass
@@ -72,6 +74,11 @@ class Trace:
 
     def frames(self, names: list[str] | None = None, sample: int | None = None) -> pd.DataFrame:
         return pd.concat([self.frame(n, sample) for n in (names or list(self.tensors))], ignore_index=True)
+
+    def snapshot(self) -> "Trace":
+        """This trace reduced to SNAPSHOT's quantities (any stack prefix), for the history of probes."""
+        base = {n: n.removeprefix("enc.").removeprefix("dec.") for n in self.tensors}
+        return self.select([n for n, b in base.items() if b in SNAPSHOT or b.startswith("gate.")])
 
     def select(self, names: list[str]) -> "Trace":
         """A smaller trace holding only `names` (for snapshots kept in a run's history)."""

@@ -26,6 +26,7 @@ from rnnviz.tasks import Task
 from rnnviz.trace import Trace, probe, stack_of
 
 MAX_STEPS = 1_000_000
+COMPACT_HISTORY = 400  # history entries a compact checkpoint keeps (plus every evaluation)
 
 
 @dataclass
@@ -182,7 +183,7 @@ class Trainer:
             loss = task.loss(out, y)
             omega = sum(pascanu_penalty(stack_of(self.model, p), tape, loss) for p, tape in tapes.items())
             (loss + cfg.pascanu * omega).backward()
-            return loss.detach(), float(omega), out.detach()
+            return loss.detach(), float(omega.detach()), out.detach()
         out = self.model(x, y)[0] if self.model_cfg.seq2seq else self.model(x)[0]
         loss = task.loss(out, y)
         loss.backward()
@@ -232,6 +233,8 @@ class Trainer:
         trace = probe(self.model, x, y, self.task.loss, train_step=self.step_count)
         top = trace.meta["prefixes"][-1]
         self.grad_heat.append((self.step_count, trace[top + "grad.h"][-1].norm(dim=-1).mean(0).tolist()))
+        if self.traces:
+            self.traces[-1] = self.traces[-1].snapshot()  # only the newest probe is kept whole
         self.traces.append(trace)
         if len(self.traces) > self.cfg.max_traces:
             self.traces = self.traces[::-2][::-1]  # every other one, always keeping the newest
@@ -244,14 +247,17 @@ class Trainer:
                 "metric_name": self.task.info.metric, "val_metric": last.get("val_metric"),
                 "diverged": self.diverged is not None, "status": self.status}
 
-    def save(self, path) -> None:
-        """This run as an rnnviz checkpoint: weights, configs, task, vocabulary, history and probe traces."""
+    def save(self, path, compact: bool = False) -> None:
+        """This run as an rnnviz checkpoint: weights, configs, task, vocabulary, history and probe traces
+        (compact: traces stored as bfloat16 and the history thinned, for small files such as the demos)."""
         from rnnviz.checkpoints import save_checkpoint  # the format is checkpoints.py's business
 
+        history = thin_history(self.history, COMPACT_HISTORY) if compact else self.history
         save_checkpoint(path, self.model, task=self.task.describe(), vocab=self.task.input_vocab,
-                        train_config=dataclasses.asdict(self.cfg), history=self.history, traces=self.traces,
+                        train_config=dataclasses.asdict(self.cfg), history=history, traces=self.traces,
                         extra={"output_vocab": self.task.output_vocab, "grad_heat": self.grad_heat,
-                               "status": self.status, "diverged": self.diverged})
+                               "status": self.status, "diverged": self.diverged},
+                        trace_dtype="bfloat16" if compact else "float32")
 
     def config_dict(self) -> dict:
         return {"model": self.model_cfg.to_dict(), "train": dataclasses.asdict(self.cfg),
@@ -278,6 +284,16 @@ def _divergence(loss: float, grad_norm: float) -> str | None:
 
 
 def _row(r: StepReport) -> dict:
-    return {"step": r.step, "loss": r.loss, "metric": r.metric, "grad_norm": r.grad_norm, "clipped": r.clipped,
-            "val_loss": r.val_loss, "val_metric": r.val_metric, "penalty": r.penalty,
-            "steps_per_sec": r.steps_per_sec}
+    """One history entry: 6 significant digits (plenty to plot, a third of the bytes), unset values left out."""
+    row = {"step": r.step, "loss": r.loss, "metric": r.metric, "grad_norm": r.grad_norm, "clipped": r.clipped,
+           "val_loss": r.val_loss, "val_metric": r.val_metric, "penalty": r.penalty,
+           "steps_per_sec": r.steps_per_sec}
+    return {k: (float(f"{v:.6g}") if isinstance(v, float) else v) for k, v in row.items() if v is not None}
+
+
+def thin_history(history: list[dict], n: int) -> list[dict]:
+    """At most about n entries: every evaluation kept, the rest evenly spaced, the last always kept."""
+    if len(history) <= n:
+        return list(history)
+    stride = max(1, len(history) // n)
+    return [h for i, h in enumerate(history) if i % stride == 0 or "val_loss" in h or i == len(history) - 1]

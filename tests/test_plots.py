@@ -387,3 +387,17 @@ def test_plots_and_analysis_never_import_streamlit_or_training():
             "'streamlit' or m.startswith(('rnnviz.training', 'rnnviz.ui'))]; print(bad); sys.exit(bool(bad))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_weight_blocks_split_by_gate():
+    from rnnviz.plots.weights import weight_blocks
+
+    w = torch.randn(4 * 6, 5)
+    fig = weight_blocks(w, list("ifgo"), "W_ih")
+    heat = [t for t in fig.data if t.type == "heatmap"]
+    assert len(heat) == 4
+    for j, t in enumerate(heat):
+        np.testing.assert_allclose(np.asarray(t.z), w[j * 6:(j + 1) * 6].numpy(), rtol=1e-6)
+        assert t.zmid == 0.0 and t.zmin == -t.zmax
+    with pytest.raises(ValueError, match="does not split"):
+        weight_blocks(torch.randn(7, 5), list("ifgo"))

@@ -2,7 +2,7 @@
 
 Layout (format version 1):
     tensors   "model.<state_dict key>"   every parameter and buffer (an ESN's fixed reservoir too)
-              "trace.<i>.<name>"         the i-th probe trace's tensors (float32)
+              "trace.<i>.<name>"         the i-th probe trace's tensors (float32, or bfloat16 when compact)
     metadata  {"rnnviz": JSON}           {"format": "rnnviz", "version", "config" (ModelConfig.to_dict()),
                                           "task", "vocab", "train_config", "history", "extra",
                                           "traces": [{"arch", "dims", "meta"}]}
@@ -36,6 +36,7 @@ META_KEY = "rnnviz"  # the safetensors metadata entry holding the JSON
 MAX_TRACES = 32  # enough to scrub through training; each can be megabytes
 MAX_TRACE_BYTES = 16 * 1024 * 1024  # all kept traces' tensors together
 MAX_HISTORY = 10_000  # metric history entries
+TRACE_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}  # stored; always float32 once loaded
 MIGRATIONS: dict = {}  # version v -> function(meta) -> meta of version v + 1
 
 
@@ -60,8 +61,12 @@ def bounded_traces(traces: list[Trace]) -> list[Trace]:
 
 def checkpoint_bytes(model: nn.Module, *, task: dict | None = None, vocab: list[str] | None = None,
                      train_config: dict | None = None, history: list[dict] | None = None,
-                     traces: list[Trace] | None = None, extra: dict | None = None) -> bytes:
-    """The checkpoint file's bytes (for a browser download); see the module docstring for what it holds."""
+                     traces: list[Trace] | None = None, extra: dict | None = None,
+                     trace_dtype: str = "float32") -> bytes:
+    """The checkpoint file's bytes (for a browser download); see the module docstring for what it holds.
+    trace_dtype "bfloat16" halves the traces' size (float32's range, 3 digits: enough to draw; demos use it)."""
+    if trace_dtype not in TRACE_DTYPES:
+        raise ValueError(f"trace dtype {trace_dtype!r} is not supported; use float32 or bfloat16")
     cfg = getattr(model, "cfg", None)
     if not isinstance(cfg, ModelConfig):
         raise ValueError("save_checkpoint needs an rnnviz model (RNNModel or Seq2Seq); for another torch model "
@@ -79,7 +84,7 @@ def checkpoint_bytes(model: nn.Module, *, task: dict | None = None, vocab: list[
     kept = bounded_traces(list(traces or []))
     for i, tr in enumerate(kept):
         for name, t in tr.tensors.items():
-            tensors[f"trace.{i}.{name}"] = t.detach().to("cpu", torch.float32).contiguous().clone()
+            tensors[f"trace.{i}.{name}"] = t.detach().to("cpu", TRACE_DTYPES[trace_dtype]).contiguous().clone()
     meta = {"format": "rnnviz", "version": FORMAT_VERSION, "config": cfg.to_dict(), "task": task, "vocab": vocab,
             "train_config": train_config, "history": evenly(list(history or []), MAX_HISTORY), "extra": extra,
             "traces": [{"arch": tr.arch, "dims": {n: list(tr.dims[n]) for n in tr.tensors}, "meta": tr.meta}
@@ -110,10 +115,11 @@ def _check_parts(task, train_config, extra, history, traces) -> None:
 
 def save_checkpoint(path_or_file, model: nn.Module, *, task: dict | None = None, vocab: list[str] | None = None,
                     train_config: dict | None = None, history: list[dict] | None = None,
-                    traces: list[Trace] | None = None, extra: dict | None = None) -> None:
+                    traces: list[Trace] | None = None, extra: dict | None = None,
+                    trace_dtype: str = "float32") -> None:
     """Writes checkpoint_bytes(...) to a path (atomically: a reader never sees half a file) or a binary file."""
     data = checkpoint_bytes(model, task=task, vocab=vocab, train_config=train_config, history=history,
-                            traces=traces, extra=extra)
+                            traces=traces, extra=extra, trace_dtype=trace_dtype)
     if hasattr(path_or_file, "write"):
         path_or_file.write(data)
         return
@@ -242,9 +248,9 @@ def _traces(entries, tensors: dict[str, Tensor], name: str) -> tuple[list[Trace]
         named = {}
         for n, d in dims.items():
             t = tensors.get(f"trace.{i}.{n}")
-            if t is None or t.dim() != len(d) or t.dtype != torch.float32:
+            if t is None or t.dim() != len(d) or t.dtype not in TRACE_DTYPES.values():
                 raise ValueError(f"{name}: trace {i}'s {n!r} is missing or has the wrong shape; the file is damaged")
-            named[n] = t
+            named[n] = t.float()
             used.add(f"trace.{i}.{n}")
         traces.append(Trace(e["arch"], named, {n: tuple(d) for n, d in dims.items()}, e["meta"]))
     return traces, used

@@ -31,7 +31,10 @@ def register(sub) -> None:
     p.add_argument("--attention", choices=["none", "additive", "dot"], help="encoder-decoder tasks only")
     p.add_argument("--text", help="a UTF-8 text file for the text_lm task")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--probe-every", type=int, default=TrainConfig.probe_every)
+    p.add_argument("--probe-every", type=int, default=TrainConfig.probe_every, help="steps between probe traces")
+    p.add_argument("--probe-samples", type=int, default=TrainConfig.probe_samples, help="sequences in each probe")
+    p.add_argument("--max-traces", type=int, default=TrainConfig.max_traces, help="probe snapshots kept")
+    p.add_argument("--compact", action="store_true", help="store traces as bfloat16 in the checkpoint (half size)")
     p.add_argument("--out", help="write a checkpoint (.safetensors) here")
     p.add_argument("--json", action="store_true", help="print a summary object as the last stdout line")
     p.set_defaults(run=run)
@@ -54,7 +57,7 @@ def make_trainer(args) -> Trainer:
                       optimizer=args.optimizer, clip_norm=args.clip, clip_value=args.clip_value, tbptt=args.tbptt,
                       tbptt_back=args.tbptt_back, init=args.init, init_radius=args.init_radius,
                       forget_bias=args.forget_bias, l2=args.l2, pascanu=args.pascanu, seed=args.seed,
-                      probe_every=args.probe_every)
+                      probe_every=args.probe_every, probe_samples=args.probe_samples, max_traces=args.max_traces)
     return Trainer(task, model_cfg, cfg)
 
 
@@ -80,7 +83,7 @@ def run(args) -> int:
               "try --clip 1.0 or a smaller --lr.", file=sys.stderr)
     seconds = time.perf_counter() - start
     if args.out:
-        trainer.save(args.out)
+        trainer.save(args.out, compact=args.compact)
     summary = trainer.summary()
     summary.pop("status")
     summary.update(seconds=round(seconds, 2), out=args.out)

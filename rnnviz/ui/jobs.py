@@ -193,6 +193,8 @@ class WorkerPool:
         if kind == "rows":
             run.history.extend(payload)
         elif kind == "trace":
+            if run.traces:
+                run.traces[-1] = run.traces[-1].snapshot()  # the newest whole, older ones reduced
             run.traces.append(unpack_trace(payload["trace"]))
             if len(run.traces) > MAX_TRACES_PER_RUN:
                 run.traces = run.traces[::-2][::-1]

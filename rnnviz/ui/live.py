@@ -87,23 +87,26 @@ def _progress(run_id, status, history, total, message) -> None:
 
 
 def _charts(run: RunState, history: list[dict], heat: list, overlay: bool) -> None:
-    from rnnviz.plots import training as tp
+    from rnnviz.plots.curves import grad_norm_figure, loss_curves
+    from rnnviz.plots.gradients import grad_heat_figure
 
     theme = widgets.theme()
     task = run.spec["task"]
     series = overlay_runs(run) if overlay else {run.label: history}
+    frame = pd.DataFrame(history)
+    widgets.figure(loss_curves(series, metric_name=_metric(run), theme=theme), "live.loss", frame,
+                   name=f"loss {task}")
     left, right = st.columns(2)
     with left:
-        widgets.figure(tp.loss_curves(series, theme=theme), "live.loss", pd.DataFrame(history), name=f"loss {task}")
-    with right:
-        widgets.figure(tp.metric_curves(series, metric=_metric(run), theme=theme), "live.metric",
-                       pd.DataFrame(history), name=f"metric {task}")
-    left, right = st.columns(2)
-    with left:
-        widgets.figure(tp.grad_norm_curve(history, theme=theme), "live.gradnorm", pd.DataFrame(history),
+        clip = run.spec["train"].get("clip_norm") or None
+        widgets.figure(grad_norm_figure(series, clip_norm=clip, theme=theme), "live.gradnorm", frame,
                        name=f"gradient norm {task}")
     with right:
-        widgets.figure(tp.grad_heatmap(heat, theme=theme), "live.heat", _heat_frame(heat), name=f"dL-dh heat {task}")
+        if heat:
+            widgets.figure(grad_heat_figure(heat, theme=theme), "live.heat", _heat_frame(heat),
+                           name=f"dL-dh heat {task}")
+        else:
+            st.caption("The map of ||dL/dh_t|| over training appears with the first probe.")
 
 
 def _metric(run: RunState) -> str:

@@ -20,6 +20,7 @@ DEMOS = {  # name -> (file, label): made by the train commands in the README, sh
     "char-lstm": ("demos/char_lstm_code.safetensors", "Demo: character LSTM on generated code"),
     "gru-adding": ("demos/gru_adding.safetensors", "Demo: GRU on the adding problem"),
     "rnn-adding": ("demos/rnn_adding.safetensors", "Demo: tanh RNN on the adding problem"),
+    "attention": ("demos/gru_reverse_attention.safetensors", "Demo: GRU encoder-decoder with attention, reversing"),
 }
 DEFAULT_DEMO = "char-lstm"
 K_SESSION, K_RUNS, K_UPLOADS, K_CURRENT, K_REPLICAS = ("rnnviz.session", "rnnviz.runs", "rnnviz.uploads",

@@ -27,9 +27,9 @@ def presenting() -> bool:
 
 def theme():
     """The figure theme for this session (presentation or normal)."""
-    from rnnviz.plots.theme import Theme
+    from rnnviz.plots.theme import theme_for
 
-    return Theme.presentation() if presenting() else Theme()
+    return theme_for(presenting())
 
 
 def sidebar() -> None:

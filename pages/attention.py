@@ -1,0 +1,28 @@
+"""Attention: where an encoder-decoder looks in the input while it writes each output token."""
+import streamlit as st
+
+from rnnviz.plots.attention import attention_figure
+from rnnviz.ui import pickers, state, widgets
+
+st.title("Attention")
+st.markdown("Each row is one output step of the decoder; each column one input token. Bright cells are where "
+            "the decoder looked (the weights in a row sum to 1). Reversing a string should draw an anti-diagonal.")
+subject = pickers.attentive(state.current_subject())
+
+
+def draw():
+    s = pickers.attentive(state.current_subject(), quiet=True)
+    trace = pickers.snapshot(s, "attention")
+    _, sample = pickers.layer_sample(s, trace, "attention")
+    x, y = s.probe_batch()
+    src = s.describe_input(x[sample])
+    out = trace["output"][sample].argmax(-1)
+    tgt = s.task.describe_output(out) if s.task is not None else [str(int(t)) for t in out]
+    fig = attention_figure(trace, sample, src, tgt, theme=widgets.theme())
+    widgets.figure(fig, "attention.map", trace.frame("attention", sample=sample), name="attention")
+    if y is not None and s.task is not None:
+        truth = "".join(s.task.describe_output(y[sample]))
+        st.markdown(f"Input **{''.join(src)}** → model wrote **{''.join(tgt)}** (target **{truth}**)")
+
+
+pickers.live(draw)

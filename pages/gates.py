@@ -1,0 +1,42 @@
+"""Gates: when LSTM and GRU gates open and close, the cell state they protect, and how saturated they run."""
+import streamlit as st
+
+from rnnviz.plots.gates import cell_state_figure, cell_vs_hidden, gate_heatmaps, gate_lines, saturation_figure
+from rnnviz.ui import pickers, state, widgets
+
+st.title("Gates")
+subject = pickers.gated(state.current_subject())
+st.markdown(f"**{subject.label}**: gates {', '.join(subject.model.spec.gates)}. A gate near 1 lets information "
+            "through, near 0 blocks it. Karpathy et al. (2015) found many LSTM gates spend most of their time "
+            "saturated: fully open or fully shut.")
+prefix = pickers.stack(subject, "gates")
+units = st.multiselect("Units to follow", list(range(subject.cfg.hidden_size)), default=[0, 1, 2][:subject.cfg.hidden_size],
+                       key="gates.units", help="Each chosen unit's gate activations over the sequence.")
+
+
+def draw():
+    s = pickers.gated(state.current_subject(), quiet=True)
+    trace = pickers.snapshot(s, "gates")
+    layer, sample = pickers.layer_sample(s, trace, "gates", prefix)
+    tokens = pickers.tokens(s, sample, prefix)
+    theme = widgets.theme()
+    p = prefix or None
+    widgets.figure(gate_lines(trace, units or [0], layer, sample, p, tokens, theme), "gates.lines",
+                   trace.frames([n for n in trace.tensors if n.startswith(prefix + "gate.")], sample), name="gates")
+    widgets.figure(gate_heatmaps(trace, layer, sample, p, tokens, theme), "gates.heat", name="gate heatmaps")
+    if s.model.spec.has_cell:
+        left, right = st.columns(2)
+        with left:
+            widgets.figure(cell_state_figure(trace, units or None, layer, sample, p, tokens, theme), "gates.cell",
+                           trace.frame(prefix + "c", sample), name="cell state")
+        with right:
+            widgets.figure(cell_vs_hidden(trace, layer, sample, p, theme), "gates.cvh", name="c against h")
+    others = [r for r in state.my_runs() if r.latest_trace is not None and r.latest_trace.meta["gates"]]
+    traces, labels = [trace], [s.label]
+    traces += [r.latest_trace for r in others if r.label != s.label]
+    labels += [r.label for r in others if r.label != s.label]
+    widgets.figure(saturation_figure(traces, labels, layer=layer, theme=theme), "gates.saturation",
+                   name="gate saturation")
+
+
+pickers.live(draw)

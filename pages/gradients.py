@@ -1,0 +1,64 @@
+"""Gradient flow: how far back in time the error signal reaches, why it vanishes or explodes, and the cures."""
+import streamlit as st
+
+from rnnviz.analysis import input_connectivity, recurrent_weights, spectral_radius
+from rnnviz.plots.connectivity import connectivity_figure
+from rnnviz.plots.gradients import grad_compare, grad_curve, grad_heat_figure, jacobian_figure
+from rnnviz.plots.spectra import eigenvalue_figure, singular_value_figure
+from rnnviz.ui import pickers, state, whatif_panel, widgets
+
+st.title("Gradient flow through time")
+st.markdown("Backpropagation through time multiplies one Jacobian per step. When their norms sit below 1 the "
+            "gradient **vanishes** toward early steps, so the network cannot learn long dependencies; above 1 it "
+            "**explodes**. Gates, clipping, truncation and initialisation are the cures.")
+subject = state.current_subject()
+prefix = pickers.stack(subject, "gradients")
+
+
+def draw():
+    s = state.current_subject()
+    trace = pickers.snapshot(s, "gradients")
+    layer, sample = pickers.layer_sample(s, trace, "gradients", prefix)
+    tokens = pickers.tokens(s, sample, prefix)
+    theme = widgets.theme()
+    widgets.figure(grad_curve(trace, sample=sample, prefix=prefix or None, tokens=tokens, theme=theme),
+                   "gradients.curve", trace.frame(prefix + "grad.h", sample=sample), name="dL-dh over time")
+    left, right = st.columns(2)
+    rho = spectral_radius(s.model, prefix, layer)
+    with left:
+        widgets.figure(jacobian_figure(trace, rho, layer=layer, prefix=prefix or None, theme=theme),
+                       "gradients.jacobian", trace.frame(prefix + "jacobian"), name="jacobian by lag")
+    with right:
+        if s.grad_heat:
+            widgets.figure(grad_heat_figure(s.grad_heat, theme=theme), "gradients.heat", name="dL-dh over training")
+        else:
+            st.info("The map of ||dL/dh_t|| over training needs probes from a training run; train one on the "
+                    "Train page.")
+    w = recurrent_weights(s.model, prefix, layer)
+    left, right = st.columns(2)
+    with left:
+        widgets.figure(eigenvalue_figure(w, s.model.spec.blocks, theme=theme), "gradients.eig", name="eigenvalues")
+    with right:
+        widgets.figure(singular_value_figure(w, s.model.spec.blocks, theme=theme), "gradients.sv",
+                       name="singular values")
+
+
+pickers.live(draw)
+
+st.header("Which inputs reach the output?")
+x, y = subject.probe_batch()
+sample = st.session_state.get("gradients.sample", 0)
+values = input_connectivity(subject.model, x, y, sample=min(sample, x.shape[0] - 1))
+dependency = subject.task.dependency(x[sample]) if subject.task is not None else None
+widgets.figure(connectivity_figure(values, dependency, tokens=subject.describe_input(x[sample]), log=True,
+                                   theme=widgets.theme()), "gradients.connectivity", name="input connectivity")
+
+st.header("What if…")
+whatif_panel.draw(subject, st.session_state.get("gradients.layer", 0), prefix)
+
+runs = [r for r in state.my_runs() if r.latest_trace is not None]
+if len(runs) > 1:
+    st.header("Your runs side by side")
+    series = {r.label: r.latest_trace for r in runs if r.spec["task"] == runs[-1].spec["task"]}
+    k1 = (subject.train_config or {}).get("tbptt") or None
+    widgets.figure(grad_compare(series, k1=k1, theme=widgets.theme()), "gradients.compare", name="runs compared")

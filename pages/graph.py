@@ -1,0 +1,47 @@
+"""The unrolled computation graph: the same weights at every step, values forward and gradients backward."""
+import streamlit as st
+
+from rnnviz.analysis.unrolled import graph_window
+from rnnviz.plots.graph import unrolled_figure
+from rnnviz.ui import pickers, state, widgets
+
+st.title("The unrolled computation graph")
+st.markdown("Unrolling a recurrent network through time gives an ordinary deep network with one layer per "
+            "step, whose layers **share the same weights** W_xh, W_hh, W_hy. Node colour is the value; edge "
+            "width and colour are the gradient flowing back through it (backpropagation through time).")
+subject = state.current_subject()
+trace = subject.latest
+T = trace.steps if not subject.cfg.seq2seq else int(trace["enc.h"].shape[2])
+seq_type = subject.task.info.sequence_type if subject.task is not None else "many-to-many-sync"
+c1, c2 = st.columns(2)
+steps = c1.slider("Steps shown", 1, min(48, T), min(12, T), key="graph.steps",
+                  help="Long sequences: show a window of steps.")
+start = c2.slider("First step", 0, max(0, T - steps), max(0, T - steps), key="graph.start") if T > steps else 0
+b1, b2, b3 = st.columns([1, 1, 4])
+if b1.button("One BPTT step", key="graph.bptt", help="Walk the gradient back one time step per click."):
+    st.session_state["graph.k"] = st.session_state.get("graph.k", -1) + 1
+if b2.button("Show all", key="graph.all"):
+    st.session_state.pop("graph.k", None)
+k = st.session_state.get("graph.k")
+if k is not None:
+    b3.caption(f"The gradient has travelled back {k} step(s) from the end.")
+look = st.number_input("Look closer at step", 0, T - 1, T - 1, key="graph.focus")
+l1, l2 = st.columns(2)
+l1.page_link("pages/hidden.py", label=f"Hidden states at step {look} →", query_params={"step": str(look)})
+l2.page_link("pages/gates.py", label=f"Gates at step {look} →", query_params={"step": str(look)})
+
+
+def draw():
+    s = state.current_subject()
+    tr = s.latest
+    _, sample = pickers.layer_sample(s, tr, "graph")
+    x, y = s.probe_batch()
+    out_tokens = s.task.describe_output(y[sample]) if (s.task is not None and y is not None and
+                                                       s.task.info.outputs != "vectors") else None
+    fig = unrolled_figure(tr, seq_type, sample, start, steps, k, tokens=s.describe_input(x[sample]),
+                          output_tokens=out_tokens, theme=widgets.theme())
+    widgets.figure(fig, "graph.fig", tr.frame("grad.h" if not s.cfg.seq2seq else "dec.grad.h", sample=sample),
+                   name="unrolled graph")
+
+
+pickers.live(draw)

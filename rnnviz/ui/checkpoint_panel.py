@@ -1,0 +1,104 @@
+"""The Checkpoints page's parts: open a file someone brings (safely), say what it is, show its weights and
+spectra, and run typed input through it. Refusals are one sentence on the page, never a traceback."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from rnnviz.init import recurrent_stacks
+from rnnviz.subject import Subject, from_checkpoint
+from rnnviz.ui import state, widgets
+
+
+def upload() -> None:
+    """File uploaders; a file that loads becomes this session's upload and the current subject."""
+    c1, c2, c3 = st.columns([3, 2, 1])
+    f = c1.file_uploader("A checkpoint: .pt, .pth or .safetensors", type=["pt", "pth", "safetensors"],
+                         key="ckpt.file", help="An rnnviz checkpoint, or torch.save(model.state_dict()) of a model "
+                         "built on nn.RNN, nn.LSTM or nn.GRU. Nothing in the file is executed.")
+    v = c2.file_uploader("Vocabulary (optional)", type=["json", "txt"], key="ckpt.vocab",
+                         help="A JSON list of tokens, or a text file whose characters (sorted) form the vocabulary.")
+    relu = c3.toggle("relu RNN", key="ckpt.relu", help="nn.RNN weights cannot tell tanh from relu; tanh is assumed.")
+    if f is None:
+        return
+    token = (f.file_id, getattr(v, "file_id", None), relu)
+    if st.session_state.get("ckpt.loaded") == token:
+        return
+    from rnnviz.checkpoints import load_checkpoint, load_vocab
+
+    try:
+        vocab = load_vocab(v.getvalue(), v.name) if v is not None else None
+        loaded = load_checkpoint(f.getvalue(), filename=f.name, vocab=vocab, nonlinearity="relu" if relu else "tanh")
+    except ValueError as e:
+        st.error(str(e))
+        return
+    state.uploads()[f.name] = from_checkpoint(loaded, f.name)
+    st.session_state["ckpt.loaded"] = token
+    st.session_state["ckpt.summary." + f.name] = (loaded.unmatched_keys, loaded.notes)
+    state.select(f"upload:{f.name}")
+    st.rerun()
+
+
+def summary(subject: Subject) -> None:
+    from rnnviz.init import layer_spectra
+    from rnnviz.models import num_parameters
+
+    cfg = subject.cfg
+    rows = {"cell": cfg.arch, "layers": cfg.num_layers, "hidden size": cfg.hidden_size,
+            "input": f"tokens, vocabulary {cfg.vocab_size}" if cfg.tokens else f"vectors of {cfg.input_size}",
+            "outputs": cfg.output_size or "none (hidden states)", "parameters": f"{num_parameters(subject.model):,}",
+            "encoder-decoder": f"yes, attention {cfg.attention}" if cfg.seq2seq else "no"}
+    st.table(pd.DataFrame({"": list(rows), "value": [str(v) for v in rows.values()]}).set_index(""))
+    spectra = [(name, k, s) for name, rnn in recurrent_stacks(subject.model).items()
+               for k, s in enumerate(layer_spectra(rnn))]
+    st.dataframe(pd.DataFrame([{"stack": n, "layer": k, "spectral radius of W_hh": round(s["spectral_radius"], 4),
+                                "largest singular value": round(s["max_singular_value"], 4)} for n, k, s in spectra]),
+                 hide_index=True)
+    unmatched, notes = st.session_state.get("ckpt.summary." + subject.label, ([], subject.notes))
+    for note in notes:
+        st.caption(f"ℹ️ {note}")
+    if unmatched:
+        st.warning(f"Keys in the file that no part of the model took: {', '.join(unmatched)}")
+
+
+def weights(subject: Subject) -> None:
+    from rnnviz.plots.spectra import eigenvalue_figure, singular_value_figure
+    from rnnviz.plots.weights import weight_blocks
+
+    stacks = recurrent_stacks(subject.model)
+    names = [f"{n} layer {k}" for n, rnn in stacks.items() for k in range(rnn.num_layers)]
+    pick = st.selectbox("Layer", names, key="ckpt.layer")
+    name, _, k = pick.rpartition(" layer ")
+    rnn = stacks[name]
+    w_ih, _, w = rnn.layer(int(k))
+    theme, blocks = widgets.theme(), list(rnn.spec.blocks)
+    widgets.figure(weight_blocks(w.weight_hh, blocks, "W_hh", theme), "ckpt.whh", name="W_hh")
+    widgets.figure(weight_blocks(w_ih, blocks, "W_ih", theme), "ckpt.wih", name="W_ih")
+    left, right = st.columns(2)
+    with left:
+        widgets.figure(eigenvalue_figure(w.weight_hh, blocks, theme), "ckpt.eig", name="eigenvalues")
+    with right:
+        widgets.figure(singular_value_figure(w.weight_hh, blocks, theme), "ckpt.sv", name="singular values")
+
+
+def try_input(subject: Subject) -> None:
+    """Type text (or token ids) and see the hidden states it produces."""
+    from rnnviz.checkpoints.inputs import from_ids, from_text, parse_tokens
+    from rnnviz.plots.hidden import state_heatmap
+
+    cfg = subject.cfg
+    if cfg.seq2seq or not cfg.tokens and not subject.vocab:
+        st.caption("Typed input needs a token model (with a vocabulary for text); the views use the probe batch.")
+        return
+    default = "".join(subject.describe_input(subject.probe_batch()[0][0]))[:60] if subject.vocab else "0,1,2,3"
+    text = st.text_input("Type an input" + (" (text)" if subject.vocab else " (token ids, comma separated)"),
+                         default, key="ckpt.input", max_chars=400)
+    try:
+        x = from_text(text, cfg, subject.vocab) if subject.vocab else from_ids(parse_tokens(text), cfg, subject.vocab)
+        trace = subject.probe(x, None)
+    except ValueError as e:
+        st.error(str(e))
+        return
+    tokens = subject.describe_input(x[0]) if subject.vocab else [str(int(i)) for i in x[0]]
+    widgets.figure(state_heatmap(trace, "h", cfg.num_layers - 1, 0, tokens=tokens, theme=widgets.theme()),
+                   "ckpt.trace", trace.frame("h", sample=0), name="hidden states of your input")

@@ -1,0 +1,47 @@
+"""The Overview page's body: what rnnviz shows, the subject on screen now, and where to go next."""
+from __future__ import annotations
+
+import streamlit as st
+
+from rnnviz.models import num_parameters
+from rnnviz.ui import state, widgets
+
+PAGES = [("pages/train.py", "Train", "Train an RNN, LSTM or GRU live and watch its loss and gradients."),
+         ("pages/graph.py", "Unrolled graph", "The same weights at every time step, and the gradient flowing back."),
+         ("pages/gradients.py", "Gradient flow", "Why gradients vanish or explode, and what cures it."),
+         ("pages/hidden.py", "Hidden states", "What each unit does, step by step; find the quote-tracking cell."),
+         ("pages/gates.py", "Gates", "LSTM and GRU gates opening and closing, and how saturated they are."),
+         ("pages/attention.py", "Attention", "Where an encoder-decoder looks while it writes."),
+         ("pages/generate.py", "Generate", "Let a character model write, with each character's probability."),
+         ("pages/checkpoints.py", "Checkpoints", "Open your own PyTorch state_dict and look inside it.")]
+
+
+def draw() -> None:
+    st.markdown("Train small recurrent networks live and look inside them: the unrolled computation graph, "
+                "gradients through time, hidden states, gates and attention. Every page works on your own run, "
+                "on a checkpoint you bring, or on the bundled demo shown until then.")
+    subject = state.current_subject()
+    cfg = subject.cfg
+    st.subheader(f"Showing: {subject.label}")
+    cols = st.columns(4)
+    cols[0].metric("Cell", cfg.arch)
+    cols[1].metric("Layers × units", f"{cfg.num_layers} × {cfg.hidden_size}")
+    cols[2].metric("Parameters", f"{num_parameters(subject.model):,}")
+    cols[3].metric("Trained steps", subject.history[-1]["step"] if subject.history else "—")
+    if subject.task is not None:
+        st.caption(f"Task **{subject.task.info.name}** ({subject.task.info.sequence_type}): {subject.task.info.teaches}")
+    _figure(subject)
+    st.subheader("Where to look")
+    for path, title, what in PAGES:
+        st.page_link(path, label=f"**{title}**: {what}")
+
+
+def _figure(subject) -> None:
+    from rnnviz.plots.gradients import grad_curve
+
+    trace = subject.latest
+    x, _ = subject.probe_batch()
+    tokens = subject.describe_input(x[0])
+    widgets.figure(grad_curve(trace, sample=0, tokens=tokens,
+                              theme=widgets.theme()), "home.grad", trace.frame("grad.h", sample=0),
+                   name="gradient through time")

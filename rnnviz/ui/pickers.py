@@ -1,0 +1,110 @@
+"""Controls the view pages share (which stack, layer, sample and snapshot to look at) and the live redraw
+that keeps a view current while its run trains. Not figures (rnnviz.plots) and not page layout.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import streamlit as st
+
+from rnnviz.subject import Subject
+from rnnviz.trace import Trace
+from rnnviz.ui import links, state, widgets
+from rnnviz.ui.jobs import ACTIVE
+
+LIVE_SECONDS = 2.0  # views redraw this often while their run trains
+
+
+def live_run_id() -> str | None:
+    """The current subject's run id while it trains (None for checkpoints and finished runs)."""
+    key = state.current_key()
+    if not key.startswith("run:"):
+        return None
+    run = state.pool().get(key[4:])
+    return run.id if run is not None and run.status in ACTIVE else None
+
+
+def live(draw: Callable[[], None]) -> None:
+    """Runs draw() in a fragment that reruns every LIVE_SECONDS while the current run trains."""
+    run_id = live_run_id()
+
+    def body():
+        widgets.heartbeat(run_id)
+        draw()
+
+    st.fragment(body, run_every=LIVE_SECONDS if run_id else None)()
+
+
+def stack(subject: Subject, page: str) -> str:
+    """"" for a plain model; "enc." or "dec." (chosen here) for an encoder-decoder."""
+    if not subject.cfg.seq2seq:
+        return ""
+    p = links.Param("stack", f"{page}.stack", "dec.", ("enc.", "dec."))
+    links.seed([p])
+    st.radio("Part", ["enc.", "dec."], key=p.key, horizontal=True,
+             format_func=lambda s: {"enc.": "Encoder", "dec.": "Decoder"}[s],
+             help="An encoder-decoder has two recurrent stacks: the encoder reads, the decoder writes.")
+    links.write_back([p])
+    return st.session_state[p.key]
+
+
+def layer_sample(subject: Subject, trace: Trace, page: str, prefix: str = "") -> tuple[int, int]:
+    """Layer and probe sequence to show; bound to the link."""
+    layers, samples = trace.meta["num_layers"], int(trace["output"].shape[0])
+    ps = [links.Param("layer", f"{page}.layer", 0, lo=0, hi=layers - 1),
+          links.Param("sample", f"{page}.sample", 0, lo=0, hi=samples - 1)]
+    links.seed(ps)
+    c1, c2 = st.columns(2)
+    if layers > 1:
+        c1.slider("Layer", 0, layers - 1, key=ps[0].key, help="0 is the layer that reads the input.")
+    if samples > 1:
+        c2.slider("Probe sequence", 0, samples - 1, key=ps[1].key,
+                  help="The held-out sequences the probe traced; each shows the same network on different input.")
+    links.write_back(ps)
+    return min(links.value(ps[0]), layers - 1), min(links.value(ps[1]), samples - 1)
+
+
+def tokens(subject: Subject, sample: int, prefix: str = "") -> list[str]:
+    """Axis labels for the probe sequence's steps: the input's tokens, or the decoder's targets."""
+    x, y = subject.probe_batch()
+    if prefix == "dec." and y is not None:
+        return (subject.task.describe_output(y[sample]) if subject.task is not None
+                else [str(int(v)) for v in y[sample]])
+    return subject.describe_input(x[sample])
+
+
+def snapshot(subject: Subject, page: str) -> Trace:
+    """The latest probe, or (with a slider) an earlier snapshot, to watch the model learn."""
+    traces = subject.traces or [subject.latest]
+    if len(traces) < 2:
+        return traces[-1]
+    steps = [t.meta.get("train_step") for t in traces]
+    labels = [f"step {s}" if s is not None else f"#{i}" for i, s in enumerate(steps)]
+    i = st.select_slider("Training snapshot", list(range(len(traces))), value=len(traces) - 1,
+                         format_func=lambda i: labels[i], key=f"{page}.snapshot",
+                         help="Probes saved during training: slide back to see the untrained network.")
+    return traces[i]
+
+
+def fallback(subject: Subject, ok: bool, demo: str, why: str, quiet: bool = False) -> Subject:
+    """`subject` if it can be shown here, else a bundled demo that can, saying why (unless quiet)."""
+    if ok:
+        return subject
+    if not quiet:
+        st.info(f"{subject.label} {why}, so this page shows {state.DEMOS[demo][1].lower()} instead.")
+    return state.demo_subject(demo)
+
+
+def gated(subject: Subject, quiet: bool = False) -> Subject:
+    return fallback(subject, bool(subject.model.spec.gates), "char-lstm", "has no gates", quiet)
+
+
+def attentive(subject: Subject, quiet: bool = False) -> Subject:
+    return fallback(subject, subject.cfg.attention != "none", "attention", "has no attention", quiet)
+
+
+def writer(subject: Subject, quiet: bool = False) -> Subject:
+    """A character model that can continue text (inputs and outputs are its own vocabulary)."""
+    cfg = subject.cfg
+    ok = bool(subject.vocab) and cfg.tokens and cfg.output_size == cfg.vocab_size and not cfg.seq2seq
+    return fallback(subject, ok, "char-lstm", "does not write text", quiet)

@@ -1,0 +1,45 @@
+"""The Gradient flow page's what-if: edit a copy of the model (scale W_hh, set or clamp the forget gate,
+ablate a unit), re-probe at once without retraining, and draw before and after together."""
+from __future__ import annotations
+
+import streamlit as st
+
+from rnnviz.analysis import ablated, probe_pair, scaled_recurrent, with_forget_bias, with_forget_clamped
+from rnnviz.subject import Subject
+from rnnviz.ui import widgets
+
+EDITS = {"scale": "Scale W_hh", "bias": "Set the forget-gate bias", "clamp": "Clamp the forget gate to 1",
+         "ablate": "Ablate one unit"}
+
+
+def draw(subject: Subject, layer: int, prefix: str) -> None:
+    from rnnviz.plots.gradients import before_after
+
+    spec = subject.model.spec
+    choices = [k for k in EDITS if k in ("scale", "ablate") or "f" in spec.blocks]
+    what = st.radio("What if we…", choices, format_func=EDITS.get, horizontal=True, key="whatif.kind",
+                    help="Each edit changes a copy; the trained model is untouched.")
+    stack = {"": None, "enc.": "encoder", "dec.": "decoder"}[prefix]
+    if what == "scale":
+        f = st.slider("Multiply W_hh by", 0.1, 3.0, 1.5, 0.1, key="whatif.scale",
+                      help="Above 1 the recurrence amplifies, below 1 it forgets faster.")
+        edit, label = (lambda m: scaled_recurrent(m, f, layer, stack)), f"W_hh × {f:g}"
+    elif what == "bias":
+        b = st.slider("Forget-gate bias", -5.0, 10.0, 5.0, 0.5, key="whatif.bias",
+                      help="Large positive: the gate stays open and the cell remembers.")
+        edit, label = (lambda m: with_forget_bias(m, b, layer, stack)), f"forget bias {b:g}"
+    elif what == "clamp":
+        edit, label = (lambda m: with_forget_clamped(m, layer, stack)), "forget gate = 1"
+    else:
+        u = st.number_input("Unit", 0, subject.cfg.hidden_size - 1, 0, key="whatif.unit")
+        edit, label = (lambda m: ablated(m, int(u), layer, stack)), f"unit {u} ablated"
+    x, y = subject.probe_batch()
+    loss_fn = subject.task.loss if subject.task is not None and y is not None else None
+    try:
+        before, after = probe_pair(subject.model, edit, x, y, loss_fn)
+    except ValueError as e:
+        st.error(str(e))
+        return
+    fig = before_after(before, after, label, layer=layer, theme=widgets.theme())
+    widgets.figure(fig, "whatif.fig", after.frame(prefix + "grad.h"), name=f"what if {label}")
+    st.caption(f"Loss on the probe: before {before.meta['loss']:.4g}, after {after.meta['loss']:.4g}.")
