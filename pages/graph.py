@@ -1,7 +1,6 @@
 """The unrolled computation graph: the same weights at every step, values forward and gradients backward."""
 import streamlit as st
 
-from rnnviz.analysis.unrolled import graph_window
 from rnnviz.plots.graph import unrolled_figure
 from rnnviz.ui import pickers, state, widgets
 
@@ -36,8 +35,7 @@ def draw():
     tr = s.latest
     _, sample = pickers.layer_sample(s, tr, "graph")
     x, y = s.probe_batch()
-    out_tokens = s.task.describe_output(y[sample]) if (s.task is not None and y is not None and
-                                                       s.task.info.outputs != "vectors") else None
+    out_tokens = pickers.output_labels(s, None if y is None else y[sample], int(tr["output"].shape[1]))
     fig = unrolled_figure(tr, seq_type, sample, start, steps, k, tokens=s.describe_input(x[sample]),
                           output_tokens=out_tokens, theme=widgets.theme())
     widgets.figure(fig, "graph.fig", tr.frame("grad.h" if not s.cfg.seq2seq else "dec.grad.h", sample=sample),

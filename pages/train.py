@@ -4,8 +4,10 @@ import streamlit as st
 from rnnviz.ui import links, live, state, train_form
 
 st.title("Train a recurrent network")
-links.show_notes()
+notes = st.container()  # filled below: the controls read the link, then we can say what it got wrong
 values = train_form.controls()
+with notes:
+    links.show_notes()
 if st.button("Train", type="primary", key="train.go", help="Start a run in a background worker."):
     try:
         run_id = state.pool().submit(state.session_token(), train_form.spec(values))

@@ -401,3 +401,20 @@ def test_weight_blocks_split_by_gate():
         assert t.zmid == 0.0 and t.zmin == -t.zmax
     with pytest.raises(ValueError, match="does not split"):
         weight_blocks(torch.randn(7, 5), list("ifgo"))
+
+
+def test_lesson_figures():
+    from rnnviz.plots.lessons import accuracy_vs_lag, gates_at_step, weight_share_figure
+    from rnnviz.trace import weight_grad_share
+
+    m = build_model(ModelConfig(arch="lstm", input_size=3, hidden_size=5, output_size=2))
+    tr = probe(m, torch.randn(2, 6, 3), torch.randn(2, 6, 2), lambda o, y: (o - y).pow(2).mean())
+    fig = weight_share_figure(tr)
+    shares = weight_grad_share(tr, 0)
+    np.testing.assert_allclose(np.asarray(fig.data[0].y), shares.flatten(1).norm(dim=1).numpy(), rtol=1e-5)
+    assert f"{float(shares.sum(0).norm()):.3g}" in fig.layout.annotations[0].text
+    g = gates_at_step(tr, 3, [0, 4])
+    assert [t.name.split()[-1] for t in g.data] == ["i", "f", "g", "o"]
+    np.testing.assert_allclose(np.asarray(g.data[1].y), tr["gate.f"][0, 0, 3, [0, 4]].numpy(), rtol=1e-6)
+    a = accuracy_vs_lag({"lstm": [(20, 0.9), (5, 1.0)]}, chance=0.5)
+    assert list(a.data[0].x) == [5, 20] and list(a.data[0].y) == [1.0, 0.9]

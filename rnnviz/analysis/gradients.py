@@ -47,7 +47,8 @@ def jacobian_by_lag(trace: Trace, layer: int = 0, prefix: str | None = None) -> 
 
 def geometric_rate(lag, rho: float, anchor: float) -> np.ndarray:
     """anchor · ρ^lag: the decay (ρ < 1) or growth (ρ > 1) a linear recurrence with radius ρ implies."""
-    return (anchor * np.power(float(rho), np.asarray(lag, dtype=np.float64))).astype(np.float32)
+    rate = anchor * np.power(float(rho), np.asarray(lag, dtype=np.float64))
+    return np.clip(rate, 0.0, np.finfo(np.float32).max).astype(np.float32)  # growth past float32 draws at the top
 
 
 def model_stack(model: nn.Module, prefix: str = ""):

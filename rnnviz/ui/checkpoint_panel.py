@@ -90,7 +90,8 @@ def try_input(subject: Subject) -> None:
     if cfg.seq2seq or not cfg.tokens and not subject.vocab:
         st.caption("Typed input needs a token model (with a vocabulary for text); the views use the probe batch.")
         return
-    default = "".join(subject.describe_input(subject.probe_batch()[0][0]))[:60] if subject.vocab else "0,1,2,3"
+    first = subject.probe_batch()[0][0]
+    default = "".join(subject.vocab[int(i)] for i in first)[:60] if subject.vocab else "0,1,2,3"
     text = st.text_input("Type an input" + (" (text)" if subject.vocab else " (token ids, comma separated)"),
                          default, key="ckpt.input", max_chars=400)
     try:

@@ -90,6 +90,9 @@ def _charts(run: RunState, history: list[dict], heat: list, overlay: bool) -> No
     from rnnviz.plots.curves import grad_norm_figure, loss_curves
     from rnnviz.plots.gradients import grad_heat_figure
 
+    if not history:  # queued or starting: the curve builders refuse an empty history
+        st.caption("The loss and gradient charts appear with the first training steps.")
+        return
     theme = widgets.theme()
     task = run.spec["task"]
     series = overlay_runs(run) if overlay else {run.label: history}

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from rnnviz.lessons import LESSONS
+
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = {  # section -> [(file in pages/, title, url path, icon)]
     "": [("home.py", "Overview", "", "🏠")],
@@ -13,6 +15,7 @@ PAGES = {  # section -> [(file in pages/, title, url path, icon)]
                     ("hidden.py", "Hidden states", "hidden", "🌡️"), ("gates.py", "Gates", "gates", "🚪"),
                     ("attention.py", "Attention", "attention", "🎯"), ("generate.py", "Generate", "generate", "✍️")],
     "Checkpoints": [("checkpoints.py", "Checkpoints", "checkpoints", "💾")],
+    "Lessons": [(f"lesson_{x.number}.py", f"{x.number}. {x.title}", x.slug, "🎓") for x in LESSONS],
 }
 
 

@@ -108,3 +108,11 @@ def writer(subject: Subject, quiet: bool = False) -> Subject:
     cfg = subject.cfg
     ok = bool(subject.vocab) and cfg.tokens and cfg.output_size == cfg.vocab_size and not cfg.seq2seq
     return fallback(subject, ok, "char-lstm", "does not write text", quiet)
+
+
+def output_labels(subject: Subject, y_row, steps: int) -> list[str] | None:
+    """Labels for the outputs at every step, when the task has one target per output step (else None)."""
+    if subject.task is None or y_row is None or subject.task.info.outputs == "vectors":
+        return None
+    labels = subject.task.describe_output(y_row)
+    return labels if len(labels) == steps else None

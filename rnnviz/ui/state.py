@@ -54,11 +54,13 @@ def my_runs() -> list[RunState]:
     return [r for r in (p.get(i) for i in ids) if r is not None]
 
 
-def add_run(run_id: str) -> None:
+def add_run(run_id: str, select_it: bool = True) -> None:
+    """Records a run as this session's (and makes it the current subject unless select_it is False)."""
     ids = st.session_state.setdefault(K_RUNS, [])
     if run_id not in ids:
         ids.append(run_id)
-    select(f"run:{run_id}")
+    if select_it:
+        select(f"run:{run_id}")
 
 
 def uploads() -> dict[str, Subject]:

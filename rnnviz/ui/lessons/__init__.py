@@ -1,0 +1,90 @@
+"""Lesson pages: the idea, what to look at, a cold view that costs nothing (demos, untrained models), and a
+button that trains the lesson's presets live. Bodies per lesson live in basics.py, dynamics.py, language.py.
+"""
+from __future__ import annotations
+
+import streamlit as st
+import torch
+
+from rnnviz.build import build_model
+from rnnviz.init import InitConfig, apply_init
+from rnnviz.lessons import BY_SLUG, Lesson
+from rnnviz.subject import Subject
+from rnnviz.ui import state, widgets
+from rnnviz.ui.jobs import ACTIVE, RunState
+
+
+@st.cache_resource(show_spinner=False)
+def untrained(task_name: str, arch: str, hidden: int = 32, seq_len: int | None = None, init: str = "default",
+              radius: float = 1.0, attention: str | None = None, seed: int = 0) -> Subject:
+    """An untrained model on a task, probed once: instant, and shared read-only by every session."""
+    from rnnviz.tasks import get_task
+
+    task = get_task(task_name, **({} if seq_len is None else {"seq_len": seq_len}))
+    cfg = task.model_config(arch, hidden, 1, **({"attention": attention} if attention else {}))
+    model = build_model(cfg, device="cpu", seed=seed)
+    if init != "default" and arch != "esn":
+        apply_init(model.rnn, InitConfig(init, spectral_radius=radius, gain=radius), torch.Generator().manual_seed(seed))
+    subject = Subject(f"untrained {arch}", model.eval(), task, task.input_vocab, task.output_vocab, source="lesson")
+    subject.traces.append(subject.probe())
+    return subject
+
+
+def runs(lesson: Lesson) -> list[RunState]:
+    """This session's runs started by this lesson."""
+    return [r for r in state.my_runs() if r.spec.get("lesson") == lesson.slug]
+
+
+def train_button(lesson: Lesson) -> None:
+    """Starts every preset of the lesson as a run in the worker pool (queued beyond the cap)."""
+    if not lesson.presets:
+        return
+    busy = any(r.status in ACTIVE for r in runs(lesson))
+    if st.button(lesson.train_label, type="primary", key=f"{lesson.slug}.train", disabled=busy,
+                 help=f"{len(lesson.presets)} small run(s), trained live on the server; results appear below."):
+        for preset in lesson.presets:
+            run_id = state.pool().submit(state.session_token(), preset.spec(lesson.slug))
+            state.add_run(run_id, select_it=False)
+        st.rerun()
+
+
+def show(slug: str) -> None:
+    """The whole lesson page."""
+    from rnnviz.ui.lessons import basics, dynamics, language
+
+    lesson = BY_SLUG[slug]
+    st.title(f"Lesson {lesson.number}: {lesson.title}")
+    st.markdown(lesson.idea)
+    with st.container(border=True):
+        st.markdown("**What to look at**\n" + "\n".join(f"- {item}" for item in lesson.look_at))
+    body = {1: basics.sequence_types, 2: basics.vanilla_rnn, 3: dynamics.vanishing, 4: basics.lstm_gates,
+            5: dynamics.variants, 6: dynamics.long_term, 7: language.char_rnn, 8: language.attention}[lesson.number]
+    body(lesson)
+
+
+def progress(lesson: Lesson) -> list[RunState]:
+    """One line of progress per lesson run; returns the runs."""
+    mine = runs(lesson)
+    for r in mine:
+        total = r.spec["train"]["steps"]
+        pos = state.pool().queue_position(r.id)
+        where = f"queued, position {pos}" if pos else r.status
+        st.progress(min(1.0, r.step / total), text=f"{r.label}: {where}, step {r.step} of {total}"
+                    + (f" ({r.message})" if r.message else ""))
+    return mine
+
+
+def live_section(lesson: Lesson, draw) -> None:
+    """A fragment that redraws the lesson's runs (draw(runs)) every second while any of them trains."""
+    active = any(r.status in ACTIVE for r in runs(lesson))
+
+    def body():
+        mine = runs(lesson)
+        for r in mine:
+            widgets.heartbeat(r.id)
+        if mine:
+            draw(mine)
+        if active and not any(r.status in ACTIVE for r in runs(lesson)):
+            st.rerun(scope="app")
+
+    st.fragment(body, run_every=1.0 if active else None)()

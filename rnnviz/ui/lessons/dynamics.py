@@ -1,0 +1,112 @@
+"""Lessons on what flows through time: vanishing and exploding gradients (3), LSTM variants (5), long-term
+dependencies (6)."""
+from __future__ import annotations
+
+import streamlit as st
+
+from rnnviz.lessons import VARIANTS, Lesson
+from rnnviz.plots.gradients import grad_compare
+from rnnviz.ui import state, widgets
+from rnnviz.ui.lessons import live_section, progress, train_button, untrained
+
+CURES = {  # label -> untrained(...) arguments, all on the adding problem at length 50
+    "tanh RNN (default init)": ("rnn_tanh", "default", 1.0),
+    "tanh RNN, orthogonal W_hh": ("rnn_tanh", "orthogonal", 1.0),
+    "relu RNN, identity W_hh (IRNN)": ("rnn_relu", "identity", 1.0),
+    "echo state network": ("esn", "default", 1.0),
+    "LSTM": ("lstm", "default", 1.0),
+    "GRU": ("gru", "default", 1.0),
+}
+
+
+def vanishing(lesson: Lesson) -> None:
+    from rnnviz.plots.curves import grad_norm_figure, loss_curves
+
+    theme = widgets.theme()
+    radii = {f"tanh RNN, ρ(W_hh) = {r}": untrained("adding", "rnn_tanh", 64, 50, "spectral", r).latest
+             for r in (0.5, 1.0, 1.5)}
+    widgets.figure(grad_compare(radii, theme=theme, title="W_hh's spectral radius sets the slope",
+                                subtitle="||dL/dh_t|| at initialisation, same input: small ρ vanishes, large ρ keeps "
+                                "or grows the signal."), "lesson3.radii", name="radius")
+    cures = {label: untrained("adding", arch, 64, 50, init, r).latest for label, (arch, init, r) in CURES.items()}
+    widgets.figure(grad_compare(cures, k1=10, theme=theme, title="The cures, side by side",
+                                subtitle="Shaded bands: truncated BPTT windows of 10 steps, beyond which no gradient "
+                                "flows at all."), "lesson3.cures", name="cures")
+    st.subheader("Watch it explode, then clip it")
+    train_button(lesson)
+
+    def draw(mine):
+        progress(lesson)
+        series = {r.label: list(r.history) for r in mine}
+        widgets.figure(grad_norm_figure(series, clip_norm=1.0, theme=widgets.theme()), "lesson3.gradnorm",
+                       name="gradient norms")
+        widgets.figure(loss_curves(series, "mse", log_loss=True, theme=widgets.theme()), "lesson3.loss", name="loss")
+        for r in mine:
+            if r.status == "diverged":
+                st.error(f"{r.label}: diverged ({r.message}). The gradient norm shot up by orders of magnitude "
+                         "in a few steps; clipping caps each update's size, so the clipped run keeps training.")
+
+    live_section(lesson, draw)
+
+
+def variants(lesson: Lesson) -> None:
+    import pandas as pd
+
+    from rnnviz.cells import SPECS
+    from rnnviz.models import num_parameters
+    from rnnviz.plots.curves import loss_curves
+    from rnnviz.plots.gates import saturation_figure
+
+    rows = []
+    for a in VARIANTS:
+        s = untrained("bracket_depth", a, 24)
+        rows.append({"variant": a, "what changes": SPECS[a].summary, "gates": ", ".join(SPECS[a].gates),
+                     "parameters": num_parameters(s.model)})
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    traces = {a: untrained("bracket_depth", a, 24).latest for a in VARIANTS}
+    widgets.figure(grad_compare(traces, theme=widgets.theme(), title="How far back each variant's gradient reaches",
+                                subtitle="Untrained, same input: without a forget gate (NFG) nothing decays."),
+                   "lesson5.reach", name="variants reach")
+    train_button(lesson)
+
+    def draw(mine):
+        progress(lesson)
+        series = {r.label: list(r.history) for r in mine}
+        widgets.figure(loss_curves(series, "accuracy", theme=widgets.theme()), "lesson5.race", name="variants race")
+        done = [r for r in mine if r.latest_trace is not None]
+        if done:
+            widgets.figure(saturation_figure([r.latest_trace for r in done], [r.label for r in done],
+                                             theme=widgets.theme()), "lesson5.saturation", name="saturation")
+
+    live_section(lesson, draw)
+
+
+def long_term(lesson: Lesson) -> None:
+    from rnnviz.analysis import input_connectivity
+    from rnnviz.plots.connectivity import connectivity_figure
+    from rnnviz.plots.lessons import accuracy_vs_lag
+
+    cols = st.columns(2)
+    for col, demo in zip(cols, ("rnn-adding", "gru-adding")):
+        s = state.demo_subject(demo)
+        x, y = s.probe_batch()
+        values = input_connectivity(s.model, x, y)
+        with col:
+            widgets.figure(connectivity_figure(values, s.task.dependency(x[0]), log=True, theme=widgets.theme()),
+                           f"lesson6.{demo}", name=f"connectivity {demo}")
+            st.caption(f"{s.label}: the two marked inputs are the numbers to add, up to 50 steps back.")
+    train_button(lesson)
+
+    def draw(mine):
+        progress(lesson)
+        results: dict[str, list] = {}
+        for r in mine:
+            last = next((h for h in reversed(r.history) if "val_metric" in h), None)
+            if r.status == "finished" and last:
+                results.setdefault(r.spec["model"]["arch"], []).append((r.spec["task_params"]["seq_len"],
+                                                                        last["val_metric"]))
+        if results:
+            widgets.figure(accuracy_vs_lag(results, chance=0.5, theme=widgets.theme()), "lesson6.lag",
+                           name="accuracy against lag")
+
+    live_section(lesson, draw)

@@ -1,0 +1,60 @@
+"""Browser-test fixtures: one streamlit server and one Chromium for the whole session, a fresh browser
+context (a new Streamlit session, 1920x1080) per test, and a check that the server logged no traceback.
+"""
+from __future__ import annotations
+
+import pytest
+from harness import Server, launch_browser, new_page, open_app, start_server, stop_server
+
+
+@pytest.fixture(scope="session")
+def playwright_driver():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver):
+    try:
+        b = launch_browser(playwright_driver)
+    except FileNotFoundError as e:
+        pytest.fail(str(e), pytrace=False)  # a missing browser is a broken setup, never a silent skip
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory, browser) -> Server:
+    base = tmp_path_factory.mktemp("e2e-server")
+    s = start_server(base / "runs", base / "streamlit.log")
+    # Streamlit treats a pages/ folder as a v1 multipage app until app.py has called st.navigation once, so
+    # the first visit goes to "/" (see test_deep_link_on_a_fresh_server for the deep-link case).
+    page = new_page(browser)
+    try:
+        open_app(page, s, "/")
+    finally:
+        page.context.close()
+    yield s
+    stop_server(s)
+
+
+@pytest.fixture
+def page(browser):
+    p = new_page(browser)
+    yield p
+    p.context.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_server_traceback(request):
+    """Fails a browser test whose actions made the server log a traceback (an error the page may hide)."""
+    if "server" not in request.fixturenames:
+        yield
+        return
+    s: Server = request.getfixturevalue("server")
+    before = len(s.log_text())
+    yield
+    new = s.log_text()[before:]
+    assert "Traceback" not in new, f"the server logged a traceback during this test:\n{new[-4000:]}"

@@ -1,0 +1,245 @@
+"""A real `streamlit run app.py` on a free port and Debian's Chromium, with the few page helpers the browser
+tests and bench/browser.py share. Not a test file: no assertions about the app live here.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"  # Debian's; `playwright install` cannot download browsers on CI
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+VIEWPORT = {"width": 1920, "height": 1080}  # a projector
+CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+QUEUED = re.compile(r"position (\d+) in the queue")
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen
+    port: int
+    runs_dir: Path
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.is_file() else ""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def health(url: str, timeout: float = 5.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=timeout) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+def start_server(runs_dir: Path, log: Path, env: dict | None = None, timeout: float = 90.0) -> Server:
+    """Starts the app in its own process group (so its forkserver and training workers can be ended with it)."""
+    port = free_port()
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    full_env = os.environ | {"RNNVIZ_RUNS_DIR": str(runs_dir), "OMP_WAIT_POLICY": "PASSIVE",
+                             "PYTHONUNBUFFERED": "1"} | (env or {})
+    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    server = Server(proc, port, runs_dir, log)
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{server.log_text()[-3000:]}")
+        if health(server.url, timeout=2.0):
+            return server
+        time.sleep(0.25)
+    stop_server(server)
+    raise RuntimeError(f"streamlit did not answer on port {port} within {timeout:.0f} s:\n{server.log_text()[-3000:]}")
+
+
+def stop_server(server: Server) -> None:
+    """SIGTERM to the whole group (server, forkserver, workers), then SIGKILL whatever is left."""
+    try:
+        os.killpg(server.proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        server.proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        os.killpg(server.proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    server.proc.wait(timeout=5)
+
+
+def process_tree(pid: int) -> list[int]:
+    """pid and all its descendants, from /proc (psutil is not a dependency)."""
+    children: dict[int, list[int]] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(d.name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def rss_bytes(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def launch_browser(playwright):
+    if not Path(CHROMIUM).is_file():
+        raise FileNotFoundError(f"{CHROMIUM} is missing: the browser tests drive Debian's Chromium. Install it with "
+                                f"`sudo apt-get install -y chromium` (bash scripts/test.sh does this on a fresh machine).")
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def new_page(browser, viewport: dict | None = None):
+    context = browser.new_context(viewport=viewport or VIEWPORT, accept_downloads=True)
+    context.set_default_timeout(30_000)
+    return context.new_page()
+
+
+# -- reading a Streamlit page --------------------------------------------------------------------------------
+def script_state(page) -> str | None:
+    return page.locator("[data-testid='stApp']").get_attribute("data-test-script-state")
+
+
+def wait_idle(page, timeout: float = 60.0, calm: float = 0.6) -> None:
+    """Waits until the script has run and nothing (script, fragment, spinner) has been running for `calm` s."""
+    page.wait_for_selector(CONNECTED, timeout=timeout * 1000)
+    end, quiet_since = time.monotonic() + timeout, None
+    while time.monotonic() < end:
+        state = script_state(page)
+        busy = state in (None, "initial", "running", "rerunRequested") or \
+            page.locator("[data-testid='stSpinner']").count() > 0
+        now = time.monotonic()
+        if busy:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = now
+        elif now - quiet_since >= calm:
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"the page was still running after {timeout:.0f} s (script state {script_state(page)})")
+
+
+def open_app(page, server: Server, path: str, timeout: float = 60.0) -> None:
+    page.goto(f"{server.url}/{path.lstrip('/')}")
+    wait_idle(page, timeout)
+
+
+def metric(page, label: str) -> str | None:
+    """The displayed value of the st.metric labelled exactly `label`, or None when there is none."""
+    return page.evaluate("""label => {
+        for (const m of document.querySelectorAll("[data-testid='stMetric']")) {
+            const l = m.querySelector("[data-testid='stMetricLabel']");
+            const v = m.querySelector("[data-testid='stMetricValue']");
+            if (l && v && l.innerText.trim() === label) return v.innerText.trim();
+        }
+        return null;
+    }""", label)
+
+
+def step(page) -> int | None:
+    text = metric(page, "Step")
+    return int(text.replace(",", "")) if text and text.replace(",", "").isdigit() else None
+
+
+def chart_points(page, key: str) -> list[list] | None:
+    """[[number of x values, last x], ...] per trace of the plotly chart drawn with `key`, or None."""
+    css = ".st-key-" + re.sub(r"[^A-Za-z0-9_-]", "-", key)
+    return page.evaluate("""css => {
+        const gd = document.querySelector(css + " .js-plotly-plot");
+        if (!gd || !gd.data) return null;
+        return gd.data.map(t => { const n = t.x ? t.x.length : 0; return [n, n ? Number(t.x[n - 1]) : null]; });
+    }""", css)
+
+
+def queue_position(page) -> int | None:
+    m = QUEUED.search(page.locator("[data-testid='stMain']").inner_text())
+    return int(m.group(1)) if m else None
+
+
+def run_id(page) -> str | None:
+    m = re.search(r"[?&]run=([A-Za-z0-9_-]+)", page.url)
+    return m.group(1) if m else None
+
+
+def screenshot(page, name: str) -> Path:
+    """A full-page PNG: Streamlit scrolls inside stMain, so the viewport is stretched to its content first."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    size = page.viewport_size or VIEWPORT
+    height = page.evaluate("() => { const m = document.querySelector(\"[data-testid='stMain']\");"
+                           " return m ? m.scrollHeight : document.documentElement.scrollHeight; }")
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"], min(int(height), 12_000))})
+    try:
+        page.wait_for_timeout(400)  # plotly resizes to the new frame
+        page.screenshot(path=str(path), full_page=True)
+    finally:
+        page.set_viewport_size(size)
+    return path
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.2, what: str = "condition"):
+    """Polls `predicate` until it returns something truthy; returns it, or raises TimeoutError naming `what`."""
+    end = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > end:
+            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+def pages() -> list[tuple[str, str, str]]:
+    """(file, title, url path) of every page the app's navigation has, from rnnviz.ui.pages_index.PAGES."""
+    from rnnviz.ui.pages_index import PAGES
+
+    out = []
+    for entries in PAGES.values():
+        for file, title, path, *_ in entries:
+            if (ROOT / "pages" / file).is_file():
+                out.append((file, title, path))
+    return out
+
+
+def dump(obj) -> str:
+    return json.dumps(obj, indent=1, default=str)

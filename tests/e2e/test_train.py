@@ -1,0 +1,59 @@
+"""The Train journey in a real browser: train, watch Step and the loss chart move, pause, resume, stop, and
+download the checkpoint as a safetensors file."""
+import json
+import struct
+import time
+
+import pytest
+from harness import chart_points, open_app, screenshot, step, wait_for
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.e2e
+QUICK = "/train?task=parity&arch=gru&hidden=16&steps=20000"  # seconds per hundred steps; stopped by the test
+
+
+def button(page, name: str):
+    return page.get_by_role("button", name=name, exact=True)
+
+
+def steps_after(page, seconds: float) -> tuple[int, int]:
+    first = step(page) or 0
+    time.sleep(seconds)
+    return first, step(page) or 0
+
+
+def test_train_pause_resume_stop_download(page, server, tmp_path):
+    open_app(page, server, QUICK)
+    button(page, "Train").click()
+
+    first = wait_for(lambda: step(page), 60, what="the Step metric to pass 0")
+    loss = wait_for(lambda: chart_points(page, "live.loss"), 30, what="the loss chart")
+    wait_for(lambda: (step(page) or 0) > first, 30, what="Step to keep rising")
+    wait_for(lambda: chart_points(page, "live.loss") != loss, 30, what="the loss chart to redraw with new points")
+    screenshot(page, "train-running")
+
+    button(page, "Pause").click()
+    expect(button(page, "Resume")).to_be_enabled(timeout=30_000)
+    expect(page.get_by_text("paused · step", exact=False)).to_be_visible(timeout=30_000)
+    held, later = steps_after(page, 2.5)  # the panel redraws every second
+    assert held == later > 0, f"Step moved while paused: {held} -> {later}"
+
+    button(page, "Resume").click()
+    wait_for(lambda: (step(page) or 0) > held, 30, what="Step to rise after Resume")
+
+    button(page, "Stop training").click()
+    download = button(page, "Download checkpoint")
+    expect(download).to_be_visible(timeout=60_000)
+    stopped, after = steps_after(page, 2.0)
+    assert stopped == after, "Step moved after Stop training"
+
+    with page.expect_download(timeout=30_000) as info:
+        download.click()
+    path = tmp_path / info.value.suggested_filename
+    info.value.save_as(path)
+    data = path.read_bytes()
+    assert path.suffix == ".safetensors"
+    (n,) = struct.unpack("<Q", data[:8])  # safetensors: little-endian header length, then a JSON header
+    assert data[8:9] == b"{" and 8 + n <= len(data), data[:32]
+    header = json.loads(data[8:8 + n])
+    assert any(k.startswith("model.") or "weight" in k for k in header), list(header)[:10]

@@ -1,0 +1,79 @@
+"""Shareable links: a link reproduces the Train page's setup, a changed control updates the link, and a bad
+value falls back to the default with a visible note, never an error page."""
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(__import__("pathlib").Path(__file__).resolve().parents[1] / "app.py")
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNVIZ_RUNS_DIR", str(tmp_path))
+    monkeypatch.chdir(__file__.rsplit("/tests/", 1)[0])
+    at = AppTest.from_file(APP, default_timeout=60)
+    return at
+
+
+def open_train(at, **params):
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    at.switch_page("pages/train.py")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def widget(at, key):
+    return next(w for w in at.main if getattr(w, "key", None) == key)
+
+
+def test_link_reproduces_the_setup(app):
+    at = open_train(app, task="adding", arch="gru", hidden="32", seed="3", lr="0.01", clip="1")
+    assert at.selectbox(key="train.task").value == "adding"
+    assert at.selectbox(key="train.arch").value == "gru"
+    assert at.select_slider(key="train.hidden").value == 32
+    assert at.number_input(key="train.seed").value == 3
+    assert at.select_slider(key="train.lr").value == 0.01
+    assert at.select_slider(key="train.clip").value == 1.0
+    assert not at.warning
+
+
+def test_changing_a_control_updates_the_link(app):
+    at = open_train(app, task="parity")
+    at.selectbox(key="train.arch").set_value("rnn_tanh").run()
+    assert at.query_params["arch"] == ["rnn_tanh"] or at.query_params["arch"] == "rnn_tanh"
+    at.number_input(key="train.seed").set_value(7).run()
+    assert "7" in str(at.query_params["seed"])
+    at.selectbox(key="train.arch").set_value("lstm").run()  # back to the task's default: the link drops it
+    assert "arch" not in at.query_params
+
+
+@pytest.mark.parametrize("bad", [{"arch": "transformer"}, {"hidden": "100000"}, {"seed": "minus one"},
+                                 {"lr": "fast"}, {"present": "maybe"}])
+def test_invalid_link_values_fall_back_with_a_note(app, bad):
+    at = open_train(app, task="adding", **bad)
+    name = next(iter(bad))
+    assert any(f"{name}=" in w.value and "ignored" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert at.selectbox(key="train.task").value == "adding"  # the good part of the link still applies
+
+
+def test_unknown_task_falls_back(app):
+    at = open_train(app, task="chess")
+    assert at.selectbox(key="train.task").value == "adding"
+    assert any("task=chess" in w.value for w in at.warning)
+
+
+def test_presentation_mode_from_the_link(app):
+    app.query_params["present"] = "1"
+    app.run()  # app.py: the sidebar reads the link
+    assert app.toggle(key="rnnviz.present").value is True
+    assert "present" in app.query_params
+
+
+def test_presentation_mode_hides_advanced_controls(app):
+    at = open_train(app)
+    assert any(e.label == "Advanced settings" for e in at.main.expander)
+    at.session_state["rnnviz.present"] = True
+    at.run()
+    assert not any(e.label == "Advanced settings" for e in at.main.expander)
