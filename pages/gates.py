@@ -21,13 +21,15 @@ def draw():
     tokens = pickers.tokens(s, sample, prefix)
     theme = widgets.theme()
     p = prefix or None
-    widgets.figure(gate_lines(trace, units or [0], layer, sample, p, tokens, theme), "gates.lines",
+    widgets.figure(pickers.mark_step(gate_lines(trace, units or [0], layer, sample, p, tokens, theme)), "gates.lines",
                    trace.frames([n for n in trace.tensors if n.startswith(prefix + "gate.")], sample), name="gates")
-    widgets.figure(gate_heatmaps(trace, layer, sample, p, tokens, theme), "gates.heat", name="gate heatmaps")
+    widgets.figure(pickers.mark_step(gate_heatmaps(trace, layer, sample, p, tokens, theme)), "gates.heat",
+                   name="gate heatmaps")
     if s.model.spec.has_cell:
         left, right = st.columns(2)
         with left:
-            widgets.figure(cell_state_figure(trace, units or None, layer, sample, p, tokens, theme), "gates.cell",
+            widgets.figure(pickers.mark_step(cell_state_figure(trace, units or None, layer, sample, p, tokens, theme)),
+                           "gates.cell",
                            trace.frame(prefix + "c", sample), name="cell state")
         with right:
             widgets.figure(cell_vs_hidden(trace, layer, sample, p, theme), "gates.cvh", name="c against h")

@@ -25,7 +25,7 @@ def draw():
     layer, sample = pickers.layer_sample(s, trace, "hidden", prefix)
     tokens = pickers.tokens(s, sample, prefix)
     theme = widgets.theme()
-    widgets.figure(state_heatmap(trace, quantity, layer, sample, prefix or None, order, tokens, theme),
+    widgets.figure(pickers.mark_step(state_heatmap(trace, quantity, layer, sample, prefix or None, order, tokens, theme)),
                    "hidden.heat", trace.frame(prefix + quantity, sample=sample), name="hidden states")
     widgets.figure(pca_figure(trace, layer, sample, prefix or None, dims, tokens, theme=theme), "hidden.pca",
                    name="state trajectory")

@@ -8,6 +8,7 @@ notes = st.container()  # filled below: the controls read the link, then we can 
 values = train_form.controls()
 with notes:
     links.show_notes()
+train_form.setup_io(values)
 if st.button("Train", type="primary", key="train.go", help="Start a run in a background worker."):
     try:
         run_id = state.pool().submit(state.session_token(), train_form.spec(values))

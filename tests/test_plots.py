@@ -418,3 +418,16 @@ def test_lesson_figures():
     np.testing.assert_allclose(np.asarray(g.data[1].y), tr["gate.f"][0, 0, 3, [0, 4]].numpy(), rtol=1e-6)
     a = accuracy_vs_lag({"lstm": [(20, 0.9), (5, 1.0)]}, chance=0.5)
     assert list(a.data[0].x) == [5, 20] and list(a.data[0].y) == [1.0, 0.9]
+
+
+def test_figure_frame_holds_every_point():
+    from rnnviz.plots.export import figure_frame
+
+    fig = go.Figure([go.Scatter(x=[0, 1, 2], y=[3.0, 4.0, 5.0], name="loss"),
+                     go.Heatmap(z=np.arange(6.0).reshape(2, 3), x=[10, 11, 12], y=["a", "b"], name="h")])
+    df = figure_frame(fig)
+    line = df[df.trace == "loss"]
+    assert list(line.x) == [0, 1, 2] and list(line.y) == [3.0, 4.0, 5.0]
+    heat = df[df.trace == "h"]
+    assert len(heat) == 6
+    assert heat[(heat.x == 12) & (heat.y == "b")].z.item() == 5.0

@@ -3,6 +3,7 @@ controls that act on the run (outside the fragment, so they act at once). Not th
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -31,6 +32,9 @@ def controls(run: RunState) -> None:
     if c[2].button("Stop training", disabled=not active, key="live.stop",
                    help="End the run; it keeps its weights, history and probes, and becomes a checkpoint."):
         p.stop(run.id)
+    c[4].download_button("Run setup (JSON)", data=lambda: json.dumps(run.spec.get("form") or run.spec, indent=1),
+                         file_name="rnnviz-run-setup.json", mime="application/json", on_click="ignore",
+                         key="live.setup", help="Load it with 'Load a setup' above to train this run again.")
     if not active and run.saved and Path(run.saved).is_file():
         c[3].download_button("Download checkpoint", data=lambda: Path(run.saved).read_bytes(),
                              file_name=f"rnnviz-{run.spec['model']['arch']}-{run.spec['task']}.safetensors",

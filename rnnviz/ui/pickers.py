@@ -116,3 +116,26 @@ def output_labels(subject: Subject, y_row, steps: int) -> list[str] | None:
         return None
     labels = subject.task.describe_output(y_row)
     return labels if len(labels) == steps else None
+
+
+def marked_step() -> int | None:
+    """The step another page asked us to look at (?step=t in the link), if any."""
+    try:
+        return int(st.query_params["step"]) if "step" in st.query_params else None
+    except ValueError:
+        return None
+
+
+def mark_step(fig):
+    """Draws the linked step (?step=t) as a dotted line on every panel of a time-axis figure."""
+    t = marked_step()
+    if t is not None:
+        fig.add_vline(x=t, line_dash="dot", line_width=3, line_color="#000000", row="all", col="all",
+                      exclude_empty_subplots=True)
+    return fig
+
+
+def link_params(**extra) -> dict:
+    """Query parameters a link to another page should carry: the run, presentation mode, plus `extra`."""
+    keep = {k: st.query_params[k] for k in ("run", "present") if k in st.query_params}
+    return keep | {k: str(v) for k, v in extra.items()}

@@ -4,6 +4,7 @@ link (links.py), and turned into a run spec for the worker pool. Not the live ch
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import streamlit as st
 
@@ -34,7 +35,7 @@ def task(name: str, seq_len: int | None = None):
 def task_names() -> list[str]:
     from rnnviz.tasks import TASKS
 
-    return [n for n in TASKS if n != "text_lm"]  # user text needs a file: the Checkpoints page's business
+    return list(TASKS)
 
 
 def params(task_name: str) -> list[links.Param]:
@@ -84,6 +85,8 @@ def controls() -> dict:
                  help="What the network must learn; each task makes one idea visible.")
     name = st.session_state[tp.key]
     st.caption(task(name).info.teaches)
+    if name == "text_lm":
+        _user_text()
     ps = params(name)
     links.seed(ps)
     by = {p.name: p for p in ps}
@@ -112,6 +115,23 @@ def controls() -> dict:
     return values
 
 
+def _user_text() -> None:
+    """The text a text_lm run learns: pasted, or a UTF-8 file (checked by tasks.load_text)."""
+    from rnnviz.tasks.text import DEFAULT_TEXT, MAX_TEXT_BYTES
+
+    f = st.file_uploader("Your text: a UTF-8 .txt file", type=["txt", "md", "py", "csv"], key="train.textfile",
+                         help=f"Up to {MAX_TEXT_BYTES / 1e6:g} MB; the model learns to predict its next character.")
+    st.text_area("…or paste text", DEFAULT_TEXT, height=150, key="train.text", disabled=f is not None)
+
+
+def user_text() -> str:
+    """The chosen text, checked; ValueError (one sentence) if it is not usable."""
+    from rnnviz.tasks import load_text
+
+    f = st.session_state.get("train.textfile")
+    return load_text(f.getvalue() if f is not None else st.session_state.get("train.text", ""))
+
+
 def _advanced(by: dict, name: str) -> None:
     a1, a2, a3 = st.columns(3)
     a1.selectbox("Optimizer", ["adam", "sgd"], key=by["optimizer"].key, help="Adam adapts step sizes; SGD uses momentum 0.9.")
@@ -130,8 +150,14 @@ def _advanced(by: dict, name: str) -> None:
 
 def spec(values: dict) -> dict:
     """A run spec from the controls; ValueError (one sentence) if the combination cannot train."""
-    t = task(values["task"], values["seq_len"]) if values["seq_len"] != task(values["task"]).params.seq_len \
-        else task(values["task"])
+    if values["task"] == "text_lm":
+        from rnnviz.tasks import get_task
+
+        t = get_task("text_lm", text=user_text(), seq_len=values["seq_len"])
+    elif values["seq_len"] != task(values["task"]).params.seq_len:
+        t = task(values["task"], values["seq_len"])
+    else:
+        t = task(values["task"])
     extra = {"attention": values["attention"]} if t.info.sequence_type == "many-to-many-async" else {}
     model = t.model_config(values["arch"], values["hidden"], values["layers"], **extra)
     if model.hidden_size > LIVE_MAX_HIDDEN:
@@ -146,7 +172,40 @@ def spec(values: dict) -> dict:
         raise ValueError("truncated BPTT needs a step-by-step model; set the window to full for encoder-decoder tasks")
     label = f"{values['arch']} h{values['hidden']} on {values['task']} (seed {values['seed']})"
     return {"task": values["task"], "task_params": dataclasses.asdict(t.params), "model": model.to_dict(),
-            "train": dataclasses.asdict(train), "label": label}
+            "train": dataclasses.asdict(train), "label": label, "form": {k: v for k, v in values.items()}}
+
+
+def setup_io(values: dict) -> None:
+    """Download this setup as JSON, or load one back: the controls then reproduce it."""
+    c1, c2 = st.columns([1, 3])
+    c1.download_button("Download setup (JSON)", data=lambda: json.dumps(values, indent=1), file_name="rnnviz-setup.json",
+                       mime="application/json", on_click="ignore", key="train.setup.out",
+                       help="Every control's value; load it here (or share the page's link) to reproduce this run.")
+    c2.file_uploader("Load a setup", type=["json"], key="train.setup.in", on_change=_load_setup,
+                     label_visibility="collapsed", help="A JSON file from 'Download setup'.")
+    error = st.session_state.pop("train.setup.error", None)
+    if error:
+        st.error(error)
+
+
+def _load_setup() -> None:
+    """Callback (runs before the widgets are drawn, so it may set their values)."""
+    f = st.session_state.get("train.setup.in")
+    if f is None:
+        return
+    try:
+        data = json.loads(f.getvalue().decode("utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("it is not a JSON object")
+        name = task_param().parse(str(data.get("task", DEFAULT_TASK)))
+        parsed = {p.key: p.parse(p.show(data[p.name]) if not isinstance(data[p.name], str) else data[p.name])
+                  for p in params(name) if p.name in data}
+    except (ValueError, UnicodeDecodeError) as e:
+        st.session_state["train.setup.error"] = f"That setup file could not be used ({e}); download one from this page."
+        return
+    _on_task_change()
+    st.session_state[task_param().key] = name
+    st.session_state.update(parsed)
 
 
 def _probe_every(steps: int) -> int:

@@ -57,7 +57,10 @@ def sidebar() -> None:
 
 
 def figure(fig, key: str, data: pd.DataFrame | None = None, name: str | None = None) -> None:
-    """A plotly figure with a PNG camera at projector size, and HTML and CSV downloads made only on click."""
+    """A plotly figure with a PNG camera at projector size, and HTML and CSV downloads made only on click.
+    The CSV is `data` when given (the trace's own numbers), else every point the figure draws."""
+    from rnnviz.plots.export import figure_frame
+
     name = name or key
     stem = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "figure"
     st.plotly_chart(fig, key=key, theme=None, width="stretch",
@@ -66,10 +69,9 @@ def figure(fig, key: str, data: pd.DataFrame | None = None, name: str | None = N
     cols[0].download_button("HTML", data=lambda: fig.to_html(include_plotlyjs=True, full_html=True),
                             file_name=f"{stem}.html", mime="text/html", key=f"{key}.html", on_click="ignore",
                             help="A self-contained interactive copy of this figure")
-    if data is not None:
-        cols[1].download_button("CSV", data=lambda: data.to_csv(index=False), file_name=f"{stem}.csv",
-                                mime="text/csv", key=f"{key}.csv", on_click="ignore",
-                                help="The numbers behind this figure")
+    cols[1].download_button("CSV", data=lambda: (data if data is not None else figure_frame(fig)).to_csv(index=False),
+                            file_name=f"{stem}.csv", mime="text/csv", key=f"{key}.csv", on_click="ignore",
+                            help="The numbers behind this figure")
 
 
 def show_advanced() -> bool:

@@ -182,12 +182,21 @@ def step(page) -> int | None:
 
 
 def chart_points(page, key: str) -> list[list] | None:
-    """[[number of x values, last x], ...] per trace of the plotly chart drawn with `key`, or None."""
+    """[[number of x values, last x], ...] per trace of the plotly chart drawn with `key`, or None.
+    Streamlit sends arrays as {"dtype", "bdata"} (base64 typed arrays); both forms are read."""
     css = ".st-key-" + re.sub(r"[^A-Za-z0-9_-]", "-", key)
     return page.evaluate("""css => {
         const gd = document.querySelector(css + " .js-plotly-plot");
         if (!gd || !gd.data) return null;
-        return gd.data.map(t => { const n = t.x ? t.x.length : 0; return [n, n ? Number(t.x[n - 1]) : null]; });
+        const kinds = {f4: Float32Array, f8: Float64Array, i1: Int8Array, u1: Uint8Array, i2: Int16Array,
+                       u2: Uint16Array, i4: Int32Array, u4: Uint32Array};
+        const values = a => {
+            if (!a) return [];
+            if (a.bdata === undefined) return a;
+            const bytes = Uint8Array.from(atob(a.bdata), c => c.charCodeAt(0));
+            return new (kinds[a.dtype] || Float64Array)(bytes.buffer);
+        };
+        return gd.data.map(t => { const x = values(t.x); const n = x.length; return [n, n ? Number(x[n - 1]) : null]; });
     }""", css)
 
 

@@ -16,6 +16,12 @@ def button(page, name: str):
     return page.get_by_role("button", name=name, exact=True)
 
 
+def last_step_drawn(page) -> float:
+    """The last training step on the loss chart's first line (its x values are steps)."""
+    traces = chart_points(page, "live.loss") or [[0, 0]]
+    return traces[0][1] or 0
+
+
 def steps_after(page, seconds: float) -> tuple[int, int]:
     first = step(page) or 0
     time.sleep(seconds)
@@ -29,7 +35,7 @@ def test_train_pause_resume_stop_download(page, server, tmp_path):
     first = wait_for(lambda: step(page), 60, what="the Step metric to pass 0")
     loss = wait_for(lambda: chart_points(page, "live.loss"), 30, what="the loss chart")
     wait_for(lambda: (step(page) or 0) > first, 30, what="Step to keep rising")
-    wait_for(lambda: chart_points(page, "live.loss") != loss, 30, what="the loss chart to redraw with new points")
+    wait_for(lambda: last_step_drawn(page) > loss[0][1], 30, what="the loss chart to redraw with later steps")
     screenshot(page, "train-running")
 
     button(page, "Pause").click()
