@@ -251,7 +251,9 @@ def test_before_after_uses_the_same_probe(lstm_trace):
 def test_grad_heat_figure_is_log10_of_the_norms():
     fig = P.grad_heat_figure([(1, [0.1, 1.0, 10.0]), (101, [0.01, 0.0, 1.0])])
     np.testing.assert_allclose(fig.data[0].z, [[-1, 0, 1], [-2, np.nan, 0]])
-    np.testing.assert_array_equal(fig.data[0].y, [1, 101])
+    np.testing.assert_array_equal(fig.data[0].y, [0, 1])  # one equal row per probe...
+    assert list(fig.layout.yaxis.ticktext) == ["1", "101"]  # ...labelled with its training step
+    np.testing.assert_array_equal(np.asarray(fig.data[0].customdata)[:, 0], [1, 101])
 
 
 def test_eigenvalue_points_are_the_blocks_eigenvalues_with_the_unit_circle():

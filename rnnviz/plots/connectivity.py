@@ -32,8 +32,8 @@ def connectivity_figure(values, dependency: list[int] | None = None, tokens: lis
     fig = go.Figure()
     for sel, name, color in ((~mask, "other steps", OTHER), (mask, "★ true dependency (the task's answer lives here)",
                                                             DEPENDENCY)):
-        if sel.any():
-            fig.add_trace(go.Bar(x=x[sel], y=v[sel], name=name, marker={"color": color},
+        if sel.any():  # width in steps: plotly sizes a trace's bars by that trace's own spacing (2 marked: huge)
+            fig.add_trace(go.Bar(x=x[sel], y=v[sel], name=name, marker={"color": color}, width=0.85,
                                  hovertemplate="input step s = %{x}<br>" + what + " = %{y:.3g}<extra></extra>"))
     for s in dep:  # a band and a star: visible even where the model gives the step no weight at all
         fig.add_vrect(x0=s - 0.5, x1=s + 0.5, fillcolor=DEPENDENCY, opacity=0.15, line_width=0, layer="below")

@@ -122,6 +122,11 @@ def jacobian_figure(trace: Trace, rho: float, layer: int = 0, prefix: str | None
                              line={"width": theme.line_width, "color": GATE_COLORS["f"], "dash": "dash"},
                              hovertemplate="lag %{x}<br>ρ<sup>lag</sup> line = %{y:.3g}<extra></extra>"))
     _log_y(fig, "||∂h<sub>T−1</sub>/∂h<sub>t</sub>||<sub>F</sub>")
+    measured = _positive(curve.norm)
+    measured = measured[np.isfinite(measured) & (measured > 0)]
+    if measured.size:  # keep the measurement readable: the ρ line may leave the frame, it is a guide
+        lo, hi = float(measured.min()), float(measured.max())
+        fig.update_yaxes(range=[np.log10(lo) - 2, np.log10(hi) + 2])
     fig.update_xaxes(title_text="lag T−1−t (steps back from the end)")
     method = (trace.meta.get("jacobian") or {}).get(p, "")
     return style(fig, theme, f"{stack_label(p).capitalize()}Jacobian norm against lag, layer {layer}"
@@ -137,13 +142,18 @@ def grad_heat_figure(grad_heat: list, theme: Theme = NORMAL) -> go.Figure:
         logz = np.where(z > 0, np.log10(np.where(z > 0, z, 1.0)), np.nan)
     grid = decimate_grid(logz)
     train = np.interp(grid.rows, np.arange(steps.size), steps)  # block centres in training steps
+    # one equal row per probe, labelled by its training step: probes need not be evenly spaced
+    rows = np.arange(grid.z.shape[0], dtype=np.float32)
+    every = max(1, int(np.ceil(rows.size / 12)))
     fig = go.Figure(go.Heatmap(
-        z=grid.z, x=grid.cols, y=f32(train), colorscale=theme.magnitude_scale,
+        z=grid.z, x=grid.cols, y=rows, customdata=np.repeat(train[:, None], grid.z.shape[1], 1).astype(np.float32),
+        colorscale=theme.magnitude_scale,
         colorbar={"title": {"text": "log₁₀ ||dL/dh<sub>t</sub>||"}},
-        hovertemplate="training step %{y:.0f}<br>t = %{x:.0f}<br>log₁₀ ||dL/dh<sub>t</sub>|| = %{z:.2f}"
+        hovertemplate="training step %{customdata:.0f}<br>t = %{x:.0f}<br>log₁₀ ||dL/dh<sub>t</sub>|| = %{z:.2f}"
                       "<extra></extra>"))
     fig.update_xaxes(title_text="time step t")
-    fig.update_yaxes(title_text="training step")
+    fig.update_yaxes(title_text="training step", tickmode="array", tickvals=rows[::every],
+                     ticktext=[f"{s:.0f}" for s in train[::every]])
     return style(fig, theme, "Gradient reaching each time step, over training",
                  "Dark on the left: early steps get almost no gradient. "
                  "Watch it brighten (or not) as training goes on.")

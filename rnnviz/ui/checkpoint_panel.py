@@ -56,7 +56,7 @@ def summary(subject: Subject) -> None:
                  hide_index=True)
     unmatched, notes = st.session_state.get("ckpt.summary." + subject.label, ([], subject.notes))
     for note in notes:
-        st.caption(f"ℹ️ {note}")
+        st.caption(f":material/info: {note}")
     if unmatched:
         st.warning(f"Keys in the file that no part of the model took: {', '.join(unmatched)}")
 

@@ -100,4 +100,4 @@ def write_back(params: list[Param]) -> None:
 def show_notes() -> None:
     """Says, once, which parts of a link were ignored."""
     for note in st.session_state.pop(NOTES, []):
-        st.warning(note, icon="🔗")
+        st.warning(note, icon=":material/link:")

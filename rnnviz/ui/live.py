@@ -51,7 +51,7 @@ def overlay_runs(run: RunState) -> dict[str, list[dict]]:
 
 @st.fragment(run_every=POLL_SECONDS)
 def panel(run_id: str, overlay: bool) -> None:
-    """Redraws the run's progress every second; when the run ends, reruns the page to update its buttons."""
+    """Redraws the run's progress every second; when its status changes, reruns the page to update its buttons."""
     p = state.pool()
     run = p.get(run_id)
     if run is None:
@@ -64,7 +64,7 @@ def panel(run_id: str, overlay: bool) -> None:
     _progress(run_id, status, history, total, message)
     _charts(run, history, heat, overlay)
     seen = st.session_state.setdefault("live.seen", {})
-    if seen.get(run_id) in ACTIVE and status not in ACTIVE:
+    if run_id in seen and seen[run_id] != status:  # Pause/Resume/Stop/Download, outside, depend on the status
         seen[run_id] = status
         st.rerun(scope="app")
     seen[run_id] = status

@@ -9,13 +9,13 @@ from rnnviz.lessons import LESSONS
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = {  # section -> [(file in pages/, title, url path, icon)]
-    "": [("home.py", "Overview", "", "🏠")],
-    "Train": [("train.py", "Train", "train", "🏋️")],
-    "Look inside": [("graph.py", "Unrolled graph", "graph", "🕸️"), ("gradients.py", "Gradient flow", "gradients", "📉"),
-                    ("hidden.py", "Hidden states", "hidden", "🌡️"), ("gates.py", "Gates", "gates", "🚪"),
-                    ("attention.py", "Attention", "attention", "🎯"), ("generate.py", "Generate", "generate", "✍️")],
-    "Checkpoints": [("checkpoints.py", "Checkpoints", "checkpoints", "💾")],
-    "Lessons": [(f"lesson_{x.number}.py", f"{x.number}. {x.title}", x.slug, "🎓") for x in LESSONS],
+    "": [("home.py", "Overview", "", ":material/home:")],
+    "Train": [("train.py", "Train", "train", ":material/model_training:")],
+    "Look inside": [("graph.py", "Unrolled graph", "graph", ":material/account_tree:"), ("gradients.py", "Gradient flow", "gradients", ":material/trending_down:"),
+                    ("hidden.py", "Hidden states", "hidden", ":material/grid_on:"), ("gates.py", "Gates", "gates", ":material/tune:"),
+                    ("attention.py", "Attention", "attention", ":material/center_focus_strong:"), ("generate.py", "Generate", "generate", ":material/edit_note:")],
+    "Checkpoints": [("checkpoints.py", "Checkpoints", "checkpoints", ":material/save:")],
+    "Lessons": [(f"lesson_{x.number}.py", f"{x.number}. {x.title}", x.slug, ":material/school:") for x in LESSONS],
 }
 
 

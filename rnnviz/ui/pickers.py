@@ -74,16 +74,24 @@ def tokens(subject: Subject, sample: int, prefix: str = "") -> list[str]:
 
 
 def snapshot(subject: Subject, page: str) -> Trace:
-    """The latest probe, or (with a slider) an earlier snapshot, to watch the model learn."""
+    """The latest probe, or (with a slider) an earlier snapshot, to watch the model learn. "latest" follows
+    new probes while a run trains; an earlier one stays put."""
     traces = subject.traces or [subject.latest]
     if len(traces) < 2:
         return traces[-1]
-    steps = [t.meta.get("train_step") for t in traces]
-    labels = [f"step {s}" if s is not None else f"#{i}" for i, s in enumerate(steps)]
-    i = st.select_slider("Training snapshot", list(range(len(traces))), value=len(traces) - 1,
-                         format_func=lambda i: labels[i], key=f"{page}.snapshot",
-                         help="Probes saved during training: slide back to see the untrained network.")
-    return traces[i]
+    options = list(range(len(traces) - 1)) + ["latest"]
+    key = f"{page}.snapshot"
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = "latest"
+
+    def label(i):
+        t = traces[-1] if i == "latest" else traces[i]
+        step = t.meta.get("train_step")
+        return ("latest, " if i == "latest" else "") + (f"step {step}" if step is not None else "untrained")
+
+    i = st.select_slider("Training snapshot", options, format_func=label, key=key,
+                         help="Probes saved during training: slide back to see the network before it learned.")
+    return traces[-1] if i == "latest" else traces[i]
 
 
 def fallback(subject: Subject, ok: bool, demo: str, why: str, quiet: bool = False) -> Subject:

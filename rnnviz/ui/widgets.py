@@ -41,11 +41,13 @@ def sidebar() -> None:
         if current not in opts:
             current = next(iter(opts), current)
         if opts:
-            choice = st.selectbox("Showing", list(opts), index=list(opts).index(current) if current in opts else 0,
-                                  format_func=lambda k: opts.get(k, k), key="rnnviz.selector",
-                                  help="The run or checkpoint every page draws. Your own runs appear here.")
-            if choice != state.current_key():
-                state.select(choice)
+            # A keyed selectbox keeps its old value when its options change, so it follows selections made
+            # elsewhere (Train, an upload, a link) through its state; the user's own pick goes through on_change.
+            st.session_state["rnnviz.selector"] = current
+            st.selectbox("Showing", list(opts), format_func=lambda k: opts.get(k, k), key="rnnviz.selector",
+                         on_change=lambda: state.select(st.session_state["rnnviz.selector"]),
+                         help="The run or checkpoint every page draws. Your own runs appear here.")
+        _training_status()
         st.toggle("Presentation mode", key=PRESENT.key,
                   help="Large fonts, thick lines and high-contrast colours for a projector; hides advanced controls.")
     links.write_back([PRESENT])
@@ -54,6 +56,26 @@ def sidebar() -> None:
     note = st.session_state.pop("rnnviz.note", None)
     if note:
         st.info(note)
+
+
+def _training_status() -> None:
+    """On every page: this session's training runs and their steps, refreshed every few seconds. Its polling
+    is also the heartbeat that keeps a run alive while its owner reads a page that does not redraw."""
+    from rnnviz.ui.jobs import ACTIVE
+
+    if not any(r.status in ACTIVE for r in state.my_runs()):
+        return
+
+    @st.fragment(run_every=3.0)
+    def status():
+        active = [r for r in state.my_runs() if r.status in ACTIVE]
+        for r in active:
+            heartbeat(r.id)
+            st.caption(f":material/hourglass_top: {r.label}: {r.status}, step {r.step} of {r.spec['train']['steps']}")
+        if not active:
+            st.caption(":material/check_circle: Training finished.")
+
+    status()
 
 
 def figure(fig, key: str, data: pd.DataFrame | None = None, name: str | None = None) -> None:

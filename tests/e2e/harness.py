@@ -217,6 +217,7 @@ def screenshot(page, name: str) -> Path:
     size = page.viewport_size or VIEWPORT
     height = page.evaluate("() => { const m = document.querySelector(\"[data-testid='stMain']\");"
                            " return m ? m.scrollHeight : document.documentElement.scrollHeight; }")
+    page.mouse.move(size["width"] - 5, 5)  # no hover tooltip in the picture
     page.set_viewport_size({"width": size["width"], "height": max(size["height"], min(int(height), 12_000))})
     try:
         page.wait_for_timeout(400)  # plotly resizes to the new frame

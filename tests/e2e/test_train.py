@@ -63,3 +63,9 @@ def test_train_pause_resume_stop_download(page, server, tmp_path):
     assert data[8:9] == b"{" and 8 + n <= len(data), data[:32]
     header = json.loads(data[8:8 + n])
     assert any(k.startswith("model.") or "weight" in k for k in header), list(header)[:10]
+
+    sidebar = page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']")
+    sidebar.click()
+    page.get_by_role("option", name="Demo: GRU on the adding problem").click()
+    expect(page.get_by_text("Press", exact=False).filter(has_text="to start a run")).to_be_visible(timeout=30_000)
+    assert "run=" not in page.url  # the user's pick in "Showing" wins over the run

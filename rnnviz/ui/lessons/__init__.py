@@ -16,15 +16,17 @@ from rnnviz.ui.jobs import ACTIVE, RunState
 
 @st.cache_resource(show_spinner=False)
 def untrained(task_name: str, arch: str, hidden: int = 32, seq_len: int | None = None, init: str = "default",
-              radius: float = 1.0, attention: str | None = None, seed: int = 0) -> Subject:
+              radius: float = 1.0, attention: str | None = None, seed: int = 0,
+              forget_bias: float | None = None) -> Subject:
     """An untrained model on a task, probed once: instant, and shared read-only by every session."""
     from rnnviz.tasks import get_task
 
     task = get_task(task_name, **({} if seq_len is None else {"seq_len": seq_len}))
     cfg = task.model_config(arch, hidden, 1, **({"attention": attention} if attention else {}))
     model = build_model(cfg, device="cpu", seed=seed)
-    if init != "default" and arch != "esn":
-        apply_init(model.rnn, InitConfig(init, spectral_radius=radius, gain=radius), torch.Generator().manual_seed(seed))
+    if (init != "default" or forget_bias is not None) and arch != "esn":
+        apply_init(model.rnn, InitConfig(init, spectral_radius=radius, gain=radius, forget_bias=forget_bias),
+                   torch.Generator().manual_seed(seed))
     subject = Subject(f"untrained {arch}", model.eval(), task, task.input_vocab, task.output_vocab, source="lesson")
     subject.traces.append(subject.probe())
     return subject

@@ -9,13 +9,13 @@ from rnnviz.plots.gradients import grad_compare
 from rnnviz.ui import state, widgets
 from rnnviz.ui.lessons import live_section, progress, train_button, untrained
 
-CURES = {  # label -> untrained(...) arguments, all on the adding problem at length 50
-    "tanh RNN (default init)": ("rnn_tanh", "default", 1.0),
-    "tanh RNN, orthogonal W_hh": ("rnn_tanh", "orthogonal", 1.0),
-    "relu RNN, identity W_hh (IRNN)": ("rnn_relu", "identity", 1.0),
-    "echo state network": ("esn", "default", 1.0),
-    "LSTM": ("lstm", "default", 1.0),
-    "GRU": ("gru", "default", 1.0),
+CURES = {  # label -> untrained(...) arguments (arch, init, radius, forget bias), on the adding problem, length 50
+    "tanh RNN (default init)": ("rnn_tanh", "default", 1.0, None),
+    "tanh RNN, orthogonal W_hh": ("rnn_tanh", "orthogonal", 1.0, None),
+    "relu RNN, identity W_hh (IRNN)": ("rnn_relu", "identity", 1.0, None),
+    "echo state network (ρ = 0.9)": ("esn", "default", 1.0, None),
+    "LSTM, default init (f ≈ 0.5)": ("lstm", "default", 1.0, None),
+    "LSTM, forget bias 3 (f ≈ 0.95)": ("lstm", "default", 1.0, 3.0),
 }
 
 
@@ -28,10 +28,15 @@ def vanishing(lesson: Lesson) -> None:
     widgets.figure(grad_compare(radii, theme=theme, title="W_hh's spectral radius sets the slope",
                                 subtitle="||dL/dh_t|| at initialisation, same input: small ρ vanishes, large ρ keeps "
                                 "or grows the signal."), "lesson3.radii", name="radius")
-    cures = {label: untrained("adding", arch, 64, 50, init, r).latest for label, (arch, init, r) in CURES.items()}
-    widgets.figure(grad_compare(cures, k1=10, theme=theme, title="The cures, side by side",
+    cures = {label: untrained("adding", arch, 64, 50, init, r, forget_bias=fb).latest
+             for label, (arch, init, r, fb) in CURES.items()}
+    widgets.figure(grad_compare(cures, k1=10, theme=theme, title="The cures at initialisation, side by side",
                                 subtitle="Shaded bands: truncated BPTT windows of 10 steps, beyond which no gradient "
                                 "flows at all."), "lesson3.cures", name="cures")
+    trained = {state.demo_subject(d).label: state.demo_subject(d).latest for d in ("rnn-adding", "gru-adding")}
+    widgets.figure(grad_compare(trained, theme=theme, title="After training on the adding problem",
+                                subtitle="The GRU learned to carry the gradient back to the first steps, where the "
+                                "numbers to add can be; the tanh RNN did not."), "lesson3.trained", name="trained")
     st.subheader("Watch it explode, then clip it")
     train_button(lesson)
 

@@ -1,0 +1,118 @@
+"""The load test (the issue's words): 8 browser sessions start training at once; every one's Step rises (or
+it shows its queue position), the server's health endpoint keeps answering (90% of polls within 1.5 s, though
+the test's own browsers share the two cores), and no session sees another's run."""
+import threading
+import time
+import urllib.request
+
+import pytest
+from harness import CONNECTED, queue_position, run_id, screenshot, step, wait_for, wait_idle
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.e2e
+SESSIONS = 8
+HEALTH_EVERY, HEALTH_OK, HEALTH_SHARE = 0.25, 1.5, 0.9
+
+
+def tiny(seed: int) -> str:  # the seed tells the sessions' runs apart by label: "gru h8 on parity (seed 3)"
+    return f"/train?task=parity&arch=gru&hidden=8&steps=500&seed={seed}"
+
+
+class HealthPoller(threading.Thread):
+    """Polls /_stcore/health every 0.25 s, recording each answer's latency (a failure counts as 5 s)."""
+
+    def __init__(self, url: str):
+        super().__init__(daemon=True)
+        self.url, self.latencies, self.done = f"{url}/_stcore/health", [], threading.Event()
+
+    def run(self):
+        while not self.done.is_set():
+            t = time.monotonic()
+            try:
+                with urllib.request.urlopen(self.url, timeout=5) as r:
+                    ok = r.status == 200 and r.read().strip() == b"ok"
+            except OSError:
+                ok = False
+            self.latencies.append(time.monotonic() - t if ok else 5.0)
+            self.done.wait(max(0.0, HEALTH_EVERY - (time.monotonic() - t)))
+
+
+def options_listed(page) -> list[str]:
+    """The entries of the sidebar's "Showing" selector (opened, read, closed)."""
+    page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").click()
+    options = page.get_by_role("option")
+    expect(options.first).to_be_visible()
+    texts = [o.inner_text() for o in options.all()]
+    page.keyboard.press("Escape")
+    return texts
+
+
+def test_eight_sessions_train_at_once(browser, server):
+    pages = []
+    for i in range(SESSIONS):
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(60_000)
+        pages.append(context.new_page())
+    try:
+        for i, page in enumerate(pages):
+            page.goto(server.url + tiny(i))
+        for page in pages:
+            page.wait_for_selector(CONNECTED)
+            wait_idle(page, timeout=120)
+
+        poller = HealthPoller(server.url)
+        poller.start()
+        start = time.monotonic()
+        for page in pages:
+            page.get_by_role("button", name="Train", exact=True).click()
+
+        steps = [[] for _ in pages]
+        queued = [set() for _ in pages]
+
+        def look() -> bool:
+            for i, page in enumerate(pages):
+                s, q = step(page), queue_position(page)
+                if s is not None:
+                    steps[i].append(s)
+                if q is not None:
+                    queued[i].add(q)
+            return all(any(s > 0 for s in seen) for seen in steps)
+
+        def summary() -> str:
+            return "\n".join(f"session {i}: steps seen {seen[:3]}..{seen[-2:]}, queue positions {sorted(q)}"
+                             for i, (seen, q) in enumerate(zip(steps, queued)))
+
+        try:
+            wait_for(look, 150, interval=0.5, what="every session's Step to pass 0")
+        except TimeoutError as e:
+            for i, page in enumerate(pages):
+                screenshot(page, f"load-session-{i}")
+            pytest.fail(f"{e}\n{summary()}", pytrace=False)
+        finally:
+            poller.done.set()
+            poller.join(timeout=10)
+        elapsed = time.monotonic() - start
+        summary = summary()
+
+        for i, seen in enumerate(steps):  # Step rose (from 0 or nothing to more), or the queue said where it was
+            assert max(seen) > 0 or queued[i], f"session {i} never trained nor showed a queue position\n{summary}"
+        lat = sorted(poller.latencies)
+        fast = sum(t <= HEALTH_OK for t in lat) / max(1, len(lat))
+        print(f"\n{SESSIONS} sessions trained in {elapsed:.1f} s; health polls {len(lat)}, "
+              f"{fast:.0%} within {HEALTH_OK} s, median {lat[len(lat) // 2]:.3f} s, max {lat[-1]:.2f} s\n{summary}")
+        assert len(lat) >= 10, "too few health polls to judge"
+        assert fast >= HEALTH_SHARE, f"only {fast:.0%} of health polls answered within {HEALTH_OK} s: {lat[-10:]}"
+
+        ids = [wait_for(lambda p=page: run_id(p), 30, what="the run id in the URL") for page in pages]
+        assert len(set(ids)) == SESSIONS, f"run ids are not all different: {ids}"
+        for i, page in enumerate(pages):
+            text = page.locator("[data-testid='stApp']").inner_text() + page.content()
+            others = [j for j in range(SESSIONS) if j != i]
+            assert not [ids[j] for j in others if ids[j] in text], f"session {i} shows another session's run id"
+            assert not [j for j in others if f"(seed {j})" in text], f"session {i} shows another session's run"
+            mine = [o for o in options_listed(page) if " on parity " in o]
+            assert len(mine) == 1 and f"(seed {i})" in mine[0], f"session {i} lists runs {mine}"
+            assert page.locator("[data-testid='stException']").count() == 0
+    finally:
+        for page in pages:
+            page.context.close()
