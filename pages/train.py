@@ -13,6 +13,7 @@ if st.button("Train", type="primary", key="train.go", help="Start a run in a bac
     try:
         run_id = state.pool().submit(state.session_token(), train_form.spec(values))
         state.add_run(run_id)
+        st.rerun()  # the sidebar, drawn before this button, then lists and shows the new run
     except ValueError as e:
         st.error(str(e))
 

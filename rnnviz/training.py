@@ -49,8 +49,8 @@ class TrainConfig:
     seed: int = 0
     probe_every: int = 100  # one instrumented trace per this many steps: ~5% of training time at the bench size
     probe_samples: int = 4  # sequences in the probe batch
-    eval_every: int = 25  # held-out evaluation cadence
-    eval_batch: int = 256
+    eval_every: int = 50  # held-out evaluation cadence: each costs a few training steps' time
+    eval_batch: int = 128  # enough sequences for a steady validation curve
     max_traces: int = 24  # probe snapshots kept in memory and checkpoints (thinned evenly beyond this)
 
     def validate(self) -> "TrainConfig":

@@ -2,6 +2,7 @@
 import os
 
 os.environ.setdefault("RNNVIZ_DEVICE", "cpu")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read when torch loads: idle threads sleep, not spin
 
 import pytest  # noqa: E402
 import torch  # noqa: E402

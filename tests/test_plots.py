@@ -90,6 +90,33 @@ def presentation_figures(lstm_trace, s2s_trace):
     yield P.connectivity_figure([1, 2, 3, 4, 5], [0], theme=PRESENTATION)
     yield P.attention_figure(s2s_trace, theme=PRESENTATION)
     yield P.cell_vs_hidden(lstm_trace, theme=PRESENTATION)
+    yield from every_other_builder(lstm_trace)
+
+
+def every_other_builder(tr):
+    """The rest of what the app draws, so no figure escapes the presentation check."""
+    from rnnviz.plots.lessons import accuracy_vs_lag, gates_at_step
+    from rnnviz.plots.weights import weight_blocks
+
+    T = tr.steps
+    w = torch.randn(4 * tr.meta["hidden_size"], tr.meta["hidden_size"])
+    yield P.grad_curve(tr, tokens=TOKENS, theme=PRESENTATION)
+    yield P.jacobian_figure(tr, 0.9, theme=PRESENTATION)
+    yield P.grad_heat_figure([(1, [0.1] * T), (10, [1.0] * T)], theme=PRESENTATION)
+    yield P.eigenvalue_figure(w, list("ifgo"), theme=PRESENTATION)
+    yield P.singular_value_figure(w, list("ifgo"), theme=PRESENTATION)
+    yield P.grad_compare({"a": tr, "b": tr}, k1=2, theme=PRESENTATION)
+    yield P.gate_lines(tr, units=[0, 1], tokens=TOKENS, theme=PRESENTATION)
+    yield P.cell_state_figure(tr, tokens=TOKENS, theme=PRESENTATION)
+    yield P.grad_norm_figure({"rnn": history(50)}, clip_norm=1.0, theme=PRESENTATION)
+    yield weight_blocks(w, list("ifgo"), theme=PRESENTATION)
+    yield gates_at_step(tr, 1, [0, 1], theme=PRESENTATION)
+    yield accuracy_vs_lag({"lstm": [(5, 1.0), (20, 0.8)]}, chance=0.5, theme=PRESENTATION)
+    from rnnviz.plots.lessons import weight_share_figure
+
+    yield weight_share_figure(tr, tokens=TOKENS, theme=PRESENTATION)
+    states = A.layered(tr, "h")
+    yield P.unit_finder_figure(A.unit_correlations(states, {"t": np.arange(T, dtype=float)}), theme=PRESENTATION)
 
 
 def test_presentation_fonts_reach_every_text_part(lstm_trace, s2s_trace):

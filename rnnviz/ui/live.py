@@ -4,6 +4,7 @@ controls that act on the run (outside the fragment, so they act at once). Not th
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +14,7 @@ from rnnviz.ui import state, widgets
 from rnnviz.ui.jobs import ACTIVE, RunState
 
 POLL_SECONDS = 1.0
+CHART_SHARE = 0.4  # of the server's Python core: the most that rebuilding live charts, all sessions together, may take
 DIVERGED = ("Training diverged: {msg}. This is what **exploding gradients** look like: a product of many "
             "Jacobians with norm above 1 grows geometrically until the numbers overflow. The weights kept are the "
             "last good ones. Turn on **Clip gradient norm** (1.0 is a good start) or lower the learning rate, and "
@@ -23,11 +25,11 @@ def controls(run: RunState) -> None:
     """Pause, Resume, Stop training and the checkpoint download; drawn outside the polling fragment."""
     p = state.pool()
     c = st.columns([1, 1, 1.3, 2, 3])
-    active = run.status in ACTIVE
-    if c[0].button("Pause", disabled=run.status not in ("running", "starting"), key="live.pause",
+    pause, resume, active = _buttons(run.status)
+    if c[0].button("Pause", disabled=not pause, key="live.pause",
                    help="Hold training; nothing is lost."):
         p.pause(run.id)
-    if c[1].button("Resume", disabled=run.status != "paused", key="live.resume"):
+    if c[1].button("Resume", disabled=not resume, key="live.resume"):
         p.resume(run.id)
     if c[2].button("Stop training", disabled=not active, key="live.stop",
                    help="End the run; it keeps its weights, history and probes, and becomes a checkpoint."):
@@ -64,10 +66,15 @@ def panel(run_id: str, overlay: bool) -> None:
     _progress(run_id, status, history, total, message)
     _charts(run, history, heat, overlay)
     seen = st.session_state.setdefault("live.seen", {})
-    if run_id in seen and seen[run_id] != status:  # Pause/Resume/Stop/Download, outside, depend on the status
+    if run_id in seen and _buttons(seen[run_id]) != _buttons(status):  # the controls, outside, must follow
         seen[run_id] = status
-        st.rerun(scope="app")
+        st.rerun(scope="app")  # drops this run's unsent output: only when the buttons change (not starting->running)
     seen[run_id] = status
+
+
+def _buttons(status: str) -> tuple[bool, bool, bool]:
+    """What controls() enables for a status: Pause, Resume, and Stop (its opposite: the download)."""
+    return status in ("running", "starting"), status == "paused", status in ACTIVE
 
 
 def _progress(run_id, status, history, total, message) -> None:
@@ -91,29 +98,55 @@ def _progress(run_id, status, history, total, message) -> None:
 
 
 def _charts(run: RunState, history: list[dict], heat: list, overlay: bool) -> None:
-    from rnnviz.plots.curves import grad_norm_figure, loss_curves
-    from rnnviz.plots.gradients import grad_heat_figure
-
     if not history:  # queued or starting: the curve builders refuse an empty history
         st.caption("The loss and gradient charts appear with the first training steps.")
         return
-    theme = widgets.theme()
-    task = run.spec["task"]
-    series = overlay_runs(run) if overlay else {run.label: history}
-    frame = pd.DataFrame(history)
-    widgets.figure(loss_curves(series, metric_name=_metric(run), theme=theme), "live.loss", frame,
-                   name=f"loss {task}")
+    loss, gradnorm, heatmap = _figures(run, history, heat, overlay)
+    widgets.figure(*loss)
     left, right = st.columns(2)
     with left:
-        clip = run.spec["train"].get("clip_norm") or None
-        widgets.figure(grad_norm_figure(series, clip_norm=clip, theme=theme), "live.gradnorm", frame,
-                       name=f"gradient norm {task}")
+        widgets.figure(*gradnorm)
     with right:
-        if heat:
-            widgets.figure(grad_heat_figure(heat, theme=theme), "live.heat", _heat_frame(heat),
-                           name=f"dL-dh heat {task}")
+        if heatmap:
+            widgets.figure(*heatmap)
         else:
             st.caption("The map of ||dL/dh_t|| over training appears with the first probe.")
+
+
+def _figures(run: RunState, history: list[dict], heat: list, overlay: bool) -> tuple:
+    """The three live figures, rebuilt when the run has changed but no more often than the server can afford:
+    building them costs ~0.3 s of the server's one Python core, and every watched run's panel polls each second."""
+    cache = st.session_state.setdefault("live.figures", {})
+    view, hit, now = (overlay, widgets.presenting()), cache.get(run.id), time.monotonic()
+    if hit and hit["view"] == view and (hit["version"] == run.version or now - hit["at"] < hit["every"]):
+        return hit["figures"]
+    began = time.perf_counter()
+    figures = _build(run, history, heat, overlay)
+    every = max(POLL_SECONDS, _watched() * (time.perf_counter() - began) / CHART_SHARE)
+    cache[run.id] = {"view": view, "version": run.version, "at": now, "every": every, "figures": figures}
+    return figures
+
+
+def _build(run: RunState, history: list[dict], heat: list, overlay: bool) -> tuple:
+    """(figure, key, data, name) for widgets.figure: loss curves, gradient norm, and the dL/dh heat (or None)."""
+    from rnnviz.plots.curves import grad_norm_figure, loss_curves
+    from rnnviz.plots.gradients import grad_heat_figure
+
+    theme, task = widgets.theme(), run.spec["task"]
+    series = overlay_runs(run) if overlay else {run.label: history}
+    frame = pd.DataFrame(history)
+    clip = run.spec["train"].get("clip_norm") or None
+    return ((loss_curves(series, metric_name=_metric(run), theme=theme), "live.loss", frame, f"loss {task}"),
+            (grad_norm_figure(series, clip_norm=clip, theme=theme), "live.gradnorm", frame, f"gradient norm {task}"),
+            (grad_heat_figure(heat, theme=theme), "live.heat", _heat_frame(heat), f"dL-dh heat {task}") if heat
+            else None)
+
+
+def _watched() -> int:
+    """Runs whose panel polled in the last few seconds, across all sessions: they share the chart budget."""
+    p, now = state.pool(), time.monotonic()
+    with p.lock:
+        return max(1, sum(1 for r in p.runs.values() if now - r.heartbeat < 3 * POLL_SECONDS))
 
 
 def _metric(run: RunState) -> str:

@@ -25,6 +25,7 @@ DEMOS = {  # name -> (file, label): made by the train commands in the README, sh
 DEFAULT_DEMO = "char-lstm"
 K_SESSION, K_RUNS, K_UPLOADS, K_CURRENT, K_REPLICAS = ("rnnviz.session", "rnnviz.runs", "rnnviz.uploads",
                                                        "rnnviz.current", "rnnviz.replicas")
+K_PICKS = "rnnviz.picks"  # counts picks made outside the sidebar selector; part of the selector's key
 
 
 @st.cache_resource
@@ -67,8 +68,12 @@ def uploads() -> dict[str, Subject]:
     return st.session_state.setdefault(K_UPLOADS, {})
 
 
-def select(key: str) -> None:
-    """Makes `key` ("run:<id>", "demo:<name>" or "upload:<name>") the current subject of every view."""
+def select(key: str, by_selector: bool = False) -> None:
+    """Makes `key` ("run:<id>", "demo:<name>" or "upload:<name>") the current subject of every view. A pick made
+    anywhere but the sidebar's selector (Train, an upload, a link) renews the selector's identity so that it shows
+    the pick: a keyed selectbox keeps its old value, and a browser's stale copy of it would undo the pick."""
+    if not by_selector and st.session_state.get(K_CURRENT) != key:
+        st.session_state[K_PICKS] = st.session_state.get(K_PICKS, 0) + 1
     st.session_state[K_CURRENT] = key
     if key.startswith("run:"):
         st.query_params["run"] = key[4:]

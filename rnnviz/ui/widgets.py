@@ -40,13 +40,13 @@ def sidebar() -> None:
         current = state.current_key()
         if current not in opts:
             current = next(iter(opts), current)
-        if opts:
-            # A keyed selectbox keeps its old value when its options change, so it follows selections made
-            # elsewhere (Train, an upload, a link) through its state; the user's own pick goes through on_change.
-            st.session_state["rnnviz.selector"] = current
-            st.selectbox("Showing", list(opts), format_func=lambda k: opts.get(k, k), key="rnnviz.selector",
-                         on_change=lambda: state.select(st.session_state["rnnviz.selector"]),
-                         help="The run or checkpoint every page draws. Your own runs appear here.")
+        if opts:  # the key changes with every pick made elsewhere, so the selector then starts at `current`
+            choice = st.selectbox("Showing", list(opts), index=list(opts).index(current),
+                                  format_func=lambda k: opts.get(k, k),
+                                  key=f"rnnviz.selector.{st.session_state.get(state.K_PICKS, 0)}",
+                                  help="The run or checkpoint every page draws. Your own runs appear here.")
+            if choice != state.current_key():
+                state.select(choice, by_selector=True)
         _training_status()
         st.toggle("Presentation mode", key=PRESENT.key,
                   help="Large fonts, thick lines and high-contrast colours for a projector; hides advanced controls.")

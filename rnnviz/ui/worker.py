@@ -6,7 +6,6 @@ trains. Messages on `outbox` are plain picklable tuples; tensors travel as numpy
 """
 from __future__ import annotations
 
-import os
 import time
 import traceback
 
@@ -99,6 +98,7 @@ def _loop(trainer, outbox, control, save_path) -> None:
 
 
 def _save(trainer, path: str) -> None:
-    tmp = f"{path}.tmp"
-    trainer.save(tmp)
-    os.replace(tmp, path)  # atomic: a reader never sees half a file
+    try:
+        trainer.save(path)  # save_checkpoint writes atomically: a reader never sees half a file
+    except ValueError as e:  # e.g. weights that could not be saved; training goes on, the page is told
+        print(f"rnnviz worker: autosave skipped: {e}")

@@ -3,7 +3,6 @@ tests and bench/browser.py share. Not a test file: no assertions about the app l
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -125,7 +124,7 @@ def rss_bytes(pid: int) -> int:
 def launch_browser(playwright):
     if not Path(CHROMIUM).is_file():
         raise FileNotFoundError(f"{CHROMIUM} is missing: the browser tests drive Debian's Chromium. Install it with "
-                                f"`sudo apt-get install -y chromium` (bash scripts/test.sh does this on a fresh machine).")
+                                "`sudo apt-get install -y chromium` (bash scripts/test.sh does so on a fresh machine).")
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
@@ -196,13 +195,22 @@ def chart_points(page, key: str) -> list[list] | None:
             const bytes = Uint8Array.from(atob(a.bdata), c => c.charCodeAt(0));
             return new (kinds[a.dtype] || Float64Array)(bytes.buffer);
         };
-        return gd.data.map(t => { const x = values(t.x); const n = x.length; return [n, n ? Number(x[n - 1]) : null]; });
+        return gd.data.map(t => {
+            const x = values(t.x), n = x.length;
+            return [n, n ? Number(x[n - 1]) : null];
+        });
     }""", css)
 
 
 def queue_position(page) -> int | None:
-    m = QUEUED.search(page.locator("[data-testid='stMain']").inner_text())
+    text = page.evaluate("() => (document.querySelector(\"[data-testid='stMain']\") || {}).innerText || ''")
+    m = QUEUED.search(text)
     return int(m.group(1)) if m else None
+
+
+def showing(page) -> str:
+    """The label of what the sidebar's "Showing" selector has selected."""
+    return page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox'] input").input_value()
 
 
 def run_id(page) -> str | None:
@@ -249,7 +257,3 @@ def pages() -> list[tuple[str, str, str]]:
             if (ROOT / "pages" / file).is_file():
                 out.append((file, title, path))
     return out
-
-
-def dump(obj) -> str:
-    return json.dumps(obj, indent=1, default=str)

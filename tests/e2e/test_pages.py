@@ -12,7 +12,8 @@ NO_CHART_COLD = {"train"}  # the Train page has nothing to plot until a run exis
 
 
 def assert_no_error(page) -> None:
-    assert page.locator("[data-testid='stException']").count() == 0, page.locator("[data-testid='stException']").first.inner_text()
+    exceptions = page.locator("[data-testid='stException']")
+    assert exceptions.count() == 0, exceptions.first.inner_text()
     assert "Traceback" not in page.locator("[data-testid='stApp']").inner_text()
 
 

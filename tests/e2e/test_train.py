@@ -5,7 +5,7 @@ import struct
 import time
 
 import pytest
-from harness import chart_points, open_app, screenshot, step, wait_for
+from harness import chart_points, open_app, screenshot, showing, step, wait_for
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.e2e
@@ -36,6 +36,7 @@ def test_train_pause_resume_stop_download(page, server, tmp_path):
     loss = wait_for(lambda: chart_points(page, "live.loss"), 30, what="the loss chart")
     wait_for(lambda: (step(page) or 0) > first, 30, what="Step to keep rising")
     wait_for(lambda: last_step_drawn(page) > loss[0][1], 30, what="the loss chart to redraw with later steps")
+    assert showing(page).startswith("gru h16 on parity (seed 0)"), showing(page)  # the sidebar follows the run
     screenshot(page, "train-running")
 
     button(page, "Pause").click()
