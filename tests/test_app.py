@@ -17,11 +17,11 @@ NO_CHART_COLD = {"train"}  # the Train page has nothing to plot until a run exis
 
 
 def pages() -> list[tuple[str, str]]:
-    """(file in pages/, url path) of every page the navigation lists."""
+    """(file in app_pages/, url path) of every page the navigation lists."""
     from rnnviz.ui.pages_index import PAGES
 
     return [(file, path) for entries in PAGES.values() for file, _title, path, *_ in entries
-            if (ROOT / "pages" / file).is_file()]
+            if (ROOT / "app_pages" / file).is_file()]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -45,7 +45,7 @@ def worker_pool(tmp_path_factory):
 def open_page(file: str, **query) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params.update(query)
-    at.switch_page(f"pages/{file}").run()
+    at.switch_page(f"app_pages/{file}").run()
     return at
 
 

@@ -18,7 +18,7 @@ def open_train(at, **params):
     for k, v in params.items():
         at.query_params[k] = v
     at.run()
-    at.switch_page("pages/train.py")
+    at.switch_page("app_pages/train.py")
     at.run()
     assert not at.exception, at.exception
     return at

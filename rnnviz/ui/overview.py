@@ -6,14 +6,14 @@ import streamlit as st
 from rnnviz.models import num_parameters
 from rnnviz.ui import state, widgets
 
-PAGES = [("pages/train.py", "Train", "Train an RNN, LSTM or GRU live and watch its loss and gradients."),
-         ("pages/graph.py", "Unrolled graph", "The same weights at every time step, and the gradient flowing back."),
-         ("pages/gradients.py", "Gradient flow", "Why gradients vanish or explode, and what cures it."),
-         ("pages/hidden.py", "Hidden states", "What each unit does, step by step; find the quote-tracking cell."),
-         ("pages/gates.py", "Gates", "LSTM and GRU gates opening and closing, and how saturated they are."),
-         ("pages/attention.py", "Attention", "Where an encoder-decoder looks while it writes."),
-         ("pages/generate.py", "Generate", "Let a character model write, with each character's probability."),
-         ("pages/checkpoints.py", "Checkpoints", "Open your own PyTorch state_dict and look inside it.")]
+PAGES = [("app_pages/train.py", "Train", "Train an RNN, LSTM or GRU live and watch its loss and gradients."),
+         ("app_pages/graph.py", "Unrolled graph", "The same weights at every time step, and the gradient flowing back."),
+         ("app_pages/gradients.py", "Gradient flow", "Why gradients vanish or explode, and what cures it."),
+         ("app_pages/hidden.py", "Hidden states", "What each unit does, step by step; find the quote-tracking cell."),
+         ("app_pages/gates.py", "Gates", "LSTM and GRU gates opening and closing, and how saturated they are."),
+         ("app_pages/attention.py", "Attention", "Where an encoder-decoder looks while it writes."),
+         ("app_pages/generate.py", "Generate", "Let a character model write, with each character's probability."),
+         ("app_pages/checkpoints.py", "Checkpoints", "Open your own PyTorch state_dict and look inside it.")]
 
 
 def draw() -> None:

@@ -8,7 +8,7 @@ import streamlit as st
 from rnnviz.lessons import LESSONS
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGES = {  # section -> [(file in pages/, title, url path, icon)]
+PAGES = {  # section -> [(file in app_pages/, title, url path, icon)]
     "": [("home.py", "Overview", "", ":material/home:")],
     "Train": [("train.py", "Train", "train", ":material/model_training:")],
     "Look inside": [("graph.py", "Unrolled graph", "graph", ":material/account_tree:"), ("gradients.py", "Gradient flow", "gradients", ":material/trending_down:"),
@@ -24,7 +24,7 @@ def sections() -> dict[str, list]:
     out: dict[str, list] = {}
     for section, pages in PAGES.items():
         for file, title, path, icon in pages:
-            if (ROOT / "pages" / file).is_file():
+            if (ROOT / "app_pages" / file).is_file():
                 out.setdefault(section, []).append(
-                    st.Page(str(ROOT / "pages" / file), title=title, icon=icon, url_path=path or None, default=not path))
+                    st.Page(str(ROOT / "app_pages" / file), title=title, icon=icon, url_path=path or None, default=not path))
     return out

@@ -4,7 +4,7 @@ context (a new Streamlit session, 1920x1080) per test, and a check that the serv
 from __future__ import annotations
 
 import pytest
-from harness import Server, launch_browser, new_page, open_app, start_server, stop_server
+from harness import Server, launch_browser, new_page, start_server, stop_server
 
 
 @pytest.fixture(scope="session")
@@ -26,16 +26,9 @@ def browser(playwright_driver):
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory, browser) -> Server:
+def server(tmp_path_factory) -> Server:
     base = tmp_path_factory.mktemp("e2e-server")
     s = start_server(base / "runs", base / "streamlit.log")
-    # Streamlit treats a pages/ folder as a v1 multipage app until app.py has called st.navigation once, so
-    # the first visit goes to "/" (see test_deep_link_on_a_fresh_server for the deep-link case).
-    page = new_page(browser)
-    try:
-        open_app(page, s, "/")
-    finally:
-        page.context.close()
     yield s
     stop_server(s)
 

@@ -254,6 +254,6 @@ def pages() -> list[tuple[str, str, str]]:
     out = []
     for entries in PAGES.values():
         for file, title, path, *_ in entries:
-            if (ROOT / "pages" / file).is_file():
+            if (ROOT / "app_pages" / file).is_file():
                 out.append((file, title, path))
     return out

@@ -32,7 +32,7 @@ def sequence_types(lesson: Lesson) -> None:
             s = untrained(task, arch, 16, seq_len, attention=attention)
             st.markdown(f"**Task `{task}`**: {s.task.info.teaches}")
             _graph(s, seq_type, f"lesson1.{seq_type}")
-            st.page_link("pages/train.py", label=f"Train {arch} on {task} →", query_params={"task": task, "arch": arch})
+            st.page_link("app_pages/train.py", label=f"Train {arch} on {task} →", query_params={"task": task, "arch": arch})
 
 
 def vanilla_rnn(lesson: Lesson) -> None:

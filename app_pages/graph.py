@@ -26,8 +26,8 @@ if k is not None:
     b3.caption(f"The gradient has travelled back {k} step(s) from the end.")
 look = st.number_input("Look closer at step", 0, T - 1, T - 1, key="graph.focus")
 l1, l2 = st.columns(2)
-l1.page_link("pages/hidden.py", label=f"Hidden states at step {look} →", query_params=pickers.link_params(step=look))
-l2.page_link("pages/gates.py", label=f"Gates at step {look} →", query_params=pickers.link_params(step=look))
+l1.page_link("app_pages/hidden.py", label=f"Hidden states at step {look} →", query_params=pickers.link_params(step=look))
+l2.page_link("app_pages/gates.py", label=f"Gates at step {look} →", query_params=pickers.link_params(step=look))
 
 
 def draw():
