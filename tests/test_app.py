@@ -98,3 +98,75 @@ def test_train_page_trains_and_stops():
         time.sleep(0.25)
         at.run()
     assert_no_exception(at)
+
+
+VIEWS = ["graph", "gradients", "hidden", "gates", "attention", "generate", "checkpoints"]
+
+
+def finished_run(at: AppTest, deadline: float) -> str:
+    """Reruns until the current run has finished (it offers its checkpoint); returns its id from the link."""
+    while not [b for b in at.get("download_button") if b.proto.label == "Download checkpoint"]:
+        assert time.monotonic() < deadline, "the run never finished"
+        time.sleep(0.25)
+        at.run()
+        assert_no_exception(at)
+    run = at.query_params["run"]
+    return run[0] if isinstance(run, list) else run
+
+
+def showing(at: AppTest) -> str:
+    return at.sidebar.selectbox[0].value
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """One short LSTM run, trained to the end through the Train page: (its AppTest, its run id)."""
+    at = open_page("train.py", task="parity", arch="lstm", hidden="8", steps="100")
+    at.button(key="train.go").click().run()
+    run_id = finished_run(at, time.monotonic() + 180)
+    assert showing(at) == f"run:{run_id}"
+    return at, run_id
+
+
+@pytest.mark.parametrize("path", VIEWS)
+def test_view_pages_show_the_run_after_training(trained, path):
+    at, run_id = trained
+    at.switch_page(f"app_pages/{dict((p, f) for f, p in pages())[path]}").run()
+    assert_no_exception(at)
+    assert showing(at) == f"run:{run_id}", f"/{path} stopped showing the user's run"
+    charts = at.get("plotly_chart")
+    assert charts and all(json.loads(c.proto.spec)["data"] for c in charts), f"/{path} drew no chart for the run"
+    if path == "gates":  # the run is an LSTM: its own gates, not a demo's, are drawn
+        names = {t.get("name") for c in charts for t in json.loads(c.proto.spec)["data"]}
+        assert {"i", "f", "o"} & names or any("forget" in str(n) for n in names), names
+
+
+def test_a_refresh_or_second_tab_restores_the_run_from_its_link(trained):
+    _, run_id = trained
+    at = open_page("train.py", run=run_id)  # a new session (a refresh, or the link pasted into another tab)
+    assert_no_exception(at)
+    assert showing(at) == f"run:{run_id}"
+    assert step(at) == 100, "the restored run lost its progress"
+
+
+def test_a_link_survives_a_server_restart(trained):
+    """The run's autosave on disk brings it back when the server no longer has it in memory."""
+    from rnnviz.ui import state
+
+    _, run_id = trained
+    saved = state.pool().runs_dir / f"{run_id}.safetensors"
+    assert saved.is_file(), "a finished run was not autosaved"
+    other = "f" * 32  # a run this process never trained: only its file exists
+    (saved.parent / f"{other}.safetensors").write_bytes(saved.read_bytes())
+    at = open_page("train.py", run=other)
+    assert_no_exception(at)
+    assert showing(at) == f"run:{other}"
+    assert step(at) == 100
+
+
+def test_an_expired_link_says_so_and_shows_the_demo():
+    at = open_page("graph.py", run="0123456789abcdef" * 2)
+    assert_no_exception(at)
+    assert showing(at).startswith("demo:")
+    assert any("expired" in m.value for m in list(at.info) + list(at.warning) + list(at.caption)), \
+        "no note said the link had expired"

@@ -112,9 +112,13 @@ def attentive(subject: Subject, quiet: bool = False) -> Subject:
 
 
 def writer(subject: Subject, quiet: bool = False) -> Subject:
-    """A character model that can continue text (inputs and outputs are its own vocabulary)."""
+    """A character model that can continue text: a language-model task's, or (task unknown, as for an imported
+    state_dict) a token model whose outputs are its own vocabulary. A classifier whose class count happens to equal
+    its vocabulary size (parity: 2 and 2) is not one."""
     cfg = subject.cfg
     ok = bool(subject.vocab) and cfg.tokens and cfg.output_size == cfg.vocab_size and not cfg.seq2seq
+    if subject.task is not None:
+        ok = ok and subject.task.info.family == "language model"
     return fallback(subject, ok, "char-lstm", "does not write text", quiet)
 
 

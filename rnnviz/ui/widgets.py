@@ -36,8 +36,8 @@ def sidebar() -> None:
     """The shared sidebar: what every view shows, and presentation mode. Called by app.py on every page."""
     links.seed([PRESENT])
     with st.sidebar:
+        current = state.current_key()  # first: a ?run= link restores its run into this session's options
         opts = state.options()
-        current = state.current_key()
         if current not in opts:
             current = next(iter(opts), current)
         if opts:  # the key changes with every pick made elsewhere, so the selector then starts at `current`
