@@ -393,6 +393,15 @@ def test_loss_curves_overlay_runs_within_the_point_budget():
         P.loss_curves([])
 
 
+def test_a_run_that_has_just_started_is_left_out_until_it_has_a_step():
+    fig = P.loss_curves({"rnn": history(50), "gru": []}, metric_name="mse", log_loss=True)
+    assert {t.name.split()[0] for t in fig.data} == {"rnn"}
+    assert fig.layout.yaxis.type == "log" and fig.layout.yaxis2.type == "log"  # an error spans decades too
+    assert P.loss_curves(history(50), metric_name="accuracy", log_loss=True).layout.yaxis2.type == "linear"
+    with pytest.raises(ValueError, match="no training history"):
+        P.grad_norm_figure({"rnn": [], "gru": []})
+
+
 def test_grad_norm_figure_marks_clipping_on_a_log_axis():
     fig = P.grad_norm_figure(history(), clip_norm=50)
     line, clipped = fig.data

@@ -15,6 +15,7 @@ from plotly.subplots import make_subplots
 from rnnviz.plots.budget import LINE_MAX_POINTS, decimate_line, f32, stride_index
 from rnnviz.plots.theme import GATE_COLORS, MUTED, NORMAL, Theme, run_color, style
 
+ERRORS = {"mse", "rmse", "mae"}  # metrics that are errors (drawn on a log axis beside a log loss)
 VALIDATION_DOTS = 60  # validation points get markers up to this many; beyond, the dashed line alone reads better
 
 
@@ -23,7 +24,7 @@ def _runs(history) -> dict[str, pd.DataFrame]:
     runs = history if isinstance(history, dict) else {"": history}
     if not runs or not any(len(rows) for rows in runs.values()):
         raise ValueError("there is no training history yet; train for a few steps first")
-    return {label: pd.DataFrame(list(rows)) for label, rows in runs.items()}
+    return {label: pd.DataFrame(list(rows)) for label, rows in runs.items() if len(rows)}  # just started: not yet
 
 
 def _column(df: pd.DataFrame, key: str) -> tuple[np.ndarray, np.ndarray]:
@@ -59,7 +60,9 @@ def loss_curves(history, metric_name: str = "metric", log_loss: bool = False, th
     fig.update_xaxes(title_text="training step")
     fig.update_yaxes(title_text="loss" + (" (log scale)" if log_loss else ""), type="log" if log_loss else "linear",
                      row=1, col=1)
-    fig.update_yaxes(title_text=metric_name, row=1, col=2)
+    log_metric = log_loss and metric_name.lower() in ERRORS  # an error spans decades like the loss does
+    fig.update_yaxes(title_text=metric_name + (" (log scale)" if log_metric else ""),
+                     type="log" if log_metric else "linear", row=1, col=2)
     several = len(runs) > 1
     return style(fig, theme, "Training race" if several else "Training curves",
                  "Solid: training batches. Dashed: held-out validation. A widening gap is overfitting.")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import MappingProxyType
 
+import numpy as np
 import plotly.graph_objects as go
 
 OKABE_ITO = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7")
@@ -86,6 +87,39 @@ def _style_axis(axis, theme: Theme, flat: bool = True) -> None:
         axis.update(automargin=True)
 
 
+def _log_ticks_full_size(fig: go.Figure) -> None:
+    """Plotly labels a log axis's in-between ticks (the 2 and 5 of 1, 2, 5, 10) at 3/4 of the tick font, below
+    the presentation minimum. Over a wide range, only powers of ten are labelled; over a narrow one, a number
+    format labels every tick at full size."""
+    spans: dict[str, list[float]] = {}
+    for trace in fig.data:
+        for letter in "xy":
+            values = getattr(trace, letter, None)
+            if values is None or isinstance(values, str):
+                continue
+            try:
+                v = np.asarray(values, dtype=float).ravel()
+            except (TypeError, ValueError):  # categories, dates, None gaps
+                continue
+            v = v[np.isfinite(v) & (v > 0)]
+            if v.size:
+                ref = getattr(trace, f"{letter}axis", None) or letter
+                spans.setdefault(ref, []).extend([float(v.min()), float(v.max())])
+
+    def fix(axis, name: str) -> None:
+        if axis.type != "log" or axis.dtick is not None or axis.tickformat:
+            return
+        ref = name.replace("axis", "")  # "yaxis2" -> "y2"
+        lo_hi = spans.get(ref)
+        if lo_hi and np.log10(max(lo_hi) / min(lo_hi)) >= 1.5:
+            axis.update(dtick=1)
+        else:
+            axis.update(tickformat="~g")
+
+    for name in [k for k in fig.layout.to_plotly_json() if k.startswith(("xaxis", "yaxis"))]:
+        fix(fig.layout[name], name)
+
+
 def _style_colorbar(holder, theme: Theme) -> None:
     """holder: a trace, a marker or a coloraxis; anything with a colorbar."""
     holder.update(colorbar={"tickfont": _font(theme, theme.tick_size),
@@ -129,6 +163,8 @@ def style(fig: go.Figure, theme: Theme = NORMAL, title: str | None = None, subti
     )
     fig.for_each_xaxis(lambda a: _style_axis(a, theme))
     fig.for_each_yaxis(lambda a: _style_axis(a, theme))
+    if theme.name == "presentation":
+        _log_ticks_full_size(fig)
     fig.for_each_scene(lambda s: [_style_axis(a, theme, False) for a in (s.xaxis, s.yaxis, s.zaxis)])
     fig.for_each_coloraxis(lambda c: _style_colorbar(c, theme))
     fig.for_each_annotation(lambda a: a.update(font={**_font(theme, max(theme.annotation_size, a.font.size or 0)),

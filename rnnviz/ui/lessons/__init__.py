@@ -77,14 +77,16 @@ def progress(lesson: Lesson) -> list[RunState]:
 
 
 def live_section(lesson: Lesson, draw) -> None:
-    """A fragment that redraws the lesson's runs (draw(runs)) every second while any of them trains."""
+    """A fragment that redraws the lesson's runs every second while any of them trains: a progress line per run,
+    then draw(runs) once any has a step of history to draw (None: progress only)."""
     active = any(r.status in ACTIVE for r in runs(lesson))
 
     def body():
         mine = runs(lesson)
         for r in mine:
             widgets.heartbeat(r.id)
-        if mine:
+        progress(lesson)
+        if draw is not None and any(r.history for r in mine):
             draw(mine)
         if active and not any(r.status in ACTIVE for r in runs(lesson)):
             st.rerun(scope="app")

@@ -6,7 +6,7 @@ import streamlit as st
 from rnnviz.lessons import Lesson
 from rnnviz.plots.graph import unrolled_figure
 from rnnviz.ui import pickers, state, widgets
-from rnnviz.ui.lessons import live_section, progress, train_button, untrained
+from rnnviz.ui.lessons import live_section, train_button, untrained
 
 TYPES = {  # sequence type -> (task, arch, sequence length, attention)
     "one-to-one": ("circle", "rnn_tanh", None, None),
@@ -48,7 +48,7 @@ def vanilla_rnn(lesson: Lesson) -> None:
     widgets.figure(weight_share_figure(s.latest, 0, s.describe_input(x[0]), widgets.theme()), "lesson2.shares",
                    name="weight gradient shares")
     train_button(lesson)
-    live_section(lesson, lambda mine: progress(lesson))
+    live_section(lesson, None)
 
 
 def lstm_gates(lesson: Lesson) -> None:

@@ -7,7 +7,7 @@ import streamlit as st
 from rnnviz.lessons import VARIANTS, Lesson
 from rnnviz.plots.gradients import grad_compare
 from rnnviz.ui import state, widgets
-from rnnviz.ui.lessons import live_section, progress, train_button, untrained
+from rnnviz.ui.lessons import live_section, train_button, untrained
 
 CURES = {  # label -> untrained(...) arguments (arch, init, radius, forget bias), on the adding problem, length 50
     "tanh RNN (default init)": ("rnn_tanh", "default", 1.0, None),
@@ -41,7 +41,6 @@ def vanishing(lesson: Lesson) -> None:
     train_button(lesson)
 
     def draw(mine):
-        progress(lesson)
         series = {r.label: list(r.history) for r in mine}
         widgets.figure(grad_norm_figure(series, clip_norm=1.0, theme=widgets.theme()), "lesson3.gradnorm",
                        name="gradient norms")
@@ -75,7 +74,6 @@ def variants(lesson: Lesson) -> None:
     train_button(lesson)
 
     def draw(mine):
-        progress(lesson)
         series = {r.label: list(r.history) for r in mine}
         widgets.figure(loss_curves(series, "accuracy", theme=widgets.theme()), "lesson5.race", name="variants race")
         done = [r for r in mine if r.latest_trace is not None]
@@ -103,7 +101,6 @@ def long_term(lesson: Lesson) -> None:
     train_button(lesson)
 
     def draw(mine):
-        progress(lesson)
         results: dict[str, list] = {}
         for r in mine:
             last = next((h for h in reversed(r.history) if "val_metric" in h), None)

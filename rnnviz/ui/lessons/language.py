@@ -5,7 +5,7 @@ import streamlit as st
 
 from rnnviz.lessons import Lesson
 from rnnviz.ui import state, widgets
-from rnnviz.ui.lessons import live_section, progress, train_button
+from rnnviz.ui.lessons import live_section, train_button
 
 
 def char_rnn(lesson: Lesson) -> None:
@@ -45,7 +45,6 @@ def attention(lesson: Lesson) -> None:
     train_button(lesson)
 
     def draw(mine):
-        progress(lesson)
         series = {r.label: list(r.history) for r in mine}
         widgets.figure(loss_curves(series, "accuracy", theme=widgets.theme()), "lesson8.race", name="attention race")
 
