@@ -1,9 +1,10 @@
 """rnnviz in the browser: page setup, navigation and the shared sidebar; nothing else."""
-import streamlit as st
+if __name__ != "__mp_main__":  # a training worker re-runs the server's __main__ (this file) as __mp_main__; skip it
+    import streamlit as st
 
-from rnnviz.ui import pages_index, widgets
+    from rnnviz.ui import pages_index, widgets
 
-st.set_page_config(page_title="rnnviz", page_icon=":material/autorenew:", layout="wide")
-page = st.navigation(pages_index.sections(), position="sidebar", expanded=True)
-widgets.sidebar()
-page.run()
+    st.set_page_config(page_title="rnnviz", page_icon=":material/autorenew:", layout="wide")
+    page = st.navigation(pages_index.sections(), position="sidebar", expanded=True)
+    widgets.sidebar()
+    page.run()

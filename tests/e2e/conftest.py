@@ -42,7 +42,8 @@ def page(browser):
 
 @pytest.fixture(autouse=True)
 def _no_server_traceback(request):
-    """Fails a browser test whose actions made the server log a traceback (an error the page may hide)."""
+    """Fails a browser test whose actions made the server log a traceback (an error the page may hide), or
+    streamlit calls from outside a script run (a training worker that ran app code)."""
     if "server" not in request.fixturenames:
         yield
         return
@@ -51,3 +52,4 @@ def _no_server_traceback(request):
     yield
     new = s.log_text()[before:]
     assert "Traceback" not in new, f"the server logged a traceback during this test:\n{new[-4000:]}"
+    assert "missing ScriptRunContext" not in new, f"streamlit ran outside a script run (a worker?):\n{new[-2000:]}"
