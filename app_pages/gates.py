@@ -26,7 +26,7 @@ def draw():
     widgets.figure(pickers.mark_step(gate_heatmaps(trace, layer, sample, p, tokens, theme)), "gates.heat",
                    name="gate heatmaps")
     if s.model.spec.has_cell:
-        left, right = st.columns(2)
+        left, right = widgets.side_by_side(2)
         with left:
             widgets.figure(pickers.mark_step(cell_state_figure(trace, units or None, layer, sample, p, tokens, theme)),
                            "gates.cell",

@@ -23,7 +23,7 @@ def draw():
     theme = widgets.theme()
     widgets.figure(grad_curve(trace, sample=sample, prefix=prefix or None, tokens=tokens, theme=theme),
                    "gradients.curve", trace.frame(prefix + "grad.h", sample=sample), name="dL-dh over time")
-    left, right = st.columns(2)
+    left, right = widgets.side_by_side(2)
     rho = spectral_radius(s.model, prefix, layer)
     with left:
         widgets.figure(jacobian_figure(trace, rho, layer=layer, prefix=prefix or None, theme=theme),
@@ -35,7 +35,7 @@ def draw():
             st.info("The map of ||dL/dh_t|| over training needs probes from a training run; train one on the "
                     "Train page.")
     w = recurrent_weights(s.model, prefix, layer)
-    left, right = st.columns(2)
+    left, right = widgets.side_by_side(2)
     with left:
         widgets.figure(eigenvalue_figure(w, s.model.spec.blocks, theme=theme), "gradients.eig", name="eigenvalues")
     with right:

@@ -85,6 +85,8 @@ def _style_axis(axis, theme: Theme, flat: bool = True) -> None:
                 showline=True)
     if flat:  # 3-D scene axes have no automargin
         axis.update(automargin=True)
+    if axis.type == "log" and axis.exponentformat is None:
+        axis.update(exponentformat="power")  # 10⁻⁶, not plotly's SI "1µ", which reads as a unit to a student
 
 
 def _log_ticks_full_size(fig: go.Figure) -> None:

@@ -74,7 +74,7 @@ def weights(subject: Subject) -> None:
     theme, blocks = widgets.theme(), list(rnn.spec.blocks)
     widgets.figure(weight_blocks(w.weight_hh, blocks, "W_hh", theme), "ckpt.whh", name="W_hh")
     widgets.figure(weight_blocks(w_ih, blocks, "W_ih", theme), "ckpt.wih", name="W_ih")
-    left, right = st.columns(2)
+    left, right = widgets.side_by_side(2)
     with left:
         widgets.figure(eigenvalue_figure(w.weight_hh, blocks, theme), "ckpt.eig", name="eigenvalues")
     with right:

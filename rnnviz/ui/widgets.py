@@ -17,6 +17,7 @@ html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.25rem; }
 [data-testid="stMetricValue"] { font-size: 3rem; }
 [data-testid="stWidgetLabel"] p { font-size: 1.15rem; }
+[data-testid="stSidebar"] { min-width: 440px !important; }  /* page names at 22 px fit without ellipses */
 h1 { font-size: 3rem !important; } h2 { font-size: 2.3rem !important; } h3 { font-size: 1.8rem !important; }
 </style>"""
 
@@ -87,13 +88,21 @@ def figure(fig, key: str, data: pd.DataFrame | None = None, name: str | None = N
     stem = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "figure"
     st.plotly_chart(fig, key=key, theme=None, width="stretch",
                     config={"toImageButtonOptions": PROJECTOR | {"filename": stem}, "displaylogo": False})
-    cols = st.columns([1, 1, 6])
-    cols[0].download_button("HTML", data=lambda: fig.to_html(include_plotlyjs=True, full_html=True),
+    row = st.container(horizontal=True)  # buttons at their own width, even in a narrow column
+    row.download_button("HTML", data=lambda: fig.to_html(include_plotlyjs=True, full_html=True),
                             file_name=f"{stem}.html", mime="text/html", key=f"{key}.html", on_click="ignore",
                             help="A self-contained interactive copy of this figure")
-    cols[1].download_button("CSV", data=lambda: (data if data is not None else figure_frame(fig)).to_csv(index=False),
+    row.download_button("CSV", data=lambda: (data if data is not None else figure_frame(fig)).to_csv(index=False),
                             file_name=f"{stem}.csv", mime="text/csv", key=f"{key}.csv", on_click="ignore",
                             help="The numbers behind this figure")
+
+
+def side_by_side(n: int = 2) -> list:
+    """n columns for figures that compare; stacked full width in presentation mode, where large fonts would
+    squeeze a half-width plot to a sliver."""
+    if presenting():
+        return [st.container() for _ in range(n)]
+    return st.columns(n)
 
 
 def show_advanced() -> bool:

@@ -89,7 +89,7 @@ def long_term(lesson: Lesson) -> None:
     from rnnviz.plots.connectivity import connectivity_figure
     from rnnviz.plots.lessons import accuracy_vs_lag
 
-    cols = st.columns(2)
+    cols = widgets.side_by_side(2)
     for col, demo in zip(cols, ("rnn-adding", "gru-adding")):
         s = state.demo_subject(demo)
         x, y = s.probe_batch()

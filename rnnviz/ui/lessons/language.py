@@ -1,15 +1,40 @@
 """Lessons on language: a character model's intuition (7) and attention (8)."""
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import streamlit as st
+import torch
 
 from rnnviz.lessons import Lesson
 from rnnviz.ui import state, widgets
 from rnnviz.ui.lessons import live_section, train_button
 
+FINDER_SAMPLES, FINDER_CHARS = 8, 400  # the unit finder reads 3,200 characters: enough quotes and brackets
+
+
+@st.cache_data(show_spinner=False)
+def find_units(demo: str) -> tuple[pd.DataFrame, list[str], np.ndarray, list[str], np.ndarray]:
+    """The unit finder on longer windows of the demo's corpus than its probe batch (100 characters often hold no
+    quote at all): (the 4 best units per feature, the window with the most quoted characters as tokens, its h
+    (T, H), the window with the deepest brackets, its h)."""
+    from rnnviz.analysis import layered, unit_correlations
+    from rnnviz.tasks import get_task
+
+    s = state.demo_subject(demo)
+    task = get_task(s.task.info.name, **{**vars(s.task.params), "seq_len": FINDER_CHARS})
+    x, _ = task.batch(FINDER_SAMPLES, torch.Generator().manual_seed(7))
+    trace = s.probe(x)
+    states = [layered(trace, "h", 0, i) for i in range(len(x))]
+    features = [task.features(row) for row in x]
+    table = unit_correlations(np.concatenate(states), {k: np.concatenate([f[k] for f in features])
+                                                      for k in features[0]}, top=4)
+    quoted = int(np.argmax([f["inside quotes"].sum() for f in features]))
+    deep = int(np.argmax([f["bracket depth"].max() for f in features]))
+    return (table, task.describe_input(x[quoted]), states[quoted], task.describe_input(x[deep]), states[deep])
+
 
 def char_rnn(lesson: Lesson) -> None:
-    from rnnviz.analysis import layered, unit_correlations
     from rnnviz.plots.hidden import unit_finder_figure
     from rnnviz.plots.text import activation_html, generation_html
     from rnnviz.sampling import generate_text
@@ -19,17 +44,16 @@ def char_rnn(lesson: Lesson) -> None:
     gen = generate_text(s.model, s.vocab, "def ", 400, 0.7, seed=1)
     st.subheader("What it writes")
     st.html(generation_html(gen, theme=theme))
-    x, _ = s.probe_batch(1)
-    tokens = s.describe_input(x[0])
-    trace = s.probe(x)
-    states = layered(trace, "h", 0, 0)
-    table = unit_correlations(states, s.task.features(x[0]))
+    st.caption("Each character is shaded by the probability the model gave it (pale: it was unsure).")
+    table, quoted_tokens, quoted_h, deep_tokens, deep_h = find_units("char-lstm")
     st.subheader("Which units track quotes and brackets?")
     widgets.figure(unit_finder_figure(table, theme=theme), "lesson7.finder", table, name="unit finder")
-    for feature in ("inside quotes", "bracket depth"):
+    for feature, tokens, h in (("inside quotes", quoted_tokens, quoted_h), ("bracket depth", deep_tokens, deep_h)):
         best = table[table.feature == feature].iloc[0]
-        st.markdown(f"**Unit {int(best.unit)}** follows *{feature}* (correlation {best.correlation:+.2f}):")
-        st.html(activation_html(tokens, states[:, int(best.unit)], theme=theme, unit=int(best.unit)))
+        unit = int(best.unit)
+        st.markdown(f"**Unit {unit}** follows *{feature}* (correlation {best.correlation:+.2f} over "
+                    f"{FINDER_SAMPLES * FINDER_CHARS:,} characters):")
+        st.html(activation_html(tokens, h[:, unit], theme=theme, unit=unit))
 
 
 def attention(lesson: Lesson) -> None:
