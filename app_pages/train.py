@@ -21,6 +21,7 @@ run = state.pool().get(state.current_key().removeprefix("run:")) if state.curren
 if run is None:
     st.info("Press **Train** to start a run. Its loss, gradient norms and how far gradients reach back in time "
             "appear here as it learns; the other pages show its insides.")
+    train_form.preview(values)
 else:
     st.subheader(run.label)
     live.controls(run)

@@ -138,7 +138,7 @@ def main() -> None:
     health.sort()
     n = args.sessions
     rows = [
-        ("Train click -> Step > 0, first click (starts the forkserver)", f"{steps[0]:.2f} s"),
+        ("Train click -> Step > 0, first click", f"{steps[0]:.2f} s"),
         ("Train click -> loss chart drawn, first click", f"{charts[0]:.2f} s"),
         (f"Train click -> Step > 0, median of {len(later_s)} later clicks", f"{statistics.median(later_s):.2f} s"),
         (f"Train click -> loss chart drawn, median of {len(later_c)} later clicks",

@@ -13,7 +13,6 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
-NO_CHART_COLD = {"train"}  # the Train page has nothing to plot until a run exists
 
 
 def pages() -> list[tuple[str, str]]:
@@ -68,12 +67,18 @@ def test_page_runs_cold(file):
     at = open_page(file)
     assert_no_exception(at)
     path = dict(pages())[file]
-    if path in NO_CHART_COLD:
-        assert at.button(key="train.go").label == "Train"
-        return
     charts = at.get("plotly_chart")
     assert charts, f"/{path} drew no chart on a cold start"
     assert all(json.loads(c.proto.spec)["data"] for c in charts), f"/{path} drew an empty chart"
+
+
+@pytest.mark.parametrize("task", [t for t in __import__("rnnviz.tasks", fromlist=["TASKS"]).TASKS if t != "text_lm"])
+def test_train_page_previews_the_untrained_network_for_every_task(task):
+    at = open_page("train.py", task=task, arch="gru")
+    assert_no_exception(at)
+    assert at.button(key="train.go").label == "Train" and not at.error
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert spec["data"] and "Unrolled" in spec["layout"]["title"]["text"]
 
 
 def test_train_page_trains_and_stops():

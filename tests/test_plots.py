@@ -251,12 +251,36 @@ def test_grad_curve_is_the_norm_over_units_on_a_log_axis(lstm_trace):
 
 def test_jacobian_figure_draws_rho_to_the_lag(lstm_trace):
     rho = 0.7
-    fig = P.jacobian_figure(lstm_trace, rho, layer=1)
+    fig = P.jacobian_figure(lstm_trace, rho, layer=1, gated=False)  # the caller may ask for the line
     measured, line = fig.data
     assert fig.layout.yaxis.type == "log" and "ρ = 0.7" in line.name
     anchor = float(lstm_trace["jacobian"][1, -1])
     np.testing.assert_allclose(line.y, anchor * rho ** np.asarray(line.x, dtype=float), rtol=1e-5)
     np.testing.assert_allclose(measured.y, lstm_trace["jacobian"][1].numpy()[::-1], rtol=1e-6)
+
+
+def test_jacobian_rho_line_only_for_vanilla_cells_and_the_measured_rate_is_named(lstm_trace):
+    rnn = probe(token_model("rnn_tanh"), torch.randint(0, V, (B, T)))
+    vanilla = P.jacobian_figure(rnn, 0.9)
+    assert len(vanilla.data) == 2 and "ρ = 0.9" in vanilla.data[1].name
+    gated = P.jacobian_figure(lstm_trace, 0.9, layer=1)  # an LSTM: inferred from trace.arch
+    assert len(gated.data) == 1 and not any("ρ<sup>lag</sup>" in (t.name or "") for t in gated.data)
+    norm = lstm_trace["jacobian"][1].double().numpy()[::-1]  # by lag 0..T-1
+    rate = np.exp(np.mean(np.log(norm[1:] / norm[:-1])))  # geometric mean of successive ratios
+    assert f"measured: ×{rate:.3g} per step" in gated.data[0].name
+    assert f"×{rate:.3g} per step" in gated.layout.title.subtitle.text
+    assert gated.layout.showlegend  # the rate is read in the legend, even with a single line
+    assert len(P.jacobian_figure(rnn, 0.9, gated=True).data) == 1
+
+
+def test_jacobian_y_range_comes_from_the_measurement_not_the_prediction():
+    rnn = probe(token_model("rnn_tanh"), torch.randint(0, V, (B, T)))
+    fig = P.jacobian_figure(rnn, 50.0)  # a prediction that explodes by 50^4
+    measured, line = fig.data
+    lo, hi = fig.layout.yaxis.range
+    assert 10 ** lo <= np.nanmin(measured.y) and np.nanmax(measured.y) <= 10 ** hi
+    assert np.nanmax(line.y) > 10 ** hi  # the ρ line leaves the frame; it did not stretch it
+    assert hi - np.log10(np.nanmax(measured.y)) <= 0.5
 
 
 def test_grad_compare_overlays_and_shades_tbptt_windows(lstm_trace):
@@ -276,21 +300,36 @@ def test_before_after_uses_the_same_probe(lstm_trace):
 
 
 def test_grad_heat_figure_is_log10_of_the_norms():
-    fig = P.grad_heat_figure([(1, [0.1, 1.0, 10.0]), (101, [0.01, 0.0, 1.0])])
+    fig = P.grad_heat_figure([(1, [0.1, 1.0, 10.0]), (101, [0.01, 0.0, 1.0])], normalize=False)
     np.testing.assert_allclose(fig.data[0].z, [[-1, 0, 1], [-2, np.nan, 0]])
     np.testing.assert_array_equal(fig.data[0].y, [0, 1])  # one equal row per probe...
     assert list(fig.layout.yaxis.ticktext) == ["1", "101"]  # ...labelled with its training step
-    np.testing.assert_array_equal(np.asarray(fig.data[0].customdata)[:, 0], [1, 101])
+    np.testing.assert_array_equal(np.asarray(fig.data[0].customdata)[:, 0, 0], [1, 101])
+
+
+def test_grad_heat_rows_are_normalised_so_their_shape_compares_across_training():
+    heat = [(1, [0.1, 1.0, 10.0]), (500, [1e-4, 1e-3, 1e-2])]  # the same reach, the loss 1000x lower
+    fig = P.grad_heat_figure(heat)
+    hm = fig.data[0]
+    np.testing.assert_allclose(hm.z, [[-2, -1, 0], [-2, -1, 0]], atol=1e-6)  # one shape, one colour
+    assert hm.zmax == 0 and "row max" in hm.colorbar.title.text
+    raw = np.asarray(hm.customdata)[..., 1]  # the raw norms stay in the hover
+    np.testing.assert_allclose(raw, [[0.1, 1.0, 10.0], [1e-4, 1e-3, 1e-2]], rtol=1e-5)
+    assert "%{customdata[1]" in hm.hovertemplate
+    assert "normalised" in fig.layout.title.subtitle.text
 
 
 def test_eigenvalue_points_are_the_blocks_eigenvalues_with_the_unit_circle():
     m = token_model("lstm")
     w = A.recurrent_weights(m)
     fig = P.eigenvalue_figure(w, m.spec.blocks)
-    circle = fig.data[0]
+    circle = fig.data[-1]  # drawn last: on top of the points
     assert circle.name.startswith("unit circle")
     np.testing.assert_allclose(np.hypot(circle.x, circle.y), 1.0, atol=1e-6)
-    for j, (g, tr) in enumerate(zip("ifgo", fig.data[1:])):
+    assert circle.line.width >= 3 and sum(int(circle.line.color[k:k + 2], 16) for k in (1, 3, 5)) < 3 * 80
+    assert all(t.marker.opacity < 1 for t in fig.data[:-1])
+    assert len({t.marker.symbol for t in fig.data[:-1]}) == 4  # a second cue besides colour
+    for j, (g, tr) in enumerate(zip("ifgo", fig.data[:-1])):
         ev = torch.linalg.eigvals(w[j * H:(j + 1) * H].double()).numpy()
         got = np.asarray(tr.x) + 1j * np.asarray(tr.y)
         np.testing.assert_allclose(np.sort_complex(got), np.sort_complex(ev), atol=1e-5)
@@ -469,3 +508,134 @@ def test_figure_frame_holds_every_point():
     heat = df[df.trace == "h"]
     assert len(heat) == 6
     assert heat[(heat.x == 12) & (heat.y == "b")].z.item() == 5.0
+
+
+# -- design review: what a reader sees ------------------------------------------------------------------------
+CODE = "while (node == col)"
+
+
+def rgb(color: str) -> np.ndarray:
+    """ "#rrggbb" or "rgb(r, g, b)" as three numbers."""
+    if color.startswith("#"):
+        return np.array([int(color[k:k + 2], 16) for k in (1, 3, 5)], float)
+    return np.array([float(v) for v in color[color.index("(") + 1:-1].split(",")[:3]])
+
+
+def luminance(color: str) -> float:
+    return float(rgb(color) @ [0.2126, 0.7152, 0.0722])
+
+
+def test_token_axes_label_every_character_up_to_80_steps_upright_and_monospaced():
+    from rnnviz.plots.axes import MONOSPACE
+
+    fig = P.connectivity_figure(np.ones(len(CODE)), tokens=list(CODE))
+    ax = fig.layout.xaxis
+    assert "".join(ax.ticktext).replace("␣", " ") == CODE  # not "w i e ( o e"
+    assert ax.tickangle == 0 and ax.tickfont.family == MONOSPACE  # style() kept the builder's font
+    torch.manual_seed(0)
+    tr = probe(token_model("lstm"), torch.randint(0, V, (1, 80)))
+    text = [TOKENS[i % 5] for i in range(80)]
+    for fig in (P.grad_curve(tr, tokens=text), P.cell_state_figure(tr, tokens=text), P.gate_lines(tr, tokens=text),
+                P.state_heatmap(tr, tokens=text), P.gate_heatmaps(tr, tokens=text)):
+        axis = fig.layout.xaxis4 if "Every gate" in fig.layout.title.text else fig.layout.xaxis
+        assert len(axis.ticktext) == 80 and axis.tickangle == 0, fig.layout.title.text
+
+
+def test_long_token_axes_are_thinned_without_collisions_and_hover_keeps_every_token():
+    from rnnviz.plots.axes import MAX_TOKEN_TICKS, token_ticks
+
+    torch.manual_seed(0)
+    tr = probe(token_model("lstm"), torch.randint(0, V, (1, 120)))
+    text = [CODE[i % len(CODE)] for i in range(120)]
+    fig = P.grad_curve(tr, tokens=text)
+    vals = np.asarray(fig.layout.xaxis.tickvals)
+    assert len(vals) <= MAX_TOKEN_TICKS and np.all(np.diff(vals) == np.diff(vals)[0])  # evenly thinned
+    hover = [str(c) for c in fig.data[0].customdata]
+    assert len(hover) == 120 and all(t.strip(" “”").replace("␣", " ") == c for t, c in zip(hover, text))
+    assert "%{customdata}" in fig.data[0].hovertemplate
+    heat = P.state_heatmap(tr, tokens=text).data[0]
+    assert np.asarray(heat.customdata).shape == (6, 120) and "%{customdata}" in heat.hovertemplate
+    words = token_ticks(["hello"] * 40)  # 5-letter labels need more room than letters
+    room = np.diff(words["tickvals"])[0] * MAX_TOKEN_TICKS / 40  # characters of axis between two labels
+    assert room >= len("hello") + 1
+
+
+def test_gate_blocks_f_and_o_are_clearly_different_colours():
+    assert np.linalg.norm(rgb(GATE_COLORS["f"]) - rgb(GATE_COLORS["o"])) > 100  # vermillion vs orange was 67
+    lstm, gru = [GATE_COLORS[g] for g in "ifgo"], [GATE_COLORS[g] for g in "rzn"]
+    assert len(set(lstm)) == 4 and len(set(gru)) == 3 and not set(lstm) & set(gru)
+
+
+def test_singular_value_curves_differ_in_symbol_and_dash_and_the_note_fits_the_cell():
+    w = torch.randn(4 * H, H)
+    fig = P.singular_value_figure(w, list("ifgo"))
+    assert len({t.marker.symbol for t in fig.data}) == 4 and len({t.line.dash for t in fig.data}) == 4
+    assert "tanh RNN" not in fig.layout.title.subtitle.text
+    assert "tanh RNN" in P.singular_value_figure(w[:H], ["h"]).layout.title.subtitle.text
+
+
+def test_weight_colour_scale_is_clipped_at_the_99th_percentile():
+    from rnnviz.plots.weights import weight_blocks
+
+    w = torch.randn(4 * 20, 20)
+    w[0, 0], w[30, 5] = 100.0, -80.0  # two outliers must not wash the map out
+    fig = weight_blocks(w, list("ifgo"))
+    hm = fig.data[-1]
+    assert hm.zmax == pytest.approx(np.percentile(np.abs(w.numpy()), 99), rel=1e-5) and hm.zmax < 10
+    assert hm.zmin == -hm.zmax and hm.zmid == 0
+    assert "clipped at the 99th percentile" in fig.layout.title.subtitle.text
+    assert fig.data[0].z[0, 0] == 100.0  # the hover still shows the real weight
+
+
+def test_generation_html_colours_unsure_characters_strongly_and_sure_ones_white():
+    import re
+
+    g = Generated("", list("ab"), [0.99, 0.2], [[("a", 0.99)], [("b", 0.2)]])
+    html = P.generation_html(g)
+    styles = re.findall(r'<span title="step \d[^"]*" style="background:([^;]+);color:([^;]+);', html)
+    (sure_bg, sure_fg), (unsure_bg, unsure_fg) = styles
+    assert luminance(sure_bg) > 240 and luminance(sure_bg) > luminance(unsure_bg) + 80
+    assert sure_fg == "#000000"  # dark text on the near-white background
+    assert (unsure_fg == "#ffffff") == (luminance(unsure_bg) < 0.45 * 255)  # contrast on the strong colour
+    assert "strong colour: the model was unsure" in html
+    assert "strong colour" not in P.generation_html(g, legend=False)
+
+
+def test_topk_letters_contrast_with_their_cells():
+    fig = P.topk_figure(gen())
+    heat, letters = fig.data
+    assert not heat.texttemplate  # the letters are their own layer, coloured per cell
+    colour = {(int(x), int(y)): c for x, y, c in zip(letters.x, letters.y, letters.textfont.color)}
+    assert colour[(1, 1)] == "#000000"  # p = 0.9: bright yellow cell, black letter
+    assert colour[(1, 2)] == "#ffffff"  # p = 0.05: dark purple cell, white letter
+    assert [t for x, y, t in zip(letters.x, letters.y, letters.text) if (x, y) == (1, 1)] == ["&lt;"]
+    assert letters.hoverinfo == "skip"
+
+
+def test_connectivity_without_a_dependency_says_so_in_the_subtitle_and_takes_a_title():
+    fig = P.connectivity_figure([1.0, 2.0, 3.0], theme=PRESENTATION, title="tanh RNN")
+    assert not fig.layout.annotations and fig.layout.title.text == "tanh RNN"
+    assert "no true dependency" in fig.layout.title.subtitle.text and "★" not in fig.layout.title.subtitle.text
+    marked = P.connectivity_figure([1.0, 2.0, 3.0], dependency=[1])
+    assert "★" in marked.layout.title.subtitle.text and marked.layout.title.text.startswith("How much")
+
+
+def test_many_runs_stay_distinguishable_beyond_the_palette():
+    runs = {f"run {i}": np.linspace(1, 0.1 * (i + 1), 5) for i in range(9)}
+    lines = [(t.line.color, t.line.dash) for t in P.grad_compare(runs).data]
+    assert len(set(lines)) == 9
+    fig = P.loss_curves({f"run {i}": history(30) for i in range(9)})
+    left = [(t.line.color, t.line.dash) for t in fig.data if t.xaxis == "x"]
+    assert len(left) == 18 and len(set(left)) == 18  # train and validation of nine runs, no two alike
+    train_dashes = {t.line.dash for t in fig.data if t.name.endswith("train")}
+    val_dashes = {t.line.dash for t in fig.data if t.name.endswith("validation")}
+    assert not train_dashes & val_dashes  # dashed still means validation
+
+
+@pytest.mark.parametrize("decades, dtick", [(4, 1), (8, 1), (12, 2), (16, 2), (20, 3)])
+def test_presentation_labels_at_most_eight_decades(decades, dtick):
+    from rnnviz.plots.theme import style
+
+    fig = go.Figure(go.Scatter(x=[0, 1], y=[10.0 ** -decades, 1.0]))
+    fig.update_yaxes(type="log")
+    assert style(fig, PRESENTATION).layout.yaxis.dtick == dtick

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
 
 from rnnviz.analysis.traces import check_index, train_step_label, visible
 from rnnviz.plots.axes import check_tokens, token_ticks
 from rnnviz.plots.budget import f32
-from rnnviz.plots.theme import NORMAL, Theme, style
+from rnnviz.plots.theme import NORMAL, Theme, style, text_on
 
 TOPK_MAX_STEPS = 80  # columns of the top-k figure; a page slides a window over longer generations
 
@@ -41,7 +42,9 @@ def attention_figure(trace, sample: int = 0, source_tokens: list[str] | None = N
 
 def topk_figure(gen, start: int = 0, steps: int | None = None, theme: Theme = NORMAL) -> go.Figure:
     """The top-k candidates (rows, most likely at the top) at each generated step (columns), coloured by
-    probability and labelled with the character; the chosen one is outlined by its hover text."""
+    probability and labelled with the character; the chosen one is outlined by its hover text. The letters
+    are a text layer of their own, black on light cells and white on dark ones: plotly's automatic contrast
+    is lost as soon as anything sets the heatmap's text colour."""
     n = len(gen.top)
     if n == 0:
         raise ValueError("nothing was generated; generate at least one character")
@@ -54,13 +57,18 @@ def topk_figure(gen, start: int = 0, steps: int | None = None, theme: Theme = NO
         for r, (ch, p) in enumerate(row):
             z[r, j], text[r, j] = p, visible(ch)
     chosen = [visible(c) for c in gen.chars[start:stop]]
+    x, y = np.arange(start, stop, dtype=np.float32), np.arange(1, k + 1, dtype=np.float32)
     fig = go.Figure(go.Heatmap(
-        z=z, x=np.arange(start, stop, dtype=np.float32), y=np.arange(1, k + 1, dtype=np.float32), text=text,
-        texttemplate="%{text}", colorscale=theme.magnitude_scale, zmin=0.0, zmax=1.0,
+        z=z, x=x, y=y, text=text, colorscale=theme.magnitude_scale, zmin=0.0, zmax=1.0,
         colorbar={"title": {"text": "probability"}},
         hovertemplate="step %{x}, rank %{y}<br>%{text}: p = %{z:.3f}<extra></extra>"))
+    r, c = np.nonzero(np.isfinite(z))
+    cells = sample_colorscale(theme.magnitude_scale, z[r, c].astype(float).tolist()) if r.size else []
+    fig.add_trace(go.Scatter(x=x[c], y=y[r], mode="text", text=text[r, c].tolist(), name="letters",
+                             textfont={"color": [text_on(cell) for cell in cells]}, hoverinfo="skip",
+                             showlegend=False))
     fig.update_xaxes(title_text="generated step (chosen character)", tickmode="array",
-                     tickvals=list(range(start, stop)), ticktext=chosen)
-    fig.update_yaxes(title_text="rank", autorange="reversed", dtick=1)
+                     tickvals=list(range(start, stop)), ticktext=chosen, range=[start - 0.5, stop - 0.5])
+    fig.update_yaxes(title_text="rank", range=[k + 0.5, 0.5], dtick=1)  # most likely at the top
     return style(fig, theme, "What the model considered at each step",
                  "Bright top cell alone: confident. Several bright cells: the model hesitated between them.")

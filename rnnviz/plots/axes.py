@@ -2,28 +2,55 @@
 
 Plotly renders tick text as a subset of HTML, so a "<" in source code would swallow the rest of the label:
 every token is escaped here. Ticks sit at numeric positions (not categories), so repeated tokens such as
-two "e"s stay two columns.
+two "e"s stay two columns. Up to MAX_TOKEN_TICKS characters every token is labelled, upright and monospaced
+so "while (node == col)" reads as code; beyond, every k-th, with k chosen so the labels keep the same
+spacing as MAX_TOKEN_TICKS single characters and never collide. Builders put each step's token in the hover
+too (hover_tokens), so thinned labels lose nothing.
 """
 from __future__ import annotations
+
+import html
 
 import numpy as np
 
 from rnnviz.analysis.traces import visible
 
-MAX_TOKEN_TICKS = 64  # beyond this every k-th token is labelled; the hover still names each one
+MAX_TOKEN_TICKS = 80  # characters of tick text an axis holds side by side; a sequence this long is labelled in full
+MONOSPACE = "ui-monospace, SFMono-Regular, Menlo, Consolas, 'DejaVu Sans Mono', monospace"
+
+
+def token_stride(tokens: list[str], max_ticks: int = MAX_TOKEN_TICKS) -> int:
+    """Every k-th token is labelled: the smallest k whose labels, each as wide as the longest token (plus a
+    space between words), fit in max_ticks characters."""
+    width = max((len(html.unescape(visible(t))) for t in tokens), default=1)
+    width = 1 if width <= 1 else width + 1
+    return max(1, int(np.ceil(len(tokens) * width / max_ticks)))
 
 
 def token_ticks(tokens: list[str], positions=None, max_ticks: int = MAX_TOKEN_TICKS) -> dict:
-    """Axis settings labelling position p with tokens[p] (positions default 0..n-1), every k-th if too many."""
+    """Axis settings labelling position p with tokens[p] (positions default 0..n-1): every one while they fit
+    (dtick 1), else every token_stride-th; upright, in a monospace font."""
     n = len(tokens)
     pos = np.arange(n) if positions is None else np.asarray(positions)
-    stride = max(1, int(np.ceil(n / max_ticks)))
-    keep = list(range(0, n, stride))
+    keep = list(range(0, n, token_stride(tokens, max_ticks)))
     return {"tickmode": "array", "tickvals": [float(pos[i]) for i in keep],
-            "ticktext": [visible(tokens[i]) for i in keep]}
+            "ticktext": [visible(tokens[i]) for i in keep], "tickangle": 0, "tickfont": {"family": MONOSPACE}}
+
+
+def hover_tokens(tokens: list[str] | None, n: int) -> np.ndarray:
+    """Each step's token as a hover suffix ("  “w”": escaped, whitespace visible), "" per step without tokens;
+    a hovertemplate appends it with "t = %{x}%{customdata}"."""
+    if tokens is None:
+        return np.full(n, "", dtype=object)
+    return np.array([f"  “{visible(t)}”" for t in tokens], dtype=object)
 
 
 def check_tokens(tokens: list[str] | None, n: int, what: str = "input") -> list[str] | None:
     if tokens is not None and len(tokens) != n:
         raise ValueError(f"{len(tokens)} {what} tokens were given for {n} steps; give one label per step")
     return None if tokens is None else [str(t) for t in tokens]
+
+
+def heat_tokens(tokens: list[str], rows: int) -> np.ndarray:
+    """hover_tokens repeated down a heatmap's rows: (rows, T) customdata, for heatmaps with one column per step."""
+    return np.tile(hover_tokens(tokens, len(tokens)), (rows, 1))

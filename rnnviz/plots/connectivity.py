@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from rnnviz.plots.axes import check_tokens, token_ticks
-from rnnviz.plots.theme import GATE_COLORS, MUTED, NORMAL, Theme, style
+from rnnviz.plots.axes import check_tokens, hover_tokens, token_ticks
+from rnnviz.plots.theme import GATE_COLORS, NORMAL, Theme, style
 
 DEPENDENCY = GATE_COLORS["f"]  # vermillion: "the answer lives here"
 OTHER = GATE_COLORS["i"]  # blue
@@ -16,9 +16,11 @@ OTHER = GATE_COLORS["i"]  # blue
 
 def connectivity_figure(values, dependency: list[int] | None = None, tokens: list[str] | None = None,
                         log: bool = False, theme: Theme = NORMAL,
-                        what: str = "||∂y<sub>T−1</sub>/∂x<sub>s</sub>||") -> go.Figure:
+                        what: str = "||∂y<sub>T−1</sub>/∂x<sub>s</sub>||", title: str | None = None) -> go.Figure:
     """Bars of values (S,) over input steps s; `dependency` (task.dependency(x)) marks the steps the answer
-    truly depends on in a second colour and with a ★ legend entry; tokens label the steps."""
+    truly depends on in a second colour and with a ★ legend entry; tokens label the steps. Without a
+    dependency (None or empty) the subtitle says so and names no ★. `title` replaces the default, e.g. to
+    tell two of these side by side apart ("tanh RNN", "GRU")."""
     v = np.asarray(values, dtype=np.float32).ravel()
     S = v.size
     tokens = check_tokens(tokens, S)
@@ -34,7 +36,9 @@ def connectivity_figure(values, dependency: list[int] | None = None, tokens: lis
                                                             DEPENDENCY)):
         if sel.any():  # width in steps: plotly sizes a trace's bars by that trace's own spacing (2 marked: huge)
             fig.add_trace(go.Bar(x=x[sel], y=v[sel], name=name, marker={"color": color}, width=0.85,
-                                 hovertemplate="input step s = %{x}<br>" + what + " = %{y:.3g}<extra></extra>"))
+                                 customdata=hover_tokens(tokens, S)[sel],
+                                 hovertemplate="input step s = %{x}%{customdata}<br>" + what + " = %{y:.3g}"
+                                               "<extra></extra>"))
     for s in dep:  # a band and a star: visible even where the model gives the step no weight at all
         fig.add_vrect(x0=s - 0.5, x1=s + 0.5, fillcolor=DEPENDENCY, opacity=0.15, line_width=0, layer="below")
     if dep:
@@ -43,12 +47,11 @@ def connectivity_figure(values, dependency: list[int] | None = None, tokens: lis
                                  mode="markers", marker={"symbol": "star", "size": theme.marker_size * 2,
                                                          "color": DEPENDENCY}, showlegend=False, hoverinfo="skip",
                                  name="true dependency"))
-    if dependency is None:
-        fig.add_annotation(x=1, y=1, xref="paper", yref="paper", xanchor="right", showarrow=False,
-                           text="this task names no true dependency", font={"color": MUTED})
     fig.update_xaxes(title_text="input step s", **(token_ticks(tokens) if tokens else {}))
     fig.update_yaxes(title_text=what + (" (log scale)" if log else ""), type="log" if log else "linear")
     fig.update_layout(barmode="overlay", bargap=0.15)
-    return style(fig, theme, "How much the final output depends on each input step",
-                 "Tall bars on the ★ steps: the network remembers what matters. "
-                 "Tall bars elsewhere: it looks at noise.")
+    if dep:
+        note = "Tall bars on the ★ steps: the network remembers what matters. Tall bars elsewhere: it looks at noise."
+    else:  # in the subtitle, not over the bars, where a note would cover them
+        note = "This task names no true dependency: the tall bars are the inputs the network relies on."
+    return style(fig, theme, title or "How much the final output depends on each input step", note)

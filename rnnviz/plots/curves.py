@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from rnnviz.plots.budget import LINE_MAX_POINTS, decimate_line, f32, stride_index
-from rnnviz.plots.theme import GATE_COLORS, MUTED, NORMAL, Theme, run_color, style
+from rnnviz.plots.theme import GATE_COLORS, MUTED, NORMAL, RUN_COLORS, Theme, run_line, style
 
 ERRORS = {"mse", "rmse", "mae"}  # metrics that are errors (drawn on a log axis beside a log loss)
 VALIDATION_DOTS = 60  # validation points get markers up to this many; beyond, the dashed line alone reads better
@@ -43,9 +43,8 @@ def loss_curves(history, metric_name: str = "metric", log_loss: bool = False, th
     runs = _runs(history)
     fig = make_subplots(rows=1, cols=2, subplot_titles=["loss", metric_name], horizontal_spacing=0.1)
     for i, (label, df) in enumerate(runs.items()):
-        color = run_color(i)
         for col, (train, val) in enumerate((("loss", "val_loss"), ("metric", "val_metric")), 1):
-            for key, dash, what in ((train, "solid", "train"), (val, "dash", "validation")):
+            for key, what in ((train, "train"), (val, "validation")):
                 x, y = decimate_line(*_column(df, key), max_points=max_points, how="mean")
                 if not x.size:
                     continue
@@ -54,7 +53,7 @@ def loss_curves(history, metric_name: str = "metric", log_loss: bool = False, th
                 fig.add_trace(go.Scatter(
                     x=x, y=y, mode="lines+markers" if dots else "lines", name=name,
                     legendgroup=name, showlegend=col == 1,
-                    line={"color": color, "width": theme.line_width, "dash": dash},
+                    line=run_line(i, theme.line_width, validation=what == "validation"),
                     marker={"size": theme.marker_size * 0.8},
                     hovertemplate=f"{name}<br>step %{{x:.0f}}<br>{key} = %{{y:.4g}}<extra></extra>"), row=1, col=col)
     fig.update_xaxes(title_text="training step")
@@ -64,8 +63,10 @@ def loss_curves(history, metric_name: str = "metric", log_loss: bool = False, th
     fig.update_yaxes(title_text=metric_name + (" (log scale)" if log_metric else ""),
                      type="log" if log_metric else "linear", row=1, col=2)
     several = len(runs) > 1
+    lines = ("Solid, dotted or long-dashed: training batches. Dashed or dash-dotted: held-out validation."
+             if len(runs) > len(RUN_COLORS) else "Solid: training batches. Dashed: held-out validation.")
     return style(fig, theme, "Training race" if several else "Training curves",
-                 "Solid: training batches. Dashed: held-out validation. A widening gap is overfitting.")
+                 lines + " A widening gap is overfitting.")
 
 
 def grad_norm_figure(history, clip_norm: float | None = None, theme: Theme = NORMAL,
@@ -80,7 +81,7 @@ def grad_norm_figure(history, clip_norm: float | None = None, theme: Theme = NOR
         x, y = decimate_line(s, g, max_points=max_points, how="minmax")
         name = f"{label} gradient norm".strip()
         fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=name,
-                                 line={"color": run_color(i), "width": theme.line_width},
+                                 line=run_line(i, theme.line_width),
                                  hovertemplate="step %{x:.0f}<br>||∇L|| = %{y:.3g}<extra></extra>"))
         if "clipped" in df:
             clipped = np.array([isinstance(v, (bool, np.bool_)) and bool(v) for v in df["clipped"]])  # None, NaN: no

@@ -14,9 +14,9 @@ from rnnviz.analysis.gates import HIGH, LOW, saturation_many
 from rnnviz.analysis.traces import SIGMOID_GATES, check_index, gates, layered, resolve_prefix, stack_label, \
     train_step_label
 from rnnviz.cells import get_spec
-from rnnviz.plots.axes import check_tokens, token_ticks
-from rnnviz.plots.budget import HEATMAP_MAX_CELLS, decimate_grid, f32, stride_index
-from rnnviz.plots.theme import MUTED, NORMAL, Theme, gate_color, run_color, style
+from rnnviz.plots.axes import check_tokens, heat_tokens, hover_tokens, token_ticks
+from rnnviz.plots.budget import HEATMAP_MAX_CELLS, HOVER_TEXT_MAX_CELLS, decimate_grid, f32, stride_index
+from rnnviz.plots.theme import MUTED, NORMAL, Theme, gate_color, run_line, style
 from rnnviz.trace import Trace
 
 GATE_NAMES = {"i": "input gate i", "f": "forget gate f", "g": "candidate g", "o": "output gate o",
@@ -41,6 +41,8 @@ def gate_lines(trace: Trace, units: list[int] = (0,), layer: int = 0, sample: in
         raise ValueError(f"{len(units)} units chosen; choose 1 to {MAX_UNITS_LINES} (the heatmaps show them all)")
     H = layered(trace, "h", layer, sample, p).shape[1]
     units = [check_index("unit", u, H) for u in units]
+    T = layered(trace, "h", layer, sample, p).shape[0]
+    tokens = check_tokens(tokens, T)
     fig = make_subplots(rows=len(units), cols=1, shared_xaxes=True, vertical_spacing=0.06,
                         subplot_titles=[f"unit {u}" for u in units])
     for r, u in enumerate(units, 1):
@@ -49,10 +51,10 @@ def gate_lines(trace: Trace, units: list[int] = (0,), layer: int = 0, sample: in
             fig.add_trace(go.Scatter(
                 x=np.arange(v.size, dtype=np.float32), y=f32(v), mode="lines", name=GATE_NAMES.get(g, g),
                 legendgroup=g, showlegend=r == 1, line={"color": gate_color(g), "width": theme.line_width},
-                hovertemplate=f"unit {u}, {g}<sub>t</sub><br>t = %{{x}}<br>%{{y:.3f}}<extra></extra>"), row=r, col=1)
+                customdata=hover_tokens(tokens, v.size),
+                hovertemplate=f"unit {u}, {g}<sub>t</sub><br>t = %{{x}}%{{customdata}}<br>%{{y:.3f}}<extra></extra>"),
+                row=r, col=1)
         fig.update_yaxes(title_text="value", row=r, col=1)
-    T = layered(trace, "h", layer, sample, p).shape[0]
-    tokens = check_tokens(tokens, T)
     fig.update_xaxes(title_text="time step t", row=len(units), col=1, **(token_ticks(tokens) if tokens else {}))
     fig.update_layout(height=int(theme.height * max(1.0, 0.55 * len(units))))
     return style(fig, theme, f"{stack_label(p).capitalize()}Gates of {trace.arch}, layer {layer}, sample {sample}"
@@ -66,17 +68,21 @@ def gate_heatmaps(trace: Trace, layer: int = 0, sample: int = 0, prefix: str | N
     diverging one. Each is block-averaged to its share of the cell budget."""
     p = resolve_prefix(trace, prefix)
     names = _gate_list(trace, p)
+    tokens = check_tokens(tokens, layered(trace, "h", layer, sample, p).shape[0])
     fig = make_subplots(rows=len(names), cols=1, shared_xaxes=True, vertical_spacing=0.04,
                         subplot_titles=[GATE_NAMES.get(g, g) for g in names])
     for r, g in enumerate(names, 1):
         m = layered(trace, f"gate.{g}", layer, sample, p)  # (T, H)
         grid = decimate_grid(m.T, HEATMAP_MAX_CELLS // len(names))
+        # each column one step: hover names its token, while the strings stay within budget
+        named = tokens is not None and grid.col_factor == 1 and grid.z.size * len(names) <= HOVER_TEXT_MAX_CELLS
         fig.add_trace(go.Heatmap(z=grid.z, x=grid.cols, y=grid.rows, name=g,
                                  coloraxis="coloraxis" if g in SIGMOID_GATES else "coloraxis2",
-                                 hovertemplate=f"{g}: unit %{{y:.0f}}, t = %{{x:.0f}}<br>%{{z:.3f}}<extra></extra>"),
+                                 customdata=heat_tokens(tokens, grid.z.shape[0]) if named else None,
+                                 hovertemplate=f"{g}: unit %{{y:.0f}}, t = %{{x:.0f}}"
+                                               + ("%{customdata}" if named else "") + "<br>%{z:.3f}<extra></extra>"),
                       row=r, col=1)
         fig.update_yaxes(title_text="unit", autorange="reversed", row=r, col=1)
-    tokens = check_tokens(tokens, layered(trace, "h", layer, sample, p).shape[0])
     fig.update_xaxes(title_text="time step t", row=len(names), col=1, **(token_ticks(tokens) if tokens else {}))
     fig.update_layout(coloraxis={"colorscale": theme.magnitude_scale, "cmin": 0, "cmax": 1,
                                  "colorbar": {"title": {"text": "gate"}, "len": 0.45, "y": 0.75}},
@@ -96,14 +102,16 @@ def cell_state_figure(trace: Trace, units: list[int] | None = None, layer: int =
     if not get_spec(trace.arch).has_cell:
         raise ValueError(f"a {trace.arch} cell has no cell state c_t; choose an LSTM-family model")
     c = layered(trace, "c", layer, sample, p)  # (T, H)
+    tokens = check_tokens(tokens, c.shape[0])
     chosen = ([check_index("unit", u, c.shape[1]) for u in units] if units is not None
               else np.argsort(-c.var(0), kind="stable")[:MAX_CELL_LINES].tolist())
     fig = go.Figure()
     for i, u in enumerate(chosen):
         fig.add_trace(go.Scatter(x=np.arange(c.shape[0], dtype=np.float32), y=f32(c[:, u]), mode="lines",
-                                 name=f"unit {u}", line={"width": theme.line_width, "color": run_color(i)},
-                                 hovertemplate=f"unit {u}<br>t = %{{x}}<br>c<sub>t</sub> = %{{y:.3f}}<extra></extra>"))
-    tokens = check_tokens(tokens, c.shape[0])
+                                 name=f"unit {u}", line=run_line(i, theme.line_width),
+                                 customdata=hover_tokens(tokens, c.shape[0]),
+                                 hovertemplate=f"unit {u}<br>t = %{{x}}%{{customdata}}<br>c<sub>t</sub> = %{{y:.3f}}"
+                                               "<extra></extra>"))
     fig.update_xaxes(title_text="time step t", **(token_ticks(tokens) if tokens else {}))
     fig.update_yaxes(title_text="cell state c<sub>t</sub>")
     return style(fig, theme, f"{stack_label(p).capitalize()}Cell state c<sub>t</sub>, layer {layer}, sample {sample}",

@@ -1,6 +1,7 @@
 """Figures of gradient flow through time: ||dL/dh_t|| against t (one run, or several overlaid, or before and
-after a what-if), the Jacobian norm against lag with the rate ρ^lag over it, and the heat of ||dL/dh_t||
-over training. Numbers come from analysis/gradients.py; nothing here computes a gradient.
+after a what-if), the Jacobian norm against lag (with the rate ρ^lag over it for a vanilla cell), and the
+heat of ||dL/dh_t|| over training, each row scaled to its own maximum. Numbers come from
+analysis/gradients.py; nothing here computes a gradient.
 
 Every y axis that spans orders of magnitude is logarithmic: vanishing is a straight line going down.
 Zeros and NaN cannot sit on a log axis and are left out (a gap in the line).
@@ -12,9 +13,10 @@ import plotly.graph_objects as go
 
 from rnnviz.analysis.gradients import geometric_rate, grad_heat_matrix, grad_norms, jacobian_by_lag, tbptt_windows
 from rnnviz.analysis.traces import check_index, resolve_prefix, stack_label, train_step_label
-from rnnviz.plots.axes import check_tokens, token_ticks
+from rnnviz.cells import get_spec
+from rnnviz.plots.axes import check_tokens, hover_tokens, token_ticks
 from rnnviz.plots.budget import decimate_grid, f32
-from rnnviz.plots.theme import GATE_COLORS, MUTED, NORMAL, Theme, run_color, style
+from rnnviz.plots.theme import GATE_COLORS, MUTED, NORMAL, Theme, run_line, style
 from rnnviz.trace import Trace
 
 SYMBOL = {"grad.h": "||dL/dh<sub>t</sub>||", "grad.c": "||dL/dc<sub>t</sub>||",
@@ -44,8 +46,9 @@ def grad_curve(trace: Trace, name: str = "grad.h", sample: int | None = None, pr
     for k, row in enumerate(norms):
         fig.add_trace(go.Scatter(
             x=np.arange(T, dtype=np.float32), y=_positive(row), mode="lines+markers", name=f"layer {k}",
-            line={"width": theme.line_width, "color": run_color(k)}, marker={"size": theme.marker_size},
-            hovertemplate=f"layer {k}, t = %{{x}}<br>{SYMBOL.get(name, name)} = %{{y:.3g}}<extra></extra>"))
+            line=run_line(k, theme.line_width), marker={"size": theme.marker_size}, customdata=hover_tokens(tokens, T),
+            hovertemplate=f"layer {k}, t = %{{x}}%{{customdata}}<br>{SYMBOL.get(name, name)} = %{{y:.3g}}"
+                          "<extra></extra>"))
     _log_y(fig, SYMBOL.get(name, name))
     fig.update_xaxes(title_text="time step t", **(token_ticks(tokens) if tokens else {}))
     who = "mean over probe samples" if sample is None else f"sample {sample}"
@@ -82,7 +85,7 @@ def grad_compare(series: dict, name: str = "grad.h", layer: int = -1, k1: int | 
         longest = max(longest, y.size)
         fig.add_trace(go.Scatter(
             x=np.arange(y.size, dtype=np.float32), y=_positive(y), mode="lines", name=str(label),
-            line={"width": theme.line_width, "color": run_color(i)},
+            line=run_line(i, theme.line_width),
             hovertemplate=f"{label}<br>t = %{{x}}<br>{SYMBOL.get(name, name)} = %{{y:.3g}}<extra></extra>"))
     if k1:
         shade_windows(fig, longest, k1)
@@ -103,57 +106,105 @@ def before_after(before: Trace, after: Trace, what: str, name: str = "grad.h", l
                         "before and after the change (the original model is untouched).")
 
 
+VANILLA = ("rnn", "esn")  # cell families whose step Jacobian is W_hh alone (times the activation's slope)
+
+
+def _gated(trace: Trace) -> bool:
+    try:
+        return get_spec(trace.arch).family not in VANILLA
+    except ValueError:  # an architecture this version does not know: draw the ρ line, as for a plain RNN
+        return False
+
+
+def measured_rate(lag, norm) -> float | None:
+    """The average factor per step of lag: the geometric mean of successive ratios norm[k+1]/norm[k], which
+    telescopes to (last/first)^(1/lag span), so thinned steps count by their lag. None under two points."""
+    lag, norm = np.asarray(lag, dtype=np.float64), np.asarray(norm, dtype=np.float64)
+    ok = np.isfinite(norm) & (norm > 0)
+    lag, norm = lag[ok], norm[ok]
+    if lag.size < 2 or lag[-1] == lag[0]:
+        return None
+    return float(np.exp(np.log(norm[-1] / norm[0]) / (lag[-1] - lag[0])))
+
+
 def jacobian_figure(trace: Trace, rho: float, layer: int = 0, prefix: str | None = None,
-                    theme: Theme = NORMAL) -> go.Figure:
-    """||∂h_{T-1}/∂h_t|| against lag T-1-t (log y), with anchor·ρ^lag drawn over it, anchor = the norm at lag 0
-    (sqrt(H), the identity's). Thinned steps (NaN in the trace) are left out."""
+                    theme: Theme = NORMAL, gated: bool | None = None) -> go.Figure:
+    """||∂h_{T-1}/∂h_t|| against lag T-1-t (log y), named with its measured average factor per step. For a
+    vanilla cell (rnn_tanh, rnn_relu, esn) anchor·ρ^lag is drawn over it, anchor = the norm at lag 0 (sqrt(H),
+    the identity's); for a gated cell (gated None: from trace.arch) the gates, not W_hh's stacked blocks, set
+    the decay, so no ρ line is drawn. The y range comes from the measurement alone. Thinned steps (NaN in the
+    trace) are left out."""
     p = resolve_prefix(trace, prefix)
     curve = jacobian_by_lag(trace, layer, p)
     if not curve.lag.size:
         raise ValueError("this trace has no Jacobian norms; probe with jacobian=True")
-    anchor = float(curve.norm[0]) if curve.lag[0] == 0 else float(np.sqrt(trace.meta.get("hidden_size", 1)))
-    fig = go.Figure(go.Scatter(x=curve.lag, y=_positive(curve.norm), mode="lines+markers", name="measured",
+    gated = _gated(trace) if gated is None else bool(gated)
+    rate = measured_rate(curve.lag, curve.norm)
+    said = f"measured: ×{rate:.3g} per step" if rate is not None else "measured"
+    fig = go.Figure(go.Scatter(x=curve.lag, y=_positive(curve.norm), mode="lines+markers", name=said,
                                line={"width": theme.line_width, "color": GATE_COLORS["i"]},
                                marker={"size": theme.marker_size},
                                hovertemplate="lag %{x}<br>||∂h<sub>T−1</sub>/∂h<sub>t</sub>|| = %{y:.3g}"
                                              "<extra></extra>"))
-    fig.add_trace(go.Scatter(x=curve.lag, y=_positive(geometric_rate(curve.lag, rho, anchor)), mode="lines",
-                             name=f"ρ = {rho:.3g}: anchor·ρ<sup>lag</sup>",
-                             line={"width": theme.line_width, "color": GATE_COLORS["f"], "dash": "dash"},
-                             hovertemplate="lag %{x}<br>ρ<sup>lag</sup> line = %{y:.3g}<extra></extra>"))
+    if not gated:
+        anchor = float(curve.norm[0]) if curve.lag[0] == 0 else float(np.sqrt(trace.meta.get("hidden_size", 1)))
+        fig.add_trace(go.Scatter(x=curve.lag, y=_positive(geometric_rate(curve.lag, rho, anchor)), mode="lines",
+                                 name=f"ρ = {rho:.3g}: anchor·ρ<sup>lag</sup>",
+                                 line={"width": theme.line_width, "color": GATE_COLORS["f"], "dash": "dash"},
+                                 hovertemplate="lag %{x}<br>ρ<sup>lag</sup> line = %{y:.3g}<extra></extra>"))
     _log_y(fig, "||∂h<sub>T−1</sub>/∂h<sub>t</sub>||<sub>F</sub>")
     measured = _positive(curve.norm)
     measured = measured[np.isfinite(measured) & (measured > 0)]
-    if measured.size:  # keep the measurement readable: the ρ line may leave the frame, it is a guide
-        lo, hi = float(measured.min()), float(measured.max())
-        fig.update_yaxes(range=[np.log10(lo) - 2, np.log10(hi) + 2])
+    if measured.size:  # the measurement sets the frame; a prediction line may leave it, it is a guide
+        lo, hi = float(np.log10(measured.min())), float(np.log10(measured.max()))
+        pad = max(0.3, 0.1 * (hi - lo))
+        fig.update_yaxes(range=[lo - pad, hi + pad])
     fig.update_xaxes(title_text="lag T−1−t (steps back from the end)")
+    fig.update_layout(showlegend=True)  # the legend names the measured rate, even with one line
     method = (trace.meta.get("jacobian") or {}).get(p, "")
+    if gated:  # no ρ line: the measured rate instead
+        note = f"Gated {trace.arch}: the gates, not W<sub>hh</sub>'s ρ, set the decay. {said.capitalize()}."
+    else:
+        note = f"ρ = {rho:.3g} is W<sub>hh</sub>'s spectral radius: ρ < 1 predicts vanishing, ρ > 1 exploding."
     return style(fig, theme, f"{stack_label(p).capitalize()}Jacobian norm against lag, layer {layer}"
-                 f"{train_step_label(trace)}",
-                 f"ρ = {rho:.3g} is W<sub>hh</sub>'s spectral radius: ρ < 1 predicts vanishing, ρ > 1 exploding."
-                 + (f" ({method})" if method else ""))
+                 f"{train_step_label(trace)}", note + (f" ({method})" if method else ""))
 
 
-def grad_heat_figure(grad_heat: list, theme: Theme = NORMAL) -> go.Figure:
-    """log10 ||dL/dh_t|| over (training step, time step t), one row per probe (Trainer.grad_heat)."""
+def _row_max(logz: np.ndarray) -> np.ndarray:
+    """Each row's largest finite value, (R, 1); NaN for a row with none."""
+    top = np.where(np.isfinite(logz), logz, -np.inf).max(axis=1, keepdims=True)
+    return np.where(np.isfinite(top), top, np.nan)
+
+
+def grad_heat_figure(grad_heat: list, theme: Theme = NORMAL, normalize: bool = True) -> go.Figure:
+    """||dL/dh_t|| over (training step, time step t), one row per probe (Trainer.grad_heat), log colour. With
+    `normalize` each row is divided by its own maximum first (colour log₁₀ of that ratio, 0 at the row's
+    peak), so the shape, how far back the gradient reaches, compares across training while the loss falls;
+    otherwise the colour is log₁₀ ||dL/dh_t|| itself. Hover shows the raw norm either way."""
     steps, z = grad_heat_matrix(grad_heat)
     with np.errstate(divide="ignore", invalid="ignore"):
         logz = np.where(z > 0, np.log10(np.where(z > 0, z, 1.0)), np.nan)
-    grid = decimate_grid(logz)
+    shown = logz - _row_max(logz) if normalize else logz
+    grid, raw = decimate_grid(shown), decimate_grid(logz)
     train = np.interp(grid.rows, np.arange(steps.size), steps)  # block centres in training steps
     # one equal row per probe, labelled by its training step: probes need not be evenly spaced
     rows = np.arange(grid.z.shape[0], dtype=np.float32)
     every = max(1, int(np.ceil(rows.size / 12)))
+    with np.errstate(over="ignore"):
+        custom = np.stack([np.broadcast_to(train[:, None], grid.z.shape), np.power(10.0, raw.z)], -1)  # (R, C, 2)
+    scale = "log₁₀ (||dL/dh<sub>t</sub>|| / row max)" if normalize else "log₁₀ ||dL/dh<sub>t</sub>||"
     fig = go.Figure(go.Heatmap(
-        z=grid.z, x=grid.cols, y=rows, customdata=np.repeat(train[:, None], grid.z.shape[1], 1).astype(np.float32),
-        colorscale=theme.magnitude_scale,
-        colorbar={"title": {"text": "log₁₀ ||dL/dh<sub>t</sub>||"}},
-        hovertemplate="training step %{customdata:.0f}<br>t = %{x:.0f}<br>log₁₀ ||dL/dh<sub>t</sub>|| = %{z:.2f}"
-                      "<extra></extra>"))
+        z=grid.z, x=grid.cols, y=rows, name="log10(norm / row max)" if normalize else "log10(norm)",
+        customdata=f32(custom), colorscale=theme.magnitude_scale,
+        zmax=0.0 if normalize else None, colorbar={"title": {"text": scale}},
+        hovertemplate="training step %{customdata[0]:.0f}<br>t = %{x:.0f}<br>||dL/dh<sub>t</sub>|| = "
+                      "%{customdata[1]:.3g}" + ("<br>log₁₀ (÷ row max) = %{z:.2f}" if normalize else "")
+                      + "<extra></extra>"))
     fig.update_xaxes(title_text="time step t")
     fig.update_yaxes(title_text="training step", tickmode="array", tickvals=rows[::every],
                      ticktext=[f"{s:.0f}" for s in train[::every]])
-    return style(fig, theme, "Gradient reaching each time step, over training",
-                 "Dark on the left: early steps get almost no gradient. "
-                 "Watch it brighten (or not) as training goes on.")
+    if normalize:
+        note = "Rows normalised to their maximum: the shape (how far back gradient reaches) compares over training."
+    else:
+        note = "Dark on the left: early steps get almost no gradient. Watch it brighten (or not) as training goes on."
+    return style(fig, theme, "Gradient reaching each time step, over training", note)

@@ -9,8 +9,8 @@ import plotly.graph_objects as go
 
 from rnnviz.analysis.hidden import pca, unit_order
 from rnnviz.analysis.traces import layered, resolve_prefix, stack_label, train_step_label, visible
-from rnnviz.plots.axes import check_tokens, token_ticks
-from rnnviz.plots.budget import HEATMAP_MAX_CELLS, decimate_grid
+from rnnviz.plots.axes import check_tokens, heat_tokens, token_ticks
+from rnnviz.plots.budget import HEATMAP_MAX_CELLS, HOVER_TEXT_MAX_CELLS, decimate_grid
 from rnnviz.plots.theme import GATE_COLORS, NORMAL, Theme, style
 
 STATE_NAMES = {"h": "Hidden state h<sub>t</sub>", "c": "Cell state c<sub>t</sub>",
@@ -44,12 +44,15 @@ def state_heatmap(trace, name: str = "h", layer: int = 0, sample: int = 0, prefi
     perm = unit_order(m, order)
     grid = decimate_grid(m[:, perm].T, max_cells)  # (H', T')
     signed = bool(np.nanmin(m) < 0) if m.size else False
+    named = bool(tokens) and grid.col_factor == 1  # each column one step: ticks (and hover) name its token
+    hover = named and grid.z.size <= HOVER_TEXT_MAX_CELLS
     fig = go.Figure(go.Heatmap(
         z=grid.z, x=grid.cols, y=_unit_labels(perm, grid.row_factor),
         colorscale=theme.signed_scale if signed else theme.magnitude_scale, zmid=0.0 if signed else None,
-        colorbar={"title": {"text": "value"}},
-        hovertemplate="%{y}<br>t = %{x:.0f}<br>value %{z:.3f}<extra></extra>"))
-    ticks = token_ticks(tokens) if tokens and grid.col_factor == 1 else {}
+        colorbar={"title": {"text": "value"}}, customdata=heat_tokens(tokens, grid.z.shape[0]) if hover else None,
+        hovertemplate="%{y}<br>t = %{x:.0f}" + ("%{customdata}" if hover else "") + "<br>value %{z:.3f}"
+                      "<extra></extra>"))
+    ticks = token_ticks(tokens) if named else {}
     fig.update_xaxes(title_text="time step t" + (" (input token)" if ticks else ""), **ticks)
     fig.update_yaxes(title_text=f"unit ({ORDER_WORDS.get(order, order)})", autorange="reversed")
     shrunk = ORDER_NOTES.get(order, "") + (

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 
 from rnnviz.analysis.traces import gates as gate_names, layered, resolve_prefix
 from rnnviz.plots.gates import GATE_NAMES
-from rnnviz.plots.theme import NORMAL, Theme, gate_color, run_color, style
+from rnnviz.plots.theme import NORMAL, Theme, gate_color, run_line, style
 from rnnviz.trace import Trace, weight_grad_share
 
 
@@ -50,7 +50,7 @@ def accuracy_vs_lag(results: dict[str, list[tuple[int, float]]], chance: float |
     for i, (label, points) in enumerate(results.items()):
         points = sorted(points)
         fig.add_trace(go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points], name=label,
-                                 mode="lines+markers", line={"color": run_color(i)}))
+                                 mode="lines+markers", line=run_line(i, theme.line_width)))
     if chance is not None:
         fig.add_hline(y=chance, line_dash="dash", line_color="#7f7f7f", annotation_text="chance")
     fig.update_xaxes(title_text="lag (steps between cause and answer)")

@@ -13,24 +13,29 @@ import plotly.graph_objects as go
 
 from rnnviz.analysis.gradients import block_spectra
 from rnnviz.plots.budget import f32
-from rnnviz.plots.theme import MUTED, NORMAL, Theme, gate_color, style
+from rnnviz.plots.theme import MUTED, NORMAL, Theme, gate_color, gate_dash, gate_symbol, style
 
 CIRCLE_POINTS = 361
+CIRCLE_COLOR = "#000000"  # drawn last, thick and dark, so hundreds of points cannot hide it
+POINT_OPACITY = 0.6  # overlapping eigenvalues show as darker clumps, and the circle shows through
 
 
 def eigenvalue_figure(w_hh, blocks: list[str], theme: Theme = NORMAL, title: str | None = None) -> go.Figure:
-    """Eigenvalues of each (H, H) gate block of W_hh (G*H, H) as points (x = Re λ, y = Im λ), the unit circle."""
+    """Eigenvalues of each (H, H) gate block of W_hh (G*H, H) as points (x = Re λ, y = Im λ), one colour and
+    marker symbol per block, and the unit circle over them (the last trace), on equal axes."""
     spectra = block_spectra(w_hh, list(blocks))
-    a = np.linspace(0, 2 * np.pi, CIRCLE_POINTS)
-    fig = go.Figure(go.Scatter(x=f32(np.cos(a)), y=f32(np.sin(a)), mode="lines", name="unit circle |λ| = 1",
-                               line={"color": MUTED, "width": theme.line_width}, hoverinfo="skip"))
+    fig = go.Figure()
     for g, s in spectra.items():
         ev = s["eigenvalues"]
         fig.add_trace(go.Scatter(
             x=f32(ev.real), y=f32(ev.imag), mode="markers", name=f"{g} block: ρ = {s['spectral_radius']:.3g}",
-            marker={"size": theme.marker_size, "color": gate_color(g), "line": {"width": 0.5, "color": "#ffffff"}},
+            marker={"size": theme.marker_size, "color": gate_color(g), "symbol": gate_symbol(g),
+                    "opacity": POINT_OPACITY, "line": {"width": 0.5, "color": "#ffffff"}},
             customdata=f32(np.abs(ev)),
             hovertemplate=f"{g} block<br>λ = %{{x:.3f}} %{{y:+.3f}}i<br>|λ| = %{{customdata:.3f}}<extra></extra>"))
+    a = np.linspace(0, 2 * np.pi, CIRCLE_POINTS)
+    fig.add_trace(go.Scatter(x=f32(np.cos(a)), y=f32(np.sin(a)), mode="lines", name="unit circle |λ| = 1",
+                             line={"color": CIRCLE_COLOR, "width": max(3.0, theme.line_width)}, hoverinfo="skip"))
     fig.update_xaxes(title_text="real part Re λ", zeroline=True)
     fig.update_yaxes(title_text="imaginary part Im λ", zeroline=True, scaleanchor="x", scaleratio=1)
     rho = max(s["spectral_radius"] for s in spectra.values())
@@ -39,7 +44,8 @@ def eigenvalue_figure(w_hh, blocks: list[str], theme: Theme = NORMAL, title: str
 
 
 def singular_value_figure(w_hh, blocks: list[str], theme: Theme = NORMAL, title: str | None = None) -> go.Figure:
-    """Each gate block's singular values, largest first, with σ = 1 marked (log y: they span decades)."""
+    """Each gate block's singular values, largest first, with σ = 1 marked (log y: they span decades); each
+    block has its own colour, marker symbol and dash, so curves lying on one another stay apart."""
     spectra = block_spectra(w_hh, list(blocks))
     fig = go.Figure()
     for g, s in spectra.items():
@@ -47,11 +53,16 @@ def singular_value_figure(w_hh, blocks: list[str], theme: Theme = NORMAL, title:
         fig.add_trace(go.Scatter(
             x=np.arange(1, sv.size + 1, dtype=np.float32), y=f32(sv), mode="lines+markers",
             name=f"{g} block: σ<sub>max</sub> = {s['max_singular_value']:.3g}",
-            line={"width": theme.line_width, "color": gate_color(g)}, marker={"size": theme.marker_size},
+            line={"width": theme.line_width, "color": gate_color(g), "dash": gate_dash(g)},
+            marker={"size": theme.marker_size, "symbol": gate_symbol(g), "opacity": 0.8},
             hovertemplate=f"{g} block<br>σ<sub>%{{x}}</sub> = %{{y:.3g}}<extra></extra>"))
     fig.add_hline(y=1.0, line={"color": MUTED, "width": theme.line_width, "dash": "dash"})
     fig.update_xaxes(title_text="rank (largest first)")
     fig.update_yaxes(title_text="singular value σ (log scale)", type="log")
-    return style(fig, theme, title or "Singular values of W<sub>hh</sub>",
-                 "σ<sub>max</sub> < 1 guarantees vanishing gradients for a tanh RNN (Pascanu et al. 2013); "
-                 "the dashed line is σ = 1.")
+    if len(spectra) > 1:  # gate blocks: the gates rescale every step, so σ alone decides nothing
+        note = ("One curve per gate block (grey dashes: σ = 1). The gates rescale these every step, so "
+                "σ<sub>max</sub> alone does not decide vanishing.")
+    else:
+        note = ("σ<sub>max</sub> < 1 guarantees vanishing gradients for a tanh RNN (Pascanu et al. 2013); "
+                "the grey dashed line is σ = 1.")
+    return style(fig, theme, title or "Singular values of W<sub>hh</sub>", note)

@@ -8,22 +8,20 @@ from __future__ import annotations
 import html
 
 import numpy as np
-from plotly.colors import sample_colorscale, unlabel_rgb
+from plotly.colors import sample_colorscale
 
-from rnnviz.plots.theme import NORMAL, Theme
+from rnnviz.plots.theme import NORMAL, Theme, text_on
 
 SHOWN = {"\n": "↵", "\t": "⇥", " ": "\u00a0"}  # whitespace that must keep its box (a newline also breaks)
-
-
-def _text_color(background: str) -> str:
-    """Black or white, whichever reads better on `background` (WCAG relative luminance, simplified)."""
-    r, g, b = (c / 255 for c in unlabel_rgb(background))
-    return "#000000" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.45 else "#ffffff"
+# generated text, coloured by 1 − p: white where the model was sure (most of a text, so it reads as plain
+# text), a strong orange-red where it was unsure, so the eye goes to the hesitations
+UNSURE_SCALE = ((0.0, "#ffffff"), (0.5, "#fc8d59"), (1.0, "#b30000"))
+PRIME = "rgb(225, 225, 225)"  # the prime, given not generated: grey, apart from the white of a sure character
 
 
 def _span(ch: str, background: str, title: str, theme: Theme) -> str:
     shown = html.escape(SHOWN.get(ch, ch))
-    out = (f'<span title="{html.escape(title)}" style="background:{background};color:{_text_color(background)};'
+    out = (f'<span title="{html.escape(title)}" style="background:{background};color:{text_on(background)};'
            f'padding:0 1px;border-radius:2px">{shown}</span>')
     return out + ("<br>" if ch == "\n" else "")
 
@@ -50,13 +48,26 @@ def activation_html(tokens: list[str], values, vmax: float | None = None, theme:
     return _block(spans, theme)
 
 
-def generation_html(gen, theme: Theme = NORMAL) -> str:
-    """The prime in plain grey, then each generated character coloured by the probability it was drawn with
-    (viridis: dark = the model was unsure, bright = confident); hover shows the top alternatives."""
-    prime = "".join(_span(ch, "rgb(238, 238, 238)", "prime (given, not generated)", theme) for ch in gen.prime)
-    colors = sample_colorscale(theme.magnitude_scale, [min(max(p, 0.0), 1.0) for p in gen.probs]) if gen.probs else []
+def _unsure_legend(theme: Theme) -> str:
+    """One line saying what the colours mean, with the scale as a swatch (divs, no spans: one span per character)."""
+    size = max(theme.font_size - 2, 13)
+    stops = ",".join(c for _, c in UNSURE_SCALE)
+    swatch = (f'<div style="display:inline-block;width:7em;height:0.9em;vertical-align:middle;margin:0 0.4em;'
+              f'border:1px solid #b0b0b0;background:linear-gradient(to right,{stops})"></div>')
+    return (f'<div style="font-size:{size}px;color:{theme.text_color};margin-bottom:0.3em">'
+            f'white: the model was sure{swatch}strong colour: the model was unsure · grey: the prime (given)</div>')
+
+
+def generation_html(gen, theme: Theme = NORMAL, legend: bool = True) -> str:
+    """The prime in plain grey, then each generated character on a background coloured by 1 − p, p the
+    probability it was drawn with: white (dark text) where the model was sure, a strong colour where it was
+    unsure, the text colour chosen for contrast; hover shows the top alternatives. `legend` puts a line
+    saying so above the text."""
+    prime = "".join(_span(ch, PRIME, "prime (given, not generated)", theme) for ch in gen.prime)
+    doubt = [1.0 - min(max(float(p), 0.0), 1.0) for p in gen.probs]
+    colors = sample_colorscale([list(s) for s in UNSURE_SCALE], doubt) if doubt else []
     spans = []
     for i, (ch, c, p) in enumerate(zip(gen.chars, colors, gen.probs)):
         alts = ", ".join(f"{SHOWN.get(a, a)!r} {q:.2f}" for a, q in (gen.top[i] if i < len(gen.top) else []))
         spans.append(_span(ch, c, f"step {i}: p = {p:.2f}; top: {alts}", theme))
-    return _block([prime] + spans, theme)
+    return (_unsure_legend(theme) if legend else "") + _block([prime] + spans, theme)

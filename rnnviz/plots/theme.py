@@ -4,7 +4,8 @@ Two variants. NORMAL suits a laptop screen; PRESENTATION a projector at 1920x108
 lecture room: every text part at least PRESENTATION_MIN_FONT px, thicker lines and bigger markers, a pure
 white background and black text. Palettes: viridis for magnitudes, RdBu reversed (blue negative, white 0,
 red positive) for signed values, Okabe & Ito (2008) for gates and runs: all distinguishable under the common
-colour-vision deficiencies. Plotly's layout font does not reach tick labels under Streamlit's
+colour-vision deficiencies. Colour is never the only cue: gate blocks also get a marker symbol and a dash,
+runs beyond the seven colours a new dash. Plotly's layout font does not reach tick labels under Streamlit's
 theme="streamlit", so style() sets every axis, colour bar, legend, hover label, annotation and text font.
 """
 from __future__ import annotations
@@ -17,10 +18,20 @@ import plotly.graph_objects as go
 
 OKABE_ITO = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7")
 # one colour per gate name, fixed, so an LSTM figure and a GRU figure never give a name two colours;
-# "h" is the single block of a plain RNN's W_hh
-GATE_COLORS = MappingProxyType({"i": "#0072B2", "f": "#D55E00", "g": "#009E73", "o": "#E69F00",
-                                "r": "#CC79A7", "z": "#56B4E9", "n": "#000000", "h": "#000000"})
+# "h" is the single block of a plain RNN's W_hh. f (vermillion) and o (reddish purple) are far apart: orange
+# beside vermillion read as one colour in review. No yellow: faint on white.
+GATE_COLORS = MappingProxyType({"i": "#0072B2", "f": "#D55E00", "g": "#009E73", "o": "#CC79A7",
+                                "r": "#E69F00", "z": "#56B4E9", "n": "#000000", "h": "#000000"})
+# a second cue besides colour, so blocks whose points or curves overlap stay apart
+GATE_SYMBOLS = MappingProxyType({"i": "circle", "f": "square", "g": "diamond", "o": "triangle-up",
+                                 "r": "circle", "z": "square", "n": "diamond", "h": "circle"})
+GATE_DASHES = MappingProxyType({"i": "solid", "f": "dash", "g": "dot", "o": "dashdot",
+                                "r": "solid", "z": "dash", "n": "dot", "h": "solid"})
 RUN_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")  # no yellow: faint on white
+# one dash per pass through RUN_COLORS: run 7 is blue dotted, not a second solid blue. Validation lines of
+# loss curves take their own dashes, so "dashed = validation" holds in every pass
+RUN_DASHES = ("solid", "dot", "longdash")
+VALIDATION_DASHES = ("dash", "dashdot", "longdashdot")
 MAGNITUDE_SCALE = "Viridis"  # norms, probabilities, gate openings: perceptually uniform, dark = small
 SIGNED_SCALE = "RdBu_r"  # activations and gradients: white at zero (callers set zmid=0)
 GRADIENT_SCALE = "Oranges"  # gradient flowing along graph edges, distinct from the nodes' viridis
@@ -70,9 +81,39 @@ def gate_color(gate: str) -> str:
     return GATE_COLORS.get(gate, "#7f7f7f")
 
 
+def gate_symbol(gate: str) -> str:
+    return GATE_SYMBOLS.get(gate, "circle")
+
+
+def gate_dash(gate: str) -> str:
+    return GATE_DASHES.get(gate, "solid")
+
+
 def run_color(i: int) -> str:
-    """Colour of the i-th overlaid run (cycles after seven)."""
+    """Colour of the i-th overlaid run (cycles after seven; run_dash tells the passes apart)."""
     return RUN_COLORS[i % len(RUN_COLORS)]
+
+
+def run_dash(i: int, validation: bool = False) -> str:
+    """Dash of the i-th overlaid run: changes with each pass through RUN_COLORS, so (colour, dash) is unique
+    for the first 21 runs."""
+    dashes = VALIDATION_DASHES if validation else RUN_DASHES
+    return dashes[(i // len(RUN_COLORS)) % len(dashes)]
+
+
+def run_line(i: int, width: float, validation: bool = False) -> dict:
+    """A plotly line dict for the i-th overlaid run."""
+    return {"color": run_color(i), "dash": run_dash(i, validation), "width": width}
+
+
+def text_on(background: str) -> str:
+    """Black or white text, whichever reads better on `background` ("#rrggbb" or "rgb(r, g, b)"), by relative
+    luminance (sRGB weights, simplified: no gamma)."""
+    if background.startswith("#"):
+        r, g, b = (int(background[k:k + 2], 16) for k in (1, 3, 5))
+    else:
+        r, g, b = (float(v) for v in background[background.index("(") + 1:background.index(")")].split(",")[:3])
+    return "#000000" if (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255 > 0.45 else "#ffffff"
 
 
 def _font(theme: Theme, size: int) -> dict:
@@ -80,7 +121,9 @@ def _font(theme: Theme, size: int) -> dict:
 
 
 def _style_axis(axis, theme: Theme, flat: bool = True) -> None:
-    axis.update(tickfont=_font(theme, theme.tick_size), title_font=_font(theme, theme.axis_title_size),
+    family = axis.tickfont.family or theme.font_family  # a builder's monospace token ticks keep their font
+    axis.update(tickfont={**_font(theme, theme.tick_size), "family": family},
+                title_font=_font(theme, theme.axis_title_size),
                 gridcolor=theme.grid_color, linecolor=theme.axis_line_color, zerolinecolor=theme.grid_color,
                 showline=True)
     if flat:  # 3-D scene axes have no automargin
@@ -89,10 +132,14 @@ def _style_axis(axis, theme: Theme, flat: bool = True) -> None:
         axis.update(exponentformat="power")  # 10⁻⁶, not plotly's SI "1µ", which reads as a unit to a student
 
 
+MAX_LOG_LABELS = 8  # decades labelled on a wide log axis at presentation size before the labels touch
+
+
 def _log_ticks_full_size(fig: go.Figure) -> None:
     """Plotly labels a log axis's in-between ticks (the 2 and 5 of 1, 2, 5, 10) at 3/4 of the tick font, below
-    the presentation minimum. Over a wide range, only powers of ten are labelled; over a narrow one, a number
-    format labels every tick at full size."""
+    the presentation minimum. Over a wide range, only powers of ten are labelled, every dtick-th decade with
+    dtick the smallest integer that keeps MAX_LOG_LABELS labels; over a narrow one, a number format labels every
+    tick at full size. The span is the axis's own range when a builder set it, else the data's."""
     spans: dict[str, list[float]] = {}
     for trace in fig.data:
         for letter in "xy":
@@ -113,8 +160,11 @@ def _log_ticks_full_size(fig: go.Figure) -> None:
             return
         ref = name.replace("axis", "")  # "yaxis2" -> "y2"
         lo_hi = spans.get(ref)
-        if lo_hi and np.log10(max(lo_hi) / min(lo_hi)) >= 1.5:
-            axis.update(dtick=1)
+        decades = np.log10(max(lo_hi) / min(lo_hi)) if lo_hi else 0.0
+        if axis.range is not None and None not in axis.range:  # a log axis's range is in decades already
+            decades = abs(float(axis.range[1]) - float(axis.range[0]))
+        if decades >= 1.5:
+            axis.update(dtick=max(1, int(np.ceil(decades / MAX_LOG_LABELS - 1e-9))))
         else:
             axis.update(tickformat="~g")
 

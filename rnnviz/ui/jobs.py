@@ -160,6 +160,11 @@ class WorkerPool:
             run.proc.start()
 
     def _collect_forever(self) -> None:
+        try:  # start the fork server (~3 s of imports) now, while the first visitor reads the page, not on Train
+            from multiprocessing import forkserver
+            forkserver.ensure_running()
+        except Exception as e:  # the first run then starts it, a few seconds slower
+            print(f"rnnviz collector: could not start the fork server early: {type(e).__name__}: {e}")
         while not self._closed.wait(0.05):
             try:
                 self._collect_once()

@@ -60,6 +60,7 @@ def panel(run_id: str, overlay: bool) -> None:
         st.warning("This run is no longer on the server; start a new one.")
         return
     widgets.heartbeat(run_id)
+    _await_first_step(run)
     with p.lock:
         status, history, heat, message = run.status, list(run.history), list(run.grad_heat), run.message
         total = run.spec["train"]["steps"]
@@ -70,6 +71,14 @@ def panel(run_id: str, overlay: bool) -> None:
         seen[run_id] = status
         st.rerun(scope="app")  # drops this run's unsent output: only when the buttons change (not starting->running)
     seen[run_id] = status
+
+
+def _await_first_step(run: RunState, patience: float = 1.5) -> None:
+    """A run just started shows its first step the moment it arrives (~0.6 s after the click), not at the next
+    poll: this session's script thread waits a little; the server and other sessions are not held up."""
+    end = time.monotonic() + patience
+    while run.status == "starting" and not run.history and time.monotonic() < end:
+        time.sleep(0.05)
 
 
 def _buttons(status: str) -> tuple[bool, bool, bool]:

@@ -209,5 +209,24 @@ def _load_setup() -> None:
 
 
 def _probe_every(steps: int) -> int:
-    """Live runs probe often enough for ~50 snapshots, but never more than every 10 steps."""
-    return max(10, steps // 50)
+    """Live runs probe every 100 steps (~5% of training time), more often in short runs (~50 probes), but
+    never more than every 10 steps: the map of ||dL/dh_t|| over training fills in from the start."""
+    return max(10, min(100, steps // 50))
+
+
+def preview(values: dict) -> None:
+    """Before the first run: the chosen network unrolled on the chosen task, untrained (what Train will fit).
+    It also has the browser load its plotting code before the Train click, not after it."""
+    from rnnviz.ui.lessons import untrained
+    from rnnviz.ui.lessons.basics import unrolled
+
+    if values["task"] == "text_lm":  # needs the user's text; its graph is a character model's like code_lm's
+        return
+    t = task(values["task"])
+    attention = values["attention"] if t.info.sequence_type == "many-to-many-async" else None
+    shortest = int(t.limits.get("seq_len", (1, None))[0])  # a few steps read best; some tasks need more
+    s = untrained(values["task"], values["arch"], 16, max(shortest, min(t.params.seq_len, 12)), attention=attention)
+    st.markdown(f"**Your network before training**: {values['arch']} on `{values['task']}`, unrolled through time. "
+                f"{t.info.teaches}")
+    unrolled(s, t.info.sequence_type, "train.preview", steps=8)
+

@@ -17,7 +17,7 @@ TYPES = {  # sequence type -> (task, arch, sequence length, attention)
 }
 
 
-def _graph(subject, seq_type: str, key: str, **kw) -> None:
+def unrolled(subject, seq_type: str, key: str, **kw) -> None:
     x, y = subject.probe_batch()
     out = pickers.output_labels(subject, None if y is None else y[0], int(subject.latest["output"].shape[1]))
     fig = unrolled_figure(subject.latest, seq_type, 0, tokens=subject.describe_input(x[0]), output_tokens=out,
@@ -31,7 +31,7 @@ def sequence_types(lesson: Lesson) -> None:
         with tab:
             s = untrained(task, arch, 16, seq_len, attention=attention)
             st.markdown(f"**Task `{task}`**: {s.task.info.teaches}")
-            _graph(s, seq_type, f"lesson1.{seq_type}")
+            unrolled(s, seq_type, f"lesson1.{seq_type}")
             st.page_link("app_pages/train.py", label=f"Train {arch} on {task} →", query_params={"task": task, "arch": arch})
 
 
@@ -43,7 +43,7 @@ def vanilla_rnn(lesson: Lesson) -> None:
     done = _finished(lesson)
     s = state.run_subject(done[-1]) if done else untrained("noisy_sine", "rnn_tanh", 16, 12)
     st.caption(f"Showing: {s.label}" + ("" if done else " (train it below to see a trained one)"))
-    _graph(s, "many-to-many-sync", "lesson2.graph", steps=8)
+    unrolled(s, "many-to-many-sync", "lesson2.graph", steps=8)
     x, _ = s.probe_batch()
     widgets.figure(weight_share_figure(s.latest, 0, s.describe_input(x[0]), widgets.theme()), "lesson2.shares",
                    name="weight gradient shares")

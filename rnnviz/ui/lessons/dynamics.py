@@ -47,8 +47,9 @@ def vanishing(lesson: Lesson) -> None:
         widgets.figure(loss_curves(series, "mse", log_loss=True, theme=widgets.theme()), "lesson3.loss", name="loss")
         for r in mine:
             if r.status == "diverged":
-                st.error(f"{r.label}: diverged ({r.message}). The gradient norm shot up by orders of magnitude "
-                         "in a few steps; clipping caps each update's size, so the clipped run keeps training.")
+                st.warning(f"{r.label}: diverged ({r.message}), as expected. The gradient norm shot up by orders of "
+                           "magnitude in a few steps; clipping caps each update's size, so the clipped run stays "
+                           "finite and keeps training.", icon=":material/bolt:")
 
     live_section(lesson, draw)
 
