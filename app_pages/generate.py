@@ -22,7 +22,6 @@ except ValueError as e:
     st.error(str(e))
     st.stop()
 st.html(generation_html(gen, theme=widgets.theme()))
-st.caption("Each generated character is shaded by the probability the model gave it: pale means it was unsure.")
 start = st.slider("Show the top-5 alternatives from character", 0, max(0, len(gen.chars) - 1), 0,
                   key="generate.start")
 widgets.figure(topk_figure(gen, start=start, steps=40, theme=widgets.theme()), "generate.topk", name="top-k")

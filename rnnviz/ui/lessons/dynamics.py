@@ -96,9 +96,12 @@ def long_term(lesson: Lesson) -> None:
         x, y = s.probe_batch()
         values = input_connectivity(s.model, x, y)
         with col:
-            widgets.figure(connectivity_figure(values, s.task.dependency(x[0]), log=True, theme=widgets.theme()),
+            who = "tanh RNN" if s.cfg.arch == "rnn_tanh" else s.cfg.arch.upper()
+            widgets.figure(connectivity_figure(values, s.task.dependency(x[0]), log=True, theme=widgets.theme(),
+                                               title=f"{who}: how much the last output depends on each input"),
                            f"lesson6.{demo}", name=f"connectivity {demo}")
-            st.caption(f"{s.label}: the two marked inputs are the numbers to add, up to 50 steps back.")
+            st.caption(f"{s.label}. Like latching, the adding problem hides its answer far back: the two marked "
+                       "inputs are the numbers to add, up to 50 steps before the output.")
     train_button(lesson)
 
     def draw(mine):

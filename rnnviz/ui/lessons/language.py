@@ -44,7 +44,6 @@ def char_rnn(lesson: Lesson) -> None:
     gen = generate_text(s.model, s.vocab, "def ", 400, 0.7, seed=1)
     st.subheader("What it writes")
     st.html(generation_html(gen, theme=theme))
-    st.caption("Each character is shaded by the probability the model gave it (pale: it was unsure).")
     table, quoted_tokens, quoted_h, deep_tokens, deep_h = find_units("char-lstm")
     st.subheader("Which units track quotes and brackets?")
     widgets.figure(unit_finder_figure(table, theme=theme), "lesson7.finder", table, name="unit finder")
