@@ -21,7 +21,8 @@ def draw():
     layer, sample = pickers.layer_sample(s, trace, "gradients", prefix)
     tokens = pickers.tokens(s, sample, prefix)
     theme = widgets.theme()
-    widgets.figure(grad_curve(trace, sample=sample, prefix=prefix or None, tokens=tokens, theme=theme),
+    widgets.figure(grad_curve(trace, sample=sample, prefix=prefix or None, tokens=tokens, theme=theme,
+                              per_step_loss=pickers.per_step_loss(s, prefix)),
                    "gradients.curve", trace.frame(prefix + "grad.h", sample=sample), name="dL-dh over time")
     left, right = widgets.side_by_side(2)
     rho = spectral_radius(s.model, prefix, layer)

@@ -639,3 +639,17 @@ def test_presentation_labels_at_most_eight_decades(decades, dtick):
     fig = go.Figure(go.Scatter(x=[0, 1], y=[10.0 ** -decades, 1.0]))
     fig.update_yaxes(type="log")
     assert style(fig, PRESENTATION).layout.yaxis.dtick == dtick
+
+
+@pytest.mark.parametrize("curve, per_step, says", [
+    (np.geomspace(1e-6, 1, 50), False, "falls "),  # vanishing: 1e-6 at t=0 up to 1 at the end
+    (np.geomspace(1e3, 1, 50), False, "grows"),
+    (np.r_[np.full(49, 0.5), 0.001], True, "stays within 10×"),  # flat, then the last step's own loss only
+    (np.r_[np.full(49, 0.5), 0.001], False, "stays within 10×"),  # one odd step does not sway the medians
+])
+def test_the_gradient_curve_says_what_its_numbers_show(curve, per_step, says):
+    from rnnviz.plots.gradients import reach_sentence
+
+    text = reach_sentence(curve, per_step_loss=per_step)
+    assert says in text
+    assert ("last step gets only its own loss" in text) == per_step

@@ -35,9 +35,10 @@ def _log_y(fig: go.Figure, title: str) -> None:
 
 
 def grad_curve(trace: Trace, name: str = "grad.h", sample: int | None = None, prefix: str | None = None,
-               tokens: list[str] | None = None, theme: Theme = NORMAL) -> go.Figure:
+               tokens: list[str] | None = None, theme: Theme = NORMAL, per_step_loss: bool = False) -> go.Figure:
     """||dL/dh_t|| (or grad.c, grad.gh) against t, one line per layer, log y: the mean over the probe samples'
-    norms (sample None) or one sample's. y[layer] = analysis.grad_norms(trace, name, sample, prefix)[layer]."""
+    norms (sample None) or one sample's. y[layer] = analysis.grad_norms(trace, name, sample, prefix)[layer].
+    The subtitle says what the top layer's curve shows (reach_sentence); per_step_loss: every step has a loss."""
     p = resolve_prefix(trace, prefix)
     norms = grad_norms(trace, name, sample, p)  # (L, T)
     T = norms.shape[1]
@@ -53,8 +54,28 @@ def grad_curve(trace: Trace, name: str = "grad.h", sample: int | None = None, pr
     fig.update_xaxes(title_text="time step t", **(token_ticks(tokens) if tokens else {}))
     who = "mean over probe samples" if sample is None else f"sample {sample}"
     return style(fig, theme, f"{stack_label(p).capitalize()}{SYMBOL.get(name, name)} through time, {who}"
-                 f"{train_step_label(trace)}",
-                 "A line falling to the left: the gradient vanishes as it flows back in time.")
+                 f"{train_step_label(trace)}", reach_sentence(norms[-1], per_step_loss))
+
+
+def reach_sentence(norms, per_step_loss: bool = False) -> str:
+    """What a curve of ||dL/dh_t|| against t says, from its numbers: the median over the first tenth of the
+    steps against the median over the last tenth (the final step left out when it differs in kind)."""
+    y = np.asarray(norms, dtype=np.float64)
+    y = y[np.isfinite(y) & (y > 0)]
+    if y.size < 4:
+        return "Too few steps to say how far back the gradient reaches."
+    body = y[:-1] if per_step_loss else y
+    n = max(1, body.size // 10)
+    ratio = float(np.median(body[:n]) / np.median(body[-n:]))
+    if ratio < 0.1:
+        said = f"It falls {1 / ratio:,.0f}× toward the first steps: the gradient vanishes as it flows back in time."
+    elif ratio > 10:
+        said = f"It grows {ratio:,.0f}× toward the first steps: the gradient explodes as it flows back in time."
+    else:
+        said = "It stays within 10× from the last steps to the first: the gradient reaches back through the sequence."
+    if per_step_loss:
+        said += " The last step gets only its own loss's gradient; every earlier one adds those of later losses."
+    return said
 
 
 def _series(value, name: str, layer: int) -> np.ndarray:

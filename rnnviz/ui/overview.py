@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from rnnviz.models import num_parameters
-from rnnviz.ui import state, widgets
+from rnnviz.ui import pickers, state, widgets
 
 PAGES = [("app_pages/train.py", "Train", "Train an RNN, LSTM or GRU live and watch its loss and gradients."),
          ("app_pages/graph.py", "Unrolled graph", "The same weights at every time step, and the gradient flowing back."),
@@ -42,6 +42,6 @@ def _figure(subject) -> None:
     trace = subject.latest
     x, _ = subject.probe_batch()
     tokens = subject.describe_input(x[0])
-    widgets.figure(grad_curve(trace, sample=0, tokens=tokens,
-                              theme=widgets.theme()), "home.grad", trace.frame("grad.h", sample=0),
+    widgets.figure(grad_curve(trace, sample=0, tokens=tokens, theme=widgets.theme(),
+                              per_step_loss=pickers.per_step_loss(subject)), "home.grad", trace.frame("grad.h", sample=0),
                    name="gradient through time")

@@ -151,3 +151,10 @@ def link_params(**extra) -> dict:
     """Query parameters a link to another page should carry: the run, presentation mode, plus `extra`."""
     keep = {k: st.query_params[k] for k in ("run", "present") if k in st.query_params}
     return keep | {k: str(v) for k, v in extra.items()}
+
+
+def per_step_loss(subject: Subject, prefix: str = "") -> bool:
+    """Whether every step of this stack has its own loss term (taggers, language models, generators, decoders)."""
+    if prefix.startswith(("enc", "dec")):
+        return prefix.startswith("dec")
+    return subject.task is not None and subject.task.info.sequence_type in ("many-to-many-sync", "one-to-many")
