@@ -9,13 +9,20 @@ values = train_form.controls()
 with notes:
     links.show_notes()
 train_form.setup_io(values)
-if st.button("Train", type="primary", key="train.go", help="Start a run in a background worker."):
+
+
+def start(values: dict) -> None:
+    """The Train button's callback: it runs before the page does, so the sidebar already lists the new run."""
     try:
-        run_id = state.pool().submit(state.session_token(), train_form.spec(values))
-        state.add_run(run_id)
-        st.rerun()  # the sidebar, drawn before this button, then lists and shows the new run
+        state.add_run(state.pool().submit(state.session_token(), train_form.spec(values)))
     except ValueError as e:
-        st.error(str(e))
+        st.session_state["train.error"] = str(e)
+
+
+st.button("Train", type="primary", key="train.go", help="Start a run in a background worker.", on_click=start,
+          args=(values,))
+if "train.error" in st.session_state:
+    st.error(st.session_state.pop("train.error"))
 
 run = state.pool().get(state.current_key().removeprefix("run:")) if state.current_key().startswith("run:") else None
 if run is None:
