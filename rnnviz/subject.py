@@ -42,7 +42,7 @@ class Subject:
     def probe_batch(self, samples: int = 4) -> tuple[Tensor, Tensor | None]:
         """The task's held-out probe batch (seeded), or a made-up input for a model without a task."""
         if self.task is not None:
-            x, y = self.task.batch(64, torch.Generator().manual_seed(10_000))  # as the trainer's probe seed
+            x, y = self.task.held_out(64, torch.Generator().manual_seed(10_000))  # as the trainer's probe seed
             return x[:samples], y[:samples]
         cfg = self.cfg
         if cfg.tokens:

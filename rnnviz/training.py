@@ -107,7 +107,7 @@ class Trainer:
         self.opt = (torch.optim.Adam(self.params, cfg.lr) if cfg.optimizer == "adam"
                     else torch.optim.SGD(self.params, cfg.lr, momentum=cfg.momentum))
         self.gen = torch.Generator().manual_seed(cfg.seed + 1)
-        self.val = self._to(task.batch(cfg.eval_batch, torch.Generator().manual_seed(cfg.seed + 10_000)))
+        self.val = self._to(task.held_out(cfg.eval_batch, torch.Generator().manual_seed(cfg.seed + 10_000)))
         self.probe_batch = tuple(t[:cfg.probe_samples] for t in self.val)
         self.good = [p.detach().clone() for p in self.params]  # last weights that gave a finite loss and gradient
         self.history: list[dict] = []  # one dict of scalars per step

@@ -80,3 +80,26 @@ def test_text_task_uses_the_texts_own_characters():
         get_task("text_lm", text=text, seq_len=500)
     with pytest.raises(ValueError, match="'é' is not in"):
         task.encode("é")
+
+
+@pytest.mark.parametrize("name, params", [("code_lm", {"seq_len": 50}), ("text_lm", {"seq_len": 20})])
+def test_validation_windows_are_text_training_never_reads(name, params):
+    from rnnviz.tasks import get_task
+
+    task = get_task(name, **params)
+    span = task.params.seq_len + 1
+    train = task.offsets(2000, torch.Generator().manual_seed(1))
+    held = task.offsets(2000, torch.Generator().manual_seed(1), held_out=True)
+    assert int((train + span).max()) <= int(held.min()), "a validation window overlaps text the model trains on"
+    assert int(held.min()) >= int(len(task.text) * 0.9) - 1
+    x, y = task.held_out(8, torch.Generator().manual_seed(3))
+    x2, _ = task.held_out(8, torch.Generator().manual_seed(3))
+    assert x.shape == (8, task.params.seq_len) and torch.equal(x, x2) and torch.equal(x[:, 1:], y[:, :-1])
+
+
+def test_a_text_too_short_to_set_a_tenth_aside_still_validates():
+    from rnnviz.tasks import get_task
+
+    task = get_task("text_lm", text="abc" * 40, seq_len=20)  # 120 characters: its last tenth holds no window
+    x, _ = task.held_out(4, torch.Generator().manual_seed(0))
+    assert x.shape == (4, 20)

@@ -104,6 +104,11 @@ class Task:
         """A deterministic batch: the same generator state gives the same (x, y)."""
         raise NotImplementedError
 
+    def held_out(self, batch_size: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        """Validation and probe sequences that training never reads. A generated task's fresh random samples
+        are that already; a task with a finite corpus overrides this with windows from a part set aside."""
+        return self.batch(batch_size, generator)
+
     # -- loss and metric, by sequence type and output kind ------------------------------------------------
     def relevant(self, output: Tensor) -> Tensor:
         """The outputs the loss reads: the last step for many-to-one and one-to-one, else all."""

@@ -17,6 +17,7 @@ from rnnviz.tasks.base import Task, TaskInfo, TaskParams, TrainDefaults
 from rnnviz.tasks.code_corpus import CODE_VOCAB, code_corpus, features_of_text, start_depth
 from rnnviz.tasks.text import DEFAULT_TEXT, load_text
 
+HELD_OUT = 0.1  # the last tenth of a corpus or text: validation and probe windows come only from there
 VISIBLE = {"\n": "↵", " ": "␣", "\t": "⇥"}  # what figure axes show for characters that print as nothing
 
 
@@ -29,15 +30,27 @@ class _CharLM(Task):
         self.output_size = len(vocab)
         self.index = {c: i for i, c in enumerate(vocab)}
         self.ids = torch.tensor([self.index[c] for c in text], dtype=torch.long)  # (N,)
-        self.starts = torch.from_numpy(starts.astype(np.int64))  # offsets a window may start at
-        self._steps = torch.arange(self.params.seq_len + 1)
+        span, cut = self.params.seq_len + 1, int(len(text) * (1 - HELD_OUT))
+        train, held = starts[starts + span <= cut], starts[(starts >= cut) & (starts + span <= len(text))]
+        if not (len(train) and len(held)):  # too short to set a tenth aside: validation reads training windows
+            train = held = starts
+        self.starts = torch.from_numpy(train.astype(np.int64))  # offsets a training window may start at
+        self.held_starts = torch.from_numpy(held.astype(np.int64))  # and a held-out one (never overlapping)
+        self._steps = torch.arange(span)
 
-    def offsets(self, batch_size: int, generator: torch.Generator) -> Tensor:
+    def offsets(self, batch_size: int, generator: torch.Generator, held_out: bool = False) -> Tensor:
         """(B,) corpus offsets of a batch's windows: batch() with the same generator state reads these."""
-        return self.starts[torch.randint(0, len(self.starts), (batch_size,), generator=generator)]
+        pool = self.held_starts if held_out else self.starts
+        return pool[torch.randint(0, len(pool), (batch_size,), generator=generator)]
 
     def batch(self, batch_size: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
-        w = self.ids[self.offsets(batch_size, generator).unsqueeze(1) + self._steps]  # (B, T + 1)
+        return self._windows(self.offsets(batch_size, generator))
+
+    def held_out(self, batch_size: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        return self._windows(self.offsets(batch_size, generator, held_out=True))
+
+    def _windows(self, offsets: Tensor) -> tuple[Tensor, Tensor]:
+        w = self.ids[offsets.unsqueeze(1) + self._steps]  # (B, T + 1)
         return w[:, :-1], w[:, 1:]
 
     def metric(self, output: Tensor, y: Tensor) -> float:

@@ -23,7 +23,7 @@ def find_units(demo: str) -> tuple[pd.DataFrame, list[str], np.ndarray, list[str
 
     s = state.demo_subject(demo)
     task = get_task(s.task.info.name, **{**vars(s.task.params), "seq_len": FINDER_CHARS})
-    x, _ = task.batch(FINDER_SAMPLES, torch.Generator().manual_seed(7))
+    x, _ = task.held_out(FINDER_SAMPLES, torch.Generator().manual_seed(7))  # text it never trained on
     trace = s.probe(x)
     states = [layered(trace, "h", 0, i) for i in range(len(x))]
     features = [task.features(row) for row in x]
