@@ -50,7 +50,7 @@ def train(m, x, y, steps=150, lr=0.03):
         loss = mse(m(x)[0], y)
         loss.backward()
         opt.step()
-    return first, float(loss)
+    return first, float(loss.detach())
 
 
 @pytest.mark.parametrize("arch", [a for a in SPECS if a.startswith("lstm_")] + ["gru", "rnn_tanh"])
