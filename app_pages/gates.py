@@ -16,9 +16,7 @@ units = st.multiselect("Units to follow", list(range(subject.cfg.hidden_size)), 
 
 def draw():
     s = pickers.gated(state.current_subject(), quiet=True)
-    trace = pickers.snapshot(s, "gates")
-    layer, sample = pickers.layer_sample(s, trace, "gates", prefix)
-    tokens = pickers.tokens(s, sample, prefix)
+    trace, layer, sample, tokens = pickers.view(s, "gates", prefix)
     theme = widgets.theme()
     p = prefix or None
     widgets.figure(pickers.mark_step(gate_lines(trace, units or [0], layer, sample, p, tokens, theme)), "gates.lines",

@@ -17,9 +17,7 @@ prefix = pickers.stack(subject, "gradients")
 
 def draw():
     s = state.current_subject()
-    trace = pickers.snapshot(s, "gradients")
-    layer, sample = pickers.layer_sample(s, trace, "gradients", prefix)
-    tokens = pickers.tokens(s, sample, prefix)
+    trace, layer, sample, tokens = pickers.view(s, "gradients", prefix)
     theme = widgets.theme()
     widgets.figure(grad_curve(trace, sample=sample, prefix=prefix or None, tokens=tokens, theme=theme,
                               per_step_loss=pickers.per_step_loss(s, prefix)),

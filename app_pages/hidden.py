@@ -21,9 +21,7 @@ dims = c3.radio("Trajectory", [2, 3], horizontal=True, key="hidden.dims", format
 
 def draw():
     s = state.current_subject()
-    trace = pickers.snapshot(s, "hidden")
-    layer, sample = pickers.layer_sample(s, trace, "hidden", prefix)
-    tokens = pickers.tokens(s, sample, prefix)
+    trace, layer, sample, tokens = pickers.view(s, "hidden", prefix)
     theme = widgets.theme()
     widgets.figure(pickers.mark_step(state_heatmap(trace, quantity, layer, sample, prefix or None, order, tokens, theme)),
                    "hidden.heat", trace.frame(prefix + quantity, sample=sample), name="hidden states")

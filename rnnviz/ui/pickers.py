@@ -73,6 +73,13 @@ def tokens(subject: Subject, sample: int, prefix: str = "") -> list[str]:
     return subject.describe_input(x[sample])
 
 
+def view(subject: Subject, page: str, prefix: str = "") -> tuple[Trace, int, int, list[str]]:
+    """What a view page draws from: the chosen snapshot, layer and probe sequence, and that sequence's tokens."""
+    trace = snapshot(subject, page)
+    layer, sample = layer_sample(subject, trace, page, prefix)
+    return trace, layer, sample, tokens(subject, sample, prefix)
+
+
 def snapshot(subject: Subject, page: str) -> Trace:
     """The latest probe, or (with a slider) an earlier snapshot, to watch the model learn. "latest" follows
     new probes while a run trains; an earlier one stays put."""
