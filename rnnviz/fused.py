@@ -33,6 +33,7 @@ class GRUBPTT(torch.autograd.Function):
     Backward, per step, given δ_t = dL/dh_t (direct gradient plus what flows back from t+1):
         dn_pre = δ ⊙ (1 - z) ⊙ (1 - n²)          dz_pre = δ ⊙ (h_t - n) ⊙ (1 - z)    (as h_t - n = z(h_{t-1} - n))
         dr_pre = dn_pre ⊙ gh_n ⊙ r ⊙ (1 - r)     dgh = [dr_pre, dz_pre, dn_pre ⊙ r]
+    (each δ ⊙ a factor the forward pass fixed, so the factors are computed for every t at once, before the loop)
         δ_{t-1} = dL_{t-1}/dh_{t-1} + δ ⊙ z + dgh W_hh
     and after the loop dW_hh = Σ_t dgh_t^T h_{t-1}, db_hh = Σ_t dgh_t.
     """
@@ -64,26 +65,27 @@ class GRUBPTT(torch.autograd.Function):
         h0, weight_hh, p, rz, n, out = ctx.saved_tensors
         T, B, H = out.shape
         dout = dout.contiguous()
-        dgh, dgi_n, dh_all = p.new_empty(T, B, 3 * H), p.new_empty(T, B, H), p.new_empty(T, B, H)
-        dgh_ = dgh.unbind(0)
-        dr_, dz_, dn_ = dgh[..., :H].unbind(0), dgh[..., H:2 * H].unbind(0), dgh[..., 2 * H:].unbind(0)
-        dgi_n_, dh_ = dgi_n.unbind(0), dh_all.unbind(0)
-        r_, z_, n_, out_ = rz[..., :H].unbind(0), rz[..., H:].unbind(0), n.unbind(0), out.unbind(0)
-        ghn_ = p[..., 2 * H:].unbind(0)
+        # every pre-activation gradient is δ_t times a factor known from the forward pass, computed for all t at
+        # once: dgh_t = δ_t ⊙ f_t with f = [A ⊙ gh_n ⊙ r(1 - r), (h_t - n)(1 - z), A ⊙ r], A = (1 - z)(1 - n²)
+        r, z = rz[..., :H], rz[..., H:]
+        omz = torch.rsub(z, 1.0)
+        a = omz * torch.addcmul(torch.ones_like(n), n, n, value=-1.0)
+        f = p.new_empty(T, B, 3, H)
+        torch.mul(a, r, out=f[:, :, 2])
+        torch.mul(a, p[..., 2 * H:] * (r - r * r), out=f[:, :, 0])
+        torch.mul(out - n, omz, out=f[:, :, 1])
+        dgh, dh_all = p.new_empty(T, B, 3, H), p.new_empty(T, B, H)
+        f_, dgh3_, dh_ = f.unbind(0), dgh.unbind(0), dh_all.unbind(0)
+        dgh_, z_ = dgh.view(T, B, 3 * H).unbind(0), z.unbind(0)
         dh_[T - 1].copy_(dout[T - 1])
-        for t in range(T - 1, -1, -1):
-            dh, r, z, nt = dh_[t], r_[t], z_[t], n_[t]
-            d1 = dh * torch.rsub(z, 1.0)  # δ (1 - z)
-            dn_pre = torch.addcmul(d1, d1 * nt, nt, value=-1.0, out=dgi_n_[t])  # δ (1 - z)(1 - n²)
-            torch.mul(dn_pre, r, out=dn_[t])
-            dr = dn_[t] * ghn_[t]  # dn_pre r gh_n
-            torch.addcmul(dr, dr, r, value=-1.0, out=dr_[t])  # ... (1 - r)
-            torch.mul(torch.sub(out_[t], nt), d1, out=dz_[t])
-            carry = torch.addcmul(dout[t - 1], dh, z) if t > 0 else dh * z
+        for t in range(T - 1, -1, -1):  # three ops per step
+            dh = dh_[t]
+            torch.mul(f_[t], dh.unsqueeze(1), out=dgh3_[t])
+            carry = torch.addcmul(dout[t - 1], dh, z_[t]) if t > 0 else dh * z_[t]
             dh_prev = torch.addmm(carry, dgh_[t], weight_hh, out=dh_[t - 1] if t > 0 else None)
         g = dgh.view(T * B, 3 * H)
-        d_weight = torch.addmm(dgh[0].t() @ h0, g[B:].t(), out[:-1].reshape(-1, H)) if T > 1 else dgh[0].t() @ h0
-        d_gi = torch.cat([dgh[..., :2 * H], dgi_n], -1)
+        d_weight = torch.addmm(g[:B].t() @ h0, g[B:].t(), out[:-1].reshape(-1, H)) if T > 1 else g[:B].t() @ h0
+        d_gi = torch.cat([g.view(T, B, 3 * H)[..., :2 * H], dh_all * a], -1)  # dL/dgi_n = δ (1 - z)(1 - n²)
         return d_gi, dh_prev, d_weight, g.sum(0)
 
 

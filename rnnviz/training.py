@@ -161,7 +161,9 @@ class Trainer:
         torch._foreach_copy_(self.good, [p.detach() for p in self.params])
         self.opt.step()
         self.step_count += 1
-        metric = self.task.metric(output, y)
+        metric = self.task.metric_from_loss(float(loss))
+        if metric is None:
+            metric = self.task.metric(output, y)
         report = StepReport(self.step_count, float(loss), metric, total, clipped, self._tick(),
                             dict(zip(self.names, norms.tolist())), penalty)
         self._evaluate_and_probe(report)

@@ -103,3 +103,12 @@ def test_a_text_too_short_to_set_a_tenth_aside_still_validates():
     task = get_task("text_lm", text="abc" * 40, seq_len=20)  # 120 characters: its last tenth holds no window
     x, _ = task.held_out(4, torch.Generator().manual_seed(0))
     assert x.shape == (4, 20)
+
+
+def test_bits_per_char_from_the_loss_equals_the_metric():
+    from rnnviz.tasks import get_task
+
+    task = get_task("code_lm", seq_len=30)
+    x, y = task.batch(4, torch.Generator().manual_seed(0))
+    out = torch.randn(4, 30, len(task.input_vocab), generator=torch.Generator().manual_seed(1))
+    assert task.metric_from_loss(float(task.loss(out, y))) == pytest.approx(task.metric(out, y), rel=1e-6)

@@ -128,6 +128,11 @@ class Task:
         keep = y != PAD
         return float(((out.argmax(-1) == y) & keep).sum() / keep.sum().clamp_min(1))
 
+    def metric_from_loss(self, loss: float) -> float | None:
+        """The metric when it follows from the batch's loss alone (the trainer then skips recomputing it on
+        every step); None when it needs the outputs."""
+        return None
+
     # -- what the views need ------------------------------------------------------------------------------
     def describe_input(self, x: Tensor) -> list[str]:
         """Labels for one sample's input steps (x without the batch axis), for figure axes."""

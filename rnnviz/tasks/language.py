@@ -58,6 +58,9 @@ class _CharLM(Task):
         out = output.detach()
         return float(F.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1))) / math.log(2)
 
+    def metric_from_loss(self, loss: float) -> float:
+        return loss / math.log(2)  # the loss is that cross-entropy in nats
+
     # -- text in and out ----------------------------------------------------------------------------------
     def encode(self, text: str) -> Tensor:
         """text -> (len,) ids; a character outside the vocabulary raises ValueError naming it."""
