@@ -32,6 +32,4 @@ if run is None:
 else:
     st.subheader(run.label)
     live.controls(run)
-    overlay = st.toggle("Overlay my other runs on this task", key="train.overlay",
-                        help="Train an RNN, an LSTM and a GRU on the same seed and race them.")
-    live.panel(run.id, overlay)
+    live.panel(run)

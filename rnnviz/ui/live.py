@@ -1,5 +1,5 @@
 """The Train page's live panel: a polling fragment that redraws a run's progress and charts, and the
-controls that act on the run (outside the fragment, so they act at once). Not the form (train_form.py).
+controls that act on the run (a fragment of their own, so they act at once). Not the form (train_form.py).
 """
 from __future__ import annotations
 
@@ -22,18 +22,27 @@ DIVERGED = ("Training diverged: {msg}. This is what **exploding gradients** look
 
 
 def controls(run: RunState) -> None:
-    """Pause, Resume, Stop training and the checkpoint download; drawn outside the polling fragment."""
+    """Pause, Resume, Stop training and the downloads: outside the polling panel, so a click acts at once, in a
+    light fragment of their own that follows the run's status each second while it trains.
+
+    Nothing here or in the panel reruns the whole page when the status changes: a full rerun while fragments
+    poll blanks the page now and then under load (Streamlit 1.67's frontend throws "Bad delta path index" and
+    unmounts the app; tests/e2e/test_load.py caught it, whether the rerun came from st.rerun or a click)."""
+    st.fragment(_controls, run_every=POLL_SECONDS if run.status in ACTIVE else None)(run.id)
+
+
+def _controls(run_id: str) -> None:
     p = state.pool()
+    run = p.get(run_id)
+    if run is None:
+        return
     c = st.columns([1, 1, 1.3, 2, 3])
     pause, resume, active = _buttons(run.status)
-    if c[0].button("Pause", disabled=not pause, key="live.pause",
-                   help="Hold training; nothing is lost."):
-        p.pause(run.id)
-    if c[1].button("Resume", disabled=not resume, key="live.resume"):
-        p.resume(run.id)
-    if c[2].button("Stop training", disabled=not active, key="live.stop",
-                   help="End the run; it keeps its weights, history and probes, and becomes a checkpoint."):
-        p.stop(run.id)
+    c[0].button("Pause", disabled=not pause, key="live.pause", on_click=p.pause, args=(run_id,),
+                help="Hold training; nothing is lost.")
+    c[1].button("Resume", disabled=not resume, key="live.resume", on_click=p.resume, args=(run_id,))
+    c[2].button("Stop training", disabled=not active, key="live.stop", on_click=p.stop, args=(run_id,),
+                help="End the run; it keeps its weights, history and probes, and becomes a checkpoint.")
     c[4].download_button("Run setup (JSON)", data=lambda: json.dumps(run.spec.get("form") or run.spec, indent=1),
                          file_name="rnnviz-run-setup.json", mime="application/json", on_click="ignore",
                          key="live.setup", help="Load it with 'Load a setup' above to train this run again.")
@@ -51,14 +60,20 @@ def overlay_runs(run: RunState) -> dict[str, list[dict]]:
         return {r.label: list(r.history) for r in state.my_runs() if r.spec["task"] == run.spec["task"]}
 
 
-@st.fragment(run_every=POLL_SECONDS)
-def panel(run_id: str, overlay: bool) -> None:
-    """Redraws the run's progress every second; when its status changes, reruns the page to update its buttons."""
+def panel(run: RunState) -> None:
+    """The run's progress and live charts, redrawn each second while it trains (and after, until the page next
+    reruns: the panel then shows the finished run)."""
+    st.fragment(_panel, run_every=POLL_SECONDS if run.status in ACTIVE else None)(run.id)
+
+
+def _panel(run_id: str) -> None:
     p = state.pool()
     run = p.get(run_id)
     if run is None:
         st.warning("This run is no longer on the server; start a new one.")
         return
+    overlay = st.toggle("Overlay my other runs on this task", key="train.overlay",
+                        help="Train an RNN, an LSTM and a GRU on the same seed and race them.")
     widgets.heartbeat(run_id)
     _await_first_step(run)
     with p.lock:
@@ -66,11 +81,6 @@ def panel(run_id: str, overlay: bool) -> None:
         total = run.spec["train"]["steps"]
     _progress(run_id, status, history, total, message)
     _charts(run, history, heat, overlay)
-    seen = st.session_state.setdefault("live.seen", {})
-    if run_id in seen and _buttons(seen[run_id]) != _buttons(status):  # the controls, outside, must follow
-        seen[run_id] = status
-        st.rerun(scope="app")  # drops this run's unsent output: only when the buttons change (not starting->running)
-    seen[run_id] = status
 
 
 def _await_first_step(run: RunState, patience: float = 1.5) -> None:

@@ -164,8 +164,10 @@ def run_subject(run: RunState) -> Subject | None:
 
 
 def options() -> dict[str, str]:
-    """Selector entries, key -> label: this session's runs, its uploads, then the demos."""
-    out = {f"run:{r.id}": f"{r.label} ({r.status}, step {r.step})" for r in my_runs()}
+    """Selector entries, key -> label: this session's runs, its uploads, then the demos. A run's label has no
+    status: the sidebar is drawn only when the page reruns, so a status would go stale (the sidebar's polling
+    training-status line says how far each run is)."""
+    out = {f"run:{r.id}": r.label for r in my_runs()}
     out.update({f"upload:{n}": f"Upload: {n}" for n in uploads()})
     out.update({f"demo:{n}": label for n, (path, label) in DEMOS.items() if (ROOT / path).is_file()})
     return out

@@ -37,7 +37,9 @@ def server(tmp_path_factory) -> Server:
 def page(browser):
     p = new_page(browser)
     yield p
+    errors = p.js_errors
     p.context.close()
+    assert not errors, f"the page threw in the browser (the app goes blank):\n{errors[0]}"
 
 
 @pytest.fixture(autouse=True)

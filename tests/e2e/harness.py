@@ -128,10 +128,18 @@ def launch_browser(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
-def new_page(browser, viewport: dict | None = None):
+def new_page(browser, viewport: dict | None = None, timeout: float = 30.0):
     context = browser.new_context(viewport=viewport or VIEWPORT, accept_downloads=True)
-    context.set_default_timeout(30_000)
-    return context.new_page()
+    context.set_default_timeout(timeout * 1000)
+    return watch(context.new_page())
+
+
+def watch(page):
+    """Records the page's uncaught JavaScript errors in page.js_errors. Streamlit's frontend unmounts the whole
+    app on one (an empty page), so every browser test fails on any (conftest.py)."""
+    page.js_errors = []
+    page.on("pageerror", lambda e: page.js_errors.append(f"{e}\n{(getattr(e, 'stack', '') or '')[:600]}"))
+    return page
 
 
 # -- reading a Streamlit page --------------------------------------------------------------------------------

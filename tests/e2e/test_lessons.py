@@ -49,11 +49,15 @@ def test_lesson_link_in_presentation_mode(page, server, path):
 
 def test_vanishing_gradients_lesson_trains_live(page, server):
     """Lesson 3's button trains its presets (relu RNN, spectral radius 1.5, without and with clipping): the
-    unclipped run explodes and says so, the clipped one finishes."""
+    unclipped run explodes and says so, the clipped one finishes, and the page then reruns by itself, which
+    enables the button again."""
     open_presenting(page, server, "lesson-vanishing-gradients")
-    page.get_by_role("button", name=BY_SLUG["lesson-vanishing-gradients"].train_label, exact=True).click()
+    train = page.get_by_role("button", name=BY_SLUG["lesson-vanishing-gradients"].train_label, exact=True)
+    train.click()
+    expect(train).to_be_disabled(timeout=30_000)
     text = lambda: page.locator("[data-testid='stMain']").inner_text()  # noqa: E731
     wait_for(lambda: "diverged" in text() and "finished" in text(), 120,
              what="the unclipped run to diverge and the clipped one to finish")
+    expect(train).to_be_enabled(timeout=30_000)
     assert_no_error(page)
     screenshot(page, "lesson-vanishing-gradients-trained")

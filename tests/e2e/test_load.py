@@ -1,12 +1,13 @@
 """The load test (the issue's words): 8 browser sessions start training at once; every one's Step rises (or
 it shows its queue position), the server's health endpoint keeps answering (90% of polls within 1.5 s, though
-the test's own browsers share the two cores), and no session sees another's run."""
+the test's own browsers share the two cores), every page ends showing its own run's checkpoint without going
+blank, and no session sees another's run."""
 import threading
 import time
 import urllib.request
 
 import pytest
-from harness import CONNECTED, queue_position, run_id, screenshot, step, wait_for, wait_idle
+from harness import CONNECTED, new_page, queue_position, run_id, screenshot, step, wait_for, wait_idle
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.e2e
@@ -57,9 +58,7 @@ def options_listed(page) -> list[str]:
 def test_eight_sessions_train_at_once(browser, server):
     pages, crashed = [], []
     for i in range(SESSIONS):
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        context.set_default_timeout(60_000)
-        pages.append(context.new_page())
+        pages.append(new_page(browser, {"width": 1280, "height": 900}, timeout=60))
         pages[-1].on("crash", lambda _, i=i: crashed.append(i))
     try:
         for i, page in enumerate(pages):
@@ -77,7 +76,11 @@ def test_eight_sessions_train_at_once(browser, server):
         steps = [[] for _ in pages]
         queued = [set() for _ in pages]
 
+        def blank() -> list[str]:  # a page whose frontend threw has unmounted the app: fail at once, saying why
+            return [f"session {i}: {page.js_errors[0]}" for i, page in enumerate(pages) if page.js_errors]
+
         def look() -> bool:
+            assert not blank(), "a page threw in the browser (the app went blank):\n" + "\n".join(blank())
             for i, page in enumerate(pages):
                 s, q = step(page), queue_position(page)
                 if s is not None:
@@ -113,6 +116,12 @@ def test_eight_sessions_train_at_once(browser, server):
         assert fast >= HEALTH_SHARE, f"only {fast:.0%} of health polls answered within {HEALTH_OK} s: {lat[-10:]}"
 
         ids = [wait_for(lambda p=page: run_id(p), 30, what="the run id in the URL") for page in pages]
+
+        def offered() -> bool:  # every run ends, and its page reruns by itself to offer the checkpoint
+            assert not blank(), "a page threw in the browser (the app went blank):\n" + "\n".join(blank())
+            return all(p.get_by_role("button", name="Download checkpoint", exact=True).count() for p in pages)
+
+        wait_for(offered, 120, interval=0.5, what="every page to offer its run's checkpoint")
         assert len(set(ids)) == SESSIONS, f"run ids are not all different: {ids}"
         for i, page in enumerate(pages):
             text = page.locator("[data-testid='stApp']").inner_text() + page.content()

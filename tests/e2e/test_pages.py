@@ -61,6 +61,7 @@ def test_deep_link_on_a_fresh_server(browser, tmp_path):
         sidebar = page.locator("[data-testid='stSidebar']")
         assert sidebar.get_by_text("Showing", exact=True).count() == 1  # app.py's shared sidebar ran
         assert sidebar.get_by_text("Unrolled graph", exact=True).count() == 1  # the page titles, not file names
+        assert not page.js_errors, page.js_errors[0]
         page.context.close()
     finally:
         stop_server(s)

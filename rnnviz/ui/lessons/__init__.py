@@ -37,17 +37,12 @@ def runs(lesson: Lesson) -> list[RunState]:
     return [r for r in state.my_runs() if r.spec.get("lesson") == lesson.slug]
 
 
-def train_button(lesson: Lesson) -> None:
-    """Starts every preset of the lesson as a run in the worker pool (queued beyond the cap)."""
-    if not lesson.presets:
-        return
-    busy = any(r.status in ACTIVE for r in runs(lesson))
-    if st.button(lesson.train_label, type="primary", key=f"{lesson.slug}.train", disabled=busy,
-                 help=f"{len(lesson.presets)} small run(s), trained live on the server; results appear below."):
-        for preset in lesson.presets:
-            run_id = state.pool().submit(state.session_token(), preset.spec(lesson.slug))
-            state.add_run(run_id, select_it=False)
-        st.rerun()
+def _start(lesson: Lesson) -> None:
+    """The lesson's Train button's callback: every preset as a run in the worker pool (queued beyond the cap)."""
+    if any(r.status in ACTIVE for r in runs(lesson)):
+        return  # a second click before the button redrew as disabled
+    for preset in lesson.presets:
+        state.add_run(state.pool().submit(state.session_token(), preset.spec(lesson.slug)), select_it=False)
 
 
 def show(slug: str) -> None:
@@ -77,18 +72,34 @@ def progress(lesson: Lesson) -> list[RunState]:
 
 
 def live_section(lesson: Lesson, draw) -> None:
-    """A fragment that redraws the lesson's runs every second while any of them trains: a progress line per run,
-    then draw(runs) once any has a step of history to draw (None: progress only)."""
-    active = any(r.status in ACTIVE for r in runs(lesson))
+    """The lesson's Train button, a progress line per run, and draw(runs) once any run has history to draw
+    (None: progress only), in a fragment that redraws each second while the page is open.
+
+    The button lives in the fragment, so it is disabled while the runs train and enabled after, with no rerun of
+    the whole page: a full rerun while fragments poll blanks the page now and then under load (Streamlit 1.67's
+    frontend throws "Bad delta path index"; tests/e2e/test_load.py caught it). Figures drawn with live_figure are
+    rebuilt only when a run moves on, so an idle lesson page costs little."""
 
     def body():
         mine = runs(lesson)
         for r in mine:
             widgets.heartbeat(r.id)
+        if lesson.presets:
+            st.button(lesson.train_label, type="primary", key=f"{lesson.slug}.train", on_click=_start, args=(lesson,),
+                      disabled=any(r.status in ACTIVE for r in mine),
+                      help=f"{len(lesson.presets)} small run(s), trained live on the server; results appear below.")
         progress(lesson)
         if draw is not None and any(r.history for r in mine):
             draw(mine)
-        if active and not any(r.status in ACTIVE for r in runs(lesson)):
-            st.rerun(scope="app")
 
-    st.fragment(body, run_every=1.0 if active else None)()
+    st.fragment(body, run_every=1.0)()
+
+
+def live_figure(mine: list[RunState], build, key: str, data=None, name: str | None = None) -> None:
+    """widgets.figure(build(), ...), with the figure rebuilt only when one of the runs has moved on (or the
+    presentation mode changed): building one costs ~0.3 s and the live section redraws each second."""
+    cache = st.session_state.setdefault("lessons.figures", {})
+    version = (widgets.presenting(), tuple((r.id, r.version) for r in mine))
+    if key not in cache or cache[key][0] != version:
+        cache[key] = (version, build())
+    widgets.figure(cache[key][1], key, data, name)

@@ -6,7 +6,7 @@ import streamlit as st
 from rnnviz.lessons import Lesson
 from rnnviz.plots.graph import unrolled_figure
 from rnnviz.ui import pickers, state, widgets
-from rnnviz.ui.lessons import live_section, train_button, untrained
+from rnnviz.ui.lessons import live_section, untrained
 
 TYPES = {  # sequence type -> (task, arch, sequence length, attention)
     "one-to-one": ("circle", "rnn_tanh", None, None),
@@ -47,7 +47,6 @@ def vanilla_rnn(lesson: Lesson) -> None:
     x, _ = s.probe_batch()
     widgets.figure(weight_share_figure(s.latest, 0, s.describe_input(x[0]), widgets.theme()), "lesson2.shares",
                    name="weight gradient shares")
-    train_button(lesson)
     live_section(lesson, None)
 
 

@@ -7,7 +7,7 @@ import streamlit as st
 from rnnviz.lessons import VARIANTS, Lesson
 from rnnviz.plots.gradients import grad_compare
 from rnnviz.ui import state, widgets
-from rnnviz.ui.lessons import live_section, train_button, untrained
+from rnnviz.ui.lessons import live_figure, live_section, untrained
 
 CURES = {  # label -> untrained(...) arguments (arch, init, radius, forget bias), on the adding problem, length 50
     "tanh RNN (default init)": ("rnn_tanh", "default", 1.0, None),
@@ -38,13 +38,13 @@ def vanishing(lesson: Lesson) -> None:
                                 subtitle="The GRU learned to carry the gradient back to the first steps, where the "
                                 "numbers to add can be; the tanh RNN did not."), "lesson3.trained", name="trained")
     st.subheader("Watch it explode, then clip it")
-    train_button(lesson)
 
     def draw(mine):
         series = {r.label: list(r.history) for r in mine}
-        widgets.figure(grad_norm_figure(series, clip_norm=1.0, theme=widgets.theme()), "lesson3.gradnorm",
-                       name="gradient norms")
-        widgets.figure(loss_curves(series, "mse", log_loss=True, theme=widgets.theme()), "lesson3.loss", name="loss")
+        live_figure(mine, lambda: grad_norm_figure(series, clip_norm=1.0, theme=widgets.theme()),
+                    "lesson3.gradnorm", name="gradient norms")
+        live_figure(mine, lambda: loss_curves(series, "mse", log_loss=True, theme=widgets.theme()), "lesson3.loss",
+                    name="loss")
         for r in mine:
             if r.status == "diverged":
                 st.warning(f"{r.label}: diverged ({r.message}), as expected. The gradient norm shot up by orders of "
@@ -73,15 +73,15 @@ def variants(lesson: Lesson) -> None:
                                 subtitle="Untrained, same input, 40 steps: at initialisation they all carry the gradient "
                                 "back about equally; the differences come with training (the race below)."),
                    "lesson5.reach", name="variants reach")
-    train_button(lesson)
 
     def draw(mine):
         series = {r.label: list(r.history) for r in mine}
-        widgets.figure(loss_curves(series, "accuracy", theme=widgets.theme()), "lesson5.race", name="variants race")
+        live_figure(mine, lambda: loss_curves(series, "accuracy", theme=widgets.theme()), "lesson5.race",
+                    name="variants race")
         done = [r for r in mine if r.latest_trace is not None]
         if done:
-            widgets.figure(saturation_figure([r.latest_trace for r in done], [r.label for r in done],
-                                             theme=widgets.theme()), "lesson5.saturation", name="saturation")
+            live_figure(mine, lambda: saturation_figure([r.latest_trace for r in done], [r.label for r in done],
+                                                        theme=widgets.theme()), "lesson5.saturation", name="saturation")
 
     live_section(lesson, draw)
 
@@ -103,7 +103,6 @@ def long_term(lesson: Lesson) -> None:
                            f"lesson6.{demo}", name=f"connectivity {demo}")
             st.caption(f"{s.label}. Like latching, the adding problem hides its answer far back: the two marked "
                        "inputs are the numbers to add, up to 50 steps before the output.")
-    train_button(lesson)
 
     def draw(mine):
         results: dict[str, list] = {}
@@ -113,7 +112,7 @@ def long_term(lesson: Lesson) -> None:
                 results.setdefault(r.spec["model"]["arch"], []).append((r.spec["task_params"]["seq_len"],
                                                                         last["val_metric"]))
         if results:
-            widgets.figure(accuracy_vs_lag(results, chance=0.5, theme=widgets.theme()), "lesson6.lag",
-                           name="accuracy against lag")
+            live_figure(mine, lambda: accuracy_vs_lag(results, chance=0.5, theme=widgets.theme()), "lesson6.lag",
+                        name="accuracy against lag")
 
     live_section(lesson, draw)

@@ -8,7 +8,7 @@ import torch
 
 from rnnviz.lessons import Lesson
 from rnnviz.ui import state, widgets
-from rnnviz.ui.lessons import live_section, train_button
+from rnnviz.ui.lessons import live_figure, live_section
 
 FINDER_SAMPLES, FINDER_CHARS = 8, 400  # the unit finder reads 3,200 characters: enough quotes and brackets
 
@@ -65,10 +65,10 @@ def attention(lesson: Lesson) -> None:
     out = trace["output"][0].argmax(-1)
     fig = attention_figure(trace, 0, s.describe_input(x[0]), s.task.describe_output(out), theme=widgets.theme())
     widgets.figure(fig, "lesson8.map", name="attention map")
-    train_button(lesson)
 
     def draw(mine):
         series = {r.label: list(r.history) for r in mine}
-        widgets.figure(loss_curves(series, "accuracy", theme=widgets.theme()), "lesson8.race", name="attention race")
+        live_figure(mine, lambda: loss_curves(series, "accuracy", theme=widgets.theme()), "lesson8.race",
+                    name="attention race")
 
     live_section(lesson, draw)
