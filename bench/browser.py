@@ -19,8 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "e2e")]
 
-from harness import (chart_points, launch_browser, new_page, open_app, process_tree, rss_bytes,  # noqa: E402
-                     start_server, step, stop_server, wait_for)
+from harness import (chart_points, launch_browser, new_page, open_app, process_tree, pss_bytes,  # noqa: E402
+                     rss_bytes, start_server, step, stop_server, wait_for)
 
 QUICK = "/train?task=parity&arch=gru&hidden=16&steps=20000&seed={seed}"
 MiB = 2**20
@@ -46,17 +46,6 @@ def first_update(browser, server, seed: int) -> tuple[float, float]:
         page.context.close()
 
 
-def pss_bytes(pid: int) -> int:
-    """Proportional set size: shared pages (torch, preloaded by the forkserver) counted once across processes."""
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
 def memory(server_pid: int) -> dict:
     pids = process_tree(server_pid)
     return {"processes": len(pids), "server_rss": rss_bytes(server_pid), "rss": sum(map(rss_bytes, pids)),
@@ -79,9 +68,7 @@ def many_sessions(browser, server, n: int, seconds: float) -> tuple[dict, dict, 
     """n sessions click Train together; samples memory for `seconds`. Returns (idle, peak, health, training)."""
     pages = []
     for i in range(n):
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        context.set_default_timeout(60_000)
-        pages.append(context.new_page())
+        pages.append(new_page(browser, {"width": 1280, "height": 900}, timeout=60))
     try:
         for i, page in enumerate(pages):
             page.goto(server.url + QUICK.format(seed=100 + i).replace("steps=20000", "steps=5000"))

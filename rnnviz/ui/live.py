@@ -83,7 +83,7 @@ def _panel(run_id: str) -> None:
     _charts(run, history, heat, overlay)
 
 
-def _await_first_step(run: RunState, patience: float = 1.5) -> None:
+def _await_first_step(run: RunState, patience: float = 2.5) -> None:
     """A run just started shows its first step the moment it arrives (~0.6 s after the click), not at the next
     poll: this session's script thread waits a little; the server and other sessions are not held up."""
     end = time.monotonic() + patience

@@ -111,14 +111,24 @@ def process_tree(pid: int) -> list[int]:
     return out
 
 
-def rss_bytes(pid: int) -> int:
+def proc_bytes(pid: int, file: str, field: str) -> int:
+    """A kB field of /proc/<pid>/<file> in bytes (0 for a process gone): ("status", "VmRSS:") is the resident
+    set; ("smaps_rollup", "Pss:") counts pages shared between processes (torch, preloaded by the forkserver) once."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in Path(f"/proc/{pid}/{file}").read_text().splitlines():
+            if line.startswith(field):
                 return int(line.split()[1]) * 1024
     except OSError:
         pass
     return 0
+
+
+def rss_bytes(pid: int) -> int:
+    return proc_bytes(pid, "status", "VmRSS:")
+
+
+def pss_bytes(pid: int) -> int:
+    return proc_bytes(pid, "smaps_rollup", "Pss:")
 
 
 def launch_browser(playwright):
