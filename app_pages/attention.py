@@ -8,14 +8,13 @@ st.title("Attention")
 st.markdown("Each row is one output step of the decoder; each column one input token. Bright cells are where "
             "the decoder looked (the weights in a row sum to 1). Reversing a string should draw an anti-diagonal.")
 subject = pickers.attentive(state.current_subject())
+picked = pickers.layer_sample(subject, "attention")
 
 
 def draw():
     s = pickers.attentive(state.current_subject(), quiet=True)
-    trace = pickers.snapshot(s, "attention")
-    _, sample = pickers.layer_sample(s, trace, "attention")
-    x, y = s.probe_batch()
-    src = s.describe_input(x[sample])
+    trace, _, sample, src = pickers.view(s, "attention", "enc.", *picked)  # the traced sequence's own tokens
+    y = trace.targets
     out = trace["output"][sample].argmax(-1)
     tgt = s.task.describe_output(out) if s.task is not None else [str(int(t)) for t in out]
     fig = attention_figure(trace, sample, src, tgt, theme=widgets.theme())

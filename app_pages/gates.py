@@ -1,22 +1,29 @@
-"""Gates: when LSTM and GRU gates open and close, the cell state they protect, and how saturated they run."""
+"""Gates: when a gated cell's gates open and close, the cell state they protect, and how saturated they run."""
 import streamlit as st
 
+from rnnviz.analysis.equations import all_equations, gate_glossary
 from rnnviz.plots.gates import cell_state_figure, cell_vs_hidden, gate_heatmaps, gate_lines, saturation_figure
 from rnnviz.ui import pickers, state, widgets
 
 st.title("Gates")
 subject = pickers.gated(state.current_subject())
-st.markdown(f"**{subject.label}**: gates {', '.join(subject.model.spec.gates)}. A gate near 1 lets information "
-            "through, near 0 blocks it. Karpathy et al. (2015) found many LSTM gates spend most of their time "
-            "saturated: fully open or fully shut.")
+spec = subject.model.spec
+st.markdown(f"**{subject.label}** ({spec.summary}). A gate near 1 lets information through, near 0 "
+            "blocks it. Karpathy et al. (2015) found many LSTM and GRU gates spend most of their time saturated: "
+            "fully open or fully shut.")
+st.markdown("<br>".join(gate_glossary(spec)), unsafe_allow_html=True)  # the spec's own text, no user input
+if spec.equations:
+    with st.expander(f"The {spec.name} step, line by line"):
+        st.markdown("<br>".join(all_equations(spec)), unsafe_allow_html=True)
 prefix = pickers.stack(subject, "gates")
 units = st.multiselect("Units to follow", list(range(subject.cfg.hidden_size)), default=[0, 1, 2][:subject.cfg.hidden_size],
                        key="gates.units", help="Each chosen unit's gate activations over the sequence.")
+picked = pickers.layer_sample(subject, "gates")  # outside the fragment, as pickers.layer_sample asks
 
 
 def draw():
     s = pickers.gated(state.current_subject(), quiet=True)
-    trace, layer, sample, tokens = pickers.view(s, "gates", prefix)
+    trace, layer, sample, tokens = pickers.view(s, "gates", prefix, *picked)
     theme = widgets.theme()
     p = prefix or None
     widgets.figure(pickers.mark_step(gate_lines(trace, units or [0], layer, sample, p, tokens, theme)), "gates.lines",

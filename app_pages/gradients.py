@@ -13,11 +13,12 @@ st.markdown("Backpropagation through time multiplies one Jacobian per step. When
             "**explodes**. Gates, clipping, truncation and initialisation are the cures.")
 subject = state.current_subject()
 prefix = pickers.stack(subject, "gradients")
+picked = layer, sample = pickers.layer_sample(subject, "gradients")
 
 
 def draw():
     s = state.current_subject()
-    trace, layer, sample, tokens = pickers.view(s, "gradients", prefix)
+    trace, layer, sample, tokens = pickers.view(s, "gradients", prefix, *picked)
     theme = widgets.theme()
     widgets.figure(grad_curve(trace, sample=sample, prefix=prefix or None, tokens=tokens, theme=theme,
                               per_step_loss=pickers.per_step_loss(s, prefix)),
@@ -45,19 +46,18 @@ def draw():
 pickers.live(draw)
 
 st.header("Which inputs reach the output?")
-x, y = subject.probe_batch()
-sample = st.session_state.get("gradients.sample", 0)
-values = input_connectivity(subject.model, x, y, sample=min(sample, x.shape[0] - 1))
+x, y = subject.traced_batch()  # the newest probe's own sequences, labelled as traced
+values = input_connectivity(subject.model, x, y, sample=sample)
 dependency = subject.task.dependency(x[sample]) if subject.task is not None else None
-widgets.figure(connectivity_figure(values, dependency, tokens=subject.describe_input(x[sample]), log=True,
+widgets.figure(connectivity_figure(values, dependency, tokens=subject.input_labels(subject.latest, sample), log=True,
                                    theme=widgets.theme()), "gradients.connectivity", name="input connectivity")
 
 st.header("What if…")
-whatif_panel.draw(subject, st.session_state.get("gradients.layer", 0), prefix)
+whatif_panel.draw(subject, layer, prefix)
 
 runs = [r for r in state.my_runs() if r.latest_trace is not None]
 if len(runs) > 1:
     st.header("Your runs side by side")
-    series = {r.label: r.latest_trace for r in runs if r.spec["task"] == runs[-1].spec["task"]}
+    series = {r.label: r.latest_trace for r in runs if r.spec.task == runs[-1].spec.task}
     k1 = (subject.train_config or {}).get("tbptt") or None
     widgets.figure(grad_compare(series, k1=k1, theme=widgets.theme()), "gradients.compare", name="runs compared")

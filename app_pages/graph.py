@@ -30,13 +30,16 @@ l1.page_link("app_pages/hidden.py", label=f"Hidden states at step {look} →", q
 l2.page_link("app_pages/gates.py", label=f"Gates at step {look} →", query_params=pickers.link_params(step=look))
 
 
+picked = pickers.layer_sample(subject, "graph")
+
+
 def draw():
     s = state.current_subject()
     tr = s.latest
-    _, sample = pickers.layer_sample(s, tr, "graph")
-    x, y = s.probe_batch()
+    sample = min(picked[1], tr.samples - 1)
+    y = tr.targets
     out_tokens = pickers.output_labels(s, None if y is None else y[sample], int(tr["output"].shape[1]))
-    fig = unrolled_figure(tr, seq_type, sample, start, steps, k, tokens=s.describe_input(x[sample]),
+    fig = unrolled_figure(tr, seq_type, sample, start, steps, k, tokens=s.input_labels(tr, sample),
                           output_tokens=out_tokens, theme=widgets.theme())
     widgets.figure(fig, "graph.fig", tr.frame("grad.h" if not s.cfg.seq2seq else "dec.grad.h", sample=sample),
                    name="unrolled graph")

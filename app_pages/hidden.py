@@ -17,11 +17,12 @@ order = c1.selectbox("Order units by", ["index", "variance", "pc1", "cluster"], 
 quantity = c2.selectbox("Show", ["h", "c"] if subject.model.spec.has_cell else ["h"], key="hidden.quantity",
                         format_func={"h": "hidden state h_t", "c": "cell state c_t"}.get)
 dims = c3.radio("Trajectory", [2, 3], horizontal=True, key="hidden.dims", format_func=lambda d: f"{d}-D PCA")
+picked = layer, sample = pickers.layer_sample(subject, "hidden")
 
 
 def draw():
     s = state.current_subject()
-    trace, layer, sample, tokens = pickers.view(s, "hidden", prefix)
+    trace, layer, sample, tokens = pickers.view(s, "hidden", prefix, *picked)
     theme = widgets.theme()
     widgets.figure(pickers.mark_step(state_heatmap(trace, quantity, layer, sample, prefix or None, order, tokens, theme)),
                    "hidden.heat", trace.frame(prefix + quantity, sample=sample), name="hidden states")
@@ -33,12 +34,9 @@ pickers.live(draw)
 
 st.header("Read the text through one unit")
 trace = subject.latest
-layer = st.session_state.get("hidden.layer", 0)
-sample = min(st.session_state.get("hidden.sample", 0), int(trace["output"].shape[0]) - 1)
 states = layered(trace, quantity, layer, sample, prefix or None)  # (T, H)
-tokens = pickers.tokens(subject, sample, prefix)
-x, _ = subject.probe_batch()
-features = subject.task.features(x[sample]) if subject.task is not None and not prefix else {}
+tokens = pickers.tokens(subject, trace, sample, prefix)
+features = subject.task.features(trace.inputs[sample]) if subject.task is not None and not prefix else {}
 picked = st.multiselect("…or find units that fire on these characters", sorted(set(tokens)), key="hidden.pattern",
                         help="Builds a 0/1 pattern over the text; the finder ranks units by correlation with it.")
 if picked:

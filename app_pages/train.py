@@ -11,16 +11,16 @@ with notes:
 train_form.setup_io(values)
 
 
-def start(values: dict) -> None:
-    """The Train button's callback: it runs before the page does, so the sidebar already lists the new run."""
+def start() -> None:
+    """The Train button's callback: it runs before the page does, so the sidebar already lists the new run. It
+    reads the controls as they are at the click (train_form.values), not as they were last drawn."""
     try:
-        state.add_run(state.pool().submit(state.session_token(), train_form.spec(values)))
+        state.add_run(state.pool().submit(state.session_token(), train_form.spec(train_form.values())))
     except ValueError as e:
         st.session_state["train.error"] = str(e)
 
 
-st.button("Train", type="primary", key="train.go", help="Start a run in a background worker.", on_click=start,
-          args=(values,))
+st.button("Train", type="primary", key="train.go", help="Start a run in a background worker.", on_click=start)
 if "train.error" in st.session_state:
     st.error(st.session_state.pop("train.error"))
 

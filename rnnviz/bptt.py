@@ -37,7 +37,7 @@ def tbptt_backward(model: nn.Module, x: Tensor, y: Tensor, loss_fn, k1: int, k2:
         state, outs = None, []
         for a in starts:
             states[a] = state
-            out, state = model(x[:, a:a + k1], state)
+            out, state = model(x[:, a:a + k1], state=state)
             outs.append(out)
         full = torch.cat(outs, 1)
     for a in starts:
@@ -46,7 +46,7 @@ def tbptt_backward(model: nn.Module, x: Tensor, y: Tensor, loss_fn, k1: int, k2:
             continue
         s = max(0, a - (k2 - k1))  # a window boundary, k2 steps before the window's nominal end
         start_state = _detach(states[s])
-        out_w, _ = model(x[:, s:e], start_state)
+        out_w, _ = model(x[:, s:e], state=start_state)
         attached = full.clone()
         attached[:, a:e] = out_w[:, a - s:]
         loss_fn(attached, y).backward()

@@ -10,6 +10,10 @@ recurrent weights. rec names what the step computed: "gh" (W_hh h_{t-1} + b_hh, 
 step's share of dL/dW_hh), "gate.<g>" activations and "preact.<g>" pre-activations under the papers' names.
 Gate blocks are stacked in PyTorch's order (LSTM i, f, g, o; GRU r, z, n) so weights move to torch.nn.
 Leading dimensions are free: (B, .) per step, or (T*B, .) when every step is evaluated at once.
+
+Each cell's CellSpec in SPECS also says what the views need, so they ask the cell rather than its family: its
+equations, its gates and what each means, whether it has a W_hh matrix, and how its step Jacobian is formed.
+A new cell is one entry in SPECS (and a step function for a new family) plus its reference test.
 """
 from __future__ import annotations
 
@@ -21,8 +25,22 @@ import torch.nn.functional as F
 from torch import Tensor
 
 
+TRANSITIONS = {  # spec.transition -> the step Jacobian ∂h_t/∂h_{t−1} that backpropagation multiplies by
+    "elman": "diag(φ′(a_t)) W_hh: one fixed matrix per step, so ρ(W_hh)^lag sets the gradient's rate",
+    "leaky": "(1 − α) I + α diag(tanh′(a_t)) W_hh: the leak keeps part of h_{t−1}, so for α < 1 the rate "
+             "lies nearer 1 than ρ(W_hh)",
+    "gated": "a sum of paths whose factors are the gates at each step: no single matrix sets the rate",
+    "diagonal": "diag(λ_t): each unit decays at its own rate, no W_hh matrix",
+}
+RHO_TRANSITIONS = ("elman", "leaky")  # diag(φ′) W_hh-like transitions, where a ρ(W_hh)^lag line means something
+
+
 @dataclass(frozen=True)
 class CellSpec:
+    """What a cell is and what the views need to show it; tuples throughout, so a spec can be a dict key.
+    Equations and gate meanings are plain text in the step docstrings' notation (h_{t−1}, ⊙, σ), with the
+    unrolled graph's matrix names (W_xh, W_hh); analysis/equations.py turns them into HTML."""
+
     name: str
     family: str  # "rnn" | "lstm" | "gru" | "esn": how the step is computed
     blocks: tuple[str, ...]  # row blocks of W_ih / W_hh, in storage order
@@ -35,27 +53,96 @@ class CellSpec:
     coupled: bool = False  # CIFG: f_t = 1 - i_t
     nonlinearity: str = "tanh"  # rnn family: "tanh" or "relu"
     summary: str = ""
+    equations: tuple[str, ...] = ()  # the update, one line per quantity ("h_t = ..."), as the step computes it
+    gate_meanings: tuple[tuple[str, str], ...] = ()  # (gate, "name: what it does"), for every gate recorded
+    has_w_hh: bool = True  # False for a recurrence without a W_hh matrix (a diagonal one: minGRU, LRU)
+    transition: str = ""  # a key of TRANSITIONS: how ∂h_t/∂h_{t−1} is formed
+    memory_gate: str = ""  # the gate that, near 1, keeps the old state (LSTM f, GRU z); "" if none
 
     @property
     def num_blocks(self) -> int:
         return len(self.blocks)
 
+    @property
+    def rho_sets_rate(self) -> bool:
+        """True where ∂h_t/∂h_{t−1} is diag(φ′) W_hh-like, so ρ(W_hh)^lag is the rate to compare with."""
+        return self.has_w_hh and self.transition in RHO_TRANSITIONS
 
-def _lstm(name, blocks, summary, **kw) -> CellSpec:
+    def gate_meaning(self, gate: str) -> str:
+        """The spec's words for one of its gates, e.g. "forget gate: how much of c_{t−1} is kept"."""
+        for g, meaning in self.gate_meanings:
+            if g == gate:
+                return meaning
+        raise ValueError(f"{self.name} declares no meaning for gate {gate!r}; it has {', '.join(self.gates) or 'none'}")
+
+    def gate_label(self, gate: str) -> str:
+        """The gate's short name with its symbol, "forget gate f": the meaning's words before the colon."""
+        return f"{self.gate_meaning(gate).split(':')[0]} {gate}"
+
+    def equation(self, symbol: str) -> str | None:
+        """The line that defines `symbol` ("h" -> "h_t = ..."), or None if the spec has none."""
+        return next((e for e in self.equations if e.startswith(f"{symbol}_t =")), None)
+
+
+def _gate_line(g: str, act: str = "σ", extra: str = "") -> str:
+    return f"{g}_t = {act}(W_x{g} x_t + W_h{g} h_{{t−1}} + b_{g}{extra})"
+
+
+def _lstm_equations(blocks, peephole=False, input_act=True, output_act=True, coupled=False) -> tuple[str, ...]:
+    """The LSTM's lines (i, f, g, c, o, h) with a Greff variant's one change; a gate the cell lacks has no line."""
+    peep = {g: f" + p_{g} ⊙ c_{c}" if peephole else "" for g, c in (("i", "{t−1}"), ("f", "{t−1}"), ("o", "t"))}
+    keep = "(1 − i_t) ⊙ c_{t−1}" if coupled else "f_t ⊙ c_{t−1}" if "f" in blocks else "c_{t−1}"
+    write = "i_t ⊙ g_t" if "i" in blocks else "g_t"
+    squash = "tanh(c_t)" if output_act else "c_t"
+    lines = {"i": _gate_line("i", extra=peep["i"]), "f": _gate_line("f", extra=peep["f"]),
+             "g": _gate_line("g", "tanh") if input_act else "g_t = W_xg x_t + W_hg h_{t−1} + b_g",
+             "c": f"c_t = {keep} + {write}", "o": _gate_line("o", extra=peep["o"]),
+             "h": f"h_t = o_t ⊙ {squash}" if "o" in blocks else f"h_t = {squash}"}
+    return tuple(line for k, line in lines.items() if k in blocks or k in "ch")
+
+
+def _lstm_meanings(blocks, input_act=True, output_act=True, coupled=False) -> tuple[tuple[str, str], ...]:
+    shown = "tanh(c_t)" if output_act else "c_t"
+    meanings = {
+        "i": "input gate: how much of the candidate g_t is written into c_t",
+        "f": "forget gate: tied to the input gate, f_t = 1 − i_t, so what is written displaces what is kept"
+             if coupled else "forget gate: how much of c_{t−1} is kept",
+        "g": "candidate: the new content, in [−1, 1]" if input_act
+             else "candidate: the new content, unbounded (no tanh)",
+        "o": f"output gate: how much of {shown} is shown as h_t",
+    }
+    return tuple((g, m) for g, m in meanings.items() if g in blocks or (g == "f" and coupled))
+
+
+def _lstm(name, blocks, summary, torch_equivalent=None, **kw) -> CellSpec:
     gates = tuple(g for g in "ifgo" if g in blocks or (g == "f" and kw.get("coupled")))
-    return CellSpec(name, "lstm", tuple(blocks), gates, None, has_cell=True, summary=summary, **kw)
+    act = {k: v for k, v in kw.items() if k != "peephole"}
+    return CellSpec(name, "lstm", tuple(blocks), gates, torch_equivalent, has_cell=True, summary=summary,
+                    equations=_lstm_equations(blocks, **kw), gate_meanings=_lstm_meanings(blocks, **act),
+                    transition="gated", memory_gate="f" if "f" in gates else "", **kw)
 
+
+def _rnn(name, torch_equivalent, nonlinearity, summary) -> CellSpec:
+    return CellSpec(name, "rnn", ("h",), (), torch_equivalent, nonlinearity=nonlinearity, summary=summary,
+                    equations=(f"h_t = {nonlinearity}(W_xh x_t + W_hh h_{{t−1}} + b)",), transition="elman")
+
+
+GRU_MEANINGS = (("r", "reset gate: how much of W_hn h_{t−1} reaches the candidate n_t"),
+                ("z", "update gate: how much of h_{t−1} is kept; 1 − z_t of the candidate n_t is written"),
+                ("n", "candidate: the new state on offer, in [−1, 1]"))
 
 SPECS: dict[str, CellSpec] = {
     s.name: s
     for s in (
-        CellSpec("rnn_tanh", "rnn", ("h",), (), "nn.RNN", summary="Elman RNN, tanh units"),
-        CellSpec("rnn_relu", "rnn", ("h",), (), "nn.RNN(nonlinearity='relu')", nonlinearity="relu",
-                 summary="Elman RNN, relu units (IRNN with identity init)"),
-        CellSpec("lstm", "lstm", tuple("ifgo"), tuple("ifgo"), "nn.LSTM", has_cell=True,
-                 summary="LSTM with forget gate (Gers et al. 2000), PyTorch's formulation"),
+        _rnn("rnn_tanh", "nn.RNN", "tanh", "Elman RNN, tanh units"),
+        _rnn("rnn_relu", "nn.RNN(nonlinearity='relu')", "relu", "Elman RNN, relu units (IRNN with identity init)"),
+        _lstm("lstm", "ifgo", "LSTM with forget gate (Gers et al. 2000), PyTorch's formulation", "nn.LSTM"),
         CellSpec("gru", "gru", tuple("rzn"), tuple("rzn"), "nn.GRU",
-                 summary="GRU (Cho et al. 2014), PyTorch's formulation with b_hn inside r"),
+                 summary="GRU (Cho et al. 2014), PyTorch's formulation with b_hn inside r",
+                 equations=(_gate_line("r"), _gate_line("z"),
+                            "n_t = tanh(W_xn x_t + b_xn + r_t ⊙ (W_hn h_{t−1} + b_hn))",
+                            "h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t−1}"),
+                 gate_meanings=GRU_MEANINGS, transition="gated", memory_gate="z"),
         _lstm("lstm_peephole", "ifgo", "LSTM with peephole connections", peephole=True),
         _lstm("lstm_nig", "fgo", "Greff et al. NIG: no input gate, i_t = 1"),
         _lstm("lstm_nfg", "igo", "Greff et al. NFG: no forget gate, f_t = 1"),
@@ -65,7 +152,8 @@ SPECS: dict[str, CellSpec] = {
         _lstm("lstm_noaf", "ifgo", "Greff et al. NOAF: no output activation, h_t = o_t * c_t",
               output_act=False),
         CellSpec("esn", "esn", ("h",), (), None,
-                 summary="Echo state network: fixed random reservoir, leaky tanh units, trained readout"),
+                 summary="Echo state network: fixed random reservoir, leaky tanh units, trained readout",
+                 equations=("h_t = (1 − α) h_{t−1} + α tanh(W_in x_t + W h_{t−1} + b)",), transition="leaky"),
     )
 }
 

@@ -8,39 +8,13 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from rnnviz.training import TrainConfig
+from rnnviz.run import RunSpec
 
 
-@dataclass(frozen=True)
-class Preset:
-    """One run a lesson can start: a task and a network, sized to finish in seconds."""
-
-    label: str
-    task: str
-    arch: str
-    hidden: int = 32
-    steps: int = 300
-    lr: float = 0.01
-    seq_len: int | None = None  # the task's own default when None
-    init: str = "default"
-    init_radius: float = 1.0
-    clip_norm: float = 0.0
-    optimizer: str = "adam"
-    attention: str | None = None  # encoder-decoder tasks only
-    seed: int = 0
-
-    def spec(self, lesson: str) -> dict:
-        """A worker-pool run spec (see rnnviz/ui/worker.py)."""
-        from rnnviz.tasks import get_task
-
-        task = get_task(self.task, **({} if self.seq_len is None else {"seq_len": self.seq_len}))
-        extra = {"attention": self.attention} if self.attention else {}
-        model = task.model_config(self.arch, self.hidden, 1, **extra)
-        train = TrainConfig(steps=self.steps, lr=self.lr, init=self.init, init_radius=self.init_radius,
-                            clip_norm=self.clip_norm, optimizer=self.optimizer, seed=self.seed,
-                            probe_every=max(10, self.steps // 20), batch_size=task.defaults.batch_size).validate()
-        return {"task": self.task, "task_params": dataclasses.asdict(task.params), "model": model.to_dict(),
-                "train": dataclasses.asdict(train), "label": self.label, "lesson": lesson}
+def preset(label: str, task: str, arch: str, hidden: int = 32, steps: int = 300, lr: float = 0.01, **knobs) -> RunSpec:
+    """One run a lesson can start: a RunSpec sized to finish in seconds, probed ~20 times."""
+    return RunSpec(task=task, arch=arch, hidden=hidden, layers=1, steps=steps, lr=lr, label=label,
+                   probe_every=max(10, steps // 20), **knobs)
 
 
 @dataclass(frozen=True)
@@ -50,11 +24,11 @@ class Lesson:
     title: str
     idea: str  # 2 to 4 plain sentences
     look_at: tuple[str, ...]  # where to look in the figures
-    presets: tuple[Preset, ...] = field(default_factory=tuple)
+    presets: tuple[RunSpec, ...] = field(default_factory=tuple)  # each run's RunSpec (its lesson field set below)
     train_label: str = "Train the comparison"
 
 
-ARCHS_RACE = tuple(Preset(f"{a} on parity", "parity", a, 32, 500, 0.01, seq_len=12)
+ARCHS_RACE = tuple(preset(f"{a} on parity", "parity", a, 32, 500, 0.01, seq_len=12)
                    for a in ("rnn_tanh", "lstm", "gru"))
 VARIANTS = ("lstm", "lstm_peephole", "lstm_nig", "lstm_nfg", "lstm_nog", "lstm_cifg", "lstm_niaf", "lstm_noaf", "gru")
 
@@ -73,7 +47,7 @@ LESSONS = (
            ("The graph: W_hh labels every h→h arrow; it is one matrix, not T of them.",
             "The bars: each step's share of dL/dW_hh; they add up to the gradient the optimiser uses.",
             "Early steps' shares are small: their error signal had to travel furthest back."),
-           (Preset("rnn_tanh on noisy sine", "noisy_sine", "rnn_tanh", 32, 300, 0.01),), "Train it"),
+           (preset("rnn_tanh on noisy sine", "noisy_sine", "rnn_tanh", 32, 300, 0.01),), "Train it"),
     Lesson(3, "lesson-vanishing-gradients", "Vanishing and exploding gradients",
            "Backpropagation through time multiplies one Jacobian per step. If W_hh's spectral radius is below 1 "
            "the product shrinks geometrically, so early inputs stop influencing learning (vanishing); above 1 it "
@@ -86,10 +60,10 @@ LESSONS = (
             "Live: without clipping the relu RNN diverges within a few steps; with clipping it stays finite and keeps "
             "training (300 steps are too few to solve the task: its error sits near the 1/6 of always guessing the "
             "mean)."),
-           (Preset("relu RNN ρ=1.5, no clipping", "adding", "rnn_relu", 64, 300, 0.01, seq_len=50, init="spectral",
-                   init_radius=1.5, optimizer="sgd", seed=1),
-            Preset("relu RNN ρ=1.5, clipped at 1", "adding", "rnn_relu", 64, 300, 0.01, seq_len=50, init="spectral",
-                   init_radius=1.5, optimizer="sgd", seed=1, clip_norm=1.0)), "Watch it explode, then clip it"),
+           (preset("relu RNN ρ=1.5, no clipping", "adding", "rnn_relu", 64, 300, 0.01, seq_len=50, init="spectral",
+                   radius=1.5, optimizer="sgd", seed=1),
+            preset("relu RNN ρ=1.5, clipped at 1", "adding", "rnn_relu", 64, 300, 0.01, seq_len=50, init="spectral",
+                   radius=1.5, optimizer="sgd", seed=1, clip=1.0)), "Watch it explode, then clip it"),
     Lesson(4, "lesson-lstm-gates", "The LSTM, gate by gate",
            "An LSTM keeps a cell state c_t that only changes by gated addition: the forget gate f decides how much "
            "of the old cell to keep, the input gate i how much of the new candidate g to write, and the output gate "
@@ -103,14 +77,14 @@ LESSONS = (
            "merges the cell into h and couples its gates, with fewer parameters.",
            ("The race: each variant's loss on the same task and seed; who falls first, who stalls?",
             "Saturation: how often each variant's gates sit fully open or shut."),
-           tuple(Preset(f"{a}", "bracket_depth", a, 24, 250, 0.01) for a in VARIANTS), "Train all nine"),
+           tuple(preset(f"{a}", "bracket_depth", a, 24, 250, 0.01) for a in VARIANTS), "Train all nine"),
     Lesson(6, "lesson-long-term", "Long-term dependencies",
            "Bengio, Simard & Frasconi (1994) showed that storing a bit reliably in a recurrent network makes its "
            "gradients vanish: the longer the lag, the harder to learn. In latching, the class is set in the first "
            "steps and followed by noise; the network must hold it to the end.",
            ("Connectivity: how strongly the final output depends on each input step; the true cause is marked.",
             "After training: accuracy against lag for each architecture; the tanh RNN falls to chance first."),
-           tuple(Preset(f"{a} lag {lag}", "latching", a, 32, 400, 0.01, seq_len=lag)
+           tuple(preset(f"{a} lag {lag}", "latching", a, 32, 400, 0.01, seq_len=lag)
                  for lag in (5, 20, 60) for a in ("rnn_tanh", "lstm", "gru")), "Train across lags"),
     Lesson(7, "lesson-char-rnn", "Practical intuition: a character model",
            "Trained only to predict the next character of code-like text, an LSTM learns to close brackets and "
@@ -125,9 +99,11 @@ LESSONS = (
            "relevance. Reversing a string, it learns to look at the mirror position.",
            ("The map: each output row puts its weight on the input column it copies; reversing draws an "
             "anti-diagonal.", "The race: with attention the accuracy rises sooner than without."),
-           (Preset("reverse, no attention", "reverse", "gru", 64, 300, 0.01, attention="none"),
-            Preset("reverse, additive attention", "reverse", "gru", 64, 300, 0.01, attention="additive")),
+           (preset("reverse, no attention", "reverse", "gru", 64, 300, 0.01, attention="none"),
+            preset("reverse, additive attention", "reverse", "gru", 64, 300, 0.01, attention="additive")),
            "Train with and without"),
 )
 
+LESSONS = tuple(dataclasses.replace(lesson, presets=tuple(dataclasses.replace(p, lesson=lesson.slug)
+                                                          for p in lesson.presets)) for lesson in LESSONS)
 BY_SLUG = {lesson.slug: lesson for lesson in LESSONS}

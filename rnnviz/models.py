@@ -120,11 +120,13 @@ class RNNModel(nn.Module):
             init_reservoir(self.rnn, cfg.spectral_radius, cfg.input_scaling)
             freeze_input(self)  # only the readout learns
 
-    def forward(self, x: Tensor, state=None):
+    def forward(self, x: Tensor, y: Tensor | None = None, state=None):
+        """The one call every model answers (minGPT's `model(x, y)`): y is unused here (the loss is the task's)
+        and required by the encoder-decoder, which reads it for teacher forcing."""
         out, state = self.rnn(embed_input(self, self.cfg, x), state)
         return (self.head(out) if self.head is not None else out), state
 
-    def forward_traced(self, x: Tensor, state=None):
+    def forward_traced(self, x: Tensor, y: Tensor | None = None, state=None):
         """The written-out loop; returns (outputs, state, tapes={"": Tape}, extras={"x": embedded input})."""
         xe = embed_input(self, self.cfg, x)
         if not xe.requires_grad:  # vectors or a frozen embedding: still want dL/dx_t and connectivity

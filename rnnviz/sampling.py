@@ -57,7 +57,7 @@ def generate_text(model: nn.Module, vocab: list[str], prime: str = "", length: i
         out.chars.append(vocab[nxt])
         out.probs.append(float(p[nxt]))
         out.top.append([(vocab[int(i)], float(q)) for q, i in zip(tp, ti)])
-        logits, state = model(torch.tensor([[nxt]], device=ids.device), state)
+        logits, state = model(torch.tensor([[nxt]], device=ids.device), state=state)
     model.train(was)
     return out
 
@@ -78,7 +78,7 @@ def generate_values(model: nn.Module, prime: Tensor, length: int) -> Tensor:
     nxt = y[:, -1:]
     for _ in range(length):
         preds.append(nxt[0, 0])
-        y, state = model(nxt, state)
+        y, state = model(nxt, state=state)
         nxt = y[:, -1:]
     model.train(was)
     return torch.stack(preds).cpu() if preds else torch.zeros(0, cfg.input_size)

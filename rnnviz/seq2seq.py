@@ -70,9 +70,10 @@ class Seq2Seq(nn.Module):
         prev = torch.cat([torch.full_like(y[:, :1], self.start_token), y[:, :-1]], 1)
         return self.target_embedding(prev.masked_fill(prev < 0, self.start_token))
 
-    def forward(self, x: Tensor, y: Tensor):
-        """x source (B, S) ids or (B, S, D); y targets (B, T) -> logits (B, T, O), final decoder state."""
-        self.check_targets(y)
+    def forward(self, x: Tensor, y: Tensor | None = None, state=None):
+        """x source (B, S) ids or (B, S, D); y targets (B, T) -> logits (B, T, O), final decoder state.
+        `state` is accepted for the one call signature and must be None (the encoder makes the decoder's)."""
+        self.check_targets(y, state)
         enc, state = self.encoder(embed_input(self, self.cfg, x))
         emb = self.decoder_inputs(y)
         if self.cfg.attention == "additive":
@@ -118,9 +119,9 @@ class Seq2Seq(nn.Module):
         final = (torch.stack(h), torch.stack(c) if c[0] is not None else None)
         return torch.stack(logits, 1), final, (torch.stack(alphas, 1) if alphas else None)
 
-    def forward_traced(self, x: Tensor, y: Tensor):
+    def forward_traced(self, x: Tensor, y: Tensor | None = None, state=None):
         """(logits, state, tapes={"enc.": Tape, "dec.": Tape}, extras={"x", "attention" (B, T, S)})."""
-        self.check_targets(y)
+        self.check_targets(y, state)
         xe = embed_input(self, self.cfg, x)
         if not xe.requires_grad:
             xe = xe.detach().requires_grad_()
@@ -140,8 +141,13 @@ class Seq2Seq(nn.Module):
         logits, _, alpha = self._decode_steps(enc, state, None, None, steps)
         return logits.argmax(-1), logits, alpha
 
-    def check_targets(self, y: Tensor) -> None:
+    def check_targets(self, y: Tensor | None, state=None) -> None:
         O = self.cfg.output_size
+        if y is None:
+            raise ValueError("an encoder-decoder needs its target sequence y to run (teacher forcing); "
+                             "use generate() to decode without one")
+        if state is not None:
+            raise ValueError("an encoder-decoder starts from its encoder's final state; pass no state")
         if y.dim() != 2 or y.dtype != torch.long:
             raise ValueError(f"targets must be integer ids of shape (batch, time); got {y.dtype} {tuple(y.shape)}")
         bad = (y >= O) | ((y < 0) & (y != PAD))

@@ -9,25 +9,31 @@ import torch
 from torch import Tensor, nn
 
 from rnnviz.models import ModelConfig
+from rnnviz.run import RunRecord, RunSpec, spec_of
 from rnnviz.sampling import encode
-from rnnviz.trace import Trace, probe
+from rnnviz.trace import Trace, probe, record_io
 
 DEFAULT_STEPS = 48  # length of the made-up probe input for a model that came without a task
 
 
 @dataclass
 class Subject:
+    """A model and the RunRecord it came with (empty for an imported state_dict), as the views see them."""
+
     label: str
     model: nn.Module  # on the CPU, eval mode
     task: object | None  # a rnnviz.tasks.Task, when known
     vocab: list[str] | None = None
     output_vocab: list[str] | None = None
-    traces: list[Trace] = field(default_factory=list)  # oldest first
-    history: list[dict] = field(default_factory=list)
-    grad_heat: list = field(default_factory=list)  # (step, ||dL/dh_t|| per t) per probe
-    train_config: dict | None = None
-    source: str = "checkpoint"  # "run", "checkpoint" or "demo"
+    record: RunRecord = field(default_factory=RunRecord)  # history, probe traces (oldest first), gradient map
+    train_config: dict | None = None  # the TrainConfig it was trained with, when known
+    source: str = "checkpoint"  # "run", "checkpoint", "demo" or "lesson"
     notes: list[str] = field(default_factory=list)
+    spec: RunSpec | None = None  # the RunSpec it was trained from, when known
+
+    traces = property(lambda self: self.record.traces)
+    history = property(lambda self: self.record.history)
+    grad_heat = property(lambda self: self.record.grad_heat)
 
     @property
     def cfg(self) -> ModelConfig:
@@ -40,10 +46,15 @@ class Subject:
         return self.traces[-1]
 
     def probe_batch(self, samples: int = 4) -> tuple[Tensor, Tensor | None]:
-        """The task's held-out probe batch (seeded), or a made-up input for a model without a task."""
+        """Input for a new probe (one the user asks for, or the first of a model without traces): the trainer's
+        own probe batch when the training setup is known, else the task's seeded held-out batch, else a made-up
+        input. Labels never come from here: they come from the trace that was drawn (traced_batch)."""
         if self.task is not None:
-            x, y = self.task.held_out(64, torch.Generator().manual_seed(10_000))  # as the trainer's probe seed
-            return x[:samples], y[:samples]
+            tc = self.spec.to_dict() if self.spec is not None else (self.train_config or {})
+            seed, n = int(tc.get("seed", 0)), int(tc.get("eval_batch", 64))
+            k = int(tc.get("probe_samples", samples)) if tc else samples
+            x, y = self.task.held_out(n, torch.Generator().manual_seed(seed + 10_000))  # as Trainer.__init__
+            return x[:k], y[:k]
         cfg = self.cfg
         if cfg.tokens:
             if self.vocab:
@@ -59,15 +70,34 @@ class Subject:
         loss_fn = self.task.loss if (self.task is not None and y is not None) else None
         if self.cfg.seq2seq and y is None:
             raise ValueError("an encoder-decoder needs a target sequence to trace")
-        return probe(model, x, y, loss_fn)
+        return probe(model, x, y, loss_fn, vocab=self.vocab, output_vocab=self.output_vocab)
 
-    def describe_input(self, x: Tensor) -> list[str]:
-        """Axis labels for one sample's input steps."""
+    def traced_batch(self, trace: Trace | None = None) -> tuple[Tensor, Tensor | None]:
+        """The inputs and targets `trace` (default: the latest) was computed on: what its labels describe."""
+        trace = trace or self.latest
+        if "input" not in trace:
+            raise ValueError("this trace does not record its inputs; probe the model again")
+        return trace.inputs, trace.targets
+
+    def input_labels(self, trace: Trace, sample: int) -> list[str]:
+        """Axis labels for one traced sample's input steps, read from the trace's own input."""
+        x = trace.inputs[sample]
         if self.task is not None:
             return self.task.describe_input(x)
-        if self.vocab:
-            return [self.vocab[int(i)] for i in x]
+        vocab = trace.meta.get("input_vocab") or self.vocab
+        if vocab and x.dim() == 1:
+            return [vocab[int(i)] for i in x]
         return [str(int(v)) if v.dim() == 0 else f"t{t}" for t, v in enumerate(x)]
+
+    def target_labels(self, trace: Trace, sample: int) -> list[str] | None:
+        """Labels for one traced sample's targets (the decoder's steps), from the trace's own targets."""
+        y = trace.targets
+        if y is None:
+            return None
+        if self.task is not None:
+            return self.task.describe_output(y[sample])
+        vocab = trace.meta.get("output_vocab")
+        return [vocab[int(i)] if vocab and 0 <= int(i) < len(vocab) else str(int(i)) for i in y[sample].reshape(-1)]
 
 
 def _sample_text(vocab: list[str]) -> str:
@@ -95,7 +125,19 @@ def from_checkpoint(loaded, label: str, source: str = "checkpoint") -> Subject:
     task = task_from_dict(loaded.task)
     extra = getattr(loaded, "extra", None) or {}
     out_vocab = extra.get("output_vocab") or (task.output_vocab if task is not None else None)
-    subject = Subject(label, loaded.model.eval(), task, loaded.vocab, out_vocab, list(loaded.traces),
-                      list(loaded.history or []), list(extra.get("grad_heat") or []), loaded.train_config, source,
-                      list(loaded.notes))
+    subject = Subject(label, loaded.model.eval(), task, loaded.vocab, out_vocab, RunRecord.from_checkpoint(loaded),
+                      loaded.train_config, source, list(loaded.notes), spec_of(loaded))
+    backfill_inputs(subject)
     return subject
+
+
+def backfill_inputs(subject: Subject) -> None:
+    """Traces saved before they recorded their inputs (rnnviz < 0.2) get the batch the trainer really probed,
+    regenerated from its recipe (seed + 10_000, eval_batch, probe_samples), checked against the trace's shape."""
+    old = [t for t in subject.traces if "input" not in t]
+    if not old or subject.task is None or not (subject.train_config or subject.spec):
+        return
+    x, y = subject.probe_batch()
+    for t in old:
+        if t.samples == x.shape[0] and t.steps == (y.shape[1] if subject.cfg.seq2seq else x.shape[1]):
+            record_io(t, x, y, subject.vocab, subject.output_vocab)

@@ -6,11 +6,17 @@ Not analysis (analysis.py derives quantities) and not plotting. Names, with dime
                                                grad.gh[t]^T h_{t-1}, summed over samples (weight_grad_share)
     dW_hh.norm    (layer, step)                ||that share||_F
     jacobian      (layer, step)                ||∂h_{T-1}/∂h_t||_F for the first sample (jacobian.py)
+    input         (sample, step) token ids, or (sample, step, unit) vectors: the probe's own raw input,
+                                               stored as float32 (ids are exact up to 2^24); `trace.inputs`
+                                               gives them back as the model takes them
+    target        (sample, ...) the probe's targets (ids or values), when it had any; `trace.targets`
     x, grad.x     (sample, step, unit)         the cell input (embedded) and dL/dx_t
     output        (sample, step, unit)         the model's outputs (logits or values)
     attention     (sample, step, source)       encoder-decoder only
 An encoder-decoder's stack names carry a prefix: enc.h, dec.gate.i, dec.jacobian, ...
 grad.* are total derivatives through time (every path from that tensor to L), not one step's direct share.
+meta["input_vocab"] / meta["output_vocab"] name the ids when known: every label on screen is read from
+the trace it draws (its own inputs and targets), never from a batch generated again.
 """
 from __future__ import annotations
 
@@ -25,7 +31,7 @@ from rnnviz.jacobian import jacobian_norms
 from rnnviz.stack import Tape
 
 LAYERED = ("layer", "sample", "step", "unit")
-SNAPSHOT = {"h", "c", "grad.h", "jacobian", "dW_hh.norm", "x", "output", "attention"}  # with gate.*: what older
+SNAPSHOT = {"h", "c", "grad.h", "jacobian", "dW_hh.norm", "x", "output", "attention", "input", "target"}  # with gate.*: what older
 # probes keep, enough to scrub hidden states, gates and gradients through training at about half the size
 
 
@@ -51,6 +57,24 @@ class Trace:
     @property
     def steps(self) -> int:
         return int(self.tensors["output"].shape[1])
+
+    @property
+    def inputs(self) -> Tensor:
+        """The probe's raw inputs as the model takes them: int64 token ids (sample, step) or float vectors."""
+        x = self["input"]
+        return x.round().long() if self.meta.get("inputs") == "tokens" else x
+
+    @property
+    def targets(self) -> Tensor | None:
+        """The probe's targets as the loss took them (int64 ids, -100 for padding, or float values), or None."""
+        if "target" not in self.tensors:
+            return None
+        y = self.tensors["target"]
+        return y.round().long() if self.meta.get("targets") == "ids" else y
+
+    @property
+    def samples(self) -> int:
+        return int(self.tensors["output"].shape[0])
 
     @property
     def nbytes(self) -> int:
@@ -95,20 +119,19 @@ def default_loss(output: Tensor, has_head: bool) -> Tensor:
 
 
 def probe(model: nn.Module, x: Tensor, y: Tensor | None = None, loss_fn=None, *, jacobian: bool = True,
-          train_step: int | None = None) -> Trace:
+          train_step: int | None = None, vocab: list[str] | None = None,
+          output_vocab: list[str] | None = None) -> Trace:
     """One instrumented forward and backward on a few samples (eval mode, no dropout; weights untouched).
 
     loss_fn(output, y) -> scalar; None uses default_loss. Gradients go to the recorded tensors only, never
-    into the parameters' .grad, so a probe can run between training steps.
+    into the parameters' .grad, so a probe can run between training steps. The trace keeps x and y
+    themselves (and the vocabularies, when given) so that its figures label exactly what was traced.
     """
     was_training = model.training
     model.eval()
     try:
         with torch.enable_grad():
-            if getattr(model.cfg, "seq2seq", False):
-                out, _, tapes, extras = model.forward_traced(x, y)
-            else:
-                out, _, tapes, extras = model.forward_traced(x)
+            out, _, tapes, extras = model.forward_traced(x, y)
             loss = loss_fn(out, y) if loss_fn is not None else default_loss(out, model.cfg.output_size > 0)
             jac = {p: [jacobian_norms(stack_of(model, p), tape, k) for k in range(len(tape.steps))]
                    for p, tape in tapes.items()} if jacobian else {}
@@ -117,7 +140,27 @@ def probe(model: nn.Module, x: Tensor, y: Tensor | None = None, loss_fn=None, *,
     finally:
         model.train(was_training)
     grad_of = {k: (g if g is not None else torch.zeros_like(v)) for (k, v), g in zip(wanted.items(), grads)}
-    return _assemble(model, out, loss, tapes, extras, grad_of, jac, train_step)
+    trace = _assemble(model, out, loss, tapes, extras, grad_of, jac, train_step)
+    record_io(trace, x, y, vocab, output_vocab)
+    return trace
+
+
+def record_io(trace: Trace, x: Tensor, y: Tensor | None, vocab=None, output_vocab=None) -> None:
+    """Stores the probe's own input and targets (and what names their ids) in the trace."""
+    tokens = not x.is_floating_point()
+    trace.tensors["input"] = x.detach().float().cpu().contiguous()
+    trace.dims["input"] = ("sample", "step") if tokens else ("sample", "step", "unit")
+    trace.meta["inputs"] = "tokens" if tokens else "vectors"
+    if y is not None:
+        ids = not y.is_floating_point()
+        trace.tensors["target"] = y.detach().float().cpu().contiguous()
+        trace.dims["target"] = {1: ("sample",), 2: ("sample", "step" if ids else "unit"),
+                                3: ("sample", "step", "unit")}[y.dim()]
+        trace.meta["targets"] = "ids" if ids else "values"
+    if vocab is not None:
+        trace.meta["input_vocab"] = list(vocab)
+    if output_vocab is not None:
+        trace.meta["output_vocab"] = list(output_vocab)
 
 
 STACKS = {"": "rnn", "enc.": "encoder", "dec.": "decoder"}  # trace prefix -> the model's Recurrent
@@ -159,8 +202,9 @@ def _assemble(model, out, loss, tapes, extras, grad_of, jac, train_step) -> Trac
             if first.get(name) is not None:
                 put(f"{p}grad.{name}", _stack([[grad_of[(p, k, t, name)] for t in range(len(steps))]
                                                for k, steps in enumerate(tape.steps)]), LAYERED)
-        h_prev = torch.cat([torch.stack(tape.h0).detach().float().cpu().unsqueeze(2), tensors[p + "h"][:, :, :-1]], 2)
-        put(p + "dW_hh.norm", share_norms(tensors[p + "grad.gh"], h_prev), ("layer", "step"))
+        if p + "grad.gh" in tensors:  # a cell without W_hh (its spec's has_w_hh) has no share of dL/dW_hh
+            h_prev = torch.cat([torch.stack(tape.h0).detach().float().cpu().unsqueeze(2), tensors[p + "h"][:, :, :-1]], 2)
+            put(p + "dW_hh.norm", share_norms(tensors[p + "grad.gh"], h_prev), ("layer", "step"))
         if p in jac:
             put(p + "jacobian", torch.stack([j for j, _ in jac[p]]), ("layer", "step"))
     put("x", extras["x"], ("sample", "step", "unit"))

@@ -22,6 +22,7 @@ from rnnviz.build import build_model
 from rnnviz.init import InitConfig, apply_init, recurrent_stacks
 from rnnviz.models import ModelConfig
 from rnnviz.penalties import pascanu_penalty
+from rnnviz.run import RunRecord, RunSpec
 from rnnviz.tasks import Task
 from rnnviz.trace import Trace, probe, stack_of
 
@@ -89,10 +90,12 @@ class StepReport:
 
 
 class Trainer:
-    """One training run: model, optimiser, fixed validation and probe batches, history and probe traces."""
+    """One training run: model, optimiser, fixed validation and probe batches, and its RunRecord (history,
+    probe traces, gradient map, status)."""
 
-    def __init__(self, task: Task, model_cfg: ModelConfig, cfg: TrainConfig, device=None):
+    def __init__(self, task: Task, model_cfg: ModelConfig, cfg: TrainConfig, device=None, spec: RunSpec | None = None):
         self.task, self.model_cfg, self.cfg = task, model_cfg.validate(), cfg.validate()
+        self.spec = spec  # the RunSpec it came from, when it came from one (saved with the checkpoint)
         self.model = build_model(model_cfg, device=device, seed=cfg.seed)
         self.device = next(self.model.parameters()).device
         gen = torch.Generator().manual_seed(cfg.seed)
@@ -110,11 +113,23 @@ class Trainer:
         self.val = self._to(task.held_out(cfg.eval_batch, torch.Generator().manual_seed(cfg.seed + 10_000)))
         self.probe_batch = tuple(t[:cfg.probe_samples] for t in self.val)
         self.good = [p.detach().clone() for p in self.params]  # last weights that gave a finite loss and gradient
-        self.history: list[dict] = []  # one dict of scalars per step
-        self.traces: list[Trace] = []
-        self.grad_heat: list[tuple[int, list[float]]] = []  # (step, ||dL/dh_t|| per t, top layer): every probe
-        self.step_count, self.status, self.diverged = 0, "ready", None
+        self.record = RunRecord(max_traces=cfg.max_traces)
+        self.step_count = 0
         self._rate, self._last = 0.0, None
+
+    @classmethod
+    def from_spec(cls, spec: RunSpec, device=None) -> "Trainer":
+        """The trainer a RunSpec describes (resolved here: task defaults, attention rule, validation)."""
+        spec = spec.resolved()
+        task, model_cfg, cfg = spec.build()
+        return cls(task, model_cfg, cfg, device, spec)
+
+    # the record's parts, under the names callers have always used
+    history = property(lambda self: self.record.history)
+    traces = property(lambda self: self.record.traces)
+    grad_heat = property(lambda self: self.record.grad_heat)
+    status = property(lambda self: self.record.status, lambda self, v: setattr(self.record, "status", v))
+    diverged = property(lambda self: self.record.message if self.record.status == "diverged" else None)
 
     # -- driving ------------------------------------------------------------------------------------------
     def reports(self) -> Iterator[StepReport]:
@@ -180,13 +195,12 @@ class Trainer:
             loss, out = tbptt_backward(self.model, x, y, task.loss, cfg.tbptt, cfg.tbptt_back, last_only)
             return loss, None, out
         if cfg.pascanu:
-            out, _, tapes, _ = (self.model.forward_traced(x, y) if self.model_cfg.seq2seq
-                                else self.model.forward_traced(x))
+            out, _, tapes, _ = self.model.forward_traced(x, y)
             loss = task.loss(out, y)
             omega = sum(pascanu_penalty(stack_of(self.model, p), tape, loss) for p, tape in tapes.items())
             (loss + cfg.pascanu * omega).backward()
             return loss.detach(), float(omega.detach()), out.detach()
-        out = self.model(x, y)[0] if self.model_cfg.seq2seq else self.model(x)[0]
+        out = self.model(x, y)[0]
         loss = task.loss(out, y)
         loss.backward()
         return loss.detach(), None, out.detach()
@@ -206,7 +220,7 @@ class Trainer:
     def _diverge(self, reason: str, loss: float, total: float) -> StepReport:
         with torch.no_grad():
             torch._foreach_copy_(self.params, self.good)
-        self.status, self.diverged = "diverged", f"{reason} at step {self.step_count + 1}"
+        self.status, self.record.message = "diverged", f"{reason} at step {self.step_count + 1}"
         report = StepReport(self.step_count, loss, float("nan"), total, False, self._tick(), diverged=self.diverged)
         self.history.append(_row(report))
         return report
@@ -225,21 +239,17 @@ class Trainer:
         was = self.model.training
         self.model.eval()
         x, y = self.val
-        out = self.model(x, y)[0] if self.model_cfg.seq2seq else self.model(x)[0]
+        out = self.model(x, y)[0]
         self.model.train(was)
         return float(self.task.loss(out, y)), self.task.metric(out, y)
 
     def probe(self) -> Trace:
         """A full trace of the probe batch now; kept (thinned) in self.traces and summarised in grad_heat."""
         x, y = self.probe_batch
-        trace = probe(self.model, x, y, self.task.loss, train_step=self.step_count)
+        trace = probe(self.model, x, y, self.task.loss, train_step=self.step_count, vocab=self.task.input_vocab,
+                      output_vocab=self.task.output_vocab)
         top = trace.meta["prefixes"][-1]
-        self.grad_heat.append((self.step_count, trace[top + "grad.h"][-1].norm(dim=-1).mean(0).tolist()))
-        if self.traces:
-            self.traces[-1] = self.traces[-1].snapshot()  # only the newest probe is kept whole
-        self.traces.append(trace)
-        if len(self.traces) > self.cfg.max_traces:
-            self.traces = self.traces[::-2][::-1]  # every other one, always keeping the newest
+        self.record.add_trace(trace, (self.step_count, trace[top + "grad.h"][-1].norm(dim=-1).mean(0).tolist()))
         return trace
 
     def summary(self) -> dict:
@@ -257,8 +267,8 @@ class Trainer:
         history = thin_history(self.history, COMPACT_HISTORY) if compact else self.history
         save_checkpoint(path, self.model, task=self.task.describe(), vocab=self.task.input_vocab,
                         train_config=dataclasses.asdict(self.cfg), history=history, traces=self.traces,
-                        extra={"output_vocab": self.task.output_vocab, "grad_heat": self.grad_heat,
-                               "status": self.status, "diverged": self.diverged},
+                        extra={"output_vocab": self.task.output_vocab, **self.record.extra(),
+                               "spec": self.spec.to_dict() if self.spec is not None else None},
                         trace_dtype="bfloat16" if compact else "float32")
 
     def config_dict(self) -> dict:

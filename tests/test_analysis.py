@@ -52,7 +52,7 @@ def test_jacobian_by_lag_reverses_and_drops_thinned_steps():
     tr = Trace("rnn_tanh", {"jacobian": j}, {"jacobian": ("layer", "step")}, {"prefixes": [""]})
     curve = A.jacobian_by_lag(tr)
     np.testing.assert_array_equal(curve.lag, [0, 1, 3])
-    np.testing.assert_allclose(curve.norm, [2.0, 0.5, 0.1])
+    np.testing.assert_allclose(curve.norm, [2.0, 0.5, 0.1], rtol=1e-6)
 
 
 def test_geometric_rate_is_anchor_times_rho_to_the_lag():
@@ -239,8 +239,8 @@ def test_saturation_fractions_counted_by_hand():
     tr = fake_trace(**{"gate.i": gi, "gate.g": gg, "h": torch.zeros(1, 2, 4, 2)})
     df = A.saturation(tr)
     assert list(df["gate"]) == ["i", "i"]
-    np.testing.assert_allclose(df["frac_low"], [2 / 8, 0])
-    np.testing.assert_allclose(df["frac_high"], [2 / 8, 0])
+    np.testing.assert_allclose(df["frac_low"], [2 / 8, 0], rtol=1e-6)
+    np.testing.assert_allclose(df["frac_high"], [2 / 8, 0], rtol=1e-6)
     both = A.saturation_many([tr, tr], ["a", "b"])
     assert list(both["label"]) == ["a", "a", "b", "b"]
     with pytest.raises(ValueError, match="no sigmoid gates"):

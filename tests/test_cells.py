@@ -92,3 +92,101 @@ def test_bad_sizes_name_the_value(bad):
 def test_wrong_input_size_is_refused():
     with pytest.raises(ValueError, match=r"expected \(batch, time, 5\)"):
         Recurrent("gru", D, H)(torch.randn(2, 3, 4))
+
+
+# Each spec describes itself: the views read equations, gate meanings, W_hh and the transition from it.
+from rnnviz.analysis import equations as eq  # noqa: E402
+from rnnviz.cells import RHO_TRANSITIONS, SPECS, TRANSITIONS, CellSpec  # noqa: E402
+
+GREFF = {"lstm_nig": "c", "lstm_nfg": "c", "lstm_nog": "h", "lstm_cifg": "c", "lstm_niaf": "g", "lstm_noaf": "h"}
+
+
+@pytest.mark.parametrize("arch", list(SPECS))
+def test_every_spec_declares_what_views_need(arch):
+    spec = SPECS[arch]
+    assert spec.equations and all(e.strip() for e in spec.equations)
+    assert spec.equation("h") is not None, "every cell says how h_t is formed"
+    assert (spec.equation("c") is not None) == spec.has_cell
+    assert all(spec.equation(b) for b in spec.blocks), "every row block of W_hh has its line"
+    assert spec.transition in TRANSITIONS
+    assert spec.has_w_hh or spec.transition not in RHO_TRANSITIONS, "a ρ(W_hh) rate needs a W_hh"
+    meanings = dict(spec.gate_meanings)
+    assert set(spec.gates) <= set(meanings) and len(meanings) == len(spec.gate_meanings)
+    assert all(": " in m and m.split(":")[1].strip() for m in meanings.values()), "\"name: what it does\""
+    assert spec.memory_gate == "" or spec.memory_gate in spec.gates
+    assert hash(spec) == hash(SPECS[arch])  # still usable as a dict key
+    assert eq.hidden_equation(spec).startswith("h<sub>t</sub> =")
+
+
+def test_transitions_and_gate_words_say_what_they_should():
+    assert {a for a, s in SPECS.items() if s.rho_sets_rate} == {"rnn_tanh", "rnn_relu", "esn"}
+    assert SPECS["esn"].transition == "leaky" and SPECS["gru"].transition == "gated"
+    assert SPECS["lstm"].gate_meaning("f").startswith("forget gate")
+    assert SPECS["gru"].gate_label("z") == "update gate z" and SPECS["gru"].memory_gate == "z"
+    assert "forget" not in " ".join(m for _, m in SPECS["gru"].gate_meanings)
+    with pytest.raises(ValueError, match="gru.*'f'"):
+        SPECS["gru"].gate_meaning("f")
+    labels = {}
+    for s in SPECS.values():  # one letter, one name across cells, so mixed-cell legends agree
+        for g in s.gates:
+            assert labels.setdefault(g, s.gate_label(g)) == s.gate_label(g)
+
+
+@pytest.mark.parametrize("arch,line", list(GREFF.items()))
+def test_greff_variants_change_exactly_their_one_line(arch, line):
+    base, variant = set(SPECS["lstm"].equations), SPECS[arch].equations
+    added = set(variant) - base
+    assert len(added) == 1 and next(iter(added)).startswith(f"{line}_t =")
+    dropped = {e.split(" =")[0] for e in base - set(variant)} - {f"{line}_t"}
+    assert dropped <= {"i_t", "f_t", "o_t"} and len(dropped) <= 1  # only the gate the variant has not got
+    assert dropped == {f"{g}_t" for g in "ifo" if g not in SPECS[arch].blocks}
+
+
+def test_variant_equations_read_as_the_papers():
+    assert SPECS["lstm_noaf"].equation("h") == "h_t = o_t ⊙ c_t"
+    assert "tanh" not in SPECS["lstm_noaf"].equation("h") and "tanh" in SPECS["lstm"].equation("h")
+    assert "(1 − i_t) ⊙ c_{t−1}" in SPECS["lstm_cifg"].equation("c")
+    assert "tanh" not in SPECS["lstm_niaf"].equation("g")
+    assert SPECS["lstm_nog"].equation("h") == "h_t = tanh(c_t)"
+    assert "p_i ⊙ c_{t−1}" in SPECS["lstm_peephole"].equation("i")
+    assert eq.cell_equation(SPECS["lstm_cifg"]) == \
+        "c<sub>t</sub> = (1 − i<sub>t</sub>) ⊙ c<sub>t−1</sub> + i<sub>t</sub> ⊙ g<sub>t</sub>"
+
+
+def test_a_spec_without_equations_is_refused_not_drawn_as_an_lstm():
+    bare = CellSpec("mingru", "mingru", ("z", "h"), ("z",), None, transition="diagonal", has_w_hh=False)
+    with pytest.raises(ValueError, match="mingru.*no equations"):
+        eq.hidden_equation(bare)
+    with pytest.raises(ValueError, match="mingru"):
+        eq.cell_equation(bare)
+    only_h = CellSpec("mingru", "mingru", ("z", "h"), ("z",), None,
+                      equations=("h_t = (1 − z_t) ⊙ h_{t−1} + z_t ⊙ g_t",))
+    assert "z<sub>t</sub>" in eq.hidden_equation(only_h)
+    with pytest.raises(ValueError, match=r"mingru.*c_t"):
+        eq.cell_equation(only_h)
+    assert eq.gate_glossary(only_h) == ["<b>z</b>: the mingru spec does not say what this gate does"]
+    assert not only_h.rho_sets_rate and not bare.rho_sets_rate
+
+
+def test_list_json_carries_what_each_cell_declares(capsys):
+    import json
+
+    from rnnviz.cli import main
+    assert main(["list", "--json"]) == 0
+    archs = {a["name"]: a for a in json.loads(capsys.readouterr().out)["archs"]}
+    assert set(archs) == set(SPECS)
+    for name, a in archs.items():
+        spec = SPECS[name]
+        assert a["equations"] == list(spec.equations) and a["gate_meanings"] == dict(spec.gate_meanings)
+        assert a["has_w_hh"] is spec.has_w_hh and a["transition"] == spec.transition
+    assert archs["gru"]["gate_meanings"]["z"].startswith("update gate") and archs["esn"]["transition"] == "leaky"
+
+
+def test_the_jacobian_view_says_why_a_cell_without_w_hh_has_no_rho_line():
+    from rnnviz.plots.gradients import _rate_note
+    diag = CellSpec("lru", "lru", ("h",), (), None, equations=("h_t = λ ⊙ h_{t−1} + B x_t",), has_w_hh=False,
+                    transition="diagonal")
+    said = _rate_note(diag, "lru", 0.9, "measured: ×0.8 per step", drawn=False)
+    assert "lru has no W<sub>hh</sub>" in said and "diag(λ<sub>t</sub>)" in said and "×0.8 per step" in said
+    assert "Gated gru" in _rate_note(SPECS["gru"], "gru", 0.9, "measured", drawn=False)
+    assert "leak" in _rate_note(SPECS["esn"], "esn", 0.9, "measured", drawn=True)

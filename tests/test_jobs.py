@@ -4,18 +4,14 @@ import time
 
 import pytest
 
-from rnnviz.tasks import get_task
-from rnnviz.training import TrainConfig
-from rnnviz.ui import jobs
-from rnnviz.ui.jobs import WorkerPool, prune_runs_dir
+from rnnviz.jobs import pool as jobs
+from rnnviz.jobs import WorkerPool, prune_runs_dir
+from rnnviz.run import RunSpec
 
 
-def tiny_spec(steps=400, **train):
-    task = get_task("parity", seq_len=6)
-    model = task.model_config("gru", 8)
-    cfg = TrainConfig(steps=steps, batch_size=8, probe_every=20, eval_every=10, eval_batch=16, **train)
-    return {"task": "parity", "task_params": dataclasses.asdict(task.params), "model": model.to_dict(),
-            "train": dataclasses.asdict(cfg)}
+def tiny_spec(steps=400, **knobs):
+    return RunSpec(**{"task": "parity", "seq_len": 6, "arch": "gru", "hidden": 8, "steps": steps, "batch": 8,
+                      "probe_every": 20, "eval_every": 10, "eval_batch": 16, **knobs})
 
 
 def wait_for(predicate, timeout=60.0):
@@ -77,17 +73,24 @@ def test_abandoned_worker_stops(pool, monkeypatch):
     assert not run.proc.is_alive() and run.step < 100_000
 
 
-def test_bad_spec_fails_with_a_sentence(pool):
-    spec = tiny_spec()
-    spec["train"]["lr"] = -1.0
-    run = pool.get(pool.submit("me", spec))
-    assert wait_for(lambda: run.status == "failed")
-    assert "learning rate -1.0" in run.message
+def test_bad_spec_is_refused_with_a_sentence_before_it_queues(pool):
+    with pytest.raises(ValueError, match="learning rate -1.0"):
+        pool.submit("me", tiny_spec(lr=-1.0))
+    assert not pool.runs
+
+
+def test_a_spec_that_fails_in_the_worker_reaches_the_page(pool):
+    broken = jobs.RunState("x", "me", dataclasses.replace(tiny_spec(), task="no_such_task"))
+    with pool.lock:
+        pool.runs["x"] = broken
+        pool.waiting.append("x")
+        pool._start_waiting()
+    assert wait_for(lambda: broken.status == "failed")
+    assert "no_such_task" in broken.message
 
 
 def test_divergence_reaches_the_page(pool):
-    spec = tiny_spec(steps=2000, lr=10.0, optimizer="sgd", init="spectral", init_radius=3.0)
-    spec["model"]["arch"] = "rnn_relu"
+    spec = tiny_spec(steps=2000, lr=10.0, optimizer="sgd", init="spectral", radius=3.0, arch="rnn_relu")
     run = pool.get(pool.submit("me", spec))
     assert wait_for(lambda: run.status not in jobs.ACTIVE)
     assert run.status == "diverged" and "step" in run.message

@@ -54,5 +54,5 @@ def test_closed_loop_values():
     y, state = m(prime.unsqueeze(0))
     first = y[0, -1]
     torch.testing.assert_close(preds[0], first.detach())
-    second = m(first.view(1, 1, 1), state)[0][0, -1]
+    second = m(first.view(1, 1, 1), state=state)[0][0, -1]
     torch.testing.assert_close(preds[1], second.detach())

@@ -36,10 +36,7 @@ def input_connectivity(model: nn.Module, x: Tensor, y: Tensor | None = None, sam
     model.eval()
     try:
         with torch.enable_grad():
-            if seq2seq:
-                out, _, _, extras = model.forward_traced(xs, y[sample:sample + 1])
-            else:
-                out, _, _, extras = model.forward_traced(xs)
+            out, _, _, extras = model.forward_traced(xs, None if y is None else y[sample:sample + 1])
             last = out[0, -1]  # (O,)
             scalar = last[last.argmax()] if target == "top" else last.norm()
             (g,) = torch.autograd.grad(scalar, extras["x"])

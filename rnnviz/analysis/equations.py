@@ -1,34 +1,62 @@
-"""The equation of each node of the unrolled graph, written for the actual cell (variants included), as
-hover text; no numbers, no figures. The forms follow cells.py's docstrings.
+"""A cell's own words from its CellSpec (rnnviz/cells.py), written as HTML: the equation of each node of the
+unrolled graph (hover text), every line of its update, and what each gate does; no numbers, no figures.
+A spec that lacks a line is an error here, never another cell's formula.
 """
 from __future__ import annotations
 
+import html
+import re
+
 from rnnviz.cells import CellSpec
+
+_SUB = re.compile(r"_(\{[^}]*\}|[A-Za-z0-9]+)")  # x_t, W_hh, h_{t−1}
+
+
+def to_html(text: str) -> str:
+    """Plain notation to HTML: h_{t−1} -> h<sub>t−1</sub>, W_hh -> W<sub>hh</sub>; markup in the text is escaped."""
+    return _SUB.sub(lambda m: f"<sub>{m.group(1).strip('{}')}</sub>", html.escape(text, quote=False))
+
+
+def _line(spec: CellSpec, symbol: str, what: str) -> str:
+    if not spec.equations:
+        raise ValueError(f"cell {spec.name!r} declares no equations; give its CellSpec in rnnviz/cells.py "
+                         f"equations=(...) with a \"{symbol}_t = ...\" line")
+    line = spec.equation(symbol)
+    if line is None:
+        raise ValueError(f"cell {spec.name!r} has no \"{symbol}_t = ...\" line among its equations, "
+                         f"so its {what} cannot be shown")
+    return to_html(line)
 
 
 def hidden_equation(spec: CellSpec) -> str:
-    if spec.family == "rnn":
-        return f"h<sub>t</sub> = {'tanh' if spec.nonlinearity == 'tanh' else 'relu'}" \
-               "(W<sub>xh</sub> x<sub>t</sub> + W<sub>hh</sub> h<sub>t−1</sub> + b)"
-    if spec.family == "esn":
-        return ("h<sub>t</sub> = (1 − α) h<sub>t−1</sub> + "
-                "α tanh(W<sub>in</sub> x<sub>t</sub> + W h<sub>t−1</sub> + b)")
-    if spec.family == "gru":
-        return "h<sub>t</sub> = (1 − z<sub>t</sub>) ⊙ n<sub>t</sub> + z<sub>t</sub> ⊙ h<sub>t−1</sub>"
-    inner = "tanh(c<sub>t</sub>)" if spec.output_act else "c<sub>t</sub>"
-    return f"h<sub>t</sub> = o<sub>t</sub> ⊙ {inner}" if "o" in spec.blocks else f"h<sub>t</sub> = {inner}"
+    """h_t's update as the cell computes it (the variant's own form)."""
+    return _line(spec, "h", "hidden state h_t")
 
 
 def cell_equation(spec: CellSpec) -> str:
-    """c_t's update for the LSTM family: f ⊙ c + i ⊙ g, with the variant's missing or coupled gate."""
-    if spec.coupled:
-        keep = "(1 − i<sub>t</sub>) ⊙ c<sub>t−1</sub>"
-    elif "f" in spec.blocks:
-        keep = "f<sub>t</sub> ⊙ c<sub>t−1</sub>"
-    else:
-        keep = "c<sub>t−1</sub>"
-    write = "i<sub>t</sub> ⊙ g<sub>t</sub>" if "i" in spec.blocks else "g<sub>t</sub>"
-    return f"c<sub>t</sub> = {keep} + {write}"
+    """c_t's update for a cell with a cell state (the LSTM family: f ⊙ c + i ⊙ g with the variant's change)."""
+    return _line(spec, "c", "cell state c_t")
+
+
+def all_equations(spec: CellSpec) -> list[str]:
+    """Every line of the cell's update, in the order the step computes them, as HTML."""
+    if not spec.equations:
+        raise ValueError(f"cell {spec.name!r} declares no equations; give its CellSpec in rnnviz/cells.py equations")
+    return [to_html(line) for line in spec.equations]
+
+
+
+def gate_glossary(spec: CellSpec) -> list[str]:
+    """One HTML line per recorded gate, "<b>f</b>: forget gate: how much of c<sub>t−1</sub> is kept"; a gate the
+    spec gives no meaning says so rather than borrowing another cell's."""
+    lines = []
+    for g in spec.gates:
+        try:
+            said = to_html(spec.gate_meaning(g))
+        except ValueError:
+            said = f"the {spec.name} spec does not say what this gate does"
+        lines.append(f"<b>{g}</b>: {said}")
+    return lines
 
 
 OUTPUT = "y<sub>t</sub> = W<sub>hy</sub> h<sub>t</sub> + b<sub>y</sub>"

@@ -2,9 +2,11 @@
 
 Layout (format version 1):
     tensors   "model.<state_dict key>"   every parameter and buffer (an ESN's fixed reservoir too)
-              "trace.<i>.<name>"         the i-th probe trace's tensors (float32, or bfloat16 when compact)
+              "trace.<i>.<name>"         the i-th probe trace's tensors (float32, or bfloat16 when compact;
+                                         the probe's own "input" and "target" always float32, ids exact)
     metadata  {"rnnviz": JSON}           {"format": "rnnviz", "version", "config" (ModelConfig.to_dict()),
                                           "task", "vocab", "train_config", "history", "extra",
+                                          "trace_vocab" (the traces' input/output vocabularies, once),
                                           "traces": [{"arch", "dims", "meta"}]}
 Bounds, so a file stays loadable (under MAX_FILE_BYTES): at most MAX_TRACES traces and MAX_TRACE_BYTES of
 trace tensors, evenly spaced over training and always keeping the latest; at most MAX_HISTORY history
@@ -37,6 +39,8 @@ MAX_TRACES = 32  # enough to scrub through training; each can be megabytes
 MAX_TRACE_BYTES = 16 * 1024 * 1024  # all kept traces' tensors together
 MAX_HISTORY = 10_000  # metric history entries
 TRACE_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}  # stored; always float32 once loaded
+EXACT = ("input", "target")  # a trace's own inputs and targets stay float32 even when compact: ids must be exact
+VOCABS = ("input_vocab", "output_vocab")  # kept once in "trace_vocab", not in every trace's meta
 MIGRATIONS: dict = {}  # version v -> function(meta) -> meta of version v + 1
 
 
@@ -84,10 +88,14 @@ def checkpoint_bytes(model: nn.Module, *, task: dict | None = None, vocab: list[
     kept = bounded_traces(list(traces or []))
     for i, tr in enumerate(kept):
         for name, t in tr.tensors.items():
-            tensors[f"trace.{i}.{name}"] = t.detach().to("cpu", TRACE_DTYPES[trace_dtype]).contiguous().clone()
+            dtype = torch.float32 if name in EXACT else TRACE_DTYPES[trace_dtype]
+            tensors[f"trace.{i}.{name}"] = t.detach().to("cpu", dtype).contiguous().clone()
+    shared = {k: kept[-1].meta[k] for k in VOCABS if kept and k in kept[-1].meta}
     meta = {"format": "rnnviz", "version": FORMAT_VERSION, "config": cfg.to_dict(), "task": task, "vocab": vocab,
             "train_config": train_config, "history": evenly(list(history or []), MAX_HISTORY), "extra": extra,
-            "traces": [{"arch": tr.arch, "dims": {n: list(tr.dims[n]) for n in tr.tensors}, "meta": tr.meta}
+            "trace_vocab": shared,
+            "traces": [{"arch": tr.arch, "dims": {n: list(tr.dims[n]) for n in tr.tensors},
+                        "meta": {k: v for k, v in tr.meta.items() if not (k in shared and v == shared[k])}}
                        for tr in kept]}
     for part in ("task", "train_config", "history", "extra", "traces"):
         try:
@@ -143,7 +151,7 @@ def load_native(tensors: dict[str, Tensor], text: str, name: str) -> Loaded:
     cfg = _config(meta.get("config"), name)
     weights = {k[len("model."):]: t for k, t in tensors.items() if k.startswith("model.")}
     model = _rebuild(cfg, weights, name)
-    traces, used = _traces(meta.get("traces"), tensors, name)
+    traces, used = _traces(meta.get("traces"), tensors, name, meta.get("trace_vocab"))
     vocab = meta.get("vocab")
     if vocab is not None:
         vocab = fit_vocab(vocab, cfg)
@@ -234,7 +242,7 @@ def _rebuild(cfg: ModelConfig, weights: dict[str, Tensor], name: str) -> nn.Modu
     return model.eval()
 
 
-def _traces(entries, tensors: dict[str, Tensor], name: str) -> tuple[list[Trace], set[str]]:
+def _traces(entries, tensors: dict[str, Tensor], name: str, shared=None) -> tuple[list[Trace], set[str]]:
     if entries is None:
         return [], set()
     if not isinstance(entries, list):
@@ -252,5 +260,7 @@ def _traces(entries, tensors: dict[str, Tensor], name: str) -> tuple[list[Trace]
                 raise ValueError(f"{name}: trace {i}'s {n!r} is missing or has the wrong shape; the file is damaged")
             named[n] = t.float()
             used.add(f"trace.{i}.{n}")
-        traces.append(Trace(e["arch"], named, {n: tuple(d) for n, d in dims.items()}, e["meta"]))
+        shared = shared if isinstance(shared, dict) else {}
+        tmeta = {**{k: v for k, v in shared.items() if k in VOCABS and isinstance(v, list)}, **e["meta"]}
+        traces.append(Trace(e["arch"], named, {n: tuple(d) for n, d in dims.items()}, tmeta))
     return traces, used

@@ -7,8 +7,12 @@ from rnnviz.cells import SPECS
 
 
 def archs() -> list[dict]:
+    """Each cell's spec as JSON: what it is, and what the views read from it (equations, gate meanings, W_hh,
+    the step Jacobian's form as cells.TRANSITIONS names it)."""
     return [{"name": s.name, "family": s.family, "gates": list(s.gates), "blocks": list(s.blocks),
-             "torch_equivalent": s.torch_equivalent, "summary": s.summary} for s in SPECS.values()]
+             "torch_equivalent": s.torch_equivalent, "summary": s.summary, "equations": list(s.equations),
+             "gate_meanings": dict(s.gate_meanings), "has_w_hh": s.has_w_hh, "transition": s.transition,
+             "memory_gate": s.memory_gate or None} for s in SPECS.values()]
 
 
 def tasks() -> list[dict]:
@@ -33,7 +37,8 @@ def run(args) -> int:
     print("architectures:")
     for a in data["archs"]:
         gates = ",".join(a["gates"]) or "-"
-        print(f"  {a['name']:<14} gates {gates:<8} torch {a['torch_equivalent'] or '-':<28} {a['summary']}")
+        print(f"  {a['name']:<14} gates {gates:<8} {a['transition']:<6} torch {a['torch_equivalent'] or '-':<28} "
+              f"{a['summary']}")
     print("tasks:")
     for t in data["tasks"]:
         print(f"  {t['name']:<14} {t['sequence_type']:<19} {t['metric']:<16} {t['teaches']}")

@@ -5,10 +5,14 @@ import json
 import sys
 import time
 
-from rnnviz.training import TrainConfig, Trainer
+import dataclasses
+
+from rnnviz.run import RunSpec
+from rnnviz.training import Trainer
 
 
 def register(sub) -> None:
+    """Flags are RunSpec's fields (rnnviz/run.py), `_` written `-`: the same names as the app's links."""
     p = sub.add_parser("train", help="train a model on a task")
     p.add_argument("--task", required=True, help="a task name (see `list`)")
     p.add_argument("--arch", required=True, help="an architecture name (see `list`)")
@@ -24,16 +28,18 @@ def register(sub) -> None:
     p.add_argument("--tbptt", type=int, default=0, help="truncated BPTT window k1 (0: full BPTT)")
     p.add_argument("--tbptt-back", type=int, default=0, help="TBPTT reach k2, a multiple of k1 (0: k1)")
     p.add_argument("--init", default="default", help="default, orthogonal, identity or spectral")
-    p.add_argument("--init-radius", type=float, default=1.0, help="spectral radius for --init spectral")
+    p.add_argument("--radius", "--init-radius", dest="radius", type=float, default=1.0,
+                   help="spectral radius of W_hh for --init spectral")
+    p.add_argument("--gain", type=float, default=1.0, help="scale of W_hh for --init orthogonal or identity")
     p.add_argument("--forget-bias", type=float, help="LSTM forget-gate bias at init")
     p.add_argument("--l2", type=float, default=0.0, help="L2 penalty on weight matrices")
     p.add_argument("--pascanu", type=float, default=0.0, help="weight of the Pascanu vanishing-gradient regulariser")
     p.add_argument("--attention", choices=["none", "additive", "dot"], help="encoder-decoder tasks only")
     p.add_argument("--text", help="a UTF-8 text file for the text_lm task")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--probe-every", type=int, default=TrainConfig.probe_every, help="steps between probe traces")
-    p.add_argument("--probe-samples", type=int, default=TrainConfig.probe_samples, help="sequences in each probe")
-    p.add_argument("--max-traces", type=int, default=TrainConfig.max_traces, help="probe snapshots kept")
+    p.add_argument("--probe-every", type=int, help="steps between probe traces (default: ~50 probes per run)")
+    p.add_argument("--probe-samples", type=int, default=RunSpec.probe_samples, help="sequences in each probe")
+    p.add_argument("--max-traces", type=int, default=RunSpec.max_traces, help="probe snapshots kept")
     p.add_argument("--compact", action="store_true", help="store traces as bfloat16 in the checkpoint (half size)")
     p.add_argument("--out", help="write a checkpoint (.safetensors) here")
     p.add_argument("--json", action="store_true", help="print a summary object as the last stdout line")
@@ -41,24 +47,14 @@ def register(sub) -> None:
 
 
 def make_trainer(args) -> Trainer:
-    from rnnviz.tasks import get_task, load_text
-
-    params = {}
-    if args.seq_len is not None:
-        params["seq_len"] = args.seq_len
+    knobs = {f.name: getattr(args, f.name) for f in dataclasses.fields(RunSpec)
+             if f.name not in ("text", "label", "lesson") and getattr(args, f.name, None) is not None}
     if args.text:
+        from rnnviz.tasks import load_text
+
         with open(args.text, "rb") as f:
-            params["text"] = load_text(f.read())
-    task = get_task(args.task, **params)
-    d = task.defaults
-    extra = {"attention": args.attention} if args.attention and task.info.sequence_type == "many-to-many-async" else {}
-    model_cfg = task.model_config(args.arch, args.hidden, args.layers, **extra)
-    cfg = TrainConfig(steps=args.steps or d.steps, batch_size=args.batch or d.batch_size, lr=args.lr or d.lr,
-                      optimizer=args.optimizer, clip_norm=args.clip, clip_value=args.clip_value, tbptt=args.tbptt,
-                      tbptt_back=args.tbptt_back, init=args.init, init_radius=args.init_radius,
-                      forget_bias=args.forget_bias, l2=args.l2, pascanu=args.pascanu, seed=args.seed,
-                      probe_every=args.probe_every, probe_samples=args.probe_samples, max_traces=args.max_traces)
-    return Trainer(task, model_cfg, cfg)
+            knobs["text"] = load_text(f.read())  # one sentence if it is not UTF-8 or too long
+    return Trainer.from_spec(RunSpec(**knobs))
 
 
 def progress(trainer: Trainer, report, last_val) -> str:

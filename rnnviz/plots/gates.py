@@ -1,7 +1,8 @@
 """Figures of gates and cell state: every gate of the current cell over time (lines for chosen units, or one
 heatmap per gate), the cell state c_t, c_t against h_t, and gate saturation across architectures (Karpathy,
-Johnson & Fei-Fei 2015, figure 3). Gate names and colours are fixed (theme.GATE_COLORS), so an LSTM's and a
-GRU's figures agree; variants show only the gates they have (trace.meta["gates"]).
+Johnson & Fei-Fei 2015, figure 3). Gate names come from the cell's spec (CellSpec.gate_meanings) and colours
+are fixed (theme.GATE_COLORS), so an LSTM's and a GRU's figures agree; variants show only the gates they have
+(trace.meta["gates"]).
 """
 from __future__ import annotations
 
@@ -13,16 +14,33 @@ from plotly.subplots import make_subplots
 from rnnviz.analysis.gates import HIGH, LOW, saturation_many
 from rnnviz.analysis.traces import SIGMOID_GATES, check_index, gates, layered, resolve_prefix, stack_label, \
     train_step_label
-from rnnviz.cells import get_spec
+from rnnviz.cells import SPECS, get_spec
 from rnnviz.plots.axes import check_tokens, heat_tokens, hover_tokens, token_ticks
 from rnnviz.plots.budget import HEATMAP_MAX_CELLS, HOVER_TEXT_MAX_CELLS, decimate_grid, f32, stride_index
 from rnnviz.plots.theme import MUTED, NORMAL, Theme, gate_color, run_line, style
 from rnnviz.trace import Trace
 
-GATE_NAMES = {"i": "input gate i", "f": "forget gate f", "g": "candidate g", "o": "output gate o",
-              "r": "reset gate r", "z": "update gate z", "n": "candidate n"}
+GATE_NAMES = {g: s.gate_label(g) for s in SPECS.values() for g in s.gates}  # "forget gate f", read from the specs
 MAX_UNITS_LINES = 6  # subplots of gate lines; more units are unreadable as lines: use gate_heatmaps
 MAX_CELL_LINES = 32
+
+
+def gate_label(arch: str, gate: str) -> str:
+    """The gate's name as the cell's own spec gives it ("update gate z"); for a cell this version does not know,
+    the name shared by the known cells, or the letter alone."""
+    try:
+        return get_spec(arch).gate_label(gate)
+    except ValueError:
+        return GATE_NAMES.get(gate, gate)
+
+
+def _memory_note(arch: str) -> str:
+    """Which gate staying open keeps memory, from the spec (LSTM f, GRU z); empty for a cell with none."""
+    try:
+        g = get_spec(arch).memory_gate
+    except ValueError:
+        return ""
+    return f" {gate_label(arch, g).capitalize()} staying bright is memory being kept." if g else ""
 
 
 def _gate_list(trace: Trace, prefix: str) -> list[str]:
@@ -49,7 +67,7 @@ def gate_lines(trace: Trace, units: list[int] = (0,), layer: int = 0, sample: in
         for g in names:
             v = layered(trace, f"gate.{g}", layer, sample, p)[:, u]
             fig.add_trace(go.Scatter(
-                x=np.arange(v.size, dtype=np.float32), y=f32(v), mode="lines", name=GATE_NAMES.get(g, g),
+                x=np.arange(v.size, dtype=np.float32), y=f32(v), mode="lines", name=gate_label(trace.arch, g),
                 legendgroup=g, showlegend=r == 1, line={"color": gate_color(g), "width": theme.line_width},
                 customdata=hover_tokens(tokens, v.size),
                 hovertemplate=f"unit {u}, {g}<sub>t</sub><br>t = %{{x}}%{{customdata}}<br>%{{y:.3f}}<extra></extra>"),
@@ -70,7 +88,7 @@ def gate_heatmaps(trace: Trace, layer: int = 0, sample: int = 0, prefix: str | N
     names = _gate_list(trace, p)
     tokens = check_tokens(tokens, layered(trace, "h", layer, sample, p).shape[0])
     fig = make_subplots(rows=len(names), cols=1, shared_xaxes=True, vertical_spacing=0.04,
-                        subplot_titles=[GATE_NAMES.get(g, g) for g in names])
+                        subplot_titles=[gate_label(trace.arch, g) for g in names])
     for r, g in enumerate(names, 1):
         m = layered(trace, f"gate.{g}", layer, sample, p)  # (T, H)
         grid = decimate_grid(m.T, HEATMAP_MAX_CELLS // len(names))
@@ -91,8 +109,7 @@ def gate_heatmaps(trace: Trace, layer: int = 0, sample: int = 0, prefix: str | N
                                   "colorbar": {"title": {"text": "candidate"}, "len": 0.45, "y": 0.25}},
                       height=int(theme.height * max(1.0, 0.5 * len(names))))
     return style(fig, theme, f"{stack_label(p).capitalize()}Every gate of {trace.arch}, layer {layer}, sample {sample}"
-                 f"{train_step_label(trace)}", "Bright: open (1). Dark: shut (0). A forget gate staying bright "
-                 "is memory being kept.")
+                 f"{train_step_label(trace)}", "Bright: open (1). Dark: shut (0)." + _memory_note(trace.arch))
 
 
 def cell_state_figure(trace: Trace, units: list[int] | None = None, layer: int = 0, sample: int = 0,

@@ -1,7 +1,7 @@
 """Figures of gradient flow through time: ||dL/dh_t|| against t (one run, or several overlaid, or before and
-after a what-if), the Jacobian norm against lag (with the rate ρ^lag over it for a vanilla cell), and the
-heat of ||dL/dh_t|| over training, each row scaled to its own maximum. Numbers come from
-analysis/gradients.py; nothing here computes a gradient.
+after a what-if), the Jacobian norm against lag (with the rate ρ^lag over it where the cell's spec says
+its step Jacobian is diag(φ′) W_hh-like), and the heat of ||dL/dh_t|| over training, each row scaled to its own
+maximum. Numbers come from analysis/gradients.py; nothing here computes a gradient.
 
 Every y axis that spans orders of magnitude is logarithmic: vanishing is a straight line going down.
 Zeros and NaN cannot sit on a log axis and are left out (a gap in the line).
@@ -11,9 +11,10 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from rnnviz.analysis.equations import to_html
 from rnnviz.analysis.gradients import geometric_rate, grad_heat_matrix, grad_norms, jacobian_by_lag, tbptt_windows
 from rnnviz.analysis.traces import check_index, resolve_prefix, stack_label, train_step_label
-from rnnviz.cells import get_spec
+from rnnviz.cells import TRANSITIONS, CellSpec, get_spec
 from rnnviz.plots.axes import check_tokens, hover_tokens, token_ticks
 from rnnviz.plots.budget import decimate_grid, f32
 from rnnviz.plots.theme import GATE_COLORS, MUTED, NORMAL, Theme, run_line, style
@@ -127,14 +128,30 @@ def before_after(before: Trace, after: Trace, what: str, name: str = "grad.h", l
                         "before and after the change (the original model is untouched).")
 
 
-VANILLA = ("rnn", "esn")  # cell families whose step Jacobian is W_hh alone (times the activation's slope)
-
-
-def _gated(trace: Trace) -> bool:
+def _spec(trace: Trace) -> CellSpec | None:
     try:
-        return get_spec(trace.arch).family not in VANILLA
-    except ValueError:  # an architecture this version does not know: draw the ρ line, as for a plain RNN
-        return False
+        return get_spec(trace.arch)
+    except ValueError:  # an architecture this version does not know: no claim about its transition
+        return None
+
+
+def _rate_note(spec: CellSpec | None, arch: str, rho: float, said: str, drawn: bool) -> str:
+    """One sentence on what sets the decay, from the spec's transition (cells.TRANSITIONS)."""
+    if drawn:
+        note = f"ρ = {rho:.3g} is W<sub>hh</sub>'s spectral radius: ρ < 1 predicts vanishing, ρ > 1 exploding."
+        leaky = spec is not None and spec.transition == "leaky"
+        return note + (" The leak keeps (1 − α) of h<sub>t−1</sub> each step, so for α < 1 the rate lies nearer 1"
+                       " than ρ." if leaky else "")
+    if spec is None or spec.transition not in TRANSITIONS:
+        why = f"This version does not know how {arch}'s step Jacobian is formed, so no ρ line is drawn."
+    elif not spec.has_w_hh:
+        step = to_html(TRANSITIONS[spec.transition].split(":")[0])
+        why = f"{arch} has no W<sub>hh</sub> (its step Jacobian is {step}), so no ρ line applies."
+    elif spec.transition == "gated":
+        why = f"Gated {arch}: the gates, not W<sub>hh</sub>'s ρ, set the decay."
+    else:
+        why = "The ρ line is left out, as asked."
+    return f"{why} {said.capitalize()}."
 
 
 def measured_rate(lag, norm) -> float | None:
@@ -150,16 +167,17 @@ def measured_rate(lag, norm) -> float | None:
 
 def jacobian_figure(trace: Trace, rho: float, layer: int = 0, prefix: str | None = None,
                     theme: Theme = NORMAL, gated: bool | None = None) -> go.Figure:
-    """||∂h_{T-1}/∂h_t|| against lag T-1-t (log y), named with its measured average factor per step. For a
-    vanilla cell (rnn_tanh, rnn_relu, esn) anchor·ρ^lag is drawn over it, anchor = the norm at lag 0 (sqrt(H),
-    the identity's); for a gated cell (gated None: from trace.arch) the gates, not W_hh's stacked blocks, set
-    the decay, so no ρ line is drawn. The y range comes from the measurement alone. Thinned steps (NaN in the
-    trace) are left out."""
+    """||∂h_{T-1}/∂h_t|| against lag T-1-t (log y), named with its measured average factor per step. Where the
+    cell's spec says its step Jacobian is diag(φ′) W_hh-like (spec.rho_sets_rate: rnn_tanh, rnn_relu, esn)
+    anchor·ρ^lag is drawn over it, anchor = the norm at lag 0 (sqrt(H), the identity's); for a gated cell or
+    one without W_hh no ρ line is drawn and the subtitle says why (gated True or False overrides the spec).
+    The y range comes from the measurement alone. Thinned steps (NaN in the trace) are left out."""
     p = resolve_prefix(trace, prefix)
     curve = jacobian_by_lag(trace, layer, p)
     if not curve.lag.size:
         raise ValueError("this trace has no Jacobian norms; probe with jacobian=True")
-    gated = _gated(trace) if gated is None else bool(gated)
+    spec = _spec(trace)
+    gated = not (spec is not None and spec.rho_sets_rate) if gated is None else bool(gated)  # gated: no ρ line
     rate = measured_rate(curve.lag, curve.norm)
     said = f"measured: ×{rate:.3g} per step" if rate is not None else "measured"
     fig = go.Figure(go.Scatter(x=curve.lag, y=_positive(curve.norm), mode="lines+markers", name=said,
@@ -183,10 +201,7 @@ def jacobian_figure(trace: Trace, rho: float, layer: int = 0, prefix: str | None
     fig.update_xaxes(title_text="lag T−1−t (steps back from the end)")
     fig.update_layout(showlegend=True)  # the legend names the measured rate, even with one line
     method = (trace.meta.get("jacobian") or {}).get(p, "")
-    if gated:  # no ρ line: the measured rate instead
-        note = f"Gated {trace.arch}: the gates, not W<sub>hh</sub>'s ρ, set the decay. {said.capitalize()}."
-    else:
-        note = f"ρ = {rho:.3g} is W<sub>hh</sub>'s spectral radius: ρ < 1 predicts vanishing, ρ > 1 exploding."
+    note = _rate_note(spec, trace.arch, rho, said, drawn=not gated)
     return style(fig, theme, f"{stack_label(p).capitalize()}Jacobian norm against lag, layer {layer}"
                  f"{train_step_label(trace)}", note + (f" ({method})" if method else ""))
 

@@ -1,2 +1,2 @@
-"""Streamlit glue: session state, the worker pool, shared widgets. The only package code that imports streamlit
-(worker.py and jobs.py do not, so a training process never loads it)."""
+"""Streamlit glue: session state, shared widgets, pickers, the Train form and live panel, lessons. The only package
+code that imports streamlit (rnnviz/jobs does not, so a training process never loads it)."""

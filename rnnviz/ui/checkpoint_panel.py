@@ -90,7 +90,7 @@ def try_input(subject: Subject) -> None:
     if cfg.seq2seq or not cfg.tokens and not subject.vocab:
         st.caption("Typed input needs a token model (with a vocabulary for text); the views use the probe batch.")
         return
-    first = subject.probe_batch()[0][0]
+    first = subject.traced_batch()[0][0]
     default = "".join(subject.vocab[int(i)] for i in first)[:60] if subject.vocab else "0,1,2,3"
     text = st.text_input("Type an input" + (" (text)" if subject.vocab else " (token ids, comma separated)"),
                          default, key="ckpt.input", max_chars=400)
@@ -100,6 +100,6 @@ def try_input(subject: Subject) -> None:
     except ValueError as e:
         st.error(str(e))
         return
-    tokens = subject.describe_input(x[0]) if subject.vocab else [str(int(i)) for i in x[0]]
+    tokens = subject.input_labels(trace, 0)
     widgets.figure(state_heatmap(trace, "h", cfg.num_layers - 1, 0, tokens=tokens, theme=widgets.theme()),
                    "ckpt.trace", trace.frame("h", sample=0), name="hidden states of your input")

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from rnnviz.ui import state, widgets
-from rnnviz.ui.jobs import ACTIVE, RunState
+from rnnviz.jobs import ACTIVE, RunState
 
 POLL_SECONDS = 1.0
 CHART_SHARE = 0.4  # of the server's Python core: the most that rebuilding live charts, all sessions together, may take
@@ -43,12 +43,12 @@ def _controls(run_id: str) -> None:
     c[1].button("Resume", disabled=not resume, key="live.resume", on_click=p.resume, args=(run_id,))
     c[2].button("Stop training", disabled=not active, key="live.stop", on_click=p.stop, args=(run_id,),
                 help="End the run; it keeps its weights, history and probes, and becomes a checkpoint.")
-    c[4].download_button("Run setup (JSON)", data=lambda: json.dumps(run.spec.get("form") or run.spec, indent=1),
+    c[4].download_button("Run setup (JSON)", data=lambda: json.dumps(run.spec.to_dict(), indent=1),
                          file_name="rnnviz-run-setup.json", mime="application/json", on_click="ignore",
                          key="live.setup", help="Load it with 'Load a setup' above to train this run again.")
     if not active and run.saved and Path(run.saved).is_file():
         c[3].download_button("Download checkpoint", data=lambda: Path(run.saved).read_bytes(),
-                             file_name=f"rnnviz-{run.spec['model']['arch']}-{run.spec['task']}.safetensors",
+                             file_name=f"rnnviz-{run.spec.arch}-{run.spec.task}.safetensors",
                              mime="application/octet-stream", on_click="ignore", key="live.download",
                              help="Weights, configuration, history and probe traces; open it on the Checkpoints page.")
 
@@ -57,7 +57,7 @@ def overlay_runs(run: RunState) -> dict[str, list[dict]]:
     """This session's runs on the same task (a race: RNN vs LSTM vs GRU on one seed), label -> history."""
     p = state.pool()
     with p.lock:
-        return {r.label: list(r.history) for r in state.my_runs() if r.spec["task"] == run.spec["task"]}
+        return {r.label: list(r.history) for r in state.my_runs() if r.spec.task == run.spec.task}
 
 
 def panel(run: RunState) -> None:
@@ -78,7 +78,7 @@ def _panel(run_id: str) -> None:
     _await_first_step(run)
     with p.lock:
         status, history, heat, message = run.status, list(run.history), list(run.grad_heat), run.message
-        total = run.spec["train"]["steps"]
+        total = run.spec.steps
     _progress(run_id, status, history, total, message)
     _charts(run, history, heat, overlay)
 
@@ -151,10 +151,10 @@ def _build(run: RunState, history: list[dict], heat: list, overlay: bool) -> tup
     from rnnviz.plots.curves import grad_norm_figure, loss_curves
     from rnnviz.plots.gradients import grad_heat_figure
 
-    theme, task = widgets.theme(), run.spec["task"]
+    theme, task = widgets.theme(), run.spec.task
     series = overlay_runs(run) if overlay else {run.label: history}
     frame = pd.DataFrame(history)
-    clip = run.spec["train"].get("clip_norm") or None
+    clip = run.spec.clip or None
     return ((loss_curves(series, metric_name=_metric(run), theme=theme), "live.loss", frame, f"loss {task}"),
             (grad_norm_figure(series, clip_norm=clip, theme=theme), "live.gradnorm", frame, f"gradient norm {task}"),
             (grad_heat_figure(heat, theme=theme), "live.heat", _heat_frame(heat), f"dL-dh heat {task}") if heat
@@ -171,7 +171,7 @@ def _watched() -> int:
 def _metric(run: RunState) -> str:
     from rnnviz.ui.train_form import task
 
-    return task(run.spec["task"]).info.metric
+    return task(run.spec.task).info.metric
 
 
 def _heat_frame(heat: list) -> pd.DataFrame:

@@ -40,8 +40,7 @@ def _figure(subject) -> None:
     from rnnviz.plots.gradients import grad_curve
 
     trace = subject.latest
-    x, _ = subject.probe_batch()
-    tokens = subject.describe_input(x[0])
+    tokens = subject.input_labels(trace, 0)
     widgets.figure(grad_curve(trace, sample=0, tokens=tokens, theme=widgets.theme(),
                               per_step_loss=pickers.per_step_loss(subject)), "home.grad", trace.frame("grad.h", sample=0),
                    name="gradient through time")

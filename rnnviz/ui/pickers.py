@@ -10,7 +10,7 @@ import streamlit as st
 from rnnviz.subject import Subject
 from rnnviz.trace import Trace
 from rnnviz.ui import links, state, widgets
-from rnnviz.ui.jobs import ACTIVE
+from rnnviz.jobs import ACTIVE
 
 LIVE_SECONDS = 2.0  # views redraw this often while their run trains
 
@@ -48,9 +48,12 @@ def stack(subject: Subject, page: str) -> str:
     return st.session_state[p.key]
 
 
-def layer_sample(subject: Subject, trace: Trace, page: str, prefix: str = "") -> tuple[int, int]:
-    """Layer and probe sequence to show; bound to the link."""
-    layers, samples = trace.meta["num_layers"], int(trace["output"].shape[0])
+def layer_sample(subject: Subject, page: str) -> tuple[int, int]:
+    """Layer and probe sequence to show, bound to the link. Drawn outside the live fragment, so that a change
+    reruns every section of the page that depends on it, not only the fragment (Streamlit reruns just the
+    fragment a widget sits in)."""
+    trace = subject.latest
+    layers, samples = trace.meta["num_layers"], trace.samples
     ps = [links.Param("layer", f"{page}.layer", 0, lo=0, hi=layers - 1),
           links.Param("sample", f"{page}.sample", 0, lo=0, hi=samples - 1)]
     links.seed(ps)
@@ -64,41 +67,48 @@ def layer_sample(subject: Subject, trace: Trace, page: str, prefix: str = "") ->
     return min(links.value(ps[0]), layers - 1), min(links.value(ps[1]), samples - 1)
 
 
-def tokens(subject: Subject, sample: int, prefix: str = "") -> list[str]:
-    """Axis labels for the probe sequence's steps: the input's tokens, or the decoder's targets."""
-    x, y = subject.probe_batch()
-    if prefix == "dec." and y is not None:
-        return (subject.task.describe_output(y[sample]) if subject.task is not None
-                else [str(int(v)) for v in y[sample]])
-    return subject.describe_input(x[sample])
+def tokens(subject: Subject, trace: Trace, sample: int, prefix: str = "") -> list[str]:
+    """Axis labels for the traced sequence's steps, read from the trace itself: its input tokens, or for the
+    decoder its targets."""
+    if prefix == "dec.":
+        labels = subject.target_labels(trace, sample)
+        if labels is not None:
+            return labels
+    return subject.input_labels(trace, sample)
 
 
-def view(subject: Subject, page: str, prefix: str = "") -> tuple[Trace, int, int, list[str]]:
-    """What a view page draws from: the chosen snapshot, layer and probe sequence, and that sequence's tokens."""
+def view(subject: Subject, page: str, prefix: str, layer: int, sample: int) -> tuple[Trace, int, int, list[str]]:
+    """What a view page draws from: the chosen snapshot, and the chosen layer and sequence's labels."""
     trace = snapshot(subject, page)
-    layer, sample = layer_sample(subject, trace, page, prefix)
-    return trace, layer, sample, tokens(subject, sample, prefix)
+    layer, sample = min(layer, trace.meta["num_layers"] - 1), min(sample, trace.samples - 1)
+    return trace, layer, sample, tokens(subject, trace, sample, prefix)
 
 
 def snapshot(subject: Subject, page: str) -> Trace:
-    """The latest probe, or (with a slider) an earlier snapshot, to watch the model learn. "latest" follows
-    new probes while a run trains; an earlier one stays put."""
+    """The newest probe, or one the user slid back to, to watch the model learn. Unless the user picked an
+    earlier one, the view follows each new probe; a pick is remembered by its training step (thinning the
+    history moves indices, not steps) and never resets by itself."""
     traces = subject.traces or [subject.latest]
     if len(traces) < 2:
         return traces[-1]
-    options = list(range(len(traces) - 1)) + ["latest"]
-    key = f"{page}.snapshot"
-    if st.session_state.get(key) not in options:
-        st.session_state[key] = "latest"
+    steps = [t.meta.get("train_step") for t in traces]
+    pin = f"{page}.snapshot.pin"  # the training step the user chose; absent: follow the newest probe
+    chosen = steps.index(st.session_state[pin]) if st.session_state.get(pin) in steps else len(traces) - 1
 
     def label(i):
-        t = traces[-1] if i == "latest" else traces[i]
-        step = t.meta.get("train_step")
-        return ("latest, " if i == "latest" else "") + (f"step {step}" if step is not None else "untrained")
+        step = steps[i]
+        return ("newest, " if i == len(traces) - 1 else "") + (f"step {step}" if step is not None else "untrained")
 
-    i = st.select_slider("Training snapshot", options, format_func=label, key=key,
-                         help="Probes saved during training: slide back to see the network before it learned.")
-    return traces[-1] if i == "latest" else traces[i]
+    def picked():
+        i = st.session_state[key]
+        st.session_state[pin] = None if i == len(traces) - 1 else steps[i]
+
+    key = f"{page}.snapshot.{len(traces)}.{steps[-1]}"  # a new widget per probe list, so `value` always applies
+    i = st.select_slider("Training snapshot", list(range(len(traces))), value=chosen, format_func=label, key=key,
+                         on_change=picked,
+                         help="Probes saved during training: slide back to see the network before it learned; "
+                              "slide to the right end to follow training again.")
+    return traces[i]
 
 
 def fallback(subject: Subject, ok: bool, demo: str, why: str, quiet: bool = False) -> Subject:

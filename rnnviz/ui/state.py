@@ -3,6 +3,7 @@ worker pool per server, and how a selection becomes the Subject every view draws
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 from pathlib import Path
@@ -11,9 +12,9 @@ import streamlit as st
 import torch
 
 from rnnviz.build import build_model
-from rnnviz.models import ModelConfig
-from rnnviz.subject import Subject, from_checkpoint, task_from_dict
-from rnnviz.ui.jobs import RunState, WorkerPool
+from rnnviz.jobs import RunState, WorkerPool
+from rnnviz.run import RunRecord, spec_of
+from rnnviz.subject import Subject, from_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMOS = {  # name -> (file, label): made by the train commands in the README, shown on a cold start
@@ -113,12 +114,10 @@ def _run_from_disk(p: WorkerPool, run_id: str) -> RunState | None:
         loaded = load_checkpoint(path)
     except ValueError:
         return None
-    extra = loaded.extra or {}
-    spec = {"task": (loaded.task or {}).get("name", "?"), "task_params": (loaded.task or {}).get("params", {}),
-            "model": loaded.config.to_dict(), "train": loaded.train_config or {}}
-    run = RunState(run_id, session_token(), spec, status=extra.get("status", "finished"),
-                   history=list(loaded.history or []), traces=list(loaded.traces),
-                   grad_heat=list(extra.get("grad_heat") or []), message=extra.get("diverged"), saved=str(path))
+    spec = spec_of(loaded)
+    if spec is None:
+        return None
+    run = RunState(run_id, session_token(), spec, RunRecord.from_checkpoint(loaded), saved=str(path))
     run.state_dict = {k: v.numpy() for k, v in loaded.model.state_dict().items()}
     p.add_finished(run)
     return run
@@ -145,21 +144,22 @@ def run_subject(run: RunState) -> Subject | None:
     """A live run as a Subject: a CPU replica of its latest weights (rebuilt when a new probe arrives)."""
     p = pool()
     with p.lock:
-        state, traces, n = run.state_dict, list(run.traces), len(run.grad_heat)
-        history, grad_heat, spec = list(run.history), list(run.grad_heat), run.spec
+        state, n = run.state_dict, len(run.grad_heat)
+        record = dataclasses.replace(run.record, history=list(run.history), traces=list(run.traces),
+                                     grad_heat=list(run.grad_heat))  # a copy: the collector keeps writing
     if state is None:
         return None
     cache = st.session_state.setdefault(K_REPLICAS, {})
     hit = cache.get(run.id)
     if hit is None or hit[0] != n:
-        model = build_model(ModelConfig.from_dict(spec["model"]), device="cpu")
+        task, model_cfg, train = run.spec.build()
+        model = build_model(model_cfg, device="cpu")
         model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
-        task = task_from_dict({"name": spec["task"], "params": spec.get("task_params", {})})
-        subject = Subject(run.label, model.eval(), task, getattr(task, "input_vocab", None),
-                          getattr(task, "output_vocab", None), traces, history, grad_heat, spec.get("train"), "run")
+        subject = Subject(run.label, model.eval(), task, task.input_vocab, task.output_vocab, record,
+                          dataclasses.asdict(train), "run", spec=run.spec)
         cache[run.id] = hit = (n, subject)
     subject = hit[1]
-    subject.history, subject.traces, subject.grad_heat = history, traces, grad_heat
+    subject.record = record
     return subject
 
 

@@ -3,14 +3,13 @@ link (links.py), and turned into a run spec for the worker pool. Not the live ch
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import streamlit as st
 
 from rnnviz.cells import SPECS
 from rnnviz.init import SCHEMES
-from rnnviz.training import TrainConfig
+from rnnviz.run import RunSpec
 from rnnviz.ui import links, widgets
 
 LIVE_MAX_STEPS = 20_000  # a live run's step cap: a worker never outlives its purpose
@@ -148,31 +147,24 @@ def _advanced(by: dict, name: str) -> None:
                      help="Additive: Bahdanau et al. 2015; dot: Luong et al. 2015.")
 
 
-def spec(values: dict) -> dict:
-    """A run spec from the controls; ValueError (one sentence) if the combination cannot train."""
-    if values["task"] == "text_lm":
-        from rnnviz.tasks import get_task
+def values() -> dict:
+    """Every control's value by URL name, read from the session at call time: a button callback gets what the
+    form shows when it is clicked, not what it showed at the last render (a typed seed, not yet sent by Enter,
+    arrives with the click)."""
+    tp = task_param()
+    return {p.name: links.value(p) for p in [tp, *params(links.value(tp))]}
 
-        t = get_task("text_lm", text=user_text(), seq_len=values["seq_len"])
-    elif values["seq_len"] != task(values["task"]).params.seq_len:
-        t = task(values["task"], values["seq_len"])
-    else:
-        t = task(values["task"])
-    extra = {"attention": values["attention"]} if t.info.sequence_type == "many-to-many-async" else {}
-    model = t.model_config(values["arch"], values["hidden"], values["layers"], **extra)
-    if model.hidden_size > LIVE_MAX_HIDDEN:
-        raise ValueError(f"hidden size {model.hidden_size} is too large to train live; use at most {LIVE_MAX_HIDDEN}")
-    fb = values["forget_bias"] if values["forget_bias"] and "f" in SPECS[values["arch"]].blocks else None
-    train = TrainConfig(steps=min(values["steps"], LIVE_MAX_STEPS), batch_size=values["batch"], lr=values["lr"],
-                        optimizer=values["optimizer"], clip_norm=values["clip"], tbptt=values["tbptt"],
-                        init=values["init"], init_radius=values["radius"], forget_bias=fb, l2=values["l2"],
-                        pascanu=values["pascanu"], seed=int(values["seed"]), probe_every=_probe_every(values["steps"]))
-    train.validate()
-    if train.tbptt and model.seq2seq:
-        raise ValueError("truncated BPTT needs a step-by-step model; set the window to full for encoder-decoder tasks")
-    label = f"{values['arch']} h{values['hidden']} on {values['task']} (seed {values['seed']})"
-    return {"task": values["task"], "task_params": dataclasses.asdict(t.params), "model": model.to_dict(),
-            "train": dataclasses.asdict(train), "label": label, "form": {k: v for k, v in values.items()}}
+
+def spec(values: dict) -> RunSpec:
+    """The run the controls describe (URL names are RunSpec's field names); ValueError (one sentence) if the
+    combination cannot train live."""
+    if values["hidden"] > LIVE_MAX_HIDDEN:
+        raise ValueError(f"hidden size {values['hidden']} is too large to train live; use at most {LIVE_MAX_HIDDEN}")
+    knobs = {k: v for k, v in values.items() if k in RunSpec.__dataclass_fields__}
+    knobs.update(steps=min(values["steps"], LIVE_MAX_STEPS), seed=int(values["seed"]),
+                 forget_bias=values["forget_bias"] or None,  # 0 on the slider: torch's own initialisation
+                 text=user_text() if values["task"] == "text_lm" else None)
+    return RunSpec(**knobs).resolved()
 
 
 def setup_io(values: dict) -> None:
@@ -206,12 +198,6 @@ def _load_setup() -> None:
     _on_task_change()
     st.session_state[task_param().key] = name
     st.session_state.update(parsed)
-
-
-def _probe_every(steps: int) -> int:
-    """Live runs probe every 100 steps (~5% of training time), more often in short runs (~50 probes), but
-    never more than every 10 steps: the map of ||dL/dh_t|| over training fills in from the start."""
-    return max(10, min(100, steps // 50))
 
 
 def preview(values: dict) -> None:

@@ -33,7 +33,7 @@ def draw(subject: Subject, layer: int, prefix: str) -> None:
     else:
         u = st.number_input("Unit", 0, subject.cfg.hidden_size - 1, 0, key="whatif.unit")
         edit, label = (lambda m: ablated(m, int(u), layer, stack)), f"unit {u} ablated"
-    x, y = subject.probe_batch()
+    x, y = subject.traced_batch()  # the latest probe's own sequences: "before" is the curve drawn above
     loss_fn = subject.task.loss if subject.task is not None and y is not None else None
     try:
         before, after = probe_pair(subject.model, edit, x, y, loss_fn)

@@ -62,7 +62,7 @@ def sidebar() -> None:
 def _training_status() -> None:
     """On every page: this session's training runs and their steps, refreshed every few seconds. Its polling
     is also the heartbeat that keeps a run alive while its owner reads a page that does not redraw."""
-    from rnnviz.ui.jobs import ACTIVE
+    from rnnviz.jobs import ACTIVE
 
     if not any(r.status in ACTIVE for r in state.my_runs()):
         return
@@ -72,7 +72,7 @@ def _training_status() -> None:
         active = [r for r in state.my_runs() if r.status in ACTIVE]
         for r in active:
             heartbeat(r.id)
-            st.caption(f":material/hourglass_top: {r.label}: {r.status}, step {r.step} of {r.spec['train']['steps']}")
+            st.caption(f":material/hourglass_top: {r.label}: {r.status}, step {r.step} of {r.spec.steps}")
         if not active:
             st.caption(":material/check_circle: Training finished.")
 

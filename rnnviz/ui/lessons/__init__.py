@@ -11,7 +11,7 @@ from rnnviz.init import InitConfig, apply_init
 from rnnviz.lessons import BY_SLUG, Lesson
 from rnnviz.subject import Subject
 from rnnviz.ui import state, widgets
-from rnnviz.ui.jobs import ACTIVE, RunState
+from rnnviz.jobs import ACTIVE, RunState
 
 
 @st.cache_resource(show_spinner=False)
@@ -34,7 +34,7 @@ def untrained(task_name: str, arch: str, hidden: int = 32, seq_len: int | None =
 
 def runs(lesson: Lesson) -> list[RunState]:
     """This session's runs started by this lesson."""
-    return [r for r in state.my_runs() if r.spec.get("lesson") == lesson.slug]
+    return [r for r in state.my_runs() if r.spec.lesson == lesson.slug]
 
 
 def _start(lesson: Lesson) -> None:
@@ -42,7 +42,7 @@ def _start(lesson: Lesson) -> None:
     if any(r.status in ACTIVE for r in runs(lesson)):
         return  # a second click before the button redrew as disabled
     for preset in lesson.presets:
-        state.add_run(state.pool().submit(state.session_token(), preset.spec(lesson.slug)), select_it=False)
+        state.add_run(state.pool().submit(state.session_token(), preset), select_it=False)
 
 
 def show(slug: str) -> None:
@@ -63,7 +63,7 @@ def progress(lesson: Lesson) -> list[RunState]:
     """One line of progress per lesson run; returns the runs."""
     mine = runs(lesson)
     for r in mine:
-        total = r.spec["train"]["steps"]
+        total = r.spec.steps
         pos = state.pool().queue_position(r.id)
         where = f"queued, position {pos}" if pos else r.status
         st.progress(min(1.0, r.step / total), text=f"{r.label}: {where}, step {r.step} of {total}"

@@ -18,9 +18,10 @@ TYPES = {  # sequence type -> (task, arch, sequence length, attention)
 
 
 def unrolled(subject, seq_type: str, key: str, **kw) -> None:
-    x, y = subject.probe_batch()
-    out = pickers.output_labels(subject, None if y is None else y[0], int(subject.latest["output"].shape[1]))
-    fig = unrolled_figure(subject.latest, seq_type, 0, tokens=subject.describe_input(x[0]), output_tokens=out,
+    trace = subject.latest
+    y = trace.targets
+    out = pickers.output_labels(subject, None if y is None else y[0], int(trace["output"].shape[1]))
+    fig = unrolled_figure(trace, seq_type, 0, tokens=subject.input_labels(trace, 0), output_tokens=out,
                           theme=widgets.theme(), **kw)
     widgets.figure(fig, key, name=f"unrolled {seq_type}")
 
@@ -44,8 +45,7 @@ def vanilla_rnn(lesson: Lesson) -> None:
     s = state.run_subject(done[-1]) if done else untrained("noisy_sine", "rnn_tanh", 16, 12)
     st.caption(f"Showing: {s.label}" + ("" if done else " (train it below to see a trained one)"))
     unrolled(s, "many-to-many-sync", "lesson2.graph", steps=8)
-    x, _ = s.probe_batch()
-    widgets.figure(weight_share_figure(s.latest, 0, s.describe_input(x[0]), widgets.theme()), "lesson2.shares",
+    widgets.figure(weight_share_figure(s.latest, 0, s.input_labels(s.latest, 0), widgets.theme()), "lesson2.shares",
                    name="weight gradient shares")
     live_section(lesson, None)
 
@@ -57,8 +57,7 @@ def lstm_gates(lesson: Lesson) -> None:
 
     s = state.demo_subject("char-lstm")
     trace = s.latest
-    x, _ = s.probe_batch()
-    tokens = s.describe_input(x[0])
+    tokens = s.input_labels(trace, 0)
     T = len(tokens)
     t = st.slider("Step through the sequence", 0, T - 1, min(20, T - 1), key="lesson4.t",
                   help="Move one character at a time and watch the gates respond.")

@@ -94,7 +94,7 @@ def long_term(lesson: Lesson) -> None:
     cols = widgets.side_by_side(2)
     for col, demo in zip(cols, ("rnn-adding", "gru-adding")):
         s = state.demo_subject(demo)
-        x, y = s.probe_batch()
+        x, y = s.traced_batch()  # the demo's own probe: the sequence its other figures show
         values = input_connectivity(s.model, x, y)
         with col:
             who = "tanh RNN" if s.cfg.arch == "rnn_tanh" else s.cfg.arch.upper()
@@ -109,7 +109,7 @@ def long_term(lesson: Lesson) -> None:
         for r in mine:
             last = next((h for h in reversed(r.history) if "val_metric" in h), None)
             if r.status == "finished" and last:
-                results.setdefault(r.spec["model"]["arch"], []).append((r.spec["task_params"]["seq_len"],
+                results.setdefault(r.spec.arch, []).append((r.spec.seq_len,
                                                                         last["val_metric"]))
         if results:
             live_figure(mine, lambda: accuracy_vs_lag(results, chance=0.5, theme=widgets.theme()), "lesson6.lag",

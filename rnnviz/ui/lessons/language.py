@@ -31,7 +31,7 @@ def find_units(demo: str) -> tuple[pd.DataFrame, list[str], np.ndarray, list[str
                                                       for k in features[0]}, top=4)
     quoted = int(np.argmax([f["inside quotes"].sum() for f in features]))
     deep = int(np.argmax([f["bracket depth"].max() for f in features]))
-    return (table, task.describe_input(x[quoted]), states[quoted], task.describe_input(x[deep]), states[deep])
+    return (table, s.input_labels(trace, quoted), states[quoted], s.input_labels(trace, deep), states[deep])
 
 
 def char_rnn(lesson: Lesson) -> None:
@@ -60,10 +60,9 @@ def attention(lesson: Lesson) -> None:
     from rnnviz.plots.curves import loss_curves
 
     s = state.demo_subject("attention")
-    x, y = s.probe_batch()
     trace = s.latest
     out = trace["output"][0].argmax(-1)
-    fig = attention_figure(trace, 0, s.describe_input(x[0]), s.task.describe_output(out), theme=widgets.theme())
+    fig = attention_figure(trace, 0, s.input_labels(trace, 0), s.task.describe_output(out), theme=widgets.theme())
     widgets.figure(fig, "lesson8.map", name="attention map")
 
     def draw(mine):

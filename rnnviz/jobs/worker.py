@@ -1,6 +1,6 @@
 """The training worker: a child process that runs one Trainer and posts what the dashboard draws.
 
-Not streamlit (a worker never touches the UI) and not the pool (jobs.py starts and watches workers).
+Not streamlit (a worker never touches the UI) and not the pool (pool.py starts and watches workers).
 Training holds the GIL, so each run gets its own process: the server keeps answering while every core
 trains. Messages on `outbox` are plain picklable tuples; tensors travel as numpy arrays.
 """
@@ -34,7 +34,7 @@ def pack_state(model) -> dict:
 
 
 def run_worker(spec: dict, outbox, control, save_path: str | None, threads: int = 1) -> None:
-    """Process entry point. spec: {"task", "task_params", "model", "train"} as plain dicts."""
+    """Process entry point. spec: a RunSpec as a plain dict (RunSpec.to_dict)."""
     import torch
 
     torch.set_num_threads(threads)
@@ -51,12 +51,10 @@ def run_worker(spec: dict, outbox, control, save_path: str | None, threads: int 
 
 
 def _make_trainer(spec: dict):
-    from rnnviz.models import ModelConfig
-    from rnnviz.tasks import get_task
-    from rnnviz.training import TrainConfig, Trainer
+    from rnnviz.run import RunSpec
+    from rnnviz.training import Trainer
 
-    task = get_task(spec["task"], **spec.get("task_params", {}))
-    return Trainer(task, ModelConfig.from_dict(spec["model"]), TrainConfig(**spec["train"]), device="cpu")
+    return Trainer.from_spec(RunSpec.from_dict(spec), device="cpu")
 
 
 def _loop(trainer, outbox, control, save_path) -> None:

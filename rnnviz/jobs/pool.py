@@ -1,8 +1,8 @@
 """The worker pool: starts training processes under a machine-wide cap, queues the rest, collects what
 they post into RunStates, stops workers whose page has gone, and keeps autosaves within a disk budget.
 
-Not streamlit: one pool per server process (state.py holds it in st.cache_resource, like a connection
-pool); pages read RunStates under the pool's lock and never talk to a process themselves.
+Not streamlit: one pool per server process (rnnviz/ui/state.py holds it in st.cache_resource, like a
+connection pool); pages read RunStates under the pool's lock and never talk to a process themselves.
 """
 from __future__ import annotations
 
@@ -15,26 +15,25 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rnnviz.ui.worker import PAUSE, RUN, STOP, run_worker, unpack_trace
+from rnnviz.jobs.worker import PAUSE, RUN, STOP, run_worker, unpack_trace
+from rnnviz.run import ACTIVE, RunRecord, RunSpec
 
 HEARTBEAT_TIMEOUT = 90.0  # seconds without a poll before a worker is stopped: survives a refresh or reconnect
 MAX_RUNS_IN_MEMORY = 64  # finished runs beyond this are dropped from memory (their autosave stays on disk)
 MAX_TRACES_PER_RUN = 12  # probe snapshots a run keeps in server memory (thinned evenly, newest kept)
 RUNS_DIR_BYTES = 512 * 2**20  # autosaves on disk; the oldest are pruned beyond this
-ACTIVE = ("queued", "starting", "running", "paused")
 
 
 @dataclass
 class RunState:
+    """A run as the server holds it: its resolved RunSpec and the RunRecord the worker streams into, plus
+    what only the server knows (owner, process, autosave path)."""
+
     id: str
     owner: str  # the browser session that started it
-    spec: dict  # {"task", "task_params", "model", "train", "label"}
-    status: str = "queued"  # queued, starting, running, paused, stopped, finished, diverged, failed
-    history: list[dict] = field(default_factory=list)
-    traces: list = field(default_factory=list)  # Trace snapshots, oldest first
-    grad_heat: list = field(default_factory=list)  # (step, [||dL/dh_t|| per t]) at every probe
+    spec: RunSpec  # resolved
+    record: RunRecord = field(default_factory=lambda: RunRecord("queued", max_traces=MAX_TRACES_PER_RUN))
     state_dict: dict | None = None  # the latest weights (numpy), for the views' model replica
-    message: str | None = None  # why it diverged or failed
     saved: str | None = None  # autosave path
     created: float = field(default_factory=time.time)
     heartbeat: float = field(default_factory=time.monotonic)
@@ -43,17 +42,18 @@ class RunState:
     outbox: object = None
     control: object = None
 
+    # the record's parts, read by pages under the pool's lock
+    history = property(lambda self: self.record.history)
+    traces = property(lambda self: self.record.traces)
+    grad_heat = property(lambda self: self.record.grad_heat)
+    step = property(lambda self: self.record.step)
+    latest_trace = property(lambda self: self.record.latest_trace)
+    status = property(lambda self: self.record.status, lambda self, v: setattr(self.record, "status", v))
+    message = property(lambda self: self.record.message, lambda self, v: setattr(self.record, "message", v))
+
     @property
     def label(self) -> str:
-        return self.spec.get("label") or f"{self.spec['model']['arch']} on {self.spec['task']}"
-
-    @property
-    def step(self) -> int:
-        return self.history[-1]["step"] if self.history else 0
-
-    @property
-    def latest_trace(self):
-        return self.traces[-1] if self.traces else None
+        return self.spec.label or self.spec.default_label()
 
 
 class WorkerPool:
@@ -75,7 +75,9 @@ class WorkerPool:
         self._thread.start()
 
     # -- what pages call ----------------------------------------------------------------------------------
-    def submit(self, owner: str, spec: dict) -> str:
+    def submit(self, owner: str, spec: RunSpec) -> str:
+        """Queues a run of `spec` (resolved here: ValueError, one sentence, if it cannot train)."""
+        spec = spec.resolved()
         run_id = secrets.token_urlsafe(12)  # unguessable: the id in a URL is the key to the run
         with self.lock:
             self.runs[run_id] = RunState(run_id, owner, spec)
@@ -154,8 +156,8 @@ class WorkerPool:
             run = self.runs[self.waiting.popleft()]
             run.outbox, run.control = self.ctx.Queue(), self.ctx.Value("i", RUN)
             run.saved = str(self.runs_dir / f"{run.id}.safetensors")
-            run.proc = self.ctx.Process(target=run_worker, args=(run.spec, run.outbox, run.control, run.saved,
-                                                                 self.threads), daemon=True)
+            run.proc = self.ctx.Process(target=run_worker, args=(run.spec.to_dict(), run.outbox, run.control,
+                                                                 run.saved, self.threads), daemon=True)
             run.status, run.heartbeat = "starting", time.monotonic()
             run.proc.start()
 
@@ -200,12 +202,8 @@ class WorkerPool:
         if kind == "rows":
             run.history.extend(payload)
         elif kind == "trace":
-            if run.traces:
-                run.traces[-1] = run.traces[-1].snapshot()  # the newest whole, older ones reduced
-            run.traces.append(unpack_trace(payload["trace"]))
-            if len(run.traces) > MAX_TRACES_PER_RUN:
-                run.traces = run.traces[::-2][::-1]
-            run.state_dict, run.grad_heat = payload["state"], run.grad_heat + [payload["grad_heat"]]
+            run.record.add_trace(unpack_trace(payload["trace"]), payload["grad_heat"])
+            run.state_dict = payload["state"]
         elif kind in ("running", "paused"):
             run.status = kind
         elif kind == "failed":
