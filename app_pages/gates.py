@@ -25,7 +25,7 @@ def draw():
     s = pickers.gated(state.current_subject(), quiet=True)
     trace, layer, sample, tokens = pickers.view(s, "gates", prefix, *picked)
     theme = widgets.theme()
-    p = prefix or None
+    p = prefix
     widgets.figure(pickers.mark_step(gate_lines(trace, units or [0], layer, sample, p, tokens, theme)), "gates.lines",
                    trace.frames([n for n in trace.tensors if n.startswith(prefix + "gate.")], sample), name="gates")
     widgets.figure(pickers.mark_step(gate_heatmaps(trace, layer, sample, p, tokens, theme)), "gates.heat",

@@ -20,13 +20,13 @@ def draw():
     s = state.current_subject()
     trace, layer, sample, tokens = pickers.view(s, "gradients", prefix, *picked)
     theme = widgets.theme()
-    widgets.figure(grad_curve(trace, sample=sample, prefix=prefix or None, tokens=tokens, theme=theme,
+    widgets.figure(grad_curve(trace, sample=sample, prefix=prefix, tokens=tokens, theme=theme,
                               per_step_loss=pickers.per_step_loss(s, prefix)),
                    "gradients.curve", trace.frame(prefix + "grad.h", sample=sample), name="dL-dh over time")
     left, right = widgets.side_by_side(2)
     rho = spectral_radius(s.model, prefix, layer)
     with left:
-        widgets.figure(jacobian_figure(trace, rho, layer=layer, prefix=prefix or None, theme=theme),
+        widgets.figure(jacobian_figure(trace, rho, layer=layer, prefix=prefix, theme=theme),
                        "gradients.jacobian", trace.frame(prefix + "jacobian"), name="jacobian by lag")
     with right:
         if s.grad_heat:

@@ -24,9 +24,9 @@ def draw():
     s = state.current_subject()
     trace, layer, sample, tokens = pickers.view(s, "hidden", prefix, *picked)
     theme = widgets.theme()
-    widgets.figure(pickers.mark_step(state_heatmap(trace, quantity, layer, sample, prefix or None, order, tokens, theme)),
+    widgets.figure(pickers.mark_step(state_heatmap(trace, quantity, layer, sample, prefix, order, tokens, theme)),
                    "hidden.heat", trace.frame(prefix + quantity, sample=sample), name="hidden states")
-    widgets.figure(pca_figure(trace, layer, sample, prefix or None, dims, tokens, theme=theme), "hidden.pca",
+    widgets.figure(pca_figure(trace, layer, sample, prefix, dims, tokens, theme=theme), "hidden.pca",
                    name="state trajectory")
 
 
@@ -34,7 +34,7 @@ pickers.live(draw)
 
 st.header("Read the text through one unit")
 trace = subject.latest
-states = layered(trace, quantity, layer, sample, prefix or None)  # (T, H)
+states = layered(trace, quantity, layer, sample, prefix)  # (T, H)
 tokens = pickers.tokens(subject, trace, sample, prefix)
 features = subject.task.features(trace.inputs[sample]) if subject.task is not None and not prefix else {}
 picked = st.multiselect("…or find units that fire on these characters", sorted(set(tokens)), key="hidden.pattern",

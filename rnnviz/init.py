@@ -137,6 +137,4 @@ def layer_spectra(rnn: Recurrent) -> list[dict]:
     return out
 
 
-def recurrent_stacks(model: nn.Module) -> dict[str, Recurrent]:
-    """Every Recurrent inside a model, by module name (e.g. "rnn", or "encoder" and "decoder")."""
-    return {name: m for name, m in model.named_modules() if isinstance(m, Recurrent)}
+

@@ -189,3 +189,21 @@ def _torch_order(rec: Recurrent) -> list[Tensor]:
     """torch's _flat_weights order: per layer w_ih, w_hh, b_ih, b_hh."""
     names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if rec.bias else [])
     return [getattr(rec, f"{n}_l{k}") for k in range(rec.num_layers) for n in names]
+
+
+STACKS = {"": "rnn", "enc.": "encoder", "dec.": "decoder"}  # the one name of a stack (the trace prefix) -> module
+STACK_WORDS = {"": "recurrent stack", "enc.": "encoder", "dec.": "decoder"}  # the same, for people
+
+
+def stack_of(model: nn.Module, prefix: str) -> "Recurrent":
+    """The Recurrent a prefix names: "" -> model.rnn, "enc." -> model.encoder, "dec." -> model.decoder."""
+    if prefix not in STACKS or not isinstance(getattr(model, STACKS[prefix], None), Recurrent):
+        have = ", ".join(repr(p) for p in recurrent_stacks(model))
+        raise ValueError(f"this model has no recurrent stack {prefix!r}; it has {have}")
+    return getattr(model, STACKS[prefix])
+
+
+def recurrent_stacks(model: nn.Module) -> dict[str, "Recurrent"]:
+    """Every recurrent stack of a model by its prefix: {"": rnn}, or {"enc.": encoder, "dec.": decoder}."""
+    return {p: getattr(model, name) for p, name in STACKS.items()
+            if isinstance(getattr(model, name, None), Recurrent)}

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnviz.jacobian import jacobian_norms
-from rnnviz.stack import Tape
+from rnnviz.stack import Tape, stack_of
 
 LAYERED = ("layer", "sample", "step", "unit")
 SNAPSHOT = {"h", "c", "grad.h", "jacobian", "dW_hh.norm", "x", "output", "attention", "input", "target"}  # with gate.*: what older
@@ -161,13 +161,6 @@ def record_io(trace: Trace, x: Tensor, y: Tensor | None, vocab=None, output_voca
         trace.meta["input_vocab"] = list(vocab)
     if output_vocab is not None:
         trace.meta["output_vocab"] = list(output_vocab)
-
-
-STACKS = {"": "rnn", "enc.": "encoder", "dec.": "decoder"}  # trace prefix -> the model's Recurrent
-
-
-def stack_of(model: nn.Module, prefix: str):
-    return getattr(model, STACKS[prefix])
 
 
 def _wanted(tapes: dict[str, Tape], extras: dict[str, Tensor]) -> dict[tuple, Tensor]:

@@ -19,12 +19,13 @@ from torch import Tensor
 
 from rnnviz.bptt import check_tbptt, tbptt_backward
 from rnnviz.build import build_model
-from rnnviz.init import InitConfig, apply_init, recurrent_stacks
+from rnnviz.init import InitConfig, apply_init
 from rnnviz.models import ModelConfig
 from rnnviz.penalties import pascanu_penalty
 from rnnviz.run import RunRecord, RunSpec
 from rnnviz.tasks import Task
-from rnnviz.trace import Trace, probe, stack_of
+from rnnviz.stack import recurrent_stacks, stack_of
+from rnnviz.trace import Trace, probe
 
 MAX_STEPS = 1_000_000
 COMPACT_HISTORY = 400  # history entries a compact checkpoint keeps (plus every evaluation)

@@ -16,7 +16,8 @@ from torch import nn
 
 from rnnviz.analysis.traces import check_index, resolve_prefix, tensor
 from rnnviz.init import blocks, layer_spectra, matrix_spectrum
-from rnnviz.trace import STACKS, Trace
+from rnnviz.stack import stack_of
+from rnnviz.trace import Trace
 
 
 class LagCurve(NamedTuple):
@@ -51,25 +52,15 @@ def geometric_rate(lag, rho: float, anchor: float) -> np.ndarray:
     return np.clip(rate, 0.0, np.finfo(np.float32).max).astype(np.float32)  # growth past float32 draws at the top
 
 
-def model_stack(model: nn.Module, prefix: str = ""):
-    """The Recurrent a trace prefix names: "" -> model.rnn, "enc." -> model.encoder, "dec." -> model.decoder."""
-    if prefix and not prefix.endswith("."):
-        prefix += "."
-    if prefix not in STACKS or not hasattr(model, STACKS[prefix]):
-        raise ValueError(f"this model has no recurrent stack {prefix!r}; use '' for a plain model, "
-                         f"'enc.' or 'dec.' for an encoder-decoder")
-    return getattr(model, STACKS[prefix])
-
-
 def recurrent_weights(model: nn.Module, prefix: str = "", layer: int = 0) -> torch.Tensor:
     """W_hh (G*H, H) of one layer of a model's recurrent stack (prefix "", "enc." or "dec."), detached."""
-    rnn = model_stack(model, prefix)
+    rnn = stack_of(model, prefix)
     return rnn.layer(check_index("layer", layer, rnn.num_layers))[2].weight_hh.detach().cpu()
 
 
 def spectral_radius(model: nn.Module, prefix: str = "", layer: int = 0) -> float:
     """ρ of a layer's W_hh: the largest over its gate blocks, as init.layer_spectra reports it."""
-    rnn = model_stack(model, prefix)
+    rnn = stack_of(model, prefix)
     return float(layer_spectra(rnn)[check_index("layer", layer, rnn.num_layers)]["spectral_radius"])
 
 

@@ -30,21 +30,16 @@ import torch
 from torch import Tensor, nn
 
 from rnnviz.analysis.traces import check_index
-from rnnviz.init import recurrent_stacks, set_forget_bias
-from rnnviz.stack import Recurrent
-from rnnviz.trace import STACKS, Trace, probe
+from rnnviz.init import set_forget_bias
+from rnnviz.stack import Recurrent, recurrent_stacks, stack_of
+from rnnviz.trace import Trace, probe
 
 FORGET_CLAMP_BIAS = 30.0  # σ(30) = 1 - 9.4e-14: rounds to exactly 1.0 in float32
 
 
 def _targets(model: nn.Module, stack: str | None, layer: int | None) -> list[tuple[Recurrent, int]]:
-    """(stack, layer) pairs an edit applies to; stack is a module name ("rnn", "encoder") or a trace prefix."""
-    stacks = recurrent_stacks(model)
-    if stack is not None:
-        name = STACKS.get(stack if not stack or stack.endswith(".") else stack + ".", stack)
-        if name not in stacks:
-            raise ValueError(f"this model has no recurrent stack {stack!r}; choose one of {', '.join(stacks)}")
-        stacks = {name: stacks[name]}
+    """(stack, layer) pairs an edit applies to; stack is a prefix ("", "enc.", "dec.") or None for every stack."""
+    stacks = recurrent_stacks(model) if stack is None else {stack: stack_of(model, stack)}
     out = []
     for rnn in stacks.values():
         layers = range(rnn.num_layers) if layer is None else [check_index("layer", layer, rnn.num_layers)]

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 
 from torch import nn
 
-from rnnviz.init import layer_spectra, recurrent_stacks
+from rnnviz.init import layer_spectra
+from rnnviz.stack import recurrent_stacks
 from rnnviz.models import ModelConfig, num_parameters
 from rnnviz.trace import Trace
 

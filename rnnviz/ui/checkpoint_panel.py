@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from rnnviz.init import recurrent_stacks
+from rnnviz.stack import STACK_WORDS, recurrent_stacks
 from rnnviz.subject import Subject, from_checkpoint
 from rnnviz.ui import state, widgets
 
@@ -49,7 +49,7 @@ def summary(subject: Subject) -> None:
             "outputs": cfg.output_size or "none (hidden states)", "parameters": f"{num_parameters(subject.model):,}",
             "encoder-decoder": f"yes, attention {cfg.attention}" if cfg.seq2seq else "no"}
     st.table(pd.DataFrame({"": list(rows), "value": [str(v) for v in rows.values()]}).set_index(""))
-    spectra = [(name, k, s) for name, rnn in recurrent_stacks(subject.model).items()
+    spectra = [(STACK_WORDS[p], k, s) for p, rnn in recurrent_stacks(subject.model).items()
                for k, s in enumerate(layer_spectra(rnn))]
     st.dataframe(pd.DataFrame([{"stack": n, "layer": k, "spectral radius of W_hh": round(s["spectral_radius"], 4),
                                 "largest singular value": round(s["max_singular_value"], 4)} for n, k, s in spectra]),
@@ -66,10 +66,9 @@ def weights(subject: Subject) -> None:
     from rnnviz.plots.weights import weight_blocks
 
     stacks = recurrent_stacks(subject.model)
-    names = [f"{n} layer {k}" for n, rnn in stacks.items() for k in range(rnn.num_layers)]
-    pick = st.selectbox("Layer", names, key="ckpt.layer")
-    name, _, k = pick.rpartition(" layer ")
-    rnn = stacks[name]
+    picks = [(p, k) for p, rnn in stacks.items() for k in range(rnn.num_layers)]
+    p, k = st.selectbox("Layer", picks, key="ckpt.layer", format_func=lambda pk: f"{STACK_WORDS[pk[0]]} layer {pk[1]}")
+    rnn = stacks[p]
     w_ih, _, w = rnn.layer(int(k))
     theme, blocks = widgets.theme(), list(rnn.spec.blocks)
     widgets.figure(weight_blocks(w.weight_hh, blocks, "W_hh", theme), "ckpt.whh", name="W_hh")

@@ -19,7 +19,7 @@ def draw(subject: Subject, layer: int, prefix: str) -> None:
     choices = [k for k in EDITS if k in ("scale", "ablate") or "f" in spec.blocks]
     what = st.radio("What if we…", choices, format_func=EDITS.get, horizontal=True, key="whatif.kind",
                     help="Each edit changes a copy; the trained model is untouched.")
-    stack = {"": None, "enc.": "encoder", "dec.": "decoder"}[prefix]
+    stack = prefix
     if what == "scale":
         f = st.slider("Multiply W_hh by", 0.1, 3.0, 1.5, 0.1, key="whatif.scale",
                       help="Above 1 the recurrence amplifies, below 1 it forgets faster.")
