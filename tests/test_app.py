@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
+HOME_TITLE = "rnnviz: see inside recurrent networks"
 
 
 def pages() -> list[tuple[str, str]]:
@@ -42,9 +43,16 @@ def worker_pool(tmp_path_factory):
 
 
 def open_page(file: str, **query) -> AppTest:
+    """A new session on `file`. AppTest finds a page whose url_path differs from its file name (home.py is "",
+    lesson_6.py is "lesson-long-term") only after a first run has registered the navigation; without it,
+    switch_page silently stays on the default page."""
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params.update(query)
-    at.switch_page(f"app_pages/{file}").run()
+    if dict(pages())[file] != file.removesuffix(".py"):
+        at.run()
+    if file != "home.py":
+        at.switch_page(f"app_pages/{file}").run()
+        assert at.title and at.title[0].value != HOME_TITLE, f"AppTest did not open {file}"
     return at
 
 
