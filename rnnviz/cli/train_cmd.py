@@ -40,6 +40,8 @@ def register(sub) -> None:
     p.add_argument("--probe-every", type=int, help="steps between probe traces (default: ~50 probes per run)")
     p.add_argument("--probe-samples", type=int, default=RunSpec.probe_samples, help="sequences in each probe")
     p.add_argument("--max-traces", type=int, default=RunSpec.max_traces, help="probe snapshots kept")
+    p.add_argument("--eval-every", type=int, default=RunSpec.eval_every, help="steps between held-out evaluations")
+    p.add_argument("--eval-batch", type=int, default=RunSpec.eval_batch, help="held-out sequences evaluated")
     p.add_argument("--compact", action="store_true", help="store traces as bfloat16 in the checkpoint (half size)")
     p.add_argument("--out", help="write a checkpoint (.safetensors) here")
     p.add_argument("--json", action="store_true", help="print a summary object as the last stdout line")
