@@ -53,7 +53,7 @@ widgets.figure(connectivity_figure(values, dependency, tokens=subject.input_labe
                                    theme=widgets.theme()), "gradients.connectivity", name="input connectivity")
 
 st.header("What if…")
-whatif_panel.draw(subject, layer, prefix)
+whatif_panel.draw(subject, layer, prefix, sample)
 
 runs = [r for r in state.my_runs() if r.latest_trace is not None]
 if len(runs) > 1:

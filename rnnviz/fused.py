@@ -1,7 +1,7 @@
 """The fast path: torch's fused kernels where they are fastest, and a GRU whose BPTT is written out by hand.
 
-Nothing here records anything; it only has to be exact (tests/test_fused.py checks it against autograd
-through cells.gru_step and against torch.nn) and fast (bench/). Why a hand-written GRU: on a 2-core CPU
+Nothing here records anything; it only has to be exact (tests/test_cells.py checks the GRU's outputs and
+gradients against torch.nn.GRU) and fast (bench/). Why a hand-written GRU: on a 2-core CPU
 torch.nn.GRU's backward is autograd over many small per-step ops; this one does three ops per step in
 the backward loop and leaves the weight gradient to one large matmul after it, as cuDNN does.
 """

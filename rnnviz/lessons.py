@@ -1,6 +1,6 @@
 """The lessons: one idea each, told in a few plain sentences, with what to look at and the runs that show it.
 
-Data only (no streamlit, no figures): rnnviz/ui/lesson_views.py draws them. Every preset trains in seconds on
+Data only (no streamlit, no figures): rnnviz/ui/lessons/ draws them. Every preset trains in seconds on
 two CPU cores; a lesson's cold view draws from the bundled demos or from untrained models, which cost nothing.
 """
 from __future__ import annotations

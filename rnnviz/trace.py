@@ -1,6 +1,6 @@
 """Trace: everything one instrumented forward and backward computed, as named float32 tensors; and probe().
 
-Not analysis (analysis.py derives quantities) and not plotting. Names, with dimensions:
+Not analysis (rnnviz/analysis derives quantities) and not plotting. Names, with dimensions:
     h, c, gate.<g>, preact.<g>, grad.h, grad.c   (layer, sample, step, unit)  per recurrent stack
     grad.gh       (layer, sample, step, unit)  dL/d(W_hh h_{t-1} + b_hh): step t's share of dL/dW_hh is
                                                grad.gh[t]^T h_{t-1}, summed over samples (weight_grad_share)

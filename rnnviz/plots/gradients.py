@@ -121,11 +121,15 @@ def grad_compare(series: dict, name: str = "grad.h", layer: int = -1, k1: int | 
 
 
 def before_after(before: Trace, after: Trace, what: str, name: str = "grad.h", layer: int = -1,
-                 theme: Theme = NORMAL) -> go.Figure:
-    """A what-if's effect on gradient flow: the same probe before and after `what` (e.g. "W_hh × 2")."""
-    return grad_compare({"before": before, f"after: {what}": after}, name, layer, theme=theme,
-                        title=f"What if: {what}", subtitle=f"{SYMBOL.get(name, name)} on the same input, "
-                        "before and after the change (the original model is untouched).")
+                 theme: Theme = NORMAL, sample: int | None = None, prefix: str | None = None) -> go.Figure:
+    """A what-if's effect on gradient flow: the same probe before and after `what` (e.g. "W_hh × 2"), for one
+    probe sequence (as the curve above it on the page) or the mean over them (sample None)."""
+    curves = {label: grad_norms(t, name, sample, prefix)[layer] for label, t in
+              (("before", before), (f"after: {what}", after))}
+    which = f"probe sequence {sample}" if sample is not None else "the probe sequences (mean)"
+    return grad_compare(curves, name, layer, theme=theme, title=f"What if: {what}",
+                        subtitle=f"{SYMBOL.get(name, name)} on the same input ({which}), before and after the change "
+                        "(the original model is untouched).")
 
 
 def _spec(trace: Trace) -> CellSpec | None:

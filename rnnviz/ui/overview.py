@@ -5,15 +5,8 @@ import streamlit as st
 
 from rnnviz.models import num_parameters
 from rnnviz.ui import pickers, state, widgets
+from rnnviz.ui.pages_index import PAGES
 
-PAGES = [("app_pages/train.py", "Train", "Train an RNN, LSTM or GRU live and watch its loss and gradients."),
-         ("app_pages/graph.py", "Unrolled graph", "The same weights at every time step, and the gradient flowing back."),
-         ("app_pages/gradients.py", "Gradient flow", "Why gradients vanish or explode, and what cures it."),
-         ("app_pages/hidden.py", "Hidden states", "What each unit does, step by step; find the quote-tracking cell."),
-         ("app_pages/gates.py", "Gates", "LSTM and GRU gates opening and closing, and how saturated they are."),
-         ("app_pages/attention.py", "Attention", "Where an encoder-decoder looks while it writes."),
-         ("app_pages/generate.py", "Generate", "Let a character model write, with each character's probability."),
-         ("app_pages/checkpoints.py", "Checkpoints", "Open your own PyTorch state_dict and look inside it.")]
 
 
 def draw() -> None:
@@ -32,8 +25,9 @@ def draw() -> None:
         st.caption(f"Task **{subject.task.info.name}** ({subject.task.info.sequence_type}): {subject.task.info.teaches}")
     _figure(subject)
     st.subheader("Where to look")
-    for path, title, what in PAGES:
-        st.page_link(path, label=f"**{title}**: {what}")
+    for section in ("Train", "Look inside", "Checkpoints"):  # the navigation's own list, not a second copy
+        for file, title, _path, _icon, what in PAGES[section]:
+            st.page_link(f"app_pages/{file}", label=f"**{title}**: {what}")
 
 
 def _figure(subject) -> None:

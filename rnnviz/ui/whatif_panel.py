@@ -12,7 +12,7 @@ EDITS = {"scale": "Scale W_hh", "bias": "Set the forget-gate bias", "clamp": "Cl
          "ablate": "Ablate one unit"}
 
 
-def draw(subject: Subject, layer: int, prefix: str) -> None:
+def draw(subject: Subject, layer: int, prefix: str, sample: int = 0) -> None:
     from rnnviz.plots.gradients import before_after
 
     spec = subject.model.spec
@@ -40,6 +40,6 @@ def draw(subject: Subject, layer: int, prefix: str) -> None:
     except ValueError as e:
         st.error(str(e))
         return
-    fig = before_after(before, after, label, layer=layer, theme=widgets.theme())
+    fig = before_after(before, after, label, layer=layer, theme=widgets.theme(), sample=sample, prefix=prefix)
     widgets.figure(fig, "whatif.fig", after.frame(prefix + "grad.h"), name=f"what if {label}")
     st.caption(f"Loss on the probe: before {before.meta['loss']:.4g}, after {after.meta['loss']:.4g}.")
