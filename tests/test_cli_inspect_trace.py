@@ -14,12 +14,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnnviz.build import build_model
-from rnnviz.checkpoints import MAX_FILE_BYTES, save_checkpoint
+from rnnviz.checkpoints import MAX_FILE_BYTES, load_checkpoint, save_checkpoint
 from rnnviz.cli import main
 from rnnviz.models import ModelConfig
+from rnnviz.tasks import get_task
 
 T, D, H, O, V = 4, 5, 6, 3, 7
 ROOT = Path(__file__).resolve().parents[1]
+TRACE_KEYS = {"arch", "steps", "layers", "outputs", "grad_norms", "source", "sample", "samples", "task", "loss",
+              "loss_fn", "inputs", "targets", "labels", "target_labels", "outputs_kind"}  # trace_cmd's docstring
 SUMMARY_KEYS = {"source", "arch", "num_layers", "input_size", "hidden_size", "vocab_size", "output_size",
                 "num_parameters", "layers", "unmatched_keys"}
 
@@ -119,9 +122,13 @@ def test_trace_json_matches_torch(runs, files):
     p = runs["trace json"]
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)
-    assert set(out) == {"arch", "steps", "layers", "outputs", "grad_norms"}
+    assert set(out) == TRACE_KEYS
     assert (out["arch"], out["steps"], len(out["layers"])) == ("lstm", 7, 2)
     ids = torch.tensor([["abcdefg".index(c) for c in "badcafe"]])
+    assert (out["source"], out["sample"], out["samples"], out["task"]) == ("given", 0, 1, None)
+    assert out["loss_fn"] == "default"
+    assert out["inputs"] == ids[0].tolist() and out["labels"] == list("badcafe")
+    assert out["targets"] is None and out["target_labels"] is None and out["outputs_kind"] == "logits"
     top, (h_n, c_n) = net.lstm(net.embedding(ids))
     close = lambda a, b: torch.testing.assert_close(torch.tensor(a), b, atol=1e-5, rtol=0)  # noqa: E731
     close(out["layers"][-1]["hidden"], top[0])
@@ -142,12 +149,15 @@ def test_trace_csv_writes_long_form_tables(runs, files):
     p = runs["trace csv"]
     assert p.returncode == 0, p.stderr
     names = {Path(line).name for line in p.stdout.split()}
-    assert names == {"hidden.csv", "cell.csv", "gates.csv", "outputs.csv", "grad_norms.csv"}
+    assert names == {"hidden.csv", "cell.csv", "gates.csv", "outputs.csv", "grad_norms.csv", "inputs.csv"}
     rows = list(csv.DictReader(open(d / "out" / "hidden.csv")))
     assert len(rows) == 2 * T * H and set(rows[0]) == {"step", "layer", "unit", "quantity", "value"}
     gates = {r["quantity"] for r in csv.DictReader(open(d / "out" / "gates.csv"))}
     assert gates == {"gate.i", "gate.f", "gate.g", "gate.o"}
     assert len(list(csv.DictReader(open(d / "out" / "grad_norms.csv")))) == 2 * T
+    inputs = list(csv.DictReader(open(d / "out" / "inputs.csv")))
+    assert len(inputs) == T * D
+    assert [float(r["value"]) for r in inputs[:D]] == pytest.approx([0.1 * j for j in range(D)])  # step 0
 
 
 def test_a_malicious_file_is_refused_and_never_runs(runs, files):
@@ -195,6 +205,7 @@ def test_trace_text_one_hot_table_and_seq2seq_inspect(files, capsys, tmp_path):
     code, out, err = run_main(capsys, "trace", d / "vectors.pth", "--text", "zyx", "--vocab", tmp_path / "v.json")
     assert code == 0, err
     assert out.splitlines()[0].startswith("lstm, 3 steps") and len(out.splitlines()) == 2 + 3
+    assert [line.split()[-1] for line in out.splitlines()[2:]] == ["z", "y", "x"]  # one-hot rows, labelled
     code, out, err = run_main(capsys, "inspect", d / "s2s.safetensors", "--json")
     assert code == 0, err
     s = json.loads(out)
@@ -251,7 +262,11 @@ BAD_RUNS = {
     "NaN in CSV": (("trace", "vectors.pth", "--values", "nan.csv"), "not a finite number"),
     "missing CSV": (("trace", "vectors.pth", "--values", "nope.csv"), "no CSV file"),
     "seq2seq": (("trace", "s2s.safetensors", "--tokens", "1,2"), "encoder-decoder"),
-    "no input given": (("trace", "char.pt"), "one of the arguments"),
+    "tokens, no probe batch": (("trace", "char.pt", "--json"), "give the sequence to trace with --tokens"),
+    "vectors, no probe batch": (("trace", "vectors.pth"), "give the sequence to trace with --values"),
+    "seq2seq, no probe batch": (("trace", "s2s.safetensors", "--json"), "encoder-decoder holds no probe batch"),
+    "sample out of range": (("trace", "char.pt", "--tokens", "1,2", "--sample", "1"), "--sample 1 is out of range"),
+    "two inputs given": (("trace", "char.pt", "--tokens", "1", "--text", "a"), "not allowed with argument"),
     "bad nonlinearity": (("inspect", "char.pt", "--nonlinearity", "sigmoid"), "invalid choice"),
 }
 
@@ -263,3 +278,111 @@ def test_every_bad_input_exits_2_with_one_line(case, bad, capsys):
     code, out, err = run_main(capsys, *args)
     assert code == 2 and out == ""
     assert err.startswith("error:") and err.count("\n") == 1 and words in err, err
+
+
+# -- a saved run's own probe batch: `trace RUN --json` without an input option ----------------------------------------
+def close(a, b):
+    torch.testing.assert_close(torch.as_tensor(a, dtype=torch.float32), b.detach().float(), atol=1e-5, rtol=0)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Tiny runs saved by the CLI's own train command: vectors (adding, 2 layers), tokens (code_lm), seq2seq."""
+    d = tmp_path_factory.mktemp("runs")
+    tiny = ["--steps", "5", "--hidden", "4", "--seed", "3"]
+    for name, args in {"adding": ["--arch", "lstm", "--seq-len", "8", "--layers", "2"],
+                       "code_lm": ["--arch", "lstm", "--seq-len", "8"],
+                       "reverse": ["--arch", "gru", "--seq-len", "5"]}.items():
+        assert main(["train", "--task", name, *args, *tiny, "--out", str(d / f"{name}.safetensors"), "--json"]) == 0
+    return d
+
+
+def traced_samples(capsys, path) -> list[dict]:
+    """`trace PATH --json --sample K` for every sample of the probe batch."""
+    reports, k = [], 0
+    while not reports or k < reports[0]["samples"]:
+        code, out, err = run_main(capsys, "trace", path, "--json", "--sample", k)
+        assert code == 0, err
+        reports.append(json.loads(out))
+        k += 1
+    return reports
+
+
+def torch_layers(kind: str, rnn, x, state=None) -> tuple[list, list]:
+    """Each layer of an rnnviz stack run as its own torch.nn.<kind> from the same weights: ([h (B, T, H)], [final])."""
+    sd, seqs, finals = rnn.state_dict(), [], []
+    for k in range(rnn.num_layers):
+        w = {f"{n}_l0": sd[f"{n}_l{k}"] for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+        net = getattr(nn, kind)(w["weight_ih_l0"].shape[1], w["weight_hh_l0"].shape[1], batch_first=True)
+        net.load_state_dict(w)
+        x, final = net(x, None if state is None else state[k:k + 1])
+        seqs.append(x)
+        finals.append(final)
+    return seqs, finals
+
+
+def test_trace_replays_the_runs_probe_batch_and_torch_recomputes_it(trained, capsys):
+    path = trained / "adding.safetensors"
+    loaded = load_checkpoint(path)
+    reports = traced_samples(capsys, path)
+    latest = loaded.traces[-1]
+    assert len(reports) == latest.samples == 4
+    x, y = torch.tensor([r["inputs"] for r in reports]), torch.tensor([r["targets"] for r in reports])
+    assert torch.equal(x, latest.inputs) and torch.equal(y, latest.targets)  # float32 round-trips exactly
+    first = reports[0]
+    assert set(first) == TRACE_KEYS
+    assert (first["source"], first["task"], first["loss_fn"]) == ("probe", "adding", "task")
+    assert first["outputs_kind"] == "values" and len(first["labels"]) == 8 and "●" in "".join(first["labels"])
+    model = loaded.model
+    with torch.no_grad():
+        seqs, finals = torch_layers("LSTM", model.rnn, x)
+        outputs, _ = model(x)
+        loss = get_task("adding", seq_len=8).loss(outputs, y)
+    for k, r in enumerate(reports):
+        assert r["sample"] == k and r["steps"] == 8 and len(r["layers"]) == 2
+        for layer in range(2):
+            close(r["layers"][layer]["hidden"], seqs[layer][k])
+            close(r["layers"][layer]["cell"][-1], finals[layer][1][0, k])
+        close(r["outputs"], outputs[k])
+        assert r["loss"] == pytest.approx(float(loss), abs=1e-5)  # the task's MSE over all 4 samples, not one
+
+
+def test_trace_of_a_token_run_reports_ids_and_the_vocabularys_strings(trained, capsys):
+    path = trained / "code_lm.safetensors"
+    loaded = load_checkpoint(path)
+    reports = traced_samples(capsys, path)
+    latest, vocab = loaded.traces[-1], loaded.vocab
+    for k, r in enumerate(reports):
+        assert all(type(i) is int for i in r["inputs"]) and r["inputs"] == latest.inputs[k].tolist()
+        assert r["targets"] == latest.targets[k].tolist()
+        assert r["labels"] == [vocab[i] for i in r["inputs"]] and r["target_labels"] == [vocab[i] for i in r["targets"]]
+        assert (r["outputs_kind"], r["loss_fn"]) == ("logits", "task")
+    x = torch.tensor([r["inputs"] for r in reports])
+    with torch.no_grad():
+        seqs, _ = torch_layers("LSTM", loaded.model.rnn, loaded.model.embedding(x))
+        outputs, _ = loaded.model(x)
+    for k, r in enumerate(reports):
+        close(r["layers"][0]["hidden"], seqs[0][k])
+        close(r["outputs"], outputs[k])
+
+
+def test_trace_of_an_encoder_decoder_reports_both_stacks(trained, capsys):
+    path = trained / "reverse.safetensors"
+    loaded = load_checkpoint(path)
+    reports = traced_samples(capsys, path)
+    first = reports[0]
+    assert {"encoder", "decoder", "attention"} <= set(first) and "layers" not in first
+    assert first["labels"] == [chr(ord("a") + i) for i in first["inputs"]] and first["target_labels"][-1] == "<end>"
+    x, y = torch.tensor([r["inputs"] for r in reports]), torch.tensor([r["targets"] for r in reports])
+    assert torch.equal(x, loaded.traces[-1].inputs) and torch.equal(y, loaded.traces[-1].targets)
+    model = loaded.model  # GRU, dot attention: the decoder reads only the previous target token
+    with torch.no_grad():
+        enc, enc_final = torch_layers("GRU", model.encoder, model.embedding(x))
+        dec, _ = torch_layers("GRU", model.decoder, model.decoder_inputs(y), torch.cat(enc_final))
+        outputs, _ = model(x, y)
+    for k, r in enumerate(reports):
+        assert (r["encoder"]["steps"], r["decoder"]["steps"], r["steps"]) == (5, 6, 6)
+        close(r["encoder"]["layers"][0]["hidden"], enc[0][k])
+        close(r["decoder"]["layers"][0]["hidden"], dec[0][k])
+        close(r["outputs"], outputs[k])
+        assert torch.tensor(r["attention"]).shape == (6, 5)
