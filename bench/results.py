@@ -11,7 +11,7 @@ from rnnviz.tasks import get_task
 from rnnviz.training import TrainConfig, Trainer
 
 ADDING = "python -m rnnviz train --task adding --arch {arch} --seq-len 50 --steps 3000 --seed 1 --json"
-CLIP = ("python -m rnnviz train --task adding --arch rnn_relu --init spectral --init-radius 1.5 --optimizer sgd "
+CLIP = ("python -m rnnviz train --task adding --arch rnn_relu --init spectral --radius 1.5 --optimizer sgd "
         "--lr 0.01 --steps 300 --seed 1 --json{clip}")
 
 
