@@ -8,12 +8,12 @@ st.title("Attention")
 st.markdown("Each row is one output step of the decoder; each column one input token. Bright cells are where "
             "the decoder looked (the weights in a row sum to 1). Reversing a string should draw an anti-diagonal.")
 subject = pickers.attentive(state.current_subject())
-picked = pickers.layer_sample(subject, "attention")
+_, sample = pickers.layer_sample(subject, "attention")
 
 
-def draw():
+def draw(sample: int):
     s = pickers.attentive(state.current_subject(), quiet=True)
-    trace, _, sample, src = pickers.view(s, "attention", "enc.", *picked)  # the traced sequence's own tokens
+    trace, _, sample, src = pickers.view(s, "attention", "enc.", 0, sample)  # the traced sequence's own tokens
     y = trace.targets
     out = trace["output"][sample].argmax(-1)
     tgt = s.task.describe_output(out) if s.task is not None else [str(int(t)) for t in out]
@@ -24,4 +24,4 @@ def draw():
         st.markdown(f"Input **{''.join(src)}** → model wrote **{''.join(tgt)}** (target **{truth}**)")
 
 
-pickers.live(draw)
+pickers.live(draw, sample)

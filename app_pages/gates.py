@@ -18,12 +18,12 @@ if spec.equations:
 prefix = pickers.stack(subject, "gates")
 units = st.multiselect("Units to follow", list(range(subject.cfg.hidden_size)), default=[0, 1, 2][:subject.cfg.hidden_size],
                        key="gates.units", help="Each chosen unit's gate activations over the sequence.")
-picked = pickers.layer_sample(subject, "gates")  # outside the fragment, as pickers.layer_sample asks
+layer, sample = pickers.layer_sample(subject, "gates")  # outside the fragment, as pickers.layer_sample asks
 
 
-def draw():
+def draw(layer: int, sample: int):
     s = pickers.gated(state.current_subject(), quiet=True)
-    trace, layer, sample, tokens = pickers.view(s, "gates", prefix, *picked)
+    trace, layer, sample, tokens = pickers.view(s, "gates", prefix, layer, sample)
     theme = widgets.theme()
     p = prefix
     widgets.figure(pickers.mark_step(gate_lines(trace, units or [0], layer, sample, p, tokens, theme)), "gates.lines",
@@ -46,4 +46,4 @@ def draw():
                    name="gate saturation")
 
 
-pickers.live(draw)
+pickers.live(draw, layer, sample)

@@ -13,12 +13,12 @@ st.markdown("Backpropagation through time multiplies one Jacobian per step. When
             "**explodes**. Gates, clipping, truncation and initialisation are the cures.")
 subject = state.current_subject()
 prefix = pickers.stack(subject, "gradients")
-picked = layer, sample = pickers.layer_sample(subject, "gradients")
+layer, sample = pickers.layer_sample(subject, "gradients")
 
 
-def draw():
+def draw(layer: int, sample: int):
     s = state.current_subject()
-    trace, layer, sample, tokens = pickers.view(s, "gradients", prefix, *picked)
+    trace, layer, sample, tokens = pickers.view(s, "gradients", prefix, layer, sample)
     theme = widgets.theme()
     widgets.figure(grad_curve(trace, sample=sample, prefix=prefix, tokens=tokens, theme=theme,
                               per_step_loss=pickers.per_step_loss(s, prefix)),
@@ -43,7 +43,7 @@ def draw():
                        name="singular values")
 
 
-pickers.live(draw)
+pickers.live(draw, layer, sample)
 
 st.header("Which inputs reach the output?")
 x, y = subject.traced_batch()  # the newest probe's own sequences, labelled as traced

@@ -30,13 +30,13 @@ l1.page_link("app_pages/hidden.py", label=f"Hidden states at step {look} →", q
 l2.page_link("app_pages/gates.py", label=f"Gates at step {look} →", query_params=pickers.link_params(step=look))
 
 
-picked = pickers.layer_sample(subject, "graph")
+_, sample = pickers.layer_sample(subject, "graph")
 
 
-def draw():
+def draw(sample: int):
     s = state.current_subject()
     tr = s.latest
-    sample = min(picked[1], tr.samples - 1)
+    sample = min(sample, tr.samples - 1)
     y = tr.targets
     out_tokens = pickers.output_labels(s, None if y is None else y[sample], int(tr["output"].shape[1]))
     fig = unrolled_figure(tr, seq_type, sample, start, steps, k, tokens=s.input_labels(tr, sample),
@@ -45,4 +45,4 @@ def draw():
                    name="unrolled graph")
 
 
-pickers.live(draw)
+pickers.live(draw, sample)

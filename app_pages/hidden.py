@@ -17,12 +17,12 @@ order = c1.selectbox("Order units by", ["index", "variance", "pc1", "cluster"], 
 quantity = c2.selectbox("Show", ["h", "c"] if subject.model.spec.has_cell else ["h"], key="hidden.quantity",
                         format_func={"h": "hidden state h_t", "c": "cell state c_t"}.get)
 dims = c3.radio("Trajectory", [2, 3], horizontal=True, key="hidden.dims", format_func=lambda d: f"{d}-D PCA")
-picked = layer, sample = pickers.layer_sample(subject, "hidden")
+layer, sample = pickers.layer_sample(subject, "hidden")
 
 
-def draw():
+def draw(layer: int, sample: int):
     s = state.current_subject()
-    trace, layer, sample, tokens = pickers.view(s, "hidden", prefix, *picked)
+    trace, layer, sample, tokens = pickers.view(s, "hidden", prefix, layer, sample)
     theme = widgets.theme()
     widgets.figure(pickers.mark_step(state_heatmap(trace, quantity, layer, sample, prefix, order, tokens, theme)),
                    "hidden.heat", trace.frame(prefix + quantity, sample=sample), name="hidden states")
@@ -30,17 +30,17 @@ def draw():
                    name="state trajectory")
 
 
-pickers.live(draw)
+pickers.live(draw, layer, sample)
 
 st.header("Read the text through one unit")
 trace = subject.latest
 states = layered(trace, quantity, layer, sample, prefix)  # (T, H)
 tokens = pickers.tokens(subject, trace, sample, prefix)
 features = subject.task.features(trace.inputs[sample]) if subject.task is not None and not prefix else {}
-picked = st.multiselect("…or find units that fire on these characters", sorted(set(tokens)), key="hidden.pattern",
+chars = st.multiselect("…or find units that fire on these characters", sorted(set(tokens)), key="hidden.pattern",
                         help="Builds a 0/1 pattern over the text; the finder ranks units by correlation with it.")
-if picked:
-    features = {"chosen characters": token_pattern(tokens, picked)}
+if chars:
+    features = {"chosen characters": token_pattern(tokens, chars)}
 if features:
     table = unit_correlations(states, features)
     widgets.figure(unit_finder_figure(table, theme=widgets.theme()), "hidden.finder", table, name="unit finder")

@@ -24,13 +24,15 @@ def live_run_id() -> str | None:
     return run.id if run is not None and run.status in ACTIVE else None
 
 
-def live(draw: Callable[[], None]) -> None:
-    """Runs draw() in a fragment that reruns every LIVE_SECONDS while the current run trains."""
+def live(draw: Callable[..., None], *args) -> None:
+    """Runs draw(*args) in a fragment that reruns every LIVE_SECONDS while the current run trains. Pass what the
+    fragment depends on (the layer and sequence picked outside it) as args, not through the page's globals:
+    a fragment's rerun sees the page's globals as the last full run left them, reassigned names included."""
     run_id = live_run_id()
 
     def body():
         widgets.heartbeat(run_id)
-        draw()
+        draw(*args)
 
     st.fragment(body, run_every=LIVE_SECONDS if run_id else None)()
 

@@ -232,7 +232,9 @@ def showing(page) -> str:
 
 
 def run_id(page) -> str | None:
-    m = re.search(r"[?&]run=([A-Za-z0-9_-]+)", page.url)
+    """The run id in the page's link. Read from the page itself: Playwright's page.url is only brought up to date
+    when a call reaches the browser, so a loop polling page.url alone can wait forever."""
+    m = re.search(r"[?&]run=([A-Za-z0-9_-]+)", page.evaluate("() => location.href"))
     return m.group(1) if m else None
 
 
