@@ -4,11 +4,12 @@ import streamlit as st
 from rnnviz.analysis.equations import all_equations, gate_glossary
 from rnnviz.plots.gates import cell_state_figure, cell_vs_hidden, gate_heatmaps, gate_lines, saturation_figure
 from rnnviz.ui import pickers, state, widgets
+from rnnviz.ui.safe import plain
 
 st.title("Gates")
 subject = pickers.gated(state.current_subject())
 spec = subject.model.spec
-st.markdown(f"**{subject.label}** ({spec.summary}). A gate near 1 lets information through, near 0 "
+st.markdown(f"**{plain(subject.label)}** ({spec.summary}). A gate near 1 lets information through, near 0 "
             "blocks it. Karpathy et al. (2015) found many LSTM and GRU gates spend most of their time saturated: "
             "fully open or fully shut.")
 st.markdown("<br>".join(gate_glossary(spec)), unsafe_allow_html=True)  # the spec's own text, no user input

@@ -5,6 +5,7 @@ from rnnviz.plots.attention import topk_figure
 from rnnviz.plots.text import generation_html
 from rnnviz.sampling import generate_text
 from rnnviz.ui import pickers, state, widgets
+from rnnviz.ui.safe import plain
 
 st.title("Generate text")
 subject = pickers.writer(state.current_subject())
@@ -19,7 +20,7 @@ seed = c4.number_input("Seed", 0, 10_000, 0, key="generate.seed")
 try:
     gen = generate_text(subject.model, subject.vocab, prime, length, temperature, top_k=5, seed=int(seed))
 except ValueError as e:
-    st.error(str(e))
+    st.error(plain(e))
     st.stop()
 st.html(generation_html(gen, theme=widgets.theme()))
 start = st.slider("Show the top-5 alternatives from character", 0, max(0, len(gen.chars) - 1), 0,

@@ -2,6 +2,7 @@
 import streamlit as st
 
 from rnnviz.ui import links, live, state, train_form
+from rnnviz.ui.safe import plain
 
 st.title("Train a recurrent network")
 notes = st.container()  # filled below: the controls read the link, then we can say what it got wrong
@@ -15,14 +16,14 @@ def start() -> None:
     """The Train button's callback: it runs before the page does, so the sidebar already lists the new run. It
     reads the controls as they are at the click (train_form.values), not as they were last drawn."""
     try:
-        state.add_run(state.pool().submit(state.session_token(), train_form.spec(train_form.values())))
+        state.start_run(train_form.spec(train_form.values()))
     except ValueError as e:
         st.session_state["train.error"] = str(e)
 
 
 st.button("Train", type="primary", key="train.go", help="Start a run in a background worker.", on_click=start)
 if "train.error" in st.session_state:
-    st.error(st.session_state.pop("train.error"))
+    st.error(plain(st.session_state.pop("train.error")))
 
 run = state.pool().get(state.current_key().removeprefix("run:")) if state.current_key().startswith("run:") else None
 if run is None:

@@ -35,7 +35,7 @@ class InitConfig:
             raise ValueError(f"spectral radius {self.spectral_radius} is out of range; use (0, 10]")
         if not 0.0 < self.gain <= 10.0:
             raise ValueError(f"gain {self.gain} is out of range; use (0, 10]")
-        if self.forget_bias is not None and abs(self.forget_bias) > 20:
+        if self.forget_bias is not None and not -20 <= self.forget_bias <= 20:  # NaN fails this too
             raise ValueError(f"forget-gate bias {self.forget_bias} is out of range; use -20 to 20")
         return self
 

@@ -77,3 +77,44 @@ def test_presentation_mode_hides_advanced_controls(app):
     at.session_state["rnnviz.present"] = True
     at.run()
     assert not any(e.label == "Advanced settings" for e in at.main.expander)
+
+
+def test_a_link_cannot_put_markdown_links_or_images_into_the_page(app):
+    """Issue #15: ?task=**bold** [link](http://…) was echoed as a clickable link inside the app's own note."""
+    bait = "**Your session expired.** [Log in again](http://phish.example/login) ![x](http://phish.example/x.png)"
+    at = open_train(app, task=bait, forget_bias="nan")
+    notes = [w.value for w in at.warning]
+    assert len(notes) == 2, notes  # both bad values are named
+    said = " ".join(notes)
+    for markup in ("**Your", "[Log in again](", "![x](", "http://"):
+        assert markup not in said, f"{markup!r} reached the page as markup: {said}"
+    assert "phish" in said and "Log in again" in said  # still shown, as plain text
+    assert at.selectbox(key="train.task").value == "adding"
+
+
+def test_nan_and_infinite_numbers_in_a_link_fall_back_to_the_default(app):
+    at = open_train(app, task="adding", arch="lstm", forget_bias="nan", radius="inf", init="spectral")
+    assert len(at.warning) == 2 and all("finite" in w.value for w in at.warning)
+    assert at.slider(key="train.radius").value == 1.0
+
+
+@pytest.mark.parametrize("run", ["x" * 300, "../../etc/passwd", "a" * 7, "%00"])
+def test_a_crafted_run_id_gets_one_sentence(app, run):
+    app.query_params["run"] = run
+    at = app.switch_page("app_pages/graph.py").run()  # as the link opens it: one run, on that page
+    assert not at.exception, at.exception
+    said = " ".join(m.value for m in list(at.info) + list(at.warning))
+    assert "not one rnnviz made" in said or "expired" in said, said
+    assert "/" not in said.replace("rnnviz", "")  # no server path
+    assert not at.error
+
+
+def test_deeply_nested_json_is_one_sentence_not_a_recursion_error():
+    from rnnviz.checkpoints import load_vocab
+    from rnnviz.checkpoints.reading import parse_json
+
+    deep = "[" * 100_000 + "]" * 100_000
+    with pytest.raises(ValueError, match="nested too deeply"):
+        parse_json(deep, "setup.json", "a setup")
+    with pytest.raises(ValueError, match="nested too deeply"):
+        load_vocab(deep.encode(), "vocab.json")

@@ -170,7 +170,7 @@ def load_native(tensors: dict[str, Tensor], text: str, name: str) -> Loaded:
 def _metadata(text: str, name: str) -> dict:
     try:
         meta = json.loads(text)
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:
         raise ValueError(f"{name} has damaged rnnviz metadata ({first_line(e)})") from None
     version = meta.get("version") if isinstance(meta, dict) else None
     if not isinstance(version, int) or isinstance(version, bool) or meta.get("format") != "rnnviz":

@@ -34,6 +34,18 @@ def first_line(e: BaseException, limit: int = 160) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+def parse_json(text: str | bytes, name: str, what: str = "JSON"):
+    """json.loads for anything a user uploads: invalid or absurdly nested JSON (which makes the parser recurse
+    past Python's limit) is one sentence naming the file, never a traceback."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError(f"{name} is nested too deeply to be {what}; give a flat list or object") from None
+    except ValueError as e:
+        where = f" at line {e.lineno}" if isinstance(e, json.JSONDecodeError) else ""
+        raise ValueError(f"{name} is not valid {what} ({getattr(e, 'msg', first_line(e))}{where})") from None
+
+
 def megabytes(n: int) -> str:
     return f"{n / 2 ** 20:.1f} MB"
 
@@ -104,7 +116,7 @@ def decode_safetensors(data: bytes, name: str) -> tuple[dict[str, Tensor], dict[
         n = int.from_bytes(data[:8], "little")
         header = json.loads(data[8:8 + n])
         tensors = safetensors.torch.load(data)
-    except Exception as e:  # the parser's own errors (SafetensorError, JSON, UTF-8) all mean a damaged file
+    except (Exception, RecursionError) as e:  # the parser's errors (SafetensorError, JSON, UTF-8, depth): damaged
         raise ValueError(f"{name} is a damaged or truncated safetensors file ({first_line(e)})") from e
     meta = header.get("__metadata__") if isinstance(header, dict) else None
     if meta is None:

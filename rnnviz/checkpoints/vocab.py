@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from rnnviz.checkpoints.reading import parse_json
 from rnnviz.models import MAX_VOCAB, ModelConfig
 
 
@@ -30,8 +31,8 @@ def load_vocab(data: bytes | str, filename: str | None = None) -> list[str]:
     if filename is None and data.lstrip()[:1] in ("[", "{"):
         try:
             parsed = json.loads(data)
-        except ValueError:
-            parsed = None  # text that merely starts with a bracket
+        except (ValueError, RecursionError):
+            parsed = None  # text that merely starts with a bracket (or brackets nested past the parser's depth)
         if isinstance(parsed, (list, dict)):
             return _from_json(parsed, name)
     vocab = sorted(set(data))
@@ -42,10 +43,9 @@ def load_vocab(data: bytes | str, filename: str | None = None) -> list[str]:
 
 def _parse_json(text: str, name: str):
     try:
-        return json.loads(text)
+        return parse_json(text, name)
     except ValueError as e:
-        raise ValueError(f"{name} is not valid JSON ({e.msg} at line {e.lineno}); give a JSON list of tokens") \
-            from None
+        raise ValueError(f"{e}; give a JSON list of tokens") from None
 
 
 def _from_json(parsed, name: str) -> list[str]:

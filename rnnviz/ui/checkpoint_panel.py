@@ -8,6 +8,7 @@ import streamlit as st
 from rnnviz.stack import STACK_WORDS, recurrent_stacks
 from rnnviz.subject import Subject, from_checkpoint
 from rnnviz.ui import state, widgets
+from rnnviz.ui.safe import plain
 
 
 def upload() -> None:
@@ -30,7 +31,7 @@ def upload() -> None:
         vocab = load_vocab(v.getvalue(), v.name) if v is not None else None
         loaded = load_checkpoint(f.getvalue(), filename=f.name, vocab=vocab, nonlinearity="relu" if relu else "tanh")
     except ValueError as e:
-        st.error(str(e))
+        st.error(plain(e))
         return
     state.uploads()[f.name] = from_checkpoint(loaded, f.name)
     st.session_state["ckpt.loaded"] = token
@@ -56,7 +57,7 @@ def summary(subject: Subject) -> None:
                  hide_index=True)
     unmatched, notes = st.session_state.get("ckpt.summary." + subject.label, ([], subject.notes))
     for note in notes:
-        st.caption(f":material/info: {note}")
+        st.caption(f":material/info: {plain(note)}")
     if unmatched:
         st.warning(f"Keys in the file that no part of the model took: {', '.join(unmatched)}")
 
@@ -97,7 +98,7 @@ def try_input(subject: Subject) -> None:
         x = from_text(text, cfg, subject.vocab) if subject.vocab else from_ids(parse_tokens(text), cfg, subject.vocab)
         trace = subject.probe(x, None)
     except ValueError as e:
-        st.error(str(e))
+        st.error(plain(e))
         return
     tokens = subject.input_labels(trace, 0)
     widgets.figure(state_heatmap(trace, "h", cfg.num_layers - 1, 0, tokens=tokens, theme=widgets.theme()),

@@ -4,10 +4,13 @@ Not the controls themselves (pages and widgets.py draw them); this only parses, 
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
+
+from rnnviz.ui.safe import MAX_ECHO, plain
 
 NOTES = "rnnviz.link_notes"
 
@@ -41,6 +44,8 @@ class Param:
             value = kind(float(text)) if kind is int and float(text).is_integer() else kind(text)
         except ValueError:
             raise ValueError(f"{text!r} is not a number") from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{text!r} is not a finite number")
         if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
             raise ValueError(f"{value} is outside {self.lo:g} to {self.hi:g}")
         return value
@@ -69,7 +74,9 @@ def seed(params: list[Param]) -> None:
             try:
                 value = p.parse(st.query_params[p.name])
             except ValueError as e:
-                notes.append(f"The link's {p.name}={st.query_params[p.name]} was ignored ({e}); using {p.show(p.default)}.")
+                given = plain(st.query_params[p.name], MAX_ECHO)
+                notes.append(f"The link's {p.name}={given} was ignored ({plain(e, 2 * MAX_ECHO)}); using "
+                             f"{plain(p.show(p.default))}.")
         st.session_state[p.key] = value
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from rnnviz.ui import state, widgets
+from rnnviz.ui.safe import plain
 from rnnviz.jobs import ACTIVE, RunState
 
 POLL_SECONDS = 1.0
@@ -105,7 +106,7 @@ def _progress(run_id, status, history, total, message) -> None:
     elif status == "diverged":
         st.error(DIVERGED.format(msg=message or "the loss became nan"))
     elif status == "failed":
-        st.error(f"Training failed: {message}")
+        st.error(f"Training failed: {plain(message)}")
     st.progress(min(1.0, step / max(total, 1)), text=f"{status} · step {step} of {total}")
     m = st.columns(4)
     m[0].metric("Step", step)

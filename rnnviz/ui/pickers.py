@@ -10,6 +10,7 @@ import streamlit as st
 from rnnviz.subject import Subject
 from rnnviz.trace import Trace
 from rnnviz.ui import links, state, widgets
+from rnnviz.ui.safe import plain
 from rnnviz.jobs import ACTIVE
 
 LIVE_SECONDS = 2.0  # views redraw this often while their run trains
@@ -118,7 +119,7 @@ def fallback(subject: Subject, ok: bool, demo: str, why: str, quiet: bool = Fals
     if ok:
         return subject
     if not quiet:
-        st.info(f"{subject.label} {why}, so this page shows {state.DEMOS[demo][1].lower()} instead.")
+        st.info(f"{plain(subject.label)} {why}, so this page shows {state.DEMOS[demo][1].lower()} instead.")
     return state.demo_subject(demo)
 
 

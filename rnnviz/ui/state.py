@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
+import time
 import secrets
 from pathlib import Path
 
@@ -26,6 +28,8 @@ DEMOS = {  # name -> (file, label): made by the train commands in the README, sh
 DEFAULT_DEMO = "char-lstm"
 K_SESSION, K_RUNS, K_UPLOADS, K_CURRENT, K_REPLICAS = ("rnnviz.session", "rnnviz.runs", "rnnviz.uploads",
                                                        "rnnviz.current", "rnnviz.replicas")
+RUN_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")  # what WorkerPool.submit makes (16 characters), with room to spare
+DOUBLE_CLICK_SECONDS = 1.0
 K_PICKS = "rnnviz.picks"  # counts picks made outside the sidebar selector; part of the selector's key
 
 
@@ -65,6 +69,25 @@ def add_run(run_id: str, select_it: bool = True) -> None:
         select(f"run:{run_id}")
 
 
+def start_run(spec, select_it: bool = True) -> str:
+    """Submits `spec` (a RunSpec) as this session's next run; ValueError (one sentence) if it cannot train. A run
+    whose label this session already has is numbered ("… · run 2"), so runs with the same settings can be told
+    apart. The same settings within a second of the last start are a double click: the run already started is
+    returned, not a twin."""
+    spec = spec.resolved()
+    mine = my_runs()
+    last = max(mine, key=lambda r: r.created, default=None)
+    if last is not None and time.time() - last.created < DOUBLE_CLICK_SECONDS and \
+            dataclasses.replace(last.spec, label=spec.label) == spec:
+        return last.id
+    same = sum(r.label == spec.label or r.label.startswith(f"{spec.label} · run ") for r in mine)
+    if same:
+        spec = dataclasses.replace(spec, label=f"{spec.label} · run {same + 1}")
+    run_id = pool().submit(session_token(), spec)
+    add_run(run_id, select_it)
+    return run_id
+
+
 def uploads() -> dict[str, Subject]:
     return st.session_state.setdefault(K_UPLOADS, {})
 
@@ -93,6 +116,10 @@ def restore_from_url() -> None:
     if not run_id or f"run:{run_id}" == st.session_state.get(K_CURRENT):
         return
     p = pool()
+    if not RUN_ID.fullmatch(run_id):  # before any lookup: a crafted id never reaches the file system
+        st.session_state["rnnviz.note"] = "That link's run id is not one rnnviz made (it is damaged); showing the demo."
+        del st.query_params["run"]
+        return
     run = p.get(run_id)
     if run is None:
         run = _run_from_disk(p, run_id)
@@ -108,7 +135,7 @@ def _run_from_disk(p: WorkerPool, run_id: str) -> RunState | None:
     from rnnviz.checkpoints import load_checkpoint
 
     path = p.runs_dir / f"{run_id}.safetensors"
-    if not run_id.replace("-", "").replace("_", "").isalnum() or not path.is_file():
+    if not RUN_ID.fullmatch(run_id) or not path.is_file():
         return None
     try:
         loaded = load_checkpoint(path)

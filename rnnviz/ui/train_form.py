@@ -8,9 +8,11 @@ import json
 import streamlit as st
 
 from rnnviz.cells import SPECS
+from rnnviz.checkpoints.reading import parse_json
 from rnnviz.init import SCHEMES
 from rnnviz.run import RunSpec
 from rnnviz.ui import links, widgets
+from rnnviz.ui.safe import plain
 
 LIVE_MAX_STEPS = 20_000  # a live run's step cap: a worker never outlives its purpose
 LIVE_MAX_HIDDEN = 256
@@ -186,14 +188,15 @@ def _load_setup() -> None:
     if f is None:
         return
     try:
-        data = json.loads(f.getvalue().decode("utf-8"))
+        data = parse_json(f.getvalue().decode("utf-8"), "that file", "a setup")
         if not isinstance(data, dict):
             raise ValueError("it is not a JSON object")
         name = task_param().parse(str(data.get("task", DEFAULT_TASK)))
         parsed = {p.key: p.parse(p.show(data[p.name]) if not isinstance(data[p.name], str) else data[p.name])
                   for p in params(name) if p.name in data}
     except (ValueError, UnicodeDecodeError) as e:
-        st.session_state["train.setup.error"] = f"That setup file could not be used ({e}); download one from this page."
+        st.session_state["train.setup.error"] = (f"That setup file could not be used ({plain(e, 200)}); download one "
+                                                 "from this page.")
         return
     _on_task_change()
     st.session_state[task_param().key] = name

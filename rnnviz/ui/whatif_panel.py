@@ -7,6 +7,7 @@ import streamlit as st
 from rnnviz.analysis import ablated, probe_pair, scaled_recurrent, with_forget_bias, with_forget_clamped
 from rnnviz.subject import Subject
 from rnnviz.ui import widgets
+from rnnviz.ui.safe import plain
 
 EDITS = {"scale": "Scale W_hh", "bias": "Set the forget-gate bias", "clamp": "Clamp the forget gate to 1",
          "ablate": "Ablate one unit"}
@@ -38,7 +39,7 @@ def draw(subject: Subject, layer: int, prefix: str, sample: int = 0) -> None:
     try:
         before, after = probe_pair(subject.model, edit, x, y, loss_fn)
     except ValueError as e:
-        st.error(str(e))
+        st.error(plain(e))
         return
     fig = before_after(before, after, label, layer=layer, theme=widgets.theme(), sample=sample, prefix=prefix)
     widgets.figure(fig, "whatif.fig", after.frame(prefix + "grad.h"), name=f"what if {label}")

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from rnnviz.ui import links, state
+from rnnviz.ui.safe import plain
 
 PRESENT = links.Param("present", "rnnviz.present", False)
 PROJECTOR = {"format": "png", "width": 1920, "height": 1080, "scale": 1}  # the camera button's export size
@@ -69,12 +70,16 @@ def _training_status() -> None:
 
     @st.fragment(run_every=3.0)
     def status():
-        active = [r for r in state.my_runs() if r.status in ACTIVE]
+        runs = state.my_runs()
+        active = [r for r in runs if r.status in ACTIVE]
         for r in active:
             heartbeat(r.id)
-            st.caption(f":material/hourglass_top: {r.label}: {r.status}, step {r.step} of {r.spec.steps}")
-        if not active:
-            st.caption(":material/check_circle: Training finished.")
+            st.caption(f":material/hourglass_top: {plain(r.label)}: {r.status}, step {r.step} of {r.spec.steps}")
+        if not active and runs:  # how the last one ended, in its own words: a diverged run did not "finish"
+            r = max(runs, key=lambda r: r.created)
+            icon = {"finished": "check_circle", "stopped": "stop_circle"}.get(r.status, "error")
+            st.caption(f":material/{icon}: {plain(r.label)}: {r.status} at step {r.step}"
+                       + (f" ({plain(r.message)})" if r.message and r.status != "finished" else ""))
 
     status()
 

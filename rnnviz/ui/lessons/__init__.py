@@ -42,7 +42,7 @@ def _start(lesson: Lesson) -> None:
     if any(r.status in ACTIVE for r in runs(lesson)):
         return  # a second click before the button redrew as disabled
     for preset in lesson.presets:
-        state.add_run(state.pool().submit(state.session_token(), preset), select_it=False)
+        state.start_run(preset, select_it=False)
 
 
 def show(slug: str) -> None:
