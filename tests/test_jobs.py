@@ -107,3 +107,27 @@ def test_prune_keeps_the_budget_and_active_runs(tmp_path):
     assert files[0].exists() and files[4].exists()  # kept: the active one, and the newest that fit
     assert removed == files[1:4]
     assert sum(f.stat().st_size for f in tmp_path.glob("*.safetensors")) <= 250
+
+
+def test_stop_is_final_whatever_lands_after_it(pool):
+    """Issue #15: Pause, then Stop, then a late Resume (quick clicks merged): the run stops and stays stopped."""
+    for late in (pool.resume, pool.pause):
+        run = pool.get(pool.submit("me", tiny_spec(steps=100_000)))
+        assert wait_for(lambda: run.step > 2)
+        pool.pause(run.id)
+        pool.stop(run.id)
+        late(run.id)
+        assert wait_for(lambda: run.status == "stopped"), run.status
+        assert not run.proc.is_alive()
+
+
+def test_a_queued_run_whose_page_is_gone_never_starts(pool, monkeypatch):
+    monkeypatch.setattr(jobs, "QUEUE_ABANDONED", 1.0)
+    first = pool.get(pool.submit("a", tiny_spec(steps=100_000)))
+    gone = pool.get(pool.submit("b", tiny_spec(steps=30)))
+    assert wait_for(lambda: first.status == "running")
+    time.sleep(1.5)  # nobody polls "b" meanwhile: its browser was closed
+    pool.heartbeat(first.id)
+    pool.stop(first.id)
+    assert wait_for(lambda: gone.status == "stopped"), gone.status
+    assert gone.proc is None and "closed" in gone.message

@@ -118,3 +118,35 @@ def test_deeply_nested_json_is_one_sentence_not_a_recursion_error():
         parse_json(deep, "setup.json", "a setup")
     with pytest.raises(ValueError, match="nested too deeply"):
         load_vocab(deep.encode(), "vocab.json")
+
+
+def test_the_form_keeps_the_user_s_settings_across_pages(app):
+    """Issue #15: after visiting another page, Train started something else than what the form had shown."""
+    at = open_train(app, task="adding")
+    at.select_slider(key="train.hidden").set_value(16)
+    at.number_input(key="train.seed").set_value(7)
+    at.run()
+    at.query_params.clear()  # the sidebar's navigation drops the link
+    at.switch_page("app_pages/graph.py").run()
+    at.query_params.clear()
+    at.switch_page("app_pages/train.py").run()
+    assert not at.exception
+    assert at.select_slider(key="train.hidden").value == 16 and at.number_input(key="train.seed").value == 7
+
+
+def test_train_reads_the_form_as_it_is_at_the_click(app):
+    """Issue #15: a seed typed just before clicking Train (no Enter) was ignored: the button's arguments came from
+    the previous page run. The callback now reads the form when it runs."""
+    at = open_train(app, task="parity", arch="gru", hidden="8", steps="100")
+    at.number_input(key="train.seed").set_value(5)  # the new value arrives with the click, in one page run
+    at.button(key="train.go").click().run()
+    assert not at.exception, at.exception
+    from rnnviz.ui import state
+
+    run = state.pool().get(at.query_params["run"][0] if isinstance(at.query_params["run"], list)
+                           else at.query_params["run"])
+    try:
+        assert run.spec.seed == 5 and run.spec.hidden == 8
+    finally:
+        state.pool().shutdown()  # stops and joins the worker; the next test gets a fresh pool
+        state.pool.clear()

@@ -19,6 +19,7 @@ from rnnviz.jobs.worker import PAUSE, RUN, STOP, run_worker, unpack_trace
 from rnnviz.run import ACTIVE, RunRecord, RunSpec
 
 HEARTBEAT_TIMEOUT = 90.0  # seconds without a poll before a worker is stopped: survives a refresh or reconnect
+QUEUE_ABANDONED = 20.0  # a queued run whose page has not polled for this long is dropped before it starts
 MAX_RUNS_IN_MEMORY = 64  # finished runs beyond this are dropped from memory (their autosave stays on disk)
 MAX_TRACES_PER_RUN = 12  # probe snapshots a run keeps in server memory (thinned evenly, newest kept)
 RUNS_DIR_BYTES = 512 * 2**20  # autosaves on disk; the oldest are pruned beyond this
@@ -146,14 +147,20 @@ class WorkerPool:
 
     # -- the collector thread -----------------------------------------------------------------------------
     def _signal(self, run_id: str, flag: int) -> None:
+        """Pause, Resume and Stop apply in the order they arrive, except that Stop is final: a Pause or Resume
+        landing after it (two quick clicks merged into one page run) cannot undo it."""
         with self.lock:
             run = self.runs.get(run_id)
-            if run is not None and run.control is not None and run.status in ACTIVE:
+            if run is not None and run.control is not None and run.status in ACTIVE and run.control.value != STOP:
                 run.control.value = flag
 
     def _start_waiting(self) -> None:
         while self.waiting and self.active_count() < self.max_workers:
             run = self.runs[self.waiting.popleft()]
+            if time.monotonic() - run.heartbeat > QUEUE_ABANDONED:  # its page is gone: do not train for nobody
+                run.status, run.message = "stopped", "its page was closed before a worker was free"
+                run.version += 1
+                continue
             run.outbox, run.control = self.ctx.Queue(), self.ctx.Value("i", RUN)
             run.saved = str(self.runs_dir / f"{run.id}.safetensors")
             run.proc = self.ctx.Process(target=run_worker, args=(run.spec.to_dict(), run.outbox, run.control,

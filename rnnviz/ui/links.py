@@ -13,6 +13,7 @@ import streamlit as st
 from rnnviz.ui.safe import MAX_ECHO, plain
 
 NOTES = "rnnviz.link_notes"
+KEPT = "rnnviz.kept"  # controls' values kept across pages: Streamlit forgets a widget's state on a page without it
 
 
 @dataclass(frozen=True)
@@ -64,12 +65,15 @@ def _number(text: str) -> float | None:
 
 
 def seed(params: list[Param]) -> None:
-    """Before the widgets are drawn: a widget not yet in this session takes its value from the URL."""
+    """Before the widgets are drawn: a widget not in this page run takes its value from the URL, else from what
+    the user last set it to on an earlier visit (the sidebar's navigation drops the query string), else its
+    default."""
     notes = st.session_state.setdefault(NOTES, [])
+    kept = st.session_state.get(KEPT, {})
     for p in params:
         if p.key in st.session_state:
             continue
-        value = p.default
+        value = kept.get(p.key, p.default)
         if p.name in st.query_params:
             try:
                 value = p.parse(st.query_params[p.name])
@@ -93,10 +97,11 @@ def value(p: Param):
 def write_back(params: list[Param]) -> None:
     """After the widgets: the URL shows every drawn control that differs from its default. A hidden
     control's setting stays in the link untouched."""
+    kept = st.session_state.setdefault(KEPT, {})
     for p in params:
         if p.key not in st.session_state:
             continue
-        value = st.session_state[p.key]
+        value = kept[p.key] = st.session_state[p.key]
         if value != p.default:
             if st.query_params.get(p.name) != p.show(value):
                 st.query_params[p.name] = p.show(value)

@@ -106,8 +106,13 @@ def select(key: str, by_selector: bool = False) -> None:
 
 
 def current_key() -> str:
+    """The current subject's key. A run's id is kept in the link on every page: the sidebar's navigation drops
+    the query string, and a refresh without ?run= would lose the run."""
     restore_from_url()
-    return st.session_state.get(K_CURRENT, f"demo:{DEFAULT_DEMO}")
+    key = st.session_state.get(K_CURRENT, f"demo:{DEFAULT_DEMO}")
+    if key.startswith("run:") and st.query_params.get("run") != key[4:]:
+        st.query_params["run"] = key[4:]
+    return key
 
 
 def restore_from_url() -> None:

@@ -72,6 +72,7 @@ def _on_task_change() -> None:
     """A new task brings its own defaults: forget the old task's settings, in the session and the link."""
     for p in params(DEFAULT_TASK):
         st.session_state.pop(p.key, None)
+        st.session_state.get(links.KEPT, {}).pop(p.key, None)
         if p.name in st.query_params:
             del st.query_params[p.name]
 
