@@ -154,10 +154,16 @@ class RunRecord:
 
     @classmethod
     def from_checkpoint(cls, loaded, max_traces: int = 24) -> "RunRecord":
+        """The record a checkpoint saved. One autosaved mid-run trains no more once loaded: it says so."""
         extra = loaded.extra or {}
         status = extra.get("status") if extra.get("status") in STATUSES else "finished"
-        return cls(status, list(loaded.history or []), list(loaded.traces), list(extra.get("grad_heat") or []),
-                   extra.get("diverged"), max(max_traces, len(loaded.traces)))
+        record = cls(status, list(loaded.history or []), list(loaded.traces), list(extra.get("grad_heat") or []),
+                     extra.get("diverged"), max(max_traces, len(loaded.traces)))
+        if status in ACTIVE:  # saved while training: its server stopped before the run ended
+            record.status = "stopped"
+            record.message = (f"stopped at step {record.step} by a server restart (its last autosave); "
+                              "train it again to go on")
+        return record
 
 
 def spec_of(loaded) -> RunSpec | None:

@@ -127,3 +127,36 @@ def test_record_keeps_the_newest_whole_and_thins_evenly():
     assert record.traces[-1].meta["train_step"] == 6 and "preact.z" in record.traces[-1]
     assert all("preact.z" not in t for t in record.traces[:-1])  # older ones are snapshots
     assert len(record.traces) <= 4 and len(record.grad_heat) == 6
+
+
+def test_a_run_autosaved_mid_training_comes_back_stopped_and_says_why(tmp_path):
+    tr = Trainer.from_spec(tiny(steps=50))
+    for _ in range(4):
+        tr.step()
+    tr.status = "running"  # as the worker's autosave finds it
+    tr.save(tmp_path / "run.safetensors")
+    record = RunRecord.from_checkpoint(load_checkpoint(tmp_path / "run.safetensors"))
+    assert record.status == "stopped" and "stopped at step 4 by a server restart" in record.message
+
+
+def test_an_orphaned_worker_saves_and_stops_by_itself(tmp_path, monkeypatch):
+    """When the app's server dies, its fork server exits and the worker's parent changes: the worker saves what it
+    has, says why it stopped, and ends instead of training (and rewriting its autosave) for nobody."""
+    import queue
+
+    from rnnviz.jobs import worker
+
+    class Outbox(queue.Queue):
+        def cancel_join_thread(self):
+            pass
+
+    class Flag:
+        value = worker.RUN
+
+    parents = iter([100] * 4 + [1] * 1000)  # the fork server's pid, then init's after it exited
+    monkeypatch.setattr(worker.os, "getppid", lambda: next(parents))
+    tr = Trainer.from_spec(tiny(steps=10_000))
+    worker._loop(tr, Outbox(), Flag(), str(tmp_path / "run.safetensors"))
+    assert tr.status == "stopped" and tr.step_count == 3
+    saved = RunRecord.from_checkpoint(load_checkpoint(tmp_path / "run.safetensors"))
+    assert saved.status == "stopped" and "the server it trained for stopped" in saved.message

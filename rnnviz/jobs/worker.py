@@ -6,6 +6,7 @@ trains. Messages on `outbox` are plain picklable tuples; tensors travel as numpy
 """
 from __future__ import annotations
 
+import os
 import time
 import traceback
 
@@ -13,7 +14,7 @@ import numpy as np
 
 RUN, PAUSE, STOP = 0, 1, 2  # values of the shared control flag, written by the server
 FLUSH_SECONDS = 0.1  # batch history rows: one message per ~100 ms, not per step
-AUTOSAVE_SECONDS = 15.0
+AUTOSAVE_SECONDS = 3.0  # a server stopped mid-run loses at most this much training (and a new run is saved at once)
 
 
 def pack_trace(trace) -> dict:
@@ -58,9 +59,15 @@ def _make_trainer(spec: dict):
 
 
 def _loop(trainer, outbox, control, save_path) -> None:
-    rows, last_flush, last_save, paused = [], time.monotonic(), time.monotonic(), False
+    rows, last_flush, last_save, paused = [], time.monotonic(), float("-inf"), False
+    parent = os.getppid()  # the fork server, which exits with the app's server: then this worker is an orphan
     while not trainer.done:
         flag = control.value
+        if os.getppid() != parent:  # nobody will read what we post; save honestly and end (a new server
+            trainer.stop()          # loads the autosave, it never trains the run twice)
+            outbox.cancel_join_thread()
+            trainer.record.message = f"stopped at step {trainer.step_count}: the server it trained for stopped"
+            break
         if flag == STOP:
             trainer.stop()
             break

@@ -107,6 +107,8 @@ def _progress(run_id, status, history, total, message) -> None:
         st.error(DIVERGED.format(msg=message or "the loss became nan"))
     elif status == "failed":
         st.error(f"Training failed: {plain(message)}")
+    elif status == "stopped" and message:
+        st.info(f"This run was {plain(message)}.")
     st.progress(min(1.0, step / max(total, 1)), text=f"{status} · step {step} of {total}")
     m = st.columns(4)
     m[0].metric("Step", step)
