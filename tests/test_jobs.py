@@ -131,3 +131,19 @@ def test_a_queued_run_whose_page_is_gone_never_starts(pool, monkeypatch):
     pool.stop(first.id)
     assert wait_for(lambda: gone.status == "stopped"), gone.status
     assert gone.proc is None and "closed" in gone.message
+
+
+def test_only_the_owner_controls_a_run_until_the_owner_is_gone(pool, monkeypatch):
+    run = pool.get(pool.submit("owner", tiny_spec(steps=100_000)))
+    assert wait_for(lambda: run.step > 2)
+    assert not pool.claim(run.id, "student")  # the owner polls: a link does not hand over control
+    pool.stop(run.id, "student")
+    pool.pause(run.id, "student")
+    time.sleep(0.5)
+    assert run.status == "running" and run.control.value == jobs.RUN
+    monkeypatch.setattr(jobs, "OWNER_GONE", 0.2)
+    pool.heartbeat(run.id, "student")  # a watcher's poll keeps the worker alive, but is not the owner's
+    time.sleep(0.3)
+    assert pool.claim(run.id, "owner-after-refresh")  # the owner's page went silent: a new session takes over
+    pool.stop(run.id, "owner-after-refresh")
+    assert wait_for(lambda: run.status == "stopped")

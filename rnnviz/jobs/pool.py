@@ -19,6 +19,7 @@ from rnnviz.jobs.worker import PAUSE, RUN, STOP, run_worker, unpack_trace
 from rnnviz.run import ACTIVE, RunRecord, RunSpec
 
 HEARTBEAT_TIMEOUT = 90.0  # seconds without a poll before a worker is stopped: survives a refresh or reconnect
+OWNER_GONE = 8.0  # seconds without a poll from the owner's session before someone holding the link may take over
 QUEUE_ABANDONED = 20.0  # a queued run whose page has not polled for this long is dropped before it starts
 MAX_RUNS_IN_MEMORY = 64  # finished runs beyond this are dropped from memory (their autosave stays on disk)
 MAX_TRACES_PER_RUN = 12  # probe snapshots a run keeps in server memory (thinned evenly, newest kept)
@@ -37,7 +38,8 @@ class RunState:
     state_dict: dict | None = None  # the latest weights (numpy), for the views' model replica
     saved: str | None = None  # autosave path
     created: float = field(default_factory=time.time)
-    heartbeat: float = field(default_factory=time.monotonic)
+    heartbeat: float = field(default_factory=time.monotonic)  # any page watching it
+    owner_seen: float = field(default_factory=time.monotonic)  # the owner's session polling
     version: int = 0  # bumps on every change, so pages can skip redrawing what has not changed
     proc: object = None
     outbox: object = None
@@ -94,32 +96,48 @@ class WorkerPool:
         with self.lock:
             return [r for r in self.runs.values() if r.owner == owner]
 
-    def adopt(self, run: RunState, owner: str) -> None:
-        """A refreshed page (a new session holding the run's link) takes the run over."""
+    def claim(self, run_id: str, session: str) -> bool:
+        """Whether `session` may pause, resume and stop the run: its owner may; another session (someone who opened
+        the run's link) only watches, unless the run has ended or its owner has not polled for OWNER_GONE seconds
+        (the owner refreshed the page or closed it): then the newcomer takes it over."""
         with self.lock:
-            run.owner = owner
-            run.heartbeat = time.monotonic()
+            run = self.runs.get(run_id)
+            if run is None:
+                return False
+            if run.owner != session and (run.status not in ACTIVE or time.monotonic() - run.owner_seen > OWNER_GONE):
+                run.owner, run.owner_seen = session, time.monotonic()
+            return run.owner == session
 
     def add_finished(self, run: RunState) -> None:
         with self.lock:
             self.runs[run.id] = run
 
-    def heartbeat(self, run_id: str) -> None:
+    def heartbeat(self, run_id: str, session: str | None = None) -> None:
+        """A page is watching the run (its worker keeps training); from its owner's session, the owner is here."""
         with self.lock:
-            if run_id in self.runs:
-                self.runs[run_id].heartbeat = time.monotonic()
+            run = self.runs.get(run_id)
+            if run is not None:
+                run.heartbeat = time.monotonic()
+                if session is not None and session == run.owner:
+                    run.owner_seen = run.heartbeat
 
     def queue_position(self, run_id: str) -> int | None:
         with self.lock:
             return list(self.waiting).index(run_id) + 1 if run_id in self.waiting else None
 
-    def pause(self, run_id: str) -> None:
-        self._signal(run_id, PAUSE)
+    def pause(self, run_id: str, session: str | None = None) -> None:
+        """Pause, resume and stop act for the run's owner only when a session is given (the app always gives
+        one; None is for code that owns the pool, such as tests and the CLI)."""
+        if self._may(run_id, session):
+            self._signal(run_id, PAUSE)
 
-    def resume(self, run_id: str) -> None:
-        self._signal(run_id, RUN)
+    def resume(self, run_id: str, session: str | None = None) -> None:
+        if self._may(run_id, session):
+            self._signal(run_id, RUN)
 
-    def stop(self, run_id: str) -> None:
+    def stop(self, run_id: str, session: str | None = None) -> None:
+        if not self._may(run_id, session):
+            return
         with self.lock:
             run = self.runs.get(run_id)
             if run and run.status == "queued":
@@ -146,6 +164,11 @@ class WorkerPool:
         self._thread.join(timeout=2)
 
     # -- the collector thread -----------------------------------------------------------------------------
+    def _may(self, run_id: str, session: str | None) -> bool:
+        with self.lock:
+            run = self.runs.get(run_id)
+            return run is not None and (session is None or run.owner == session)
+
     def _signal(self, run_id: str, flag: int) -> None:
         """Pause, Resume and Stop apply in the order they arrive, except that Stop is final: a Pause or Resume
         landing after it (two quick clicks merged into one page run) cannot undo it."""

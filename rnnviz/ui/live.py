@@ -15,6 +15,8 @@ from rnnviz.ui.safe import plain
 from rnnviz.jobs import ACTIVE, RunState
 
 POLL_SECONDS = 1.0
+VIEW_ONLY = ("**Watching.** This run belongs to the browser that started it: only it can pause or stop it. To "
+             "continue or vary it, download its setup here and load it above, then press Train.")
 CHART_SHARE = 0.4  # of the server's Python core: the most that rebuilding live charts, all sessions together, may take
 DIVERGED = ("Training diverged: {msg}. This is what **exploding gradients** look like: a product of many "
             "Jacobians with norm above 1 grows geometrically until the numbers overflow. The weights kept are the "
@@ -37,21 +39,28 @@ def _controls(run_id: str) -> None:
     run = p.get(run_id)
     if run is None:
         return
-    c = st.columns([1, 1, 1.3, 2, 3])
     pause, resume, active = _buttons(run.status)
-    c[0].button("Pause", disabled=not pause, key="live.pause", on_click=p.pause, args=(run_id,),
-                help="Hold training; nothing is lost.")
-    c[1].button("Resume", disabled=not resume, key="live.resume", on_click=p.resume, args=(run_id,))
-    c[2].button("Stop training", disabled=not active, key="live.stop", on_click=p.stop, args=(run_id,),
-                help="End the run; it keeps its weights, history and probes, and becomes a checkpoint.")
-    c[4].download_button("Run setup (JSON)", data=lambda: json.dumps(run.spec.to_dict(), indent=1),
-                         file_name="rnnviz-run-setup.json", mime="application/json", on_click="ignore",
-                         key="live.setup", help="Load it with 'Load a setup' above to train this run again.")
+    me = state.session_token()
+    owner = p.claim(run_id, me)  # the owner's session (or the owner has gone and this session took over)
+    c = st.columns([1, 1, 1.3, 2, 3] if owner else [3.3, 2, 3])
+    setup, checkpoint = (c[4], c[3]) if owner else (c[2], c[1])
+    if owner:
+        c[0].button("Pause", disabled=not pause, key="live.pause", on_click=p.pause, args=(run_id, me),
+                    help="Hold training; nothing is lost.")
+        c[1].button("Resume", disabled=not resume, key="live.resume", on_click=p.resume, args=(run_id, me))
+        c[2].button("Stop training", disabled=not active, key="live.stop", on_click=p.stop, args=(run_id, me),
+                    help="End the run; it keeps its weights, history and probes, and becomes a checkpoint.")
+    else:
+        c[0].caption(VIEW_ONLY)
+    setup.download_button("Run setup (JSON)", data=lambda: json.dumps(run.spec.to_dict(), indent=1),
+                          file_name="rnnviz-run-setup.json", mime="application/json", on_click="ignore",
+                          key="live.setup", help="Load it with 'Load a setup' above to train this run again.")
     if not active and run.saved and Path(run.saved).is_file():
-        c[3].download_button("Download checkpoint", data=lambda: Path(run.saved).read_bytes(),
-                             file_name=f"rnnviz-{run.spec.arch}-{run.spec.task}.safetensors",
-                             mime="application/octet-stream", on_click="ignore", key="live.download",
-                             help="Weights, configuration, history and probe traces; open it on the Checkpoints page.")
+        checkpoint.download_button("Download checkpoint", data=lambda: Path(run.saved).read_bytes(),
+                                   file_name=f"rnnviz-{run.spec.arch}-{run.spec.task}.safetensors",
+                                   mime="application/octet-stream", on_click="ignore", key="live.download",
+                                   help="Weights, configuration, history and probe traces; open it on the "
+                                        "Checkpoints page.")
 
 
 def overlay_runs(run: RunState) -> dict[str, list[dict]]:

@@ -132,7 +132,7 @@ def restore_from_url() -> None:
         st.session_state["rnnviz.note"] = "That run's link has expired (the run was pruned); showing the demo."
         del st.query_params["run"]
         return
-    p.adopt(run, session_token())
+    p.claim(run_id, session_token())  # control only if the owner is gone; otherwise this session watches
     add_run(run_id)
 
 

@@ -118,4 +118,4 @@ def show_advanced() -> bool:
 def heartbeat(run_id: str | None) -> None:
     """Tells the pool this run still has a page watching it."""
     if run_id:
-        state.pool().heartbeat(run_id)
+        state.pool().heartbeat(run_id, state.session_token())
