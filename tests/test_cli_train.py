@@ -62,9 +62,21 @@ def test_train_reports_divergence(capsys):
     (["--task", "parity", "--arch", "lstm", "--steps", "abc"], "invalid int value: 'abc'"),
     (["--task", "reverse", "--arch", "gru", "--tbptt", "3"], "encoder-decoder"),
 ])
-def test_train_errors_are_one_line(args, message):
-    code, out, err = cli("train", *args, "--steps", "5") if "--steps" not in args else cli("train", *args)
+def test_train_errors_are_one_line(args, message, capsys):
+    """In-process (main() is what `python -m rnnviz` calls; the subprocess path is checked once below)."""
+    argv = ["train", *args] + ([] if "--steps" in args else ["--steps", "5"])
+    try:
+        code = main(argv)
+    except SystemExit as e:  # argparse's own errors (a bad int) exit from inside parse_args
+        code = e.code
+    err = capsys.readouterr().err
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], err
+    assert "Traceback" not in err
+
+
+def test_a_mistake_from_the_shell_is_one_line_and_exit_code_2():
+    code, out, err = cli("train", "--task", "nope", "--arch", "lstm")
+    assert code == 2 and err.strip().splitlines() == [err.strip()] and "unknown task 'nope'" in err
     assert "Traceback" not in err

@@ -88,30 +88,29 @@ def view(subject: Subject, page: str, prefix: str, layer: int, sample: int) -> t
 
 
 def snapshot(subject: Subject, page: str) -> Trace:
-    """The newest probe, or one the user slid back to, to watch the model learn. Unless the user picked an
-    earlier one, the view follows each new probe; a pick is remembered by its training step (thinning the
-    history moves indices, not steps) and never resets by itself."""
+    """The probe a view draws. While its run trains, "Follow training" (on by default) shows each new probe as it
+    arrives; turned off, a slider picks among the probes there were at that moment, and the pick stays put.
+    The slider's options never change while it is on screen: Streamlit resets a widget whose options change,
+    and a widget rebuilt on every probe drops the user's drag (both happened: the view froze on step 1)."""
     traces = subject.traces or [subject.latest]
     if len(traces) < 2:
         return traces[-1]
     steps = [t.meta.get("train_step") for t in traces]
-    pin = f"{page}.snapshot.pin"  # the training step the user chose; absent: follow the newest probe
-    chosen = steps.index(st.session_state[pin]) if st.session_state.get(pin) in steps else len(traces) - 1
-
-    def label(i):
-        step = steps[i]
-        return ("newest, " if i == len(traces) - 1 else "") + (f"step {step}" if step is not None else "untrained")
-
-    def picked():
-        i = st.session_state[key]
-        st.session_state[pin] = None if i == len(traces) - 1 else steps[i]
-
-    key = f"{page}.snapshot.{len(traces)}.{steps[-1]}"  # a new widget per probe list, so `value` always applies
-    i = st.select_slider("Training snapshot", list(range(len(traces))), value=chosen, format_func=label, key=key,
-                         on_change=picked,
-                         help="Probes saved during training: slide back to see the network before it learned; "
-                              "slide to the right end to follow training again.")
-    return traces[i]
+    frozen = f"{page}.snapshot.steps"
+    if live_run_id() is not None:
+        if st.toggle("Follow training", value=True, key=f"{page}.follow",
+                     help="On: the figures show each new probe as it arrives. Off: pick an earlier probe; it stays."):
+            st.session_state.pop(frozen, None)
+            st.caption(f"Showing the newest probe: training step {steps[-1]}.")
+            return traces[-1]
+        options = st.session_state.setdefault(frozen, steps)  # the probes there were when following stopped
+    else:
+        options = steps
+    step = st.select_slider("Training snapshot", options, value=options[-1], key=f"{page}.snapshot.{len(options)}.{options[-1]}",
+                            format_func=lambda s: f"step {s}" if s is not None else "untrained",
+                            help="Probes saved during training: slide back to see the network before it learned.")
+    # the nearest probe still kept (the run thins old probes as it goes)
+    return min(traces, key=lambda t: abs((t.meta.get("train_step") or 0) - (step or 0)))
 
 
 def fallback(subject: Subject, ok: bool, demo: str, why: str, quiet: bool = False) -> Subject:

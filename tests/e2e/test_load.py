@@ -17,7 +17,7 @@ HEALTH_EVERY, HEALTH_OK, HEALTH_SHARE, HEALTH_TIMEOUT = 0.25, 5.0, 0.9, 30.0
 
 
 def tiny(seed: int) -> str:  # the seed tells the sessions' runs apart by label: "gru h8 on parity (seed 3)"
-    return f"/train?task=parity&arch=gru&hidden=8&steps=200&seed={seed}"
+    return f"/train?task=parity&arch=gru&hidden=8&steps=100&seed={seed}"
 
 
 class HealthPoller(threading.Thread):
