@@ -144,9 +144,12 @@ def trained():
 @pytest.mark.parametrize("path", VIEWS)
 def test_view_pages_show_the_run_after_training(trained, path):
     at, run_id = trained
+    at.query_params.clear()  # as the sidebar's navigation does: every page puts ?run= back, so a refresh restores
     at.switch_page(f"app_pages/{dict((p, f) for f, p in pages())[path]}").run()
     assert_no_exception(at)
     assert showing(at) == f"run:{run_id}", f"/{path} stopped showing the user's run"
+    run = at.query_params.get("run")
+    assert (run[0] if isinstance(run, list) else run) == run_id, f"/{path} left the run out of its link"
     charts = at.get("plotly_chart")
     assert charts and all(json.loads(c.proto.spec)["data"] for c in charts), f"/{path} drew no chart for the run"
     if path == "gates":  # the run is an LSTM: its own gates, not a demo's, are drawn
@@ -184,13 +187,3 @@ def test_an_expired_link_says_so_and_shows_the_demo():
     assert any("expired" in m.value for m in list(at.info) + list(at.warning) + list(at.caption)), \
         "no note said the link had expired"
 
-
-@pytest.mark.parametrize("path", VIEWS)
-def test_the_run_stays_in_the_link_through_navigation(trained, path):
-    """The sidebar's navigation drops the query string; every page puts ?run= back, so a refresh restores."""
-    at, run_id = trained
-    at.query_params.clear()
-    at.switch_page(f"app_pages/{dict((p, f) for f, p in pages())[path]}").run()
-    assert_no_exception(at)
-    run = at.query_params.get("run")
-    assert (run[0] if isinstance(run, list) else run) == run_id, f"/{path} left the run out of its link"

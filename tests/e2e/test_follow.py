@@ -1,10 +1,13 @@
-"""Views follow training (issue #14): while a run trains, Gradient flow, Hidden states and Gates show its newest
-probe, and the training step they say they show rises with the run; it never falls back to step 1 by itself.
-A snapshot the user slides back to stays put while new probes arrive."""
+"""A training run seen by its owner and by a watcher (issues #14 and #15). The owner moves between pages with
+the sidebar, as a student would: Gradient flow, Hidden states and Gates show the newest probe and the training
+step they say they show rises with the run, never falling back by itself; a snapshot the owner slides back to
+stays put; the run stays in the link. A second browser holding the link watches the same run live, with one
+sentence where the controls would be: it cannot pause or stop it, while the owner still can."""
 import re
 
 import pytest
-from harness import open_app, run_id, screenshot, wait_for, wait_idle
+from harness import new_page, open_app, run_id, screenshot, step, wait_for, wait_idle
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.e2e
 LONG = "/train?task=parity&arch=lstm&hidden=16&steps=20000"  # probes every 100 steps; stopped by the test
@@ -28,20 +31,38 @@ def shown_step(page) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def test_views_follow_a_training_run(page, server):
+def go(page, title: str) -> None:
+    """The sidebar's navigation, as a user moves between pages (the same session, not a new one)."""
+    page.locator("[data-testid='stSidebarNav']").get_by_role("link", name=title, exact=True).click()
+    wait_idle(page, calm=0.3)
+
+
+def button(page, name: str):
+    return page.get_by_role("button", name=name, exact=True)
+
+
+def test_a_run_followed_by_its_owner_and_watched_through_its_link(page, server, browser):
     open_app(page, server, LONG)
-    page.get_by_role("button", name="Train", exact=True).click()
+    button(page, "Train").click()
     rid = wait_for(lambda: run_id(page), 30, what="the run's id in the link")
+    watcher = new_page(browser)
     try:
-        for path in ("gradients", "hidden", "gates"):
-            page.goto(f"{server.url}/{path}?run={rid}")
-            wait_idle(page, calm=0.3)
-            first = wait_for(lambda: shown_step(page), 60, what=f"/{path}'s training snapshot")
+        open_app(watcher, server, f"/train?run={rid}")
+        expect(watcher.get_by_text("This run belongs to the browser that started it", exact=False)).to_be_visible()
+        for name in ("Pause", "Resume", "Stop training"):
+            assert button(watcher, name).count() == 0, f"the watcher sees {name}"
+        seen = wait_for(lambda: step(watcher), 30, what="the watcher's Step")
+        wait_for(lambda: (step(watcher) or 0) > seen, 30, what="the watcher to see the run go on live")
+
+        for title in ("Gradient flow", "Hidden states", "Gates"):
+            go(page, title)
+            assert run_id(page) == rid, f"{title} left the run out of the link"
+            first = wait_for(lambda: shown_step(page), 60, what=f"{title}'s training snapshot")
             later = wait_for(lambda: (s := shown_step(page)) and s > first and s, 60,
-                             what=f"/{path} to show a later training step than {first}")
-            assert shown_step(page) >= later, f"/{path} fell back to an earlier step by itself"
+                             what=f"{title} to show a later training step than {first}")
+            assert shown_step(page) >= later, f"{title} fell back to an earlier step by itself"
         screenshot(page, "gates-following-training")
-        page.get_by_text("Follow training", exact=True).click()  # the user stops following...
+        page.get_by_text("Follow training", exact=True).click()  # the owner stops following...
         slider = page.locator("[data-testid='stSlider']").filter(has_text="Training snapshot").get_by_role("slider")
         slider.focus()
         page.keyboard.press("Home")  # ...and goes back to the first probe
@@ -49,7 +70,15 @@ def test_views_follow_a_training_run(page, server):
         pinned = shown_step(page)
         page.wait_for_timeout(2500)  # new probes arrive meanwhile (the view redraws every 2 s)
         assert shown_step(page) == pinned, "a snapshot the user chose moved by itself"
+
+        go(page, "Train")
+        button(page, "Pause").click()  # the owner still has control
+        expect(page.get_by_text("paused · step", exact=False)).to_be_visible(timeout=30_000)
+        expect(watcher.get_by_text("paused · step", exact=False)).to_be_visible(timeout=30_000)
+        assert button(watcher, "Resume").count() == 0
     finally:
-        page.goto(f"{server.url}/train?run={rid}")
-        wait_idle(page, calm=0.3)
-        page.get_by_role("button", name="Stop training", exact=True).click()
+        watcher.context.close()
+        if button(page, "Stop training").count() == 0:
+            go(page, "Train")
+        button(page, "Stop training").click()
+        expect(button(page, "Download checkpoint")).to_be_visible(timeout=60_000)
