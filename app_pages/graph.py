@@ -18,7 +18,7 @@ steps = c1.slider("Steps shown", 1, min(48, T), min(12, T), key="graph.steps",
 start = c2.slider("First step", 0, max(0, T - steps), max(0, T - steps), key="graph.start") if T > steps else 0
 b1, b2, b3 = st.columns([1, 1, 4])
 if b1.button("One BPTT step", key="graph.bptt", help="Walk the gradient back one time step per click."):
-    st.session_state["graph.k"] = st.session_state.get("graph.k", -1) + 1
+    st.session_state["graph.k"] = st.session_state.get("graph.k", 0) + 1  # the first click walks one step back
 if b2.button("Show all", key="graph.all"):
     st.session_state.pop("graph.k", None)
 k = st.session_state.get("graph.k")

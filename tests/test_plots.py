@@ -433,12 +433,24 @@ def test_loss_curves_overlay_runs_within_the_point_budget():
 
 
 def test_a_run_that_has_just_started_is_left_out_until_it_has_a_step():
-    fig = P.loss_curves({"rnn": history(50), "gru": []}, metric_name="mse", log_loss=True)
+    fig = P.loss_curves({"rnn": history(50), "gru": []}, metric_name="mae", log_loss=True)
     assert {t.name.split()[0] for t in fig.data} == {"rnn"}
     assert fig.layout.yaxis.type == "log" and fig.layout.yaxis2.type == "log"  # an error spans decades too
     assert P.loss_curves(history(50), metric_name="accuracy", log_loss=True).layout.yaxis2.type == "linear"
     with pytest.raises(ValueError, match="no training history"):
         P.grad_norm_figure({"rnn": [], "gru": []})
+
+
+def test_a_metric_that_is_the_loss_gets_one_panel_not_two_copies():
+    fig = P.loss_curves(history(50), metric_name="mse")
+    assert "yaxis2" not in fig.layout and {t.xaxis for t in fig.data} == {"x"}
+    assert len(P.loss_curves(history(50), metric_name="accuracy").layout.annotations) >= 2
+
+
+def test_plotly_labels_show_quotes_as_quotes():
+    from rnnviz.analysis.traces import visible
+
+    assert visible('"') == '"' and visible("<") == "&lt;" and visible("&") == "&amp;"
 
 
 def test_grad_norm_figure_marks_clipping_on_a_log_axis():

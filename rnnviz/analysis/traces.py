@@ -20,7 +20,7 @@ VISIBLE = {" ": "␣", "\n": "↵", "\t": "⇥", "\r": "␍", "": "∅"}  # whit
 def visible(token) -> str:
     """A token as an axis, node or hover label shows it: whitespace made visible, markup escaped."""
     token = str(token)
-    return html.escape(VISIBLE.get(token, token))
+    return html.escape(VISIBLE.get(token, token), quote=False)  # plotly reads <, > and &, shows &quot; literally
 
 
 def prefixes(trace: Trace) -> list[str]:

@@ -39,11 +39,15 @@ def _column(df: pd.DataFrame, key: str) -> tuple[np.ndarray, np.ndarray]:
 def loss_curves(history, metric_name: str = "metric", log_loss: bool = False, theme: Theme = NORMAL,
                 max_points: int = LINE_MAX_POINTS) -> go.Figure:
     """Loss (left) and metric (right) against training step: training solid, validation dashed with markers,
-    one colour per run. history: Trainer.history rows, or {label: rows} to overlay runs."""
+    one colour per run. history: Trainer.history rows, or {label: rows} to overlay runs. When the metric is the
+    loss itself (mean squared error), one panel: two would show the same curves twice."""
     runs = _runs(history)
-    fig = make_subplots(rows=1, cols=2, subplot_titles=["loss", metric_name], horizontal_spacing=0.1)
+    same = metric_name.lower() == "mse"
+    panels = (("loss", "val_loss"),) if same else (("loss", "val_loss"), ("metric", "val_metric"))
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=["loss (mse)" if same else "loss", metric_name][:len(panels)],
+                        horizontal_spacing=0.1)
     for i, (label, df) in enumerate(runs.items()):
-        for col, (train, val) in enumerate((("loss", "val_loss"), ("metric", "val_metric")), 1):
+        for col, (train, val) in enumerate(panels, 1):
             for key, what in ((train, "train"), (val, "validation")):
                 x, y = decimate_line(*_column(df, key), max_points=max_points, how="mean")
                 if not x.size:
@@ -59,9 +63,10 @@ def loss_curves(history, metric_name: str = "metric", log_loss: bool = False, th
     fig.update_xaxes(title_text="training step")
     fig.update_yaxes(title_text="loss" + (" (log scale)" if log_loss else ""), type="log" if log_loss else "linear",
                      row=1, col=1)
-    log_metric = log_loss and metric_name.lower() in ERRORS  # an error spans decades like the loss does
-    fig.update_yaxes(title_text=metric_name + (" (log scale)" if log_metric else ""),
-                     type="log" if log_metric else "linear", row=1, col=2)
+    if not same:
+        log_metric = log_loss and metric_name.lower() in ERRORS  # an error spans decades like the loss does
+        fig.update_yaxes(title_text=metric_name + (" (log scale)" if log_metric else ""),
+                         type="log" if log_metric else "linear", row=1, col=2)
     several = len(runs) > 1
     lines = ("Solid, dotted or long-dashed: training batches. Dashed or dash-dotted: held-out validation."
              if len(runs) > len(RUN_COLORS) else "Solid: training batches. Dashed: held-out validation.")
