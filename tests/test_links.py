@@ -150,3 +150,11 @@ def test_train_reads_the_form_as_it_is_at_the_click(app):
     finally:
         state.pool().shutdown()  # stops and joins the worker; the next test gets a fresh pool
         state.pool.clear()
+
+
+@pytest.mark.parametrize("value", ["9" * 5000, "1e400", "-1e400"])
+def test_absurd_numbers_in_a_link_are_named_in_words(app, value):
+    at = open_train(app, task="adding", seed=value)
+    said = " ".join(w.value for w in at.warning)
+    assert "seed" in said and "sys." not in said and "set_int_max_str_digits" not in said, said
+    assert at.number_input(key="train.seed").value == 0

@@ -13,6 +13,7 @@ import streamlit as st
 from rnnviz.ui.safe import MAX_ECHO, plain
 
 NOTES = "rnnviz.link_notes"
+MAX_VALUE_CHARS = 40  # no setting needs more; longer ones are refused before any parsing
 KEPT = "rnnviz.kept"  # controls' values kept across pages: Streamlit forgets a widget's state on a page without it
 
 
@@ -28,7 +29,9 @@ class Param:
     hi: float | None = None
 
     def parse(self, text: str):
-        """The value `text` stands for, or ValueError with the reason."""
+        """The value `text` stands for, or ValueError with the reason (in words, never Python's internals)."""
+        if len(text) > MAX_VALUE_CHARS:
+            raise ValueError(f"a value of {len(text)} characters is too long for {self.name}")
         if self.choices is not None:
             for c in self.choices:
                 if str(c) == text or self.show(c) == text or (_number(text) == c and not isinstance(c, (bool, str))):
@@ -43,7 +46,7 @@ class Param:
         kind = type(self.default)
         try:
             value = kind(float(text)) if kind is int and float(text).is_integer() else kind(text)
-        except ValueError:
+        except (ValueError, OverflowError):  # "abc", or int("1e400") after float() gave inf
             raise ValueError(f"{text!r} is not a number") from None
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(f"{text!r} is not a finite number")
