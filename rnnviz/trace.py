@@ -31,8 +31,8 @@ from rnnviz.jacobian import jacobian_norms
 from rnnviz.stack import Tape, stack_of
 
 LAYERED = ("layer", "sample", "step", "unit")
-SNAPSHOT = {"h", "c", "grad.h", "jacobian", "dW_hh.norm", "x", "output", "attention", "input", "target"}  # with gate.*: what older
-# probes keep, enough to scrub hidden states, gates and gradients through training at about half the size
+SNAPSHOT = {"h", "c", "grad.h", "jacobian", "dW_hh.norm", "x", "output", "attention", "input", "target"}
+# with gate.*: what older probes keep, enough to scrub hidden states, gates and gradients through training at about half the size
 
 
 @dataclass
@@ -196,7 +196,8 @@ def _assemble(model, out, loss, tapes, extras, grad_of, jac, train_step) -> Trac
                 put(f"{p}grad.{name}", _stack([[grad_of[(p, k, t, name)] for t in range(len(steps))]
                                                for k, steps in enumerate(tape.steps)]), LAYERED)
         if p + "grad.gh" in tensors:  # a cell without W_hh (its spec's has_w_hh) has no share of dL/dW_hh
-            h_prev = torch.cat([torch.stack(tape.h0).detach().float().cpu().unsqueeze(2), tensors[p + "h"][:, :, :-1]], 2)
+            h0 = torch.stack(tape.h0).detach().float().cpu().unsqueeze(2)
+            h_prev = torch.cat([h0, tensors[p + "h"][:, :, :-1]], 2)
             put(p + "dW_hh.norm", share_norms(tensors[p + "grad.gh"], h_prev), ("layer", "step"))
         if p in jac:
             put(p + "jacobian", torch.stack([j for j, _ in jac[p]]), ("layer", "step"))

@@ -44,8 +44,8 @@ def loss_curves(history, metric_name: str = "metric", log_loss: bool = False, th
     runs = _runs(history)
     same = metric_name.lower() == "mse"
     panels = (("loss", "val_loss"),) if same else (("loss", "val_loss"), ("metric", "val_metric"))
-    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=["loss (mse)" if same else "loss", metric_name][:len(panels)],
-                        horizontal_spacing=0.1)
+    titles = ["loss (mse)"] if same else ["loss", metric_name]
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=titles, horizontal_spacing=0.1)
     for i, (label, df) in enumerate(runs.items()):
         for col, (train, val) in enumerate(panels, 1):
             for key, what in ((train, "train"), (val, "validation")):

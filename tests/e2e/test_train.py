@@ -70,3 +70,16 @@ def test_train_pause_resume_stop_download(page, server, tmp_path):
     page.get_by_role("option", name="Demo: GRU on the adding problem").click()
     expect(page.get_by_text("Press", exact=False).filter(has_text="to start a run")).to_be_visible(timeout=30_000)
     assert "run=" not in page.url  # the user's pick in "Showing" wins over the run
+
+
+def test_a_seed_typed_then_train_clicked_trains_that_seed(page, server):
+    """Issue #15: typing a seed and clicking Train without pressing Enter trained the previous seed."""
+    open_app(page, server, "/train?task=parity&arch=gru&hidden=8&steps=100")
+    seed = page.locator("[data-testid='stNumberInput']").filter(has_text="Seed").locator("input")
+    seed.fill("7")  # no Enter, no blur: the click is what sends it
+    button(page, "Train").click()
+    shown = page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox'] input")  # two while it swaps
+    values = lambda: shown.evaluate_all("e => e.map(i => i.value)")  # noqa: E731
+    wait_for(lambda: any(v.startswith("gru h8 on parity (seed 7)") for v in values()), 30,
+             what="the new run to be the seed typed")
+    expect(button(page, "Download checkpoint")).to_be_visible(timeout=60_000)
