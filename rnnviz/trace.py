@@ -31,8 +31,8 @@ from rnnviz.jacobian import jacobian_norms
 from rnnviz.stack import Tape, stack_of
 
 LAYERED = ("layer", "sample", "step", "unit")
+# with gate.*, what older probes keep: enough to scrub states, gates and gradients through training at half the size
 SNAPSHOT = {"h", "c", "grad.h", "jacobian", "dW_hh.norm", "x", "output", "attention", "input", "target"}
-# with gate.*: what older probes keep, enough to scrub hidden states, gates and gradients through training at about half the size
 
 
 @dataclass
