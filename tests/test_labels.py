@@ -66,8 +66,11 @@ def checked_labels(spec: dict, expected: list[str]) -> int:
     for name, axis in spec["layout"].items():
         if name.startswith("xaxis") and isinstance(axis, dict) and axis.get("tickmode") == "array":
             for v, text in zip(array(axis["tickvals"]).astype(float), axis["ticktext"]):
-                if re.fullmatch(r"-?\d+\.\d\d●?", text):  # an adding-task label, not a step number or unit
-                    assert text == visible(expected[int(v)]), f"tick {int(v)} reads {text!r}, not {expected[int(v)]!r}"
+                if any(str(t).endswith("●") for t in axis["ticktext"]) and re.fullmatch(r"\d+●?", text):
+                    # a value axis: step numbers, the steps the task marks with ● (the numbers to add) among them
+                    assert int(text.rstrip("●")) == int(v), f"tick at step {int(v)} reads {text!r}"
+                    assert text.endswith("●") == expected[int(v)].endswith("●"), \
+                        f"step {int(v)} is {'' if text.endswith('●') else 'not '}marked, unlike the traced input"
                     seen += 1
     return seen
 
@@ -134,6 +137,10 @@ def test_view_labels_are_the_traced_inputs(seed3_run, page):
             seen = sum(checked_labels(f, expected) for f in figures(at))
             shown = 12 if page == "graph.py" else len(expected)  # the graph draws a window of 12 steps
             assert seen >= shown, f"{page} on {current}, sequence {sample}: only {seen} labels checked"
+            if page != "graph.py":  # its time axes always show the two numbers to add
+                ticks = [t for f in figures(at) for k, a in f["layout"].items() if k.startswith("xaxis")
+                         and isinstance(a, dict) for t in a.get("ticktext") or []]
+                assert sum(str(t).endswith("●") for t in ticks) >= 2, f"{page}: no ● on its time axes"
 
 
 def test_connectivity_marks_the_traced_dependency(seed3_run):

@@ -665,3 +665,16 @@ def test_the_gradient_curve_says_what_its_numbers_show(curve, per_step, says):
     text = reach_sentence(curve, per_step_loss=per_step)
     assert says in text
     assert ("last step gets only its own loss" in text) == per_step
+
+
+def test_value_axes_show_step_numbers_and_every_marked_step():
+    """Issue #14: the adding task's axes showed every fourth input value, so its ● markers were often skipped."""
+    from rnnviz.plots.axes import token_ticks
+
+    tokens = [f"0.{i:02d}" + ("●" if i in (7, 31) else "") for i in range(50)]
+    ticks = token_ticks(tokens)
+    shown = dict(zip(ticks["tickvals"], ticks["ticktext"]))
+    assert shown[7.0] == "7●" and shown[31.0] == "31●"
+    assert all(t.rstrip("●").isdigit() and int(t.rstrip("●")) == v for v, t in shown.items())
+    assert 10 <= len(shown) <= 25  # readable spacing, not 50 crowded labels
+    assert token_ticks(list("0110"))["ticktext"] == list("0110")  # bits are content, not measurements

@@ -10,12 +10,15 @@ too (hover_tokens), so thinned labels lose nothing.
 from __future__ import annotations
 
 import html
+import re
 
 import numpy as np
 
 from rnnviz.analysis.traces import visible
 
 MAX_TOKEN_TICKS = 80  # characters of tick text an axis holds side by side; a sequence this long is labelled in full
+MARK = "●"  # a task's marker on a step (the adding problem's numbers to add)
+NUMBER = re.compile(r"[-+]?\d+\.\d+" + MARK + "?")  # a measured value; "0", "1" or "7" stay tokens (parity, digits)
 MONOSPACE = "ui-monospace, SFMono-Regular, Menlo, Consolas, 'DejaVu Sans Mono', monospace"
 
 
@@ -29,12 +32,30 @@ def token_stride(tokens: list[str], max_ticks: int = MAX_TOKEN_TICKS) -> int:
 
 def token_ticks(tokens: list[str], positions=None, max_ticks: int = MAX_TOKEN_TICKS) -> dict:
     """Axis settings labelling position p with tokens[p] (positions default 0..n-1): every one while they fit
-    (dtick 1), else every token_stride-th; upright, in a monospace font."""
+    (dtick 1), else every token_stride-th; upright, in a monospace font. Numbers (a time series' values, the
+    adding problem's "0.53●") are not words to read along an axis: those axes show step numbers instead, every
+    step the task marks (●) always among them, and the values stay in the hover."""
     n = len(tokens)
     pos = np.arange(n) if positions is None else np.asarray(positions)
+    if n and all(NUMBER.fullmatch(str(t)) for t in tokens):
+        return _step_ticks(tokens, pos, max_ticks)
     keep = list(range(0, n, token_stride(tokens, max_ticks)))
     return {"tickmode": "array", "tickvals": [float(pos[i]) for i in keep],
             "ticktext": [visible(tokens[i]) for i in keep], "tickangle": 0, "tickfont": {"family": MONOSPACE}}
+
+
+def _step_ticks(tokens: list[str], pos, max_ticks: int) -> dict:
+    """Step numbers, evenly spaced, plus every marked step as "t●"; a plain tick too close to a marked one is
+    dropped so that labels never collide."""
+    n = len(tokens)
+    width = len(str(n)) + 2  # "48●" and a space
+    stride = max(1, int(np.ceil(n * width / max_ticks)))
+    marked = [i for i, t in enumerate(tokens) if str(t).endswith(MARK)]
+    plain = [i for i in range(0, n, stride) if all(abs(i - m) >= max(1, stride // 2 + 1) for m in marked)]
+    keep = sorted(set(plain) | set(marked))
+    return {"tickmode": "array", "tickvals": [float(pos[i]) for i in keep],
+            "ticktext": [f"{i}{MARK}" if i in marked else str(i) for i in keep], "tickangle": 0,
+            "tickfont": {"family": MONOSPACE}}
 
 
 def hover_tokens(tokens: list[str] | None, n: int) -> np.ndarray:
