@@ -6,8 +6,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import time
 import secrets
+import time
 from pathlib import Path
 
 import streamlit as st
