@@ -2,6 +2,7 @@
 import streamlit as st
 
 from rnnviz.ui import checkpoint_panel, state
+from rnnviz.ui.safe import plain
 
 st.title("Checkpoints")
 st.markdown("Bring a `.pt`/`.pth` file saved with `torch.save(model.state_dict(), ...)` from a model built on "
@@ -9,7 +10,7 @@ st.markdown("Bring a `.pt`/`.pth` file saved with `torch.save(model.state_dict()
             "linear head), or an rnnviz checkpoint. Whatever you open here becomes what every page shows.")
 checkpoint_panel.upload()
 subject = state.current_subject()
-st.subheader(subject.label)
+st.subheader(plain(subject.label))
 checkpoint_panel.summary(subject)
 st.header("Weights")
 checkpoint_panel.weights(subject)

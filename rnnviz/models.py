@@ -123,6 +123,8 @@ class RNNModel(nn.Module):
     def forward(self, x: Tensor, y: Tensor | None = None, state=None):
         """The one call every model answers (minGPT's `model(x, y)`): y is unused here (the loss is the task's)
         and required by the encoder-decoder, which reads it for teacher forcing."""
+        if isinstance(y, tuple):
+            raise TypeError("model(x, state) is now model(x, state=state): the second argument is the targets y")
         out, state = self.rnn(embed_input(self, self.cfg, x), state)
         return (self.head(out) if self.head is not None else out), state
 

@@ -51,8 +51,12 @@ class Subject:
         input. Labels never come from here: they come from the trace that was drawn (traced_batch)."""
         if self.task is not None:
             tc = self.spec.to_dict() if self.spec is not None else (self.train_config or {})
-            seed, n = int(tc.get("seed", 0)), int(tc.get("eval_batch", 64))
-            k = int(tc.get("probe_samples", samples)) if tc else samples
+            try:  # a file's settings, bounded as TrainConfig bounds them: a crafted file cannot ask for a huge batch
+                seed = int(tc.get("seed", 0))
+                n = min(max(int(tc.get("eval_batch", 64)), 1), 8192)
+                k = min(max(int(tc.get("probe_samples", samples)) if tc else samples, 1), 64)
+            except (TypeError, ValueError):
+                seed, n, k = 0, 64, samples
             x, y = self.task.held_out(n, torch.Generator().manual_seed(seed + 10_000))  # as Trainer.__init__
             return x[:k], y[:k]
         cfg = self.cfg
@@ -86,7 +90,7 @@ class Subject:
             return self.task.describe_input(x)
         vocab = trace.meta.get("input_vocab") or self.vocab
         if vocab and x.dim() == 1:
-            return [vocab[int(i)] for i in x]
+            return [vocab[int(i)] if 0 <= int(i) < len(vocab) else str(int(i)) for i in x]
         return [str(int(v)) if v.dim() == 0 else f"t{t}" for t, v in enumerate(x)]
 
     def target_labels(self, trace: Trace, sample: int) -> list[str] | None:
@@ -135,9 +139,13 @@ def backfill_inputs(subject: Subject) -> None:
     """Traces saved before they recorded their inputs (rnnviz < 0.2) get the batch the trainer really probed,
     regenerated from its recipe (seed + 10_000, eval_batch, probe_samples), checked against the trace's shape."""
     old = [t for t in subject.traces if "input" not in t]
-    if not old or subject.task is None or not (subject.train_config or subject.spec):
+    if old and (subject.task is None or not (subject.train_config or subject.spec)):
+        subject.record.traces = [t for t in subject.traces if "input" in t]  # unlabelled: never drawn
+        return
+    if not old:
         return
     x, y = subject.probe_batch()
     for t in old:
         if t.samples == x.shape[0] and t.steps == (y.shape[1] if subject.cfg.seq2seq else x.shape[1]):
             record_io(t, x, y, subject.vocab, subject.output_vocab)
+    subject.record.traces = [t for t in subject.traces if "input" in t]  # a trace that did not fit is dropped

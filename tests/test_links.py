@@ -158,3 +158,30 @@ def test_absurd_numbers_in_a_link_are_named_in_words(app, value):
     said = " ".join(w.value for w in at.warning)
     assert "seed" in said and "sys." not in said and "set_int_max_str_digits" not in said, said
     assert at.number_input(key="train.seed").value == 0
+
+
+def test_a_run_s_setup_download_loads_back():
+    """The Run setup (JSON) button downloads a run's RunSpec: loading it must reproduce the controls, including
+    the settings a resolved spec leaves as None (no forget bias, no attention for a step-by-step task)."""
+    from rnnviz.run import RunSpec
+    from rnnviz.ui import train_form
+
+    data = RunSpec(task="adding", arch="lstm", hidden=32, seed=4).resolved().to_dict()
+    assert data["forget_bias"] is None and data["attention"] is None
+    params = {p.name: p for p in train_form.params("adding")}
+    parsed = {n: params[n].parse(params[n].show(v) if not isinstance(v, str) else v)
+              for n, v in data.items() if n in params and v is not None}
+    assert parsed["hidden"] == 32 and parsed["seed"] == 4 and parsed["arch"] == "lstm"
+
+
+def test_remembered_settings_that_no_longer_fit_fall_back(app):
+    """A sequence length kept from one task must not crash the Train page of a task with a shorter limit."""
+    at = open_train(app, task="reverse")
+    at.query_params.clear()
+    at.switch_page("app_pages/graph.py").run()  # the Train page's widgets are forgotten meanwhile
+    kept = dict(at.session_state["rnnviz.kept"])
+    at.session_state["rnnviz.kept"] = {**kept, "train.seq_len": 150, "train.hidden": 999}  # left by another task
+    at.switch_page("app_pages/train.py").run()
+    assert not at.exception, at.exception
+    assert at.session_state["train.task"] == "reverse"
+    assert at.session_state["train.seq_len"] <= 50 and at.session_state["train.hidden"] != 999

@@ -130,18 +130,31 @@ def test_record_keeps_the_newest_whole_and_thins_evenly():
 
 
 def test_a_run_autosaved_mid_training_comes_back_stopped_and_says_why(tmp_path):
+    import queue
+
+    from rnnviz.jobs import worker
+
+    class Outbox(queue.Queue):
+        def cancel_join_thread(self):
+            pass
+
+    class Flag:  # the worker saves at its first step; the server is killed right after its fourth
+        value = worker.RUN
+
     tr = Trainer.from_spec(tiny(steps=50))
-    for _ in range(4):
-        tr.step()
-    tr.status = "running"  # as the worker's autosave finds it
-    tr.save(tmp_path / "run.safetensors")
+    steps = iter(range(1000))
+    original = tr.step
+    tr.step = lambda: original() if next(steps) < 4 else (_ for _ in ()).throw(KeyboardInterrupt())
+    with pytest.raises(KeyboardInterrupt):
+        worker._loop(tr, Outbox(), Flag(), str(tmp_path / "run.safetensors"))
+    tr.save(tmp_path / "run.safetensors")  # what the last autosave held: a run in the middle of training
     record = RunRecord.from_checkpoint(load_checkpoint(tmp_path / "run.safetensors"))
     assert record.status == "stopped" and "stopped at step 4 by a server restart" in record.message
 
 
 def test_an_orphaned_worker_saves_and_stops_by_itself(tmp_path, monkeypatch):
-    """When the app's server dies, its fork server exits and the worker's parent changes: the worker saves what it
-    has, says why it stopped, and ends instead of training (and rewriting its autosave) for nobody."""
+    """When the app's server dies, the worker saves what it has, says why it stopped, and ends instead of training
+    (and rewriting its autosave) for nobody."""
     import queue
 
     from rnnviz.jobs import worker
@@ -153,10 +166,10 @@ def test_an_orphaned_worker_saves_and_stops_by_itself(tmp_path, monkeypatch):
     class Flag:
         value = worker.RUN
 
-    parents = iter([100] * 4 + [1] * 1000)  # the fork server's pid, then init's after it exited
-    monkeypatch.setattr(worker.os, "getppid", lambda: next(parents))
+    alive = iter([True] * 3 + [False] * 1000)  # the server answers three times, then is gone
+    monkeypatch.setattr(worker, "_alive", lambda pid: next(alive))
     tr = Trainer.from_spec(tiny(steps=10_000))
-    worker._loop(tr, Outbox(), Flag(), str(tmp_path / "run.safetensors"))
+    worker._loop(tr, Outbox(), Flag(), str(tmp_path / "run.safetensors"), server=12345)
     assert tr.status == "stopped" and tr.step_count == 3
     saved = RunRecord.from_checkpoint(load_checkpoint(tmp_path / "run.safetensors"))
     assert saved.status == "stopped" and "the server it trained for stopped" in saved.message

@@ -19,7 +19,7 @@ from rnnviz.jobs.worker import PAUSE, RUN, STOP, run_worker, unpack_trace
 from rnnviz.run import ACTIVE, RunRecord, RunSpec
 
 HEARTBEAT_TIMEOUT = 90.0  # seconds without a poll before a worker is stopped: survives a refresh or reconnect
-OWNER_GONE = 8.0  # seconds without a poll from the owner's session before someone holding the link may take over
+OWNER_GONE = 30.0  # seconds without a poll from the owner's session before someone holding the link may take over
 QUEUE_ABANDONED = 20.0  # a queued run whose page has not polled for this long is dropped before it starts
 MAX_RUNS_IN_MEMORY = 64  # finished runs beyond this are dropped from memory (their autosave stays on disk)
 MAX_TRACES_PER_RUN = 12  # probe snapshots a run keeps in server memory (thinned evenly, newest kept)
@@ -187,7 +187,7 @@ class WorkerPool:
             run.outbox, run.control = self.ctx.Queue(), self.ctx.Value("i", RUN)
             run.saved = str(self.runs_dir / f"{run.id}.safetensors")
             run.proc = self.ctx.Process(target=run_worker, args=(run.spec.to_dict(), run.outbox, run.control,
-                                                                 run.saved, self.threads), daemon=True)
+                                                                 run.saved, self.threads, os.getpid()), daemon=True)
             run.status, run.heartbeat = "starting", time.monotonic()
             run.proc.start()
 

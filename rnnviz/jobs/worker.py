@@ -34,8 +34,10 @@ def pack_state(model) -> dict:
     return {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()}
 
 
-def run_worker(spec: dict, outbox, control, save_path: str | None, threads: int = 1) -> None:
-    """Process entry point. spec: a RunSpec as a plain dict (RunSpec.to_dict)."""
+def run_worker(spec: dict, outbox, control, save_path: str | None, threads: int = 1,
+               server: int | None = None) -> None:
+    """Process entry point. spec: a RunSpec as a plain dict (RunSpec.to_dict); server: the app server's pid, so
+    that a worker whose server has died stops itself."""
     import torch
 
     torch.set_num_threads(threads)
@@ -46,7 +48,7 @@ def run_worker(spec: dict, outbox, control, save_path: str | None, threads: int 
         return
     outbox.put(("running", None))
     try:
-        _loop(trainer, outbox, control, save_path)
+        _loop(trainer, outbox, control, save_path, server)
     except Exception:
         outbox.put(("failed", "training stopped on an internal error:\n" + traceback.format_exc(limit=3)))
 
@@ -58,13 +60,13 @@ def _make_trainer(spec: dict):
     return Trainer.from_spec(RunSpec.from_dict(spec), device="cpu")
 
 
-def _loop(trainer, outbox, control, save_path) -> None:
+def _loop(trainer, outbox, control, save_path, server: int | None = None) -> None:
     rows, last_flush, last_save, paused = [], time.monotonic(), float("-inf"), False
-    parent = os.getppid()  # the fork server, which exits with the app's server: then this worker is an orphan
+    trainer.status = "running"  # what an autosave records; a restored record then knows it was cut short
     while not trainer.done:
         flag = control.value
-        if os.getppid() != parent:  # nobody will read what we post; save honestly and end (a new server
-            trainer.stop()          # loads the autosave, it never trains the run twice)
+        if not _alive(server):  # nobody will read what we post; save honestly and end (a new server
+            trainer.stop()         # loads the autosave, it never trains the run twice)
             outbox.cancel_join_thread()
             trainer.record.message = f"stopped at step {trainer.step_count}: the server it trained for stopped"
             break
@@ -72,6 +74,7 @@ def _loop(trainer, outbox, control, save_path) -> None:
             trainer.stop()
             break
         if flag == PAUSE:
+            trainer.status = "paused"
             if not paused:
                 outbox.put(("rows", rows))
                 rows, paused = [], True
@@ -79,7 +82,7 @@ def _loop(trainer, outbox, control, save_path) -> None:
             time.sleep(0.05)
             continue
         if paused:
-            paused = False
+            paused, trainer.status = False, "running"
             outbox.put(("running", None))
         report = trainer.step()
         rows.append(trainer.history[-1])
@@ -100,6 +103,19 @@ def _loop(trainer, outbox, control, save_path) -> None:
     if save_path:
         _save(trainer, save_path)
     outbox.put(("done", {"status": trainer.status, "diverged": trainer.diverged, "saved": save_path}))
+
+
+def _alive(pid: int | None) -> bool:
+    """Whether the app's server process still runs (signal 0 checks without sending anything)."""
+    if pid is None:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
 
 
 def _save(trainer, path: str) -> None:

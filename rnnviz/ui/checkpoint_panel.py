@@ -59,7 +59,7 @@ def summary(subject: Subject) -> None:
     for note in notes:
         st.caption(f":material/info: {plain(note)}")
     if unmatched:
-        st.warning(f"Keys in the file that no part of the model took: {', '.join(unmatched)}")
+        st.warning(f"Keys in the file that no part of the model took: {plain(', '.join(unmatched), 600)}")
 
 
 def weights(subject: Subject) -> None:

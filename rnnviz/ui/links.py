@@ -76,7 +76,12 @@ def seed(params: list[Param]) -> None:
     for p in params:
         if p.key in st.session_state:
             continue
-        value = kept.get(p.key, p.default)
+        value = p.default
+        if p.key in kept:  # what the user set before, if it still fits this control (its task may have changed)
+            try:
+                value = p.parse(p.show(kept[p.key]))
+            except ValueError:
+                pass
         if p.name in st.query_params:
             try:
                 value = p.parse(st.query_params[p.name])

@@ -6,6 +6,7 @@ import streamlit as st
 from rnnviz.models import num_parameters
 from rnnviz.ui import pickers, state, widgets
 from rnnviz.ui.pages_index import PAGES
+from rnnviz.ui.safe import plain
 
 
 
@@ -15,7 +16,7 @@ def draw() -> None:
                 "on a checkpoint you bring, or on the bundled demo shown until then.")
     subject = state.current_subject()
     cfg = subject.cfg
-    st.subheader(f"Showing: {subject.label}")
+    st.subheader(f"Showing: {plain(subject.label)}")
     cols = st.columns(4)
     cols[0].metric("Cell", cfg.arch)
     cols[1].metric("Layers × units", f"{cfg.num_layers} × {cfg.hidden_size}")

@@ -194,7 +194,7 @@ def _load_setup() -> None:
             raise ValueError("it is not a JSON object")
         name = task_param().parse(str(data.get("task", DEFAULT_TASK)))
         parsed = {p.key: p.parse(p.show(data[p.name]) if not isinstance(data[p.name], str) else data[p.name])
-                  for p in params(name) if p.name in data}
+                  for p in params(name) if data.get(p.name) is not None}  # None: "the task's own" (a run's setup)
     except (ValueError, UnicodeDecodeError) as e:
         st.session_state["train.setup.error"] = (f"That setup file could not be used ({plain(e, 200)}); download one "
                                                  "from this page.")
