@@ -10,9 +10,9 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from rnnviz.jobs import ACTIVE, RunState
 from rnnviz.ui import state, widgets
 from rnnviz.ui.safe import plain
-from rnnviz.jobs import ACTIVE, RunState
 
 POLL_SECONDS = 1.0
 VIEW_ONLY = ("**Watching.** This run belongs to the browser that started it: only it can pause or stop it. To "

@@ -7,11 +7,11 @@ from typing import Callable
 
 import streamlit as st
 
+from rnnviz.jobs import ACTIVE
 from rnnviz.subject import Subject
 from rnnviz.trace import Trace
 from rnnviz.ui import links, state, widgets
 from rnnviz.ui.safe import plain
-from rnnviz.jobs import ACTIVE
 
 LIVE_SECONDS = 2.0  # views redraw this often while their run trains
 

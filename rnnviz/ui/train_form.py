@@ -159,15 +159,15 @@ def values() -> dict:
 
 
 def spec(values: dict) -> RunSpec:
-    """The run the controls describe (URL names are RunSpec's field names); ValueError (one sentence) if the
-    combination cannot train live."""
+    """The run the controls describe (URL names are RunSpec's field names); ValueError (one sentence) if it is
+    too large to train live. Task defaults and the other checks come with RunSpec.resolved()."""
     if values["hidden"] > LIVE_MAX_HIDDEN:
         raise ValueError(f"hidden size {values['hidden']} is too large to train live; use at most {LIVE_MAX_HIDDEN}")
     knobs = {k: v for k, v in values.items() if k in RunSpec.__dataclass_fields__}
     knobs.update(steps=min(values["steps"], LIVE_MAX_STEPS), seed=int(values["seed"]),
                  forget_bias=values["forget_bias"] or None,  # 0 on the slider: torch's own initialisation
                  text=user_text() if values["task"] == "text_lm" else None)
-    return RunSpec(**knobs).resolved()
+    return RunSpec(**knobs)  # resolved (and checked) once, by state.start_run
 
 
 def setup_io(values: dict) -> None:
