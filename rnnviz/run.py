@@ -59,6 +59,13 @@ class RunSpec:
             params["text"] = load_text(self.text.encode("utf-8"))
         return get_task(self.task, **params)
 
+    def baseline(self) -> tuple[float, float] | None:
+        """The task's (loss, metric) when the input is ignored (Task.baseline), or None where it cannot be had."""
+        try:
+            return self.make_task().baseline()
+        except (ValueError, RuntimeError):
+            return None
+
     def resolved(self) -> "RunSpec":
         """This spec with every default filled in from the task, checked: ValueError (one sentence) if it
         cannot train. Resolving a resolved spec changes nothing."""

@@ -505,8 +505,36 @@ def test_lesson_figures():
     g = gates_at_step(tr, 3, [0, 4])
     assert [t.name.split()[-1] for t in g.data] == ["i", "f", "g", "o"]
     np.testing.assert_allclose(np.asarray(g.data[1].y), tr["gate.f"][0, 0, 3, [0, 4]].numpy(), rtol=1e-6)
-    a = accuracy_vs_lag({"lstm": [(20, 0.9), (5, 1.0)]}, chance=0.5)
-    assert list(a.data[0].x) == [5, 20] and list(a.data[0].y) == [1.0, 0.9]
+    a = accuracy_vs_lag({"lstm": [(20, 0.9), (5, 1.0), (20, 0.5)], "gru": [(5, 1.0), (20, 1.0)]}, chance=0.25)
+    dots, mean = a.data[0], a.data[1]  # every seed's dot, and the line through their means
+    assert sorted(dots.y) == [0.5, 0.9, 1.0] and mean.name == "lstm"
+    np.testing.assert_allclose(mean.y, [1.0, 0.7])
+    assert mean.x[0] < 5 < a.data[3].x[0], "two architectures at one lag are drawn side by side, not on top"
+    assert any("chance: 0.25" in (x.text or "") for x in a.layout.annotations)
+
+
+def test_variant_scores_sort_best_first_with_every_seed_and_the_baseline():
+    from rnnviz.plots.lessons import variant_scores
+
+    fig = variant_scores({"lstm": [2.5, 2.7], "lstm_nfg": [3.1, 3.0], "gru": [2.3, 2.4]}, "bits per char", 4.4,
+                         higher_is_better=False)
+    bars, dots = fig.data
+    assert list(bars.y) == ["gru", "lstm", "lstm_nfg"]  # lower bits per char is better: best on top
+    np.testing.assert_allclose(bars.x, [2.35, 2.6, 3.05])
+    assert len(dots.x) == 6 and "input ignored: 4.4" in fig.layout.annotations[0].text
+
+
+def test_loss_curves_draw_the_input_ignored_baseline_on_each_panel():
+    from rnnviz.plots.curves import loss_curves
+
+    rows = [{"step": s, "loss": 1 / s, "metric": 0.5, "val_loss": 1 / s, "val_metric": 0.6} for s in range(1, 20)]
+    fig = loss_curves(rows, "accuracy", baseline=(0.69, 0.25))
+    lines = [(sh.y0, sh.yref) for sh in fig.layout.shapes]
+    assert (0.69, "y") in lines and (0.25, "y2") in lines
+    log = loss_curves(rows, "mse", log_loss=True, baseline=(1 / 6, 1 / 6))  # one panel, log axis
+    (note,) = [x for x in log.layout.annotations if "input ignored" in x.text]
+    assert note.y == pytest.approx(np.log10(1 / 6)) and len(log.layout.shapes) == 1
+    assert not loss_curves(rows, "accuracy").layout.shapes
 
 
 def test_figure_frame_holds_every_point():

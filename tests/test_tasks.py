@@ -189,6 +189,31 @@ def test_copy_memory_layout_and_memoryless_baseline():
     assert task.metric(torch.nn.functional.one_hot(torch.zeros_like(y), 6).float(), y) == 0.0  # blanks score 0
 
 
+def test_the_input_ignored_baseline_matches_each_closed_form():
+    """Task.baseline(): the best predictor that never reads its input, measured; checked against the formulas."""
+    loss, mse = get_task("adding", seq_len=50).baseline()
+    assert loss == pytest.approx(MEAN_PREDICTOR_MSE, abs=0.02) and mse == pytest.approx(loss)
+    copy = get_task("copy_memory", seq_len=7, n_memorize=3, n_symbols=5)
+    loss, recall = copy.baseline()
+    assert loss == pytest.approx(copy.baseline_loss, rel=0.02)  # k ln n / (T + 2k)
+    assert recall == pytest.approx(1 / 5, abs=0.05)
+    loss, acc = get_task("first_symbol", seq_len=10, n_classes=4).baseline()
+    assert loss == pytest.approx(math.log(4), rel=0.01) and acc == pytest.approx(0.25, abs=0.04)
+    loss, acc = get_task("parity", seq_len=10).baseline()
+    assert loss == pytest.approx(math.log(2), rel=0.01) and acc == pytest.approx(0.5, abs=0.04)
+    bits = get_task("text_lm", text="aab" * 300).baseline()[1]  # the unigram entropy, in bits per character
+    assert bits == pytest.approx(-(2 / 3) * math.log2(2 / 3) - (1 / 3) * math.log2(1 / 3), abs=0.05)
+
+
+def test_first_symbol_answer_is_the_first_token_and_distractors_follow():
+    task = get_task("first_symbol", seq_len=12, n_classes=3, n_distractors=2)
+    x, y = task.batch(B, gen())
+    assert x.shape == (B, 13) and torch.equal(x[:, 0], y) and (x[:, 1:] >= 3).all() and (x[:, 1:] < 5).all()
+    assert task.input_vocab == ["A", "B", "C", "y", "z"] and task.output_vocab == ["A", "B", "C"]
+    assert task.lag == 12 and task.dependency(x[0]) == [0]
+    assert set(x[:, 1:].flatten().tolist()) == {3, 4}
+
+
 def test_parity_majority_and_bracket_labels():
     x, y = get_task("parity", seq_len=12).batch(200, gen())
     assert torch.equal(y, x.sum(1) % 2)

@@ -37,10 +37,11 @@ def _column(df: pd.DataFrame, key: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def loss_curves(history, metric_name: str = "metric", log_loss: bool = False, theme: Theme = NORMAL,
-                max_points: int = LINE_MAX_POINTS) -> go.Figure:
+                max_points: int = LINE_MAX_POINTS, baseline: tuple[float, float] | None = None) -> go.Figure:
     """Loss (left) and metric (right) against training step: training solid, validation dashed with markers,
     one colour per run. history: Trainer.history rows, or {label: rows} to overlay runs. When the metric is the
-    loss itself (mean squared error), one panel: two would show the same curves twice."""
+    loss itself (mean squared error), one panel: two would show the same curves twice. baseline: the task's
+    (loss, metric) when the input is ignored (Task.baseline), drawn as a grey dotted line on each panel."""
     runs = _runs(history)
     same = metric_name.lower() == "mse"
     panels = (("loss", "val_loss"),) if same else (("loss", "val_loss"), ("metric", "val_metric"))
@@ -67,11 +68,23 @@ def loss_curves(history, metric_name: str = "metric", log_loss: bool = False, th
         log_metric = log_loss and metric_name.lower() in ERRORS  # an error spans decades like the loss does
         fig.update_yaxes(title_text=metric_name + (" (log scale)" if log_metric else ""),
                          type="log" if log_metric else "linear", row=1, col=2)
+    if baseline is not None:
+        for col, value in enumerate(baseline[:len(panels)], 1):
+            log = fig.get_subplot(1, col).yaxis.type == "log"
+            if not np.isfinite(value) or (log and value <= 0):
+                continue
+            fig.add_hline(y=value, row=1, col=col, line={"color": MUTED, "dash": "dot", "width": theme.line_width})
+            fig.add_annotation(text=f"input ignored: {value:.3g}", x=0, xanchor="left", yanchor="bottom",
+                               y=float(np.log10(value)) if log else value, showarrow=False, row=1, col=col,
+                               font={"color": "#7f7f7f"})
+            fig.layout.annotations[-1].xref = f"x{'' if col == 1 else col} domain"
     several = len(runs) > 1
     lines = ("Solid, dotted or long-dashed: training batches. Dashed or dash-dotted: held-out validation."
              if len(runs) > len(RUN_COLORS) else "Solid: training batches. Dashed: held-out validation.")
+    note = " Dotted grey: the best a model can do without reading its input; learning means beating it." \
+        if baseline is not None else ""
     return style(fig, theme, "Training race" if several else "Training curves",
-                 lines + " A widening gap is overfitting.")
+                 lines + " A widening gap is overfitting." + note)
 
 
 def grad_norm_figure(history, clip_norm: float | None = None, theme: Theme = NORMAL,

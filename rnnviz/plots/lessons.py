@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 
 from rnnviz.analysis.traces import gates as gate_names, layered, resolve_prefix
 from rnnviz.plots.gates import GATE_NAMES
-from rnnviz.plots.theme import NORMAL, Theme, gate_color, run_line, style
+from rnnviz.plots.theme import MUTED, NORMAL, Theme, gate_color, run_line, style
 from rnnviz.trace import Trace, weight_grad_share
 
 
@@ -45,15 +45,59 @@ def gates_at_step(trace: Trace, t: int, units: list[int], layer: int = 0, sample
 
 def accuracy_vs_lag(results: dict[str, list[tuple[int, float]]], chance: float | None = None,
                     metric: str = "accuracy", theme: Theme = NORMAL) -> go.Figure:
-    """One line per architecture: final validation metric against the dependency lag."""
+    """One line per architecture through its mean final validation metric at each lag, and one dot per run
+    (seed), nudged sideways per architecture so that no line hides another. results: label -> [(lag, value)]."""
     fig = go.Figure()
+    n = len(results)
+    lags = sorted({lag for points in results.values() for lag, _ in points})
+    nudge = 0.012 * (max(lags) - min(lags) if len(lags) > 1 else 1)
     for i, (label, points) in enumerate(results.items()):
-        points = sorted(points)
-        fig.add_trace(go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points], name=label,
-                                 mode="lines+markers", line=run_line(i, theme.line_width)))
+        dx = (i - (n - 1) / 2) * nudge
+        by_lag = {lag: [v for g, v in points if g == lag] for lag in sorted({g for g, _ in points})}
+        color = run_line(i, theme.line_width)["color"]
+        fig.add_trace(go.Scatter(x=[p[0] + dx for p in points], y=[p[1] for p in points], mode="markers",
+                                 name=f"{label}, each seed", legendgroup=label, showlegend=False,
+                                 marker={"color": color, "size": theme.marker_size, "opacity": 0.55,
+                                         "line": {"width": 1, "color": "#ffffff"}},
+                                 hovertemplate=f"{label}<br>lag %{{customdata}}<br>{metric} %{{y:.3f}}<extra>one seed</extra>",
+                                 customdata=[p[0] for p in points]))
+        fig.add_trace(go.Scatter(x=[g + dx for g in by_lag], y=[float(np.mean(v)) for v in by_lag.values()],
+                                 name=label, legendgroup=label, mode="lines+markers", line=run_line(i, theme.line_width),
+                                 marker={"size": theme.marker_size * 1.4, "symbol": "diamond"},
+                                 customdata=[[g, len(v)] for g, v in by_lag.items()],
+                                 hovertemplate=f"{label}<br>lag %{{customdata[0]}}<br>mean {metric} %{{y:.3f}} over "
+                                 "%{customdata[1]} seeds<extra></extra>"))
     if chance is not None:
-        fig.add_hline(y=chance, line_dash="dash", line_color="#7f7f7f", annotation_text="chance")
-    fig.update_xaxes(title_text="lag (steps between cause and answer)")
-    fig.update_yaxes(title_text=f"validation {metric}")
+        fig.add_hline(y=chance, line_dash="dot", line_color=MUTED, annotation_text=f"chance: {chance:.2g}",
+                      annotation_position="bottom right", annotation_font_color="#7f7f7f")
+    fig.update_xaxes(title_text="lag (steps between the cause and the answer)", tickvals=lags)
+    fig.update_yaxes(title_text=f"validation {metric}", range=[0, 1.05] if metric == "accuracy" else None)
     return style(fig, theme, "Which networks hold information over a growing lag?",
-                 "Each point is one trained run; the line falls to chance where learning fails.")
+                 "Small dots: one run each (seed). Line: their mean. Down at the dotted line, nothing was learned.")
+
+
+def variant_scores(results: dict[str, list[float]], metric: str, baseline: float | None = None,
+                   higher_is_better: bool = True, theme: Theme = NORMAL) -> go.Figure:
+    """Final validation metric per variant, one dot per run (seed) and a bar for their mean, best on top; the
+    input-ignored baseline as a dotted line. results: label -> [value per seed]."""
+    order = sorted(results, key=lambda k: float(np.mean(results[k])), reverse=higher_is_better)
+    fig = go.Figure()
+    fig.add_trace(go.Bar(y=order, x=[float(np.mean(results[k])) for k in order], orientation="h", name="mean",
+                         marker_color="#c6dbef", customdata=[len(results[k]) for k in order],
+                         hovertemplate=f"%{{y}}<br>mean {metric} %{{x:.3f}} over %{{customdata}} seeds<extra></extra>"))
+    fig.add_trace(go.Scatter(y=[k for k in order for _ in results[k]], x=[v for k in order for v in results[k]],
+                             mode="markers", name="one seed", marker={"color": "#08519c", "size": theme.marker_size * 1.3},
+                             hovertemplate=f"%{{y}}<br>{metric} %{{x:.3f}}<extra>one seed</extra>"))
+    if baseline is not None:
+        fig.add_vline(x=baseline, line_dash="dot", line_color=MUTED, line_width=theme.line_width,
+                      annotation_text=f"input ignored: {baseline:.3g}", annotation_position="top left",
+                      annotation_font_color="#7f7f7f")
+    values = [v for vs in results.values() for v in vs] + ([baseline] if baseline is not None else [])
+    lo, hi = min(values), max(values)
+    fig.update_xaxes(title_text=f"validation {metric} after training ({'higher' if higher_is_better else 'lower'} "
+                     "is better)", range=[0 if higher_is_better else lo - 0.1 * (hi - lo), hi + 0.05 * (hi - lo)])
+    fig.update_yaxes(autorange="reversed", title_text="")
+    fig.update_layout(showlegend=False, bargap=0.35, height=int(theme.height * max(1.0, 0.14 * len(order))))
+    return style(fig, theme, "Which piece of the LSTM matters?",
+                 "Dots: one run each (seed); bars: their mean; best on top. The dotted line: what ignoring the "
+                 "input scores.")

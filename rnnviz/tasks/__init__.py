@@ -9,7 +9,7 @@ from rnnviz.tasks.baseline import Circle
 from rnnviz.tasks.classification import Majority, Parity
 from rnnviz.tasks.generation import PatternGen, SineGen
 from rnnviz.tasks.language import CodeLM, TextLM
-from rnnviz.tasks.long_term import Adding, CopyMemory, Latching
+from rnnviz.tasks.long_term import Adding, CopyMemory, FirstSymbol, Latching
 from rnnviz.tasks.sentiment import Sentiment
 from rnnviz.tasks.seq2seq_tasks import Reverse, SortDigits, SpellNumbers, sequence_accuracy
 from rnnviz.tasks.tagging import BracketDepth
@@ -22,7 +22,7 @@ TASKS: dict[str, type[Task]] = {cls.info.name: cls for cls in (
     Parity, Majority, Sentiment,  # many-to-one: read it all, answer once
     BracketDepth,  # many-to-many synchronous tagging
     Reverse, SortDigits, SpellNumbers,  # many-to-many asynchronous: encoder-decoder and attention
-    Adding, CopyMemory, Latching,  # long-term dependencies: where gates matter
+    Adding, CopyMemory, Latching, FirstSymbol,  # long-term dependencies: where gates matter
     NoisySine, Sines,  # time series forecasting
     CodeLM, TextLM,  # character language models
 )}

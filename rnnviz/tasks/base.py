@@ -23,6 +23,7 @@ from rnnviz.models import ModelConfig
 
 SEQUENCE_TYPES = ("one-to-one", "one-to-many", "many-to-one", "many-to-many-sync", "many-to-many-async")
 PAD = -100
+_BASELINES: dict[tuple, tuple[float, float]] = {}  # Task.baseline() by task and parameters: a language model's costs ~1 s
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,34 @@ class Task:
         """The metric when it follows from the batch's loss alone (the trainer then skips recomputing it on
         every step); None when it needs the outputs."""
         return None
+
+    def baseline(self, n: int = 1024, seed: int = 7) -> tuple[float, float]:
+        """(loss, metric) of the best predictor that never reads the input: at each output position the
+        targets' own distribution (ids: log-frequencies as logits) or mean (values), measured on n held-out
+        sequences. Chance accuracy for balanced classes, 1/6 MSE for the adding problem, k ln n / (T + 2k) for
+        copy memory, the unigram entropy for a language model: a model has learned something only below
+        (or, for accuracy, above) this line."""
+        key = (self.info.name, n, seed, tuple(sorted(dataclasses.asdict(self.params).items())))
+        if key in _BASELINES:
+            return _BASELINES[key]
+        _, y = self.held_out(n, torch.Generator().manual_seed(seed))
+        last_only = self.info.sequence_type in ("many-to-one", "one-to-one")
+        if self.info.outputs == "vectors":
+            out = y.float().mean(0, keepdim=True).expand_as(y)
+            out = out.reshape(n, 1, -1) if last_only else out
+        else:
+            keep = (y != PAD).unsqueeze(-1)
+            counts = (F.one_hot(y.clamp_min(0), self.output_size) * keep).sum(0).float()  # ([T,] C)
+            logits = (counts / counts.sum(-1, keepdim=True).clamp_min(1)).clamp_min(1e-9).log()
+            out = logits.expand(*y.shape, self.output_size)
+            out = out.unsqueeze(1) if last_only else out
+        loss = float(self.loss(out, y))
+        metric = self.metric_from_loss(loss)
+        result = loss, float(self.metric(out, y) if metric is None else metric)
+        if len(_BASELINES) > 256:
+            _BASELINES.clear()
+        _BASELINES[key] = result
+        return result
 
     # -- what the views need ------------------------------------------------------------------------------
     def describe_input(self, x: Tensor) -> list[str]:

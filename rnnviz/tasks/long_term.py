@@ -168,3 +168,47 @@ class Latching(Task):
 
     def dependency(self, x: Tensor) -> list[int]:
         return list(range(PATTERN_LEN))
+
+
+@dataclass
+class FirstSymbolParams(TaskParams):
+    seq_len: int = 20  # the lag: distractor symbols between the class symbol and the answer
+    n_classes: int = 4  # class symbols A, B, C, ...; chance accuracy is 1 / n_classes
+    n_distractors: int = 4  # distractor symbols w, x, y, z, drawn uniformly at every later step
+
+
+class FirstSymbol(Task):
+    """Hochreiter & Schmidhuber (1997), experiment 2: the first symbol is the class and `seq_len` random
+    distractors follow; the answer is due after the last one. Tokens, not noise: a gate can learn to shut on
+    distractors, which is what separates gated cells from a tanh RNN as the lag grows."""
+
+    info = TaskInfo(
+        name="first_symbol", sequence_type="many-to-one", inputs="tokens", outputs="classes", metric="accuracy",
+        teaches="The answer is the very first symbol: it must survive every distractor after it, and so must "
+                "the gradient that teaches the network to keep it.",
+        family="long-term")
+    Params = FirstSymbolParams
+    defaults = TrainDefaults(arch="gru", hidden_size=32, steps=400, batch_size=32, lr=1e-2)
+    limits = {"seq_len": (0, 1000), "n_classes": (2, 8), "n_distractors": (1, 8)}
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        p = self.params
+        self.output_vocab = list("ABCDEFGH"[:p.n_classes])
+        self.input_vocab = self.output_vocab + list("stuvwxyz"[8 - p.n_distractors:])
+        self.output_size = p.n_classes
+
+    def batch(self, batch_size: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        """x (B, 1 + lag) ids: the class symbol, then distractor ids; y (B,) the class."""
+        p = self.params
+        y = torch.randint(0, p.n_classes, (batch_size,), generator=generator)
+        distractors = torch.randint(p.n_classes, p.n_classes + p.n_distractors, (batch_size, p.seq_len),
+                                    generator=generator)
+        return torch.cat([y.unsqueeze(1), distractors], 1), y
+
+    @property
+    def lag(self) -> int:
+        return self.params.seq_len
+
+    def dependency(self, x: Tensor) -> list[int]:
+        return [0]

@@ -167,7 +167,8 @@ def _build(run: RunState, history: list[dict], heat: list, overlay: bool) -> tup
     series = overlay_runs(run) if overlay else {run.label: history}
     frame = pd.DataFrame(history)
     clip = run.spec.clip or None
-    return ((loss_curves(series, metric_name=_metric(run), theme=theme), "live.loss", frame, f"loss {task}"),
+    return ((loss_curves(series, metric_name=_metric(run), theme=theme, baseline=run.spec.baseline()), "live.loss",
+             frame, f"loss {task}"),
             (grad_norm_figure(series, clip_norm=clip, theme=theme), "live.gradnorm", frame, f"gradient norm {task}"),
             (grad_heat_figure(heat, theme=theme), "live.heat", _heat_frame(heat), f"dL-dh heat {task}") if heat
             else None)

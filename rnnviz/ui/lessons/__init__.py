@@ -10,7 +10,7 @@ from rnnviz.build import build_model
 from rnnviz.init import InitConfig, apply_init
 from rnnviz.lessons import BY_SLUG, Lesson
 from rnnviz.subject import Subject
-from rnnviz.ui import state, widgets
+from rnnviz.ui import safe, state, widgets
 from rnnviz.jobs import ACTIVE, RunState
 
 
@@ -59,9 +59,24 @@ def show(slug: str) -> None:
     body(lesson)
 
 
+def newest(lesson: Lesson) -> list[RunState]:
+    """The newest run of each of the lesson's presets (a second click trains a fresh set)."""
+    latest: dict[str, RunState] = {}
+    for r in runs(lesson):
+        if r.label not in latest or r.created > latest[r.label].created:
+            latest[r.label] = r
+    return list(latest.values())
+
+
 def progress(lesson: Lesson) -> list[RunState]:
-    """One line of progress per lesson run; returns the runs."""
-    mine = runs(lesson)
+    """One line of progress per lesson run, or one line for them all when there are more than a few (a
+    comparison of 27 runs would otherwise push its figure off the screen); returns the runs."""
+    mine = newest(lesson)
+    if len(mine) > 4:
+        counts = {s: sum(r.status == s for r in mine) for s in ("finished", "running", "queued", "diverged", "stopped")}
+        steps = sum(min(r.step, r.spec.steps) for r in mine) / max(1, sum(r.spec.steps for r in mine))
+        st.progress(steps, text=f"{len(mine)} runs: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
+        return mine
     for r in mine:
         total = r.spec.steps
         pos = state.pool().queue_position(r.id)
@@ -69,6 +84,28 @@ def progress(lesson: Lesson) -> list[RunState]:
         st.progress(min(1.0, r.step / total), text=f"{r.label}: {where}, step {r.step} of {total}"
                     + (f" ({r.message})" if r.message else ""))
     return mine
+
+
+def verdicts(lesson: Lesson, mine: list[RunState]) -> None:
+    """Once every run of the comparison has ended: each claim the lesson makes, and whether these runs show it
+    (rnnviz.lesson_claims; the same check tests/test_lesson_claims.py runs at the presets' seeds)."""
+    from rnnviz.lesson_claims import CHECKS, check
+
+    if lesson.slug not in CHECKS or len(mine) < len(lesson.presets) or any(r.status in ACTIVE for r in mine):
+        return
+    if any(r.status == "stopped" for r in mine):
+        st.caption("A run was stopped before the end, so these runs cannot test the lesson's claims.")
+        return
+    with state.pool().lock:
+        outcomes = [(r.spec, r.record) for r in mine]
+    try:
+        claims = check(lesson.slug, outcomes)
+    except (ValueError, KeyError, IndexError) as e:
+        st.caption(f"These runs cannot be checked against the lesson's claims: {safe.plain(str(e))}")
+        return
+    lines = [f"- {'✅' if c.held else '❌ did not hold here:'} {c.says} *({safe.plain(c.shows)})*" for c in claims]
+    with st.container(border=True):
+        st.markdown("**What these runs showed**\n" + "\n".join(lines))
 
 
 def live_section(lesson: Lesson, draw) -> None:
@@ -88,9 +125,10 @@ def live_section(lesson: Lesson, draw) -> None:
             st.button(lesson.train_label, type="primary", key=f"{lesson.slug}.train", on_click=_start, args=(lesson,),
                       disabled=any(r.status in ACTIVE for r in mine),
                       help=f"{len(lesson.presets)} small run(s), trained live on the server; results appear below.")
-        progress(lesson)
+        mine = progress(lesson)
         if draw is not None and any(r.history for r in mine):
             draw(mine)
+        verdicts(lesson, mine)
 
     st.fragment(body, run_every=1.0)()
 

@@ -6,7 +6,7 @@ import streamlit as st
 from rnnviz.lessons import Lesson
 from rnnviz.plots.graph import unrolled_figure
 from rnnviz.ui import pickers, state, widgets
-from rnnviz.ui.lessons import live_section, untrained
+from rnnviz.ui.lessons import live_figure, live_section, untrained
 
 TYPES = {  # sequence type -> (task, arch, sequence length, attention)
     "one-to-one": ("circle", "rnn_tanh", None, None),
@@ -47,7 +47,15 @@ def vanilla_rnn(lesson: Lesson) -> None:
     unrolled(s, "many-to-many-sync", "lesson2.graph", steps=8)
     widgets.figure(weight_share_figure(s.latest, 0, s.input_labels(s.latest, 0), widgets.theme()), "lesson2.shares",
                    name="weight gradient shares")
-    live_section(lesson, None)
+
+    def draw(mine):
+        from rnnviz.plots.curves import loss_curves
+
+        series = {r.label: list(r.history) for r in mine}
+        live_figure(mine, lambda: loss_curves(series, "mse", theme=widgets.theme(), baseline=mine[0].spec.baseline()),
+                    "lesson2.loss", name="loss")
+
+    live_section(lesson, draw)
 
 
 def lstm_gates(lesson: Lesson) -> None:

@@ -43,8 +43,8 @@ def vanishing(lesson: Lesson) -> None:
         series = {r.label: list(r.history) for r in mine}
         live_figure(mine, lambda: grad_norm_figure(series, clip_norm=1.0, theme=widgets.theme()),
                     "lesson3.gradnorm", name="gradient norms")
-        live_figure(mine, lambda: loss_curves(series, "mse", log_loss=True, theme=widgets.theme()), "lesson3.loss",
-                    name="loss")
+        live_figure(mine, lambda: loss_curves(series, "mse", log_loss=True, theme=widgets.theme(),
+                                              baseline=mine[0].spec.baseline()), "lesson3.loss", name="loss")
         for r in mine:
             if r.status == "diverged":
                 st.warning(f"{r.label}: diverged ({r.message}), as expected. The gradient norm shot up by orders of "
@@ -59,7 +59,6 @@ def variants(lesson: Lesson) -> None:
 
     from rnnviz.cells import SPECS
     from rnnviz.models import num_parameters
-    from rnnviz.plots.curves import loss_curves
     from rnnviz.plots.gates import saturation_figure
 
     rows = []
@@ -75,13 +74,22 @@ def variants(lesson: Lesson) -> None:
                    "lesson5.reach", name="variants reach")
 
     def draw(mine):
-        series = {r.label: list(r.history) for r in mine}
-        live_figure(mine, lambda: loss_curves(series, "accuracy", theme=widgets.theme()), "lesson5.race",
-                    name="variants race")
-        done = [r for r in mine if r.latest_trace is not None]
+        from rnnviz.lesson_claims import final
+        from rnnviz.plots.lessons import variant_scores
+
+        done = [r for r in mine if r.status == "finished"]
         if done:
-            live_figure(mine, lambda: saturation_figure([r.latest_trace for r in done], [r.label for r in done],
-                                                        theme=widgets.theme()), "lesson5.saturation", name="saturation")
+            scores: dict[str, list[float]] = {}
+            for r in done:
+                scores.setdefault(r.spec.arch, []).append(final(r.record))
+            baseline = done[0].spec.baseline()
+            live_figure(done, lambda: variant_scores(scores, "bits per char", baseline and baseline[1],
+                                                     higher_is_better=False, theme=widgets.theme()),
+                        "lesson5.scores", name="variant scores")
+        first = [r for r in done if r.spec.seed == min(x.spec.seed for x in mine) and r.latest_trace is not None]
+        if first:
+            live_figure(first, lambda: saturation_figure([r.latest_trace for r in first], [r.spec.arch for r in first],
+                                                         theme=widgets.theme()), "lesson5.saturation", name="saturation")
 
     live_section(lesson, draw)
 
@@ -105,14 +113,16 @@ def long_term(lesson: Lesson) -> None:
                        "inputs are the numbers to add, up to 50 steps before the output.")
 
     def draw(mine):
+        from rnnviz.lesson_claims import final
+        from rnnviz.lessons import LAG_ARCHS
+
         results: dict[str, list] = {}
         for r in mine:
-            last = next((h for h in reversed(r.history) if "val_metric" in h), None)
-            if r.status == "finished" and last:
-                results.setdefault(r.spec.arch, []).append((r.spec.seq_len,
-                                                                        last["val_metric"]))
+            if r.status == "finished":
+                results.setdefault(LAG_ARCHS.get(r.spec.arch, r.spec.arch), []).append((r.spec.seq_len, final(r.record)))
         if results:
-            live_figure(mine, lambda: accuracy_vs_lag(results, chance=0.5, theme=widgets.theme()), "lesson6.lag",
-                        name="accuracy against lag")
+            chance = mine[0].spec.baseline()
+            live_figure(mine, lambda: accuracy_vs_lag(results, chance=chance and chance[1], theme=widgets.theme()),
+                        "lesson6.lag", name="accuracy against lag")
 
     live_section(lesson, draw)

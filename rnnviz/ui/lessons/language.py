@@ -67,7 +67,7 @@ def attention(lesson: Lesson) -> None:
 
     def draw(mine):
         series = {r.label: list(r.history) for r in mine}
-        live_figure(mine, lambda: loss_curves(series, "accuracy", theme=widgets.theme()), "lesson8.race",
-                    name="attention race")
+        live_figure(mine, lambda: loss_curves(series, "accuracy", theme=widgets.theme(),
+                                              baseline=mine[0].spec.baseline()), "lesson8.race", name="attention race")
 
     live_section(lesson, draw)

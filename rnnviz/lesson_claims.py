@@ -1,0 +1,151 @@
+"""What each lesson's live comparison claims, checked against the runs it trained: a lesson may only say what
+its own runs show. The lesson page prints the verdicts under its figures; tests/test_lesson_claims.py trains
+every preset headless at its fixed seeds and requires every claim to hold, so a lesson can never again
+contradict itself.
+
+Core only (no streamlit): an outcome is (RunSpec, RunRecord), from the worker pool or from a Trainer.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnnviz.lessons import BY_SLUG, LAG_ARCHS, LAGS, VARIANTS
+from rnnviz.run import RunRecord, RunSpec
+
+Outcome = tuple[RunSpec, RunRecord]
+
+
+@dataclass(frozen=True)
+class Claim:
+    says: str  # the claim, in the lesson's words
+    held: bool
+    shows: str  # the numbers from these runs that decide it
+
+
+def final(record: RunRecord, key: str = "val_metric") -> float:
+    """The last recorded value of `key` (validation is only every few steps); NaN if never recorded."""
+    return next((float(h[key]) for h in reversed(record.history) if h.get(key) is not None), float("nan"))
+
+
+def _fmt(values) -> str:
+    return ", ".join(f"{v:.2f}" for v in values)
+
+
+def vanilla_rnn(outcomes: Sequence[Outcome]) -> list[Claim]:
+    from rnnviz.trace import weight_grad_share
+
+    (spec, rec), = outcomes
+    baseline = spec.baseline()[0]
+    loss = final(rec, "val_loss")
+    shares = weight_grad_share(rec.latest_trace, 0).flatten(1).norm(dim=1).numpy()
+    return [
+        Claim("Trained, the RNN forecasts far better than ignoring its input.", loss < 0.5 * baseline,
+              f"validation MSE {loss:.3f}; ignoring the input scores {baseline:.3f}"),
+        Claim("The first step's share of dL/dW_hh is zero (there is no h before it); every later step adds its own.",
+              shares[0] <= 1e-6 * shares.max() and bool((shares[1:] > 0).all()),
+              f"share at t=0: {shares[0]:.2g}; smallest later share {shares[1:].min():.2g}, largest {shares.max():.2g}"),
+    ]
+
+
+def vanishing(outcomes: Sequence[Outcome]) -> list[Claim]:
+    (wild_spec, wild), (tame_spec, tame) = sorted(outcomes, key=lambda o: o[0].clip)
+    baseline = tame_spec.baseline()[0]
+    loss = final(tame, "val_loss")
+    return [
+        Claim("Without clipping, the relu RNN diverges within a few steps.", wild.status == "diverged" and wild.step < 20,
+              f"{wild.status} after {wild.step} steps ({wild.message or 'no message'})"),
+        Claim("With clipping it stays finite and trains to the end.", tame.status == "finished" and np.isfinite(loss),
+              f"{tame.status} after {tame.step} steps"),
+        Claim("300 steps are too few to solve the task: its error stays near the 1/6 of always guessing the mean.",
+              0.8 * baseline < loss < 1.5 * baseline, f"validation MSE {loss:.3f}; guessing the mean {baseline:.3f}"),
+    ]
+
+
+def variants(outcomes: Sequence[Outcome]) -> list[Claim]:
+    by_seed: dict[int, dict[str, float]] = {}
+    for spec, rec in outcomes:
+        by_seed.setdefault(spec.seed, {})[spec.arch] = final(rec)
+    nfg_gaps = [min(v for a, v in scores.items() if a != "lstm_nfg") - scores["lstm_nfg"]
+                for scores in by_seed.values()]  # bits per char: lower is better, so NFG worst means gap < 0
+    baseline = outcomes[0][0].baseline()[1]
+    worst = max(v for scores in by_seed.values() for v in scores.values())
+    noaf = [s["lstm_noaf"] - s["lstm"] for s in by_seed.values()]
+    return [
+        Claim("All nine learn: every run ends well below what ignoring the input scores.", worst < baseline - 0.5,
+              f"worst run {worst:.2f} bits per char; ignoring the input {baseline:.2f}"),
+        Claim("Without a forget gate (NFG) the LSTM ends clearly worst, in every seed.",
+              all(-g >= 0.15 for g in nfg_gaps) and len(by_seed) >= 2,
+              f"NFG behind the next worst by {_fmt(-g for g in nfg_gaps)} bits per char (one per seed)"),
+        Claim("The GRU, with fewer parameters, ends in the better half, in every seed.",
+              all(sorted(s.values()).index(s["gru"]) < len(s) // 2 for s in by_seed.values()),
+              "GRU's rank among the nine: " + ", ".join(str(sorted(s.values()).index(s["gru"]) + 1)
+                                                        for s in by_seed.values()) + " (one per seed; 1 is best)"),
+        Claim("Removing the output activation (NOAF) does not hurt at this size.", all(d < 0.1 for d in noaf),
+              f"NOAF minus LSTM: {_fmt(noaf)} bits per char (negative: NOAF better)"),
+    ]
+
+
+def long_term(outcomes: Sequence[Outcome]) -> list[Claim]:
+    acc: dict[tuple[str, int], list[float]] = {}
+    for spec, rec in outcomes:
+        acc.setdefault((spec.arch, spec.seq_len), []).append(final(rec))
+    short, mid, long = LAGS
+    chance = outcomes[0][0].baseline()[1]
+    gated = ("lstm", "gru")
+    mean = {k: float(np.mean(v)) for k, v in acc.items()}
+    return [
+        Claim(f"At lag {short} all three learn it.", all(v >= 0.95 for a in LAG_ARCHS for v in acc[a, short]),
+              "; ".join(f"{LAG_ARCHS[a]} {_fmt(acc[a, short])}" for a in LAG_ARCHS)),
+        Claim(f"At lag {mid} the LSTM and the GRU learn it in every seed, the tanh RNN does not.",
+              all(v >= 0.95 for a in gated for v in acc[a, mid]) and min(acc["rnn_tanh", mid]) < 0.9
+              and mean["rnn_tanh", mid] < 0.9,
+              "; ".join(f"{LAG_ARCHS[a]} {_fmt(acc[a, mid])}" for a in LAG_ARCHS)),
+        Claim(f"At lag {long} the tanh RNN is at chance in every seed.",
+              all(v <= chance + 0.15 for v in acc["rnn_tanh", long]),
+              f"tanh RNN {_fmt(acc['rnn_tanh', long])}; chance {chance:.2f}"),
+        Claim("The longer the lag, the harder to learn: every architecture scores lower at the longest lag.",
+              all(mean[a, long] < mean[a, short] - 0.2 for a in LAG_ARCHS),
+              "; ".join(f"{LAG_ARCHS[a]} {mean[a, short]:.2f} → {mean[a, long]:.2f}" for a in LAG_ARCHS)),
+    ]
+
+
+def attention(outcomes: Sequence[Outcome]) -> list[Claim]:
+    runs = {spec.attention: rec for spec, rec in outcomes}
+    with_, without = runs["additive"], runs["none"]
+
+    def reached(rec: RunRecord, level: float = 0.9) -> int | None:
+        return next((h["step"] for h in rec.history if (h.get("val_metric") or 0) >= level), None)
+
+    a, n = reached(with_), reached(without)
+    return [
+        Claim("With attention the accuracy rises sooner than without.", a is not None and (n is None or a < n),
+              f"90% validation accuracy at step {a} with attention, "
+              + (f"at step {n} without" if n else f"not within {without.step} steps without")),
+        Claim("With attention it ends higher.", final(with_) > final(without),
+              f"final accuracy {final(with_):.3f} with, {final(without):.3f} without"),
+    ]
+
+
+CHECKS: dict[str, Callable[[Sequence[Outcome]], list[Claim]]] = {
+    "lesson-vanilla-rnn": vanilla_rnn, "lesson-vanishing-gradients": vanishing, "lesson-lstm-variants": variants,
+    "lesson-long-term": long_term, "lesson-attention": attention,
+}
+
+
+def check(slug: str, outcomes: Sequence[Outcome]) -> list[Claim]:
+    """The lesson's claims, judged on its finished runs (every preset must be among them)."""
+    lesson = BY_SLUG[slug]
+    if slug not in CHECKS:
+        return []
+    labels = {spec.label for spec, _ in outcomes}
+    missing = [p.label for p in lesson.presets if p.label not in labels]
+    if missing:
+        raise ValueError(f"the lesson's claims need all its runs; missing {', '.join(missing[:3])}")
+    return CHECKS[slug](outcomes)
+
+
+assert set(CHECKS) == {lesson.slug for lesson in BY_SLUG.values() if lesson.presets}, "every live lesson checks"
+assert set(VARIANTS) >= {"lstm", "lstm_nfg", "lstm_noaf"}

@@ -1,0 +1,57 @@
+"""Every lesson's live comparison, trained headless at its presets' fixed seeds (as the lesson's button would),
+must show what the lesson's text says: rnnviz.lesson_claims judges the runs, and every claim must hold. Runs
+go two at a time in worker processes, as on the server."""
+from __future__ import annotations
+
+import multiprocessing as mp
+
+import pytest
+import torch
+
+from rnnviz.lesson_claims import CHECKS, check
+from rnnviz.lessons import BY_SLUG
+from rnnviz.run import RunRecord, RunSpec
+
+
+def _train(spec: RunSpec) -> tuple[RunSpec, RunRecord]:
+    from rnnviz.training import Trainer
+
+    torch.set_num_threads(1)
+    trainer = Trainer.from_spec(spec)
+    for _ in trainer.reports():
+        pass
+    return spec, trainer.record
+
+
+@pytest.fixture(scope="module")
+def outcomes() -> dict[str, list]:
+    specs = [p for slug in CHECKS for p in BY_SLUG[slug].presets]
+    specs.sort(key=lambda s: (s.task != "code_lm", -s.steps))  # the slowest first: the pool stays busy to the end
+    with mp.get_context("spawn").Pool(2) as pool:
+        done = pool.map(_train, specs, chunksize=1)
+    by_lesson: dict[str, list] = {}
+    for spec, record in done:
+        by_lesson.setdefault(spec.lesson, []).append((spec, record))
+    return by_lesson
+
+
+@pytest.mark.parametrize("slug", list(CHECKS))
+def test_the_lesson_shows_what_it_says(outcomes, slug):
+    claims = check(slug, outcomes[slug])
+    assert claims, "a live lesson states at least one claim"
+    failed = [f"{c.says} ({c.shows})" for c in claims if not c.held]
+    assert not failed, f"{slug}'s own runs contradict it:\n" + "\n".join(failed)
+
+
+def test_a_claim_fails_when_its_runs_do_not_show_it(outcomes):
+    """The checks can fail: swap the tanh RNN's lag-5 results with its lag-50 ones and lesson 6 must object."""
+    runs = outcomes["lesson-long-term"]
+    swapped = [(s, r) for s, r in runs]
+    short = [i for i, (s, _) in enumerate(runs) if s.arch == "rnn_tanh" and s.seq_len == 5]
+    long = [i for i, (s, _) in enumerate(runs) if s.arch == "rnn_tanh" and s.seq_len == 50]
+    for i, j in zip(short, long):
+        swapped[i], swapped[j] = (runs[i][0], runs[j][1]), (runs[j][0], runs[i][1])
+    held = {c.says: c.held for c in check("lesson-long-term", swapped)}
+    assert not held["At lag 5 all three learn it."] and not held["At lag 50 the tanh RNN is at chance in every seed."]
+    with pytest.raises(ValueError, match="need all its runs"):
+        check("lesson-long-term", runs[:-1])
