@@ -518,9 +518,9 @@ def test_variant_scores_sort_best_first_with_every_seed_and_the_baseline():
 
     fig = variant_scores({"lstm": [2.5, 2.7], "lstm_nfg": [3.1, 3.0], "gru": [2.3, 2.4]}, "bits per char", 4.4,
                          higher_is_better=False)
-    bars, dots = fig.data
-    assert list(bars.y) == ["gru", "lstm", "lstm_nfg"]  # lower bits per char is better: best on top
-    np.testing.assert_allclose(bars.x, [2.35, 2.6, 3.05])
+    means, dots = fig.data
+    assert list(means.y) == ["gru", "lstm", "lstm_nfg"]  # lower bits per char is better: best on top
+    np.testing.assert_allclose(means.x, [2.35, 2.6, 3.05])
     assert len(dots.x) == 6 and "input ignored: 4.4" in fig.layout.annotations[0].text
 
 

@@ -157,19 +157,21 @@ def _add_states(b: _Builder, part: Part, L: int) -> None:
                 b.edge(f"{p}c{k}@{t}", f"{p}h{k}@{t}", "", "cell", g, b.value(gc, False))
             if t > 0:
                 prev = b.value(b.vec(p + "grad.h", k, t - 1), False)
-                b.edge(f"{p}h{k}@{t - 1}", f"{p}h{k}@{t}", _w("W_hh", k, L), "recurrent", g - 1, prev)
+                b.edge(f"{p}h{k}@{t - 1}", f"{p}h{k}@{t}", _w("W_hh", k, L, part.name), "recurrent", g - 1, prev)
                 if cell:
                     prev_c = b.value(b.vec(p + "grad.c", k, t - 1), False)
                     b.edge(f"{p}c{k}@{t - 1}", f"{p}c{k}@{t}", "", "cell", g - 1, prev_c)
             if k > 0:
                 below = b.value(b.vec(p + "grad.h", k - 1, t), False)
-                b.edge(f"{p}h{k - 1}@{t}", f"{p}h{k}@{t}", _w("W_xh", k, L), "input", g, below)
+                b.edge(f"{p}h{k - 1}@{t}", f"{p}h{k}@{t}", _w("W_xh", k, L, part.name), "input", g, below)
 
 
-def _w(name: str, layer: int, L: int) -> str:
-    """Weight label: W_hh, or W_hh^(k) when layers differ (each layer shares its own matrices over time)."""
-    base = f"W<sub>{name[2:]}</sub>"
-    return base if L == 1 else f"{base}<sup>({layer})</sup>"
+def _w(name: str, layer: int, L: int, part: str = "") -> str:
+    """Weight label: W_hh; W_hh^(k) when layers differ, W_hh^(enc) and W_hh^(dec) in an encoder-decoder (each
+    layer of each stack shares its own matrices over time, so one label is one matrix)."""
+    tags = [{"encoder": "enc", "decoder": "dec"}.get(part, "")] + ([str(layer)] if L > 1 else [])
+    tags = [t for t in tags if t]
+    return f"W<sub>{name[2:]}</sub>" + (f"<sup>({','.join(tags)})</sup>" if tags else "")
 
 
 def _add_inputs(b: _Builder, part: Part, L: int, tokens: list[str] | None, out_tokens: list[str] | None):
@@ -180,7 +182,7 @@ def _add_inputs(b: _Builder, part: Part, L: int, tokens: list[str] | None, out_t
             label = "&lt;s&gt;" if t == 0 else (out_tokens[t - 1] if out_tokens else "")
             b.node(key, "x", part, t, -1, "x", value=float("nan"), label=label,
                    hover=f"<b>decoder input, t = {t}</b><br>{eq.DECODER_INPUT}")
-            b.edge(key, f"{p}h0@{t}", _w("W_xh", 0, L), "input", g)
+            b.edge(key, f"{p}h0@{t}", _w("W_xh", 0, L, part.name), "input", g)
             continue
         xv, gx = b.vec("x", t), b.vec("grad.x", t)
         label = tokens[t] if tokens else ""
@@ -188,7 +190,7 @@ def _add_inputs(b: _Builder, part: Part, L: int, tokens: list[str] | None, out_t
                hover=f"<b>input x<sub>t</sub>, t = {t}</b>{'<br>token ' + label if label else ''}<br>"
                      f"||x<sub>t</sub>|| = {_fmt(b.value(xv, False))}<br>||dL/dx<sub>t</sub>|| = "
                      f"{_fmt(b.value(gx, False))}<br>{eq.INPUT}")
-        b.edge(key, f"{p}h0@{t}", _w("W_xh", 0, L), "input", g, b.value(gx, False))
+        b.edge(key, f"{p}h0@{t}", _w("W_xh", 0, L, part.name), "input", g, b.value(gx, False))
 
 
 def _add_outputs(b: _Builder, part: Part, L: int, out_tokens: list[str] | None) -> list[str]:

@@ -160,9 +160,11 @@ def unrolled_figure(trace, sequence_type: str, sample: int = 0, start: int | Non
         _gradient_colorbar(fig, rng, theme)
     h0 = g.nodes[(g.nodes["kind"] == "h") & (g.nodes["layer"] == 0)]
     both = "encoder" in set(g.nodes["part"])
+    xs = g.nodes["x"].to_numpy()
     fig.update_xaxes(title_text="time step t" + (" (encoder, then decoder)" if both else ""),
                      tickmode="array", tickvals=f32(h0["x"]).tolist(), ticktext=[str(s) for s in h0["step"]],
-                     showgrid=False, zeroline=False)
+                     showgrid=False, zeroline=False,  # a fixed margin: one step alone would autorange to a sliver
+                     range=[float(xs.min()) - 0.8, float(xs.max()) + 0.8])
     fig.update_yaxes(tickmode="array", tickvals=list(g.rows.values()), ticktext=list(g.rows.keys()),
                      showgrid=False, zeroline=False, range=[-0.6, max(g.rows.values()) + 0.6])
     span = max(g.rows.values()) + 1.2
@@ -171,5 +173,6 @@ def unrolled_figure(trace, sequence_type: str, sample: int = 0, start: int | Non
                                                   "bgcolor": "rgba(255,255,255,0.85)"})
     walk = "" if bptt_step is None else f" · backward pass {bptt_step} step{'s' if bptt_step != 1 else ''} back"
     return style(fig, theme, f"Unrolled {trace.arch} ({sequence_type}), sample {sample}{walk}",
-                 "Same label, same matrix: W<sub>xh</sub>, W<sub>hh</sub>, W<sub>hy</sub> are shared by every step. "
-                 "Edge width and colour: the gradient that reached its tail.")
+                 "Same label, same matrix: W<sub>xh</sub>, W<sub>hh</sub>, W<sub>hy</sub> are shared by every step"
+                 + ("; (enc) and (dec) are the encoder's and the decoder's own. " if both else ". ")
+                 + "Edge width and colour: the gradient that reached its tail.")

@@ -78,13 +78,15 @@ def accuracy_vs_lag(results: dict[str, list[tuple[int, float]]], chance: float |
 
 def variant_scores(results: dict[str, list[float]], metric: str, baseline: float | None = None,
                    higher_is_better: bool = True, theme: Theme = NORMAL) -> go.Figure:
-    """Final validation metric per variant, one dot per run (seed) and a bar for their mean, best on top; the
+    """Final validation metric per variant, one dot per run (seed) and a tick for their mean, best on top; the
     input-ignored baseline as a dotted line. results: label -> [value per seed]."""
     order = sorted(results, key=lambda k: float(np.mean(results[k])), reverse=higher_is_better)
     fig = go.Figure()
-    fig.add_trace(go.Bar(y=order, x=[float(np.mean(results[k])) for k in order], orientation="h", name="mean",
-                         marker_color="#c6dbef", customdata=[len(results[k]) for k in order],
-                         hovertemplate=f"%{{y}}<br>mean {metric} %{{x:.3f}} over %{{customdata}} seeds<extra></extra>"))
+    fig.add_trace(go.Scatter(y=order, x=[float(np.mean(results[k])) for k in order], mode="markers", name="mean",
+                             marker={"symbol": "line-ns", "size": theme.marker_size * 3.5, "color": "#6baed6",
+                                     "line": {"width": theme.line_width * 2, "color": "#6baed6"}},
+                             customdata=[len(results[k]) for k in order],
+                             hovertemplate=f"%{{y}}<br>mean {metric} %{{x:.3f}} over %{{customdata}} seeds<extra></extra>"))
     fig.add_trace(go.Scatter(y=[k for k in order for _ in results[k]], x=[v for k in order for v in results[k]],
                              mode="markers", name="one seed", marker={"color": "#08519c", "size": theme.marker_size * 1.3},
                              hovertemplate=f"%{{y}}<br>{metric} %{{x:.3f}}<extra>one seed</extra>"))
@@ -97,7 +99,7 @@ def variant_scores(results: dict[str, list[float]], metric: str, baseline: float
     fig.update_xaxes(title_text=f"validation {metric} after training ({'higher' if higher_is_better else 'lower'} "
                      "is better)", range=[0 if higher_is_better else lo - 0.1 * (hi - lo), hi + 0.05 * (hi - lo)])
     fig.update_yaxes(autorange="reversed", title_text="")
-    fig.update_layout(showlegend=False, bargap=0.35, height=int(theme.height * max(1.0, 0.14 * len(order))))
+    fig.update_layout(showlegend=False, height=int(theme.height * max(1.0, 0.14 * len(order))))
     return style(fig, theme, "Which piece of the LSTM matters?",
-                 "Dots: one run each (seed); bars: their mean; best on top. The dotted line: what ignoring the "
+                 "Dots: one run each (seed); ticks: their mean; best on top. The dotted line: what ignoring the "
                  "input scores.")

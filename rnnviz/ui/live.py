@@ -16,7 +16,7 @@ from rnnviz.ui.safe import plain
 
 POLL_SECONDS = 1.0
 VIEW_ONLY = ("**Watching.** This run belongs to the browser that started it: only it can pause or stop it. To "
-             "continue or vary it, download its setup here and load it above, then press Train.")
+             "train it yourself or vary it, copy its settings into your form, then press Train.")
 CHART_SHARE = 0.4  # of the server's Python core: the most that rebuilding live charts, all sessions together, may take
 DIVERGED = ("Training diverged: {msg}. This is what **exploding gradients** look like: a product of many "
             "Jacobians with norm above 1 grows geometrically until the numbers overflow. The weights kept are the "
@@ -32,6 +32,29 @@ def controls(run: RunState) -> None:
     poll blanks the page now and then under load (Streamlit 1.67's frontend throws "Bad delta path index" and
     unmounts the app; tests/e2e/test_load.py caught it, whether the rerun came from st.rerun or a click)."""
     st.fragment(_controls, run_every=POLL_SECONDS if run.status in ACTIVE else None)(run.id)
+    if not state.pool().claim(run.id, state.session_token()):  # outside the fragment: the form above must redraw
+        st.button("Copy its settings into my form", key="live.copy", on_click=_copy, args=(run.id,),
+                  help="The form above takes this run's settings; change what you like and press Train for a run "
+                       "of your own.")
+    note = st.session_state.pop("live.copied", None)
+    if note:
+        st.caption(note)
+
+
+def _copy(run_id: str) -> None:
+    """The watcher's copy button: fills the Train form with the run's settings (its RunSpec)."""
+    from rnnviz.ui import train_form
+
+    run = state.pool().get(run_id)
+    if run is None:
+        return
+    try:
+        train_form.fill(run.spec.to_dict())
+    except ValueError as e:
+        st.session_state["live.copied"] = f"Its settings could not be copied ({plain(e, 200)})."
+        return
+    st.session_state["live.copied"] = (f"The form above now holds the settings of {plain(run.label)}: press Train "
+                                       "to train your own copy.")
 
 
 def _controls(run_id: str) -> None:

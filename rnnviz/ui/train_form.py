@@ -192,16 +192,22 @@ def _load_setup() -> None:
         data = parse_json(f.getvalue().decode("utf-8"), "that file", "a setup")
         if not isinstance(data, dict):
             raise ValueError("it is not a JSON object")
-        name = task_param().parse(str(data.get("task", DEFAULT_TASK)))
-        parsed = {p.key: p.parse(p.show(data[p.name]) if not isinstance(data[p.name], str) else data[p.name])
-                  for p in params(name) if data.get(p.name) is not None}  # None: "the task's own" (a run's setup)
+        fill(data)
     except (ValueError, UnicodeDecodeError) as e:
         st.session_state["train.setup.error"] = (f"That setup file could not be used ({plain(e, 200)}); download one "
                                                  "from this page.")
-        return
+
+
+def fill(data: dict) -> None:
+    """Sets every control from a setup (URL names; a RunSpec's to_dict() is one): a callback's job, before the
+    widgets are drawn. ValueError (one sentence) if a value does not fit its control; nothing changes then."""
+    name = task_param().parse(str(data.get("task", DEFAULT_TASK)))
+    parsed = {p.key: p.parse(p.show(data[p.name]) if not isinstance(data[p.name], str) else data[p.name])
+              for p in params(name) if data.get(p.name) is not None}  # None: "the task's own" (a run's setup)
     _on_task_change()
     st.session_state[task_param().key] = name
     st.session_state.update(parsed)
+    st.session_state.setdefault(links.KEPT, {}).update(parsed)
 
 
 def preview(values: dict) -> None:

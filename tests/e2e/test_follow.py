@@ -2,7 +2,8 @@
 the sidebar, as a student would: Gradient flow, Hidden states and Gates show the newest probe and the training
 step they say they show rises with the run, never falling back by itself; a snapshot the owner slides back to
 stays put; the run stays in the link. A second browser holding the link watches the same run live, with one
-sentence where the controls would be: it cannot pause or stop it, while the owner still can."""
+sentence where the controls would be: it cannot pause or stop it, while the owner still can, and it can copy the
+run's settings into its own form to train a variation."""
 import re
 
 import pytest
@@ -76,6 +77,12 @@ def test_a_run_followed_by_its_owner_and_watched_through_its_link(page, server, 
         expect(page.get_by_text("paused · step", exact=False)).to_be_visible(timeout=30_000)
         expect(watcher.get_by_text("paused · step", exact=False)).to_be_visible(timeout=30_000)
         assert button(watcher, "Resume").count() == 0
+        button(watcher, "Copy its settings into my form").click()  # to vary it, the watcher takes its settings
+        expect(watcher.get_by_text("now holds the settings of", exact=False)).to_be_visible(timeout=30_000)
+        href = lambda: watcher.evaluate("() => location.href")  # noqa: E731
+        wait_for(lambda: all(f"{k}={v}" in href() for k, v in (("hidden", "16"), ("task", "parity"))),
+                 30, what="the watcher's form (and link) to hold the run's settings")
+        assert button(watcher, "Pause").count() == 0, "copying the settings gave the watcher control of the run"
     finally:
         watcher.context.close()
         if button(page, "Stop training").count() == 0:

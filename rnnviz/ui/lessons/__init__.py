@@ -103,7 +103,8 @@ def verdicts(lesson: Lesson, mine: list[RunState]) -> None:
     except (ValueError, KeyError, IndexError) as e:
         st.caption(f"These runs cannot be checked against the lesson's claims: {safe.plain(str(e))}")
         return
-    lines = [f"- {'✅' if c.held else '❌ did not hold here:'} {c.says} *({safe.plain(c.shows)})*" for c in claims]
+    lines = [f"- **{'✓' if c.held else '✗ Not shown by these runs:'}** {c.says} *({safe.plain(c.shows)})*"
+             for c in claims]
     with st.container(border=True):
         st.markdown("**What these runs showed**\n" + "\n".join(lines))
 

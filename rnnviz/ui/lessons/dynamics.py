@@ -2,13 +2,16 @@
 dependencies (6)."""
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 from rnnviz.lessons import VARIANTS, Lesson
+from rnnviz.analysis import grad_norms
 from rnnviz.plots.gradients import grad_compare
 from rnnviz.ui import state, widgets
 from rnnviz.ui.lessons import live_figure, live_section, untrained
 
+TRUNCATE = 10  # the truncated-BPTT window drawn beside the cures
 CURES = {  # label -> untrained(...) arguments (arch, init, radius, forget bias), on the adding problem, length 50
     "tanh RNN (default init)": ("rnn_tanh", "default", 1.0, None),
     "tanh RNN, orthogonal W_hh": ("rnn_tanh", "orthogonal", 1.0, None),
@@ -30,9 +33,13 @@ def vanishing(lesson: Lesson) -> None:
                                 "or grows the signal."), "lesson3.radii", name="radius")
     cures = {label: untrained("adding", arch, 64, 50, init, r, forget_bias=fb).latest
              for label, (arch, init, r, fb) in CURES.items()}
-    widgets.figure(grad_compare(cures, k1=10, theme=theme, title="The cures at initialisation, side by side",
-                                subtitle="Shaded bands: truncated BPTT windows of 10 steps, beyond which no gradient "
-                                "flows at all."), "lesson3.cures", name="cures")
+    full = grad_norms(cures["tanh RNN (default init)"])[-1]
+    cut = np.where(np.arange(full.size) >= full.size - TRUNCATE, full, np.nan)  # many-to-one: the last window's
+    # gradients are full BPTT's, and nothing is computed before it
+    widgets.figure(grad_compare({**cures, f"tanh RNN, truncated BPTT ({TRUNCATE} steps)": cut}, theme=theme,
+                                title="The cures at initialisation, side by side",
+                                subtitle=f"Truncated BPTT does not cure vanishing: its curve stops dead {TRUNCATE} "
+                                "steps back, where no gradient is computed at all."), "lesson3.cures", name="cures")
     trained = {state.demo_subject(d).label: state.demo_subject(d).latest for d in ("rnn-adding", "gru-adding")}
     widgets.figure(grad_compare(trained, theme=theme, title="After training on the adding problem",
                                 subtitle="The GRU learned to carry the gradient back to the first steps, where the "
@@ -70,7 +77,7 @@ def variants(lesson: Lesson) -> None:
     traces = {a: untrained("bracket_depth", a, 24).latest for a in VARIANTS}
     widgets.figure(grad_compare(traces, theme=widgets.theme(), title="How far back each variant's gradient reaches",
                                 subtitle="Untrained, same input, 40 steps: at initialisation they all carry the gradient "
-                                "back about equally; the differences come with training (the race below)."),
+                                "back about equally; the differences come with training (the scores below)."),
                    "lesson5.reach", name="variants reach")
 
     def draw(mine):
