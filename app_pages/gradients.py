@@ -3,9 +3,9 @@ import streamlit as st
 
 from rnnviz.analysis import input_connectivity, recurrent_weights, spectral_radius
 from rnnviz.plots.connectivity import connectivity_figure
-from rnnviz.plots.gradients import grad_compare, grad_curve, grad_heat_figure, jacobian_figure
+from rnnviz.plots.gradients import grad_curve, grad_heat_figure, jacobian_figure
 from rnnviz.plots.spectra import eigenvalue_figure, singular_value_figure
-from rnnviz.ui import pickers, state, whatif_panel, widgets
+from rnnviz.ui import pickers, race, state, whatif_panel, widgets
 
 st.title("Gradient flow through time")
 st.markdown("Backpropagation through time multiplies one Jacobian per step. When their norms sit below 1 the "
@@ -55,9 +55,4 @@ widgets.figure(connectivity_figure(values, dependency, tokens=subject.input_labe
 st.header("What if…")
 whatif_panel.draw(subject, layer, prefix, sample)
 
-runs = [r for r in state.my_runs() if r.latest_trace is not None]
-if len(runs) > 1:
-    st.header("Your runs side by side")
-    series = {r.label: r.latest_trace for r in runs if r.spec.task == runs[-1].spec.task}
-    k1 = (subject.train_config or {}).get("tbptt") or None
-    widgets.figure(grad_compare(series, k1=k1, theme=widgets.theme()), "gradients.compare", name="runs compared")
+race.section((subject.train_config or {}).get("tbptt") or None)

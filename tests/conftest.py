@@ -16,11 +16,18 @@ def _seed():
 
 
 def pytest_collection_modifyitems(session, config, items):
-    """The lesson-claims tests go last, and their training runs start now, in the background at the lowest CPU
-    priority (tests/test_lesson_claims.py): by the time those tests run, their runs are done."""
+    """The lesson-claims tests go last: their training runs start in the background with the first test that
+    is not a browser test (pytest_runtest_setup), and by the time those tests run, the runs are done."""
     claims = [item for item in items if item.nodeid.startswith("tests/test_lesson_claims.py")]
-    if claims and not config.option.collectonly:
-        items[:] = [item for item in items if item not in claims] + claims
+    items[:] = [item for item in items if item not in claims] + claims
+    config._lesson_claims = bool(claims) and not config.option.collectonly
+
+
+def pytest_runtest_setup(item):
+    """The browser tests run first (tests/e2e sorts first) and need the machine's timing to themselves; the
+    rest of the suite mostly keeps one core, so the lesson runs start with it, at the lowest CPU priority."""
+    if getattr(item.config, "_lesson_claims", False) and not item.nodeid.startswith("tests/e2e/"):
+        item.config._lesson_claims = False
         import test_lesson_claims
 
         test_lesson_claims.start_in_background()

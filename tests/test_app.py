@@ -157,6 +157,31 @@ def test_view_pages_show_the_run_after_training(trained, path):
         assert {"i", "f", "o"} & names or any("forget" in str(n) for n in names), names
 
 
+def test_gradient_race_shows_the_sessions_runs_side_by_side(trained):
+    """A second run in the same session: Gradient flow races the two, one map per run on one colour scale."""
+    at, first = trained
+    at.switch_page("app_pages/train.py").run()
+    at.number_input(key="train.seed").set_value(7).run()
+    at.button(key="train.go").click().run()
+    second = finished_run(at, time.monotonic() + 180)
+    assert second != first
+    at.switch_page("app_pages/gradients.py").run()
+    assert_no_exception(at)
+    assert "The gradient race" in [h.value for h in at.header]
+    assert at.multiselect(key="gradients.race").value == [first, second]
+    race = [json.loads(c.proto.spec) for c in at.get("plotly_chart")
+            if json.loads(c.proto.spec)["layout"].get("title", {}).get("text") == "The gradient race"]
+    assert race and [t["name"] for t in race[0]["data"]] == [showing_label(at, first), showing_label(at, second)]
+    at.switch_page("app_pages/train.py").run()  # the fixture's run is the current one again for later tests
+    at.sidebar.selectbox[0].set_value(f"run:{first}").run()
+
+
+def showing_label(at: AppTest, run_id: str) -> str:
+    from rnnviz.ui import state
+
+    return state.pool().get(run_id).label
+
+
 def test_a_refresh_or_second_tab_restores_the_run_from_its_link(trained):
     _, run_id = trained
     at = open_page("train.py", run=run_id)  # a new session (a refresh, or the link pasted into another tab)

@@ -1,9 +1,9 @@
 """Every lesson's live comparison, trained headless at its presets' fixed seeds (as the lesson's button would),
 must show what the lesson's text says: rnnviz.lesson_claims judges the runs, and every claim must hold.
 
-The runs (about 70 CPU-seconds) go two at a time in worker processes at the lowest CPU priority, started when
-the suite is collected (tests/conftest.py) and these tests moved to the end: they use the core the rest of the
-suite leaves idle, without slowing the browser tests' timing."""
+The runs (about 70 CPU-seconds) go two at a time in worker processes at the lowest CPU priority, started
+after the browser tests (tests/conftest.py), with these tests moved to the end of the suite: they use the core
+the rest of the suite leaves idle."""
 from __future__ import annotations
 
 import multiprocessing as mp

@@ -227,6 +227,9 @@ def test_activation_html_escapes_and_colours_each_character():
     assert "rgb(5, 48, 97)" in html and "rgb(103, 0, 31)" in html  # the palette's ends at ∓vmax
     with pytest.raises(ValueError, match="one per character"):
         P.activation_html(["a"], [1.0, 2.0])
+    assert "</span><span" in html and "</span> <span" not in html  # characters sit side by side
+    numbers = P.activation_html(["0.64", "0.06●", "1.00"], [0.1, 0.2, 0.3])  # a numeric task's inputs
+    assert numbers.count("</span> <span") == 2 and "word-break:normal" in numbers, "numbers must not run together"
 
 
 def test_generation_html_and_topk():
@@ -317,6 +320,21 @@ def test_grad_heat_rows_are_normalised_so_their_shape_compares_across_training()
     np.testing.assert_allclose(raw, [[0.1, 1.0, 10.0], [1e-4, 1e-3, 1e-2]], rtol=1e-5)
     assert "%{customdata[1]" in hm.hovertemplate
     assert "normalised" in fig.layout.title.subtitle.text
+
+
+def test_gradient_race_puts_runs_side_by_side_on_one_colour_scale():
+    from rnnviz.plots.gradients import grad_race_figure
+
+    rnn = [(1, [1e-6, 1e-3, 1.0]), (50, [1e-8, 1e-4, 1.0])]  # vanishing: dark on the left
+    gru = [(1, [0.5, 0.8, 1.0])]  # reaches back
+    fig = grad_race_figure({"tanh RNN": rnn, "GRU": gru, "not probed yet": []})
+    assert [t.name for t in fig.data] == ["tanh RNN", "GRU"] and {t.coloraxis for t in fig.data} == {"coloraxis"}
+    np.testing.assert_allclose(fig.data[0].z, [[-6, -3, 0], [-8, -4, 0]], atol=1e-5)
+    np.testing.assert_allclose(fig.data[1].z, [np.log10([0.5, 0.8, 1.0])], atol=1e-5)
+    assert fig.layout.coloraxis.cmin == pytest.approx(-8, abs=1e-4) and fig.layout.coloraxis.cmax == 0
+    assert [a.text for a in fig.layout.annotations][:2] == ["tanh RNN", "GRU"]
+    with pytest.raises(ValueError, match="probed"):
+        grad_race_figure({"a": []})
 
 
 def test_eigenvalue_points_are_the_blocks_eigenvalues_with_the_unit_circle():

@@ -248,3 +248,41 @@ def grad_heat_figure(grad_heat: list, theme: Theme = NORMAL, normalize: bool = T
     else:
         note = "Dark on the left: early steps get almost no gradient. Watch it brighten (or not) as training goes on."
     return style(fig, theme, "Gradient reaching each time step, over training", note)
+
+
+def grad_race_figure(heats: dict[str, list], theme: Theme = NORMAL) -> go.Figure:
+    """The gradient race: each run's ||dL/dh_t|| map over (training step, time step t) side by side, one
+    panel per run, on one colour scale (log₁₀ of each row's ratio to its own maximum, as grad_heat_figure):
+    the panel that stays bright further left carries the gradient further back. heats: label -> grad_heat."""
+    from plotly.subplots import make_subplots
+
+    heats = {label: rows for label, rows in heats.items() if rows}
+    if not heats:
+        raise ValueError("none of these runs has been probed yet; give them a few steps")
+    panels = []
+    for label, rows in heats.items():
+        steps, z = grad_heat_matrix(rows)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logz = np.where(z > 0, np.log10(np.where(z > 0, z, 1.0)), np.nan)
+        panels.append((label, steps, decimate_grid(logz - _row_max(logz)), decimate_grid(logz)))
+    finite = [p[2].z[np.isfinite(p[2].z)] for p in panels]
+    low = float(min((f.min() for f in finite if f.size), default=-1.0))
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[p[0] for p in panels], horizontal_spacing=0.04)
+    for i, (label, steps, shown, raw) in enumerate(panels, 1):
+        train = np.interp(shown.rows, np.arange(steps.size), steps)
+        rows = np.arange(shown.z.shape[0], dtype=np.float32)
+        with np.errstate(over="ignore"):
+            custom = np.stack([np.broadcast_to(train[:, None], shown.z.shape), np.power(10.0, raw.z)], -1)
+        fig.add_trace(go.Heatmap(
+            z=shown.z, x=shown.cols, y=rows, coloraxis="coloraxis", name=label, customdata=f32(custom),
+            hovertemplate=f"{label}<br>training step %{{customdata[0]:.0f}}<br>t = %{{x:.0f}}<br>"
+                          "||dL/dh<sub>t</sub>|| = %{customdata[1]:.3g}<extra></extra>"), row=1, col=i)
+        every = max(1, int(np.ceil(rows.size / 8)))
+        fig.update_yaxes(tickmode="array", tickvals=rows[::every], ticktext=[f"{s:.0f}" for s in train[::every]],
+                         title_text="training step" if i == 1 else None, row=1, col=i)
+        fig.update_xaxes(title_text="time step t", row=1, col=i)
+    fig.update_layout(coloraxis={"colorscale": theme.magnitude_scale, "cmin": low, "cmax": 0.0,
+                                 "colorbar": {"title": {"text": "log₁₀ (||dL/dh<sub>t</sub>|| / row max)"}}})
+    return style(fig, theme, "The gradient race",
+                 "One colour scale for every run: bright where the gradient arrives. Bright further left, further "
+                 "back in time; each row is one probe, newest at the top.")

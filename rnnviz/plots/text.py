@@ -26,10 +26,13 @@ def _span(ch: str, background: str, title: str, theme: Theme) -> str:
     return out + ("<br>" if ch == "\n" else "")
 
 
-def _block(spans: list[str], theme: Theme) -> str:
+def _block(spans: list[str], theme: Theme, words: bool = False) -> str:
+    """The spans as one block of text: characters side by side, or, for `words` (tokens longer than one
+    character: words, numbers like 0.64), a space between tokens and lines broken only between them."""
     size = max(theme.font_size, 16)
+    wrap = "word-break:normal" if words else "word-break:break-all"
     return (f'<div style="font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:{size}px;'
-            f'line-height:1.6;white-space:pre-wrap;word-break:break-all">{"".join(spans)}</div>')
+            f'line-height:1.6;white-space:pre-wrap;{wrap}">{(" " if words else "").join(spans)}</div>')
 
 
 def activation_html(tokens: list[str], values, vmax: float | None = None, theme: Theme = NORMAL,
@@ -45,7 +48,7 @@ def activation_html(tokens: list[str], values, vmax: float | None = None, theme:
     colors = sample_colorscale(theme.signed_scale, pos.tolist()) if v.size else []
     who = f"unit {unit}: " if unit is not None else ""
     spans = [_span(str(t), c, f"t = {i}  {who}{x:+.3f}", theme) for i, (t, c, x) in enumerate(zip(tokens, colors, v))]
-    return _block(spans, theme)
+    return _block(spans, theme, words=any(len(str(t)) > 1 for t in tokens))
 
 
 def _unsure_legend(theme: Theme) -> str:

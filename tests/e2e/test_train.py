@@ -51,6 +51,7 @@ def test_train_pause_resume_stop_download(page, server, tmp_path):
     button(page, "Stop training").click()
     download = button(page, "Download checkpoint")
     expect(download).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("stopped · step", exact=False)).to_be_visible(timeout=30_000)  # the panel has caught up
     stopped, after = steps_after(page, 2.0)
     assert stopped == after, "Step moved after Stop training"
 
