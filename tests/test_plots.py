@@ -724,3 +724,11 @@ def test_value_axes_show_step_numbers_and_every_marked_step():
     assert all(t.rstrip("●").isdigit() and int(t.rstrip("●")) == v for v, t in shown.items())
     assert 10 <= len(shown) <= 25  # readable spacing, not 50 crowded labels
     assert token_ticks(list("0110"))["ticktext"] == list("0110")  # bits are content, not measurements
+
+
+def test_no_figure_is_taller_than_one_screen(lstm_trace):
+    from rnnviz.plots.theme import style
+
+    fig = P.gate_heatmaps(lstm_trace, theme=PRESENTATION)  # four gates, one panel each
+    assert fig.layout.height <= PRESENTATION.max_height < 1080
+    assert style(go.Figure(layout={"height": 3000})).layout.height <= 1000

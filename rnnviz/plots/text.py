@@ -16,6 +16,7 @@ SHOWN = {"\n": "↵", "\t": "⇥", " ": "\u00a0"}  # whitespace that must keep i
 # generated text, coloured by 1 − p: white where the model was sure (most of a text, so it reads as plain
 # text), a strong orange-red where it was unsure, so the eye goes to the hesitations
 UNSURE_SCALE = ((0.0, "#ffffff"), (0.5, "#fc8d59"), (1.0, "#b30000"))
+PROJECTED = 24  # px: the smallest text on a projected page (presentation mode)
 PRIME = "rgb(225, 225, 225)"  # the prime, given not generated: grey, apart from the white of a sure character
 
 
@@ -29,7 +30,7 @@ def _span(ch: str, background: str, title: str, theme: Theme) -> str:
 def _block(spans: list[str], theme: Theme, words: bool = False) -> str:
     """The spans as one block of text: characters side by side, or, for `words` (tokens longer than one
     character: words, numbers like 0.64), a space between tokens and lines broken only between them."""
-    size = max(theme.font_size, 16)
+    size = max(theme.font_size, PROJECTED if theme.name == "presentation" else 16)
     wrap = "word-break:normal" if words else "word-break:break-all"
     return (f'<div style="font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:{size}px;'
             f'line-height:1.6;white-space:pre-wrap;{wrap}">{(" " if words else "").join(spans)}</div>')
@@ -53,7 +54,7 @@ def activation_html(tokens: list[str], values, vmax: float | None = None, theme:
 
 def _unsure_legend(theme: Theme) -> str:
     """One line saying what the colours mean, with the scale as a swatch (divs, no spans: one span per character)."""
-    size = max(theme.font_size - 2, 13)
+    size = PROJECTED if theme.name == "presentation" else max(theme.font_size - 2, 13)
     stops = ",".join(c for _, c in UNSURE_SCALE)
     swatch = (f'<div style="display:inline-block;width:7em;height:0.9em;vertical-align:middle;margin:0 0.4em;'
               f'border:1px solid #b0b0b0;background:linear-gradient(to right,{stops})"></div>')

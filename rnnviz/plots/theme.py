@@ -57,6 +57,7 @@ class Theme:
     grid_color: str = "#e6e6e6"
     axis_line_color: str = "#9e9e9e"
     height: int = 430  # px; presentation figures are taller to fit the larger type
+    max_height: int = 980  # px: no figure is taller than one 1080p screen (its toolbar and margins included)
     magnitude_scale: str = MAGNITUDE_SCALE
     signed_scale: str = SIGNED_SCALE
 
@@ -203,7 +204,8 @@ def style(fig: go.Figure, theme: Theme = NORMAL, title: str | None = None, subti
         top += int(1.6 * theme.annotation_size)
     margin = {"l": 10, "r": 10, "b": 10}  # automargin grows these around tick and axis labels
     fig.update_layout(
-        template="plotly_white", font=_font(theme, theme.font_size), height=fig.layout.height or theme.height,
+        template="plotly_white", font=_font(theme, theme.font_size),
+        height=min(fig.layout.height or theme.height, theme.max_height),
         title={"font": _font(theme, theme.title_size), "x": 0.01, "xanchor": "left", "yref": "container", "y": 1.0,
                "yanchor": "top", "pad": {"t": 12},  # pinned to the top, whatever the margin below it
                "subtitle": {"font": _font(theme, theme.annotation_size)}},

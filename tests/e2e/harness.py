@@ -277,3 +277,40 @@ def pages() -> list[tuple[str, str, str]]:
             if (ROOT / "app_pages" / file).is_file():
                 out.append((file, title, path))
     return out
+
+
+PRESENTATION_MIN_TEXT = 24  # px: every text on a projected page, widget values and button labels included
+PRESENTATION_AUDIT = """(minText) => {  // text under minText px, text cut off by its box, figures taller than the screen
+    const small = [], clipped = [], tall = [];
+    const root = document.querySelector("[data-testid='stAppViewContainer']") || document.body;
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    const seen = new Set();
+    while (walker.nextNode()) {
+        const node = walker.currentNode, el = node.parentElement, text = node.textContent.replace(/\u200b/g, "").trim();
+        if (!el || !text || seen.has(el)) continue;
+        seen.add(el);
+        if (el.closest("svg, .js-plotly-plot, sub, sup, .msupsub, .katex .sizing, .katex-mathml, " +
+                       "[data-testid='stSkipToContent'], " +
+                       "[data-testid='stTooltipContent']"))
+            continue;  // charts are checked by their own font sizes; sub- and superscripts are meant to be smaller
+        const cs = getComputedStyle(el), box = el.getBoundingClientRect();
+        if (!box.width || !box.height || cs.visibility === "hidden" || cs.display === "none") continue;
+        if (parseFloat(cs.fontSize) < minText) small.push([parseFloat(cs.fontSize), text.slice(0, 40)]);
+        if (el.scrollWidth > el.clientWidth + 1 && (cs.textOverflow === "ellipsis" || cs.overflowX === "hidden"))
+            clipped.push(text.slice(0, 40));
+    }
+    for (const c of document.querySelectorAll("[data-testid='stPlotlyChart']")) {
+        const h = c.getBoundingClientRect().height;
+        if (h > window.innerHeight) tall.push([Math.round(h), (c.querySelector(".gtitle") || {}).textContent]);
+    }
+    return {small, clipped, tall};
+}"""
+
+
+def assert_presentable(page) -> None:
+    """Presentation mode at the page's viewport: no text under PRESENTATION_MIN_TEXT px, none cut off, every
+    figure within one screen height."""
+    found = page.evaluate(PRESENTATION_AUDIT, PRESENTATION_MIN_TEXT)
+    assert not found["small"], f"text under {PRESENTATION_MIN_TEXT} px on a projected page: {found['small'][:8]}"
+    assert not found["clipped"], f"text cut off by its box: {found['clipped'][:8]}"
+    assert not found["tall"], f"figures taller than the screen: {found['tall']}"

@@ -3,7 +3,7 @@
 large, and raise no error; the screenshots under test-artifacts/screenshots/ are for a person to look at. One
 lesson (vanishing gradients) is also trained live from its button, as a class would see it."""
 import pytest
-from harness import open_app, pages, screenshot, wait_for
+from harness import assert_presentable, open_app, pages, screenshot, wait_for
 from playwright.sync_api import expect
 from test_pages import assert_no_error
 
@@ -44,13 +44,14 @@ def test_lesson_link_in_presentation_mode(page, server, path):
     small = [f for f in fonts if f[0] < PRESENTATION_MIN_FONT]
     assert not small, f"labels under {PRESENTATION_MIN_FONT} px on /{path}: {small[:8]}"
     assert page.evaluate(BODY_FONT) >= BODY_MIN_FONT
+    assert_presentable(page)
     screenshot(page, f"{path}-present")
 
 
 def test_vanishing_gradients_lesson_trains_live(page, server):
     """Lesson 3's button trains its presets (relu RNN, spectral radius 1.5, without and with clipping): the
-    unclipped run explodes and says so, the clipped one finishes, and the page then reruns by itself, which
-    enables the button again."""
+    unclipped run explodes and says so, the clipped one finishes, the button is enabled again, and the page
+    lists the lesson's three claims, each shown by these runs."""
     open_presenting(page, server, "lesson-vanishing-gradients")
     train = page.get_by_role("button", name=BY_SLUG["lesson-vanishing-gradients"].train_label, exact=True)
     train.click()
@@ -59,5 +60,8 @@ def test_vanishing_gradients_lesson_trains_live(page, server):
     wait_for(lambda: "diverged" in text() and "finished" in text(), 120,
              what="the unclipped run to diverge and the clipped one to finish")
     expect(train).to_be_enabled(timeout=30_000)
+    expect(page.get_by_text("What these runs showed")).to_be_visible(timeout=30_000)  # its claims, judged
+    verdicts = text().split("What these runs showed", 1)[1]
+    assert verdicts.count("✓") == 3 and "✗" not in verdicts, verdicts
     assert_no_error(page)
     screenshot(page, "lesson-vanishing-gradients-trained")

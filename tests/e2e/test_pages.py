@@ -1,17 +1,18 @@
-"""Every page in a real browser, cold (a new session, no runs): it draws a chart, shows no exception, and is
-screenshotted at 1920x1080; a bad upload is refused in one sentence; a deep link works on a fresh server."""
+"""Every page in a real browser, cold (a new session, no runs) and in presentation mode, as a teacher's link
+opens it on a projector: it draws a chart, shows no exception, keeps every text at 24 px or more with none cut
+off and every figure within one 1080p screen, and is screenshotted at 1920x1080; a bad upload is refused in one
+sentence; a deep link works on a fresh server."""
 import random
 
 import pytest
-from harness import pages, screenshot, open_app, start_server, stop_server, new_page, wait_idle
+from harness import assert_presentable, new_page, open_app, pages, screenshot, start_server, stop_server, wait_idle
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.e2e
 PAGES = pages()
 NO_CHART_COLD = {"train"}  # the Train page has nothing to plot until a run exists
-# Every lesson is opened cold in presentation mode by test_lessons.py, with these checks and more; one stays here
-# for a normal-mode screenshot, and the suite keeps within its time budget.
-COLD = [p for _, _, p in PAGES if not p.startswith("lesson-") or p == "lesson-sequence-types"]
+# Every lesson is opened cold in presentation mode by test_lessons.py, with these checks and more.
+COLD = [p for _, _, p in PAGES if not p.startswith("lesson-")]
 
 
 def assert_no_error(page) -> None:
@@ -27,7 +28,7 @@ def test_pages_are_discovered():
 
 @pytest.mark.parametrize("path", COLD, ids=[p or "overview" for p in COLD])
 def test_page_loads_cold(page, server, path):
-    open_app(page, server, path)
+    open_app(page, server, f"{path}?present=1")
     if path in NO_CHART_COLD:
         expect(page.get_by_role("button", name="Train", exact=True)).to_be_visible()
     else:
@@ -35,7 +36,8 @@ def test_page_loads_cold(page, server, path):
     assert_no_error(page)
     errors = page.locator("[data-testid='stAlertContentError']")
     assert errors.count() == 0, f"a cold /{path} shows an error: {errors.first.inner_text()}"
-    screenshot(page, f"page-{path or 'overview'}")
+    assert_presentable(page)
+    screenshot(page, f"page-{path or 'overview'}-present")
 
 
 def test_bad_checkpoint_upload_is_one_sentence(page, server):
