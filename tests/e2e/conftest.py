@@ -33,6 +33,30 @@ def server(tmp_path_factory) -> Server:
     stop_server(s)
 
 
+@pytest.fixture(scope="module")
+def shared_context(browser):
+    """One browser context for a module's cold-page tests: each test opens its own tab, so each is still a new
+    Streamlit session (one per connection), but the app's scripts load from the context's cache, as a user's
+    second tab would: the page, not the bundle download, is what these tests time and check."""
+    from harness import VIEWPORT
+
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    context.set_default_timeout(30_000)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def tab(shared_context):
+    from harness import watch
+
+    p = watch(shared_context.new_page())
+    yield p
+    errors = p.js_errors
+    p.close()
+    assert not errors, f"the page threw in the browser (the app goes blank):\n{errors[0]}"
+
+
 @pytest.fixture
 def page(browser):
     p = new_page(browser)

@@ -34,7 +34,8 @@ def open_presenting(page, server, path: str) -> None:
 
 
 @pytest.mark.parametrize("path", LESSONS)
-def test_lesson_link_in_presentation_mode(page, server, path):
+def test_lesson_link_in_presentation_mode(tab, server, path):
+    page = tab
     open_presenting(page, server, path)
     assert_no_error(page)
     assert page.locator("[data-testid='stAlertContentError']").count() == 0

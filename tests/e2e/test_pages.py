@@ -27,7 +27,8 @@ def test_pages_are_discovered():
 
 
 @pytest.mark.parametrize("path", COLD, ids=[p or "overview" for p in COLD])
-def test_page_loads_cold(page, server, path):
+def test_page_loads_cold(tab, server, path):
+    page = tab
     open_app(page, server, f"{path}?present=1")
     if path in NO_CHART_COLD:
         expect(page.get_by_role("button", name="Train", exact=True)).to_be_visible()
