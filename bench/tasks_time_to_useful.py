@@ -36,6 +36,7 @@ USEFUL = {  # validation metric a run must reach (>= when higher is better, else
     "adding": 0.05,  # mse; the mean predictor scores 0.167
     "copy_memory": 0.9,  # recall accuracy; chance 1/8
     "latching": 0.95,  # accuracy; chance 0.5
+    "first_symbol": 0.95,  # accuracy at lag 20; chance 0.25
     "noisy_sine": 0.03,  # mse; repeating the last reading scores 0.087, the best linear fit on 8 readings 0.048
     "sines": 0.01,  # mse; repeating the last value scores 0.046 (a linear fit on 8 values: 1e-4, sums of sines are AR)
     "code_lm": 2.5,  # bits per char; uniform over 65 is 6.0, unigram about 4.5
