@@ -212,3 +212,18 @@ def test_an_expired_link_says_so_and_shows_the_demo():
     assert any("expired" in m.value for m in list(at.info) + list(at.warning) + list(at.caption)), \
         "no note said the link had expired"
 
+
+
+def test_a_second_click_on_a_lesson_is_judged_as_the_same_presets(monkeypatch):
+    """Train twice: the runs are numbered "· run 2", and the lesson shows and judges the newest of each preset."""
+    import types
+
+    from rnnviz.lessons import BY_SLUG
+    from rnnviz.ui import lessons as ui_lessons
+
+    lesson = BY_SLUG["lesson-attention"]
+    old = [types.SimpleNamespace(label=p.label, created=1.0, spec=p) for p in lesson.presets]
+    new = [types.SimpleNamespace(label=f"{p.label} · run 2", created=2.0, spec=p) for p in lesson.presets]
+    monkeypatch.setattr(ui_lessons, "runs", lambda _: old + new)
+    assert ui_lessons.newest(lesson) == new
+    assert [ui_lessons.preset_label(r) for r in new] == [p.label for p in lesson.presets]

@@ -68,8 +68,7 @@ def test_gradient_flow_sections_follow_layer_and_sequence(page, server, two_laye
 def test_hidden_state_sections_follow_layer_and_sequence(page, server, two_layer_run):
     open_app(page, server, f"/hidden?run={two_layer_run}")
     heat = wait_for(lambda: figure_data(page, "hidden.heat"), 30, what="the hidden-state heat map")
-    text = html_block(page, "title=\"t = 0 ")
-    assert text, "no text read through one unit"
+    text = wait_for(lambda: html_block(page, "title=\"t = 0 "), 30, what="the text read through one unit")
     slide(page, "Probe sequence")
     assert figure_data(page, "hidden.heat") != heat, "the heat map kept the first sequence"
     moved = html_block(page, "title=\"t = 0 ")

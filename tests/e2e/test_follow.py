@@ -7,7 +7,7 @@ run's settings into its own form to train a variation."""
 import re
 
 import pytest
-from harness import new_page, open_app, run_id, screenshot, step, wait_for, wait_idle
+from harness import new_page, open_app, pages, run_id, screenshot, step, wait_for
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.e2e
@@ -33,9 +33,14 @@ def shown_step(page) -> int | None:
 
 
 def go(page, title: str) -> None:
-    """The sidebar's navigation, as a user moves between pages (the same session, not a new one)."""
+    """The sidebar's navigation, as a user moves between pages (the same session, not a new one). Waits for the
+    page to be the one asked for, not for it to fall idle: a page that follows a training run redraws every
+    2 s, and on a busy machine it may never be idle for long; what each check needs, it waits for itself."""
+    path = {t: p for _, t, p in pages()}[title]
     page.locator("[data-testid='stSidebarNav']").get_by_role("link", name=title, exact=True).click()
-    wait_idle(page, calm=0.3)
+    wait_for(lambda: page.evaluate("() => location.pathname").rstrip("/").endswith("/" + path), 30,
+             what=f"the {title} page to open")
+    expect(page.locator("h1").first).to_be_visible(timeout=60_000)
 
 
 def button(page, name: str):

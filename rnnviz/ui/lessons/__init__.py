@@ -3,6 +3,8 @@ button that trains the lesson's presets live. Bodies per lesson live in basics.p
 """
 from __future__ import annotations
 
+import dataclasses
+
 import streamlit as st
 import torch
 
@@ -59,12 +61,18 @@ def show(slug: str) -> None:
     body(lesson)
 
 
+def preset_label(run: RunState) -> str:
+    """The preset a lesson run came from: its label without the " · run N" a second click adds."""
+    return run.label.split(" · run ")[0]
+
+
 def newest(lesson: Lesson) -> list[RunState]:
     """The newest run of each of the lesson's presets (a second click trains a fresh set)."""
     latest: dict[str, RunState] = {}
     for r in runs(lesson):
-        if r.label not in latest or r.created > latest[r.label].created:
-            latest[r.label] = r
+        key = preset_label(r)
+        if key not in latest or r.created > latest[key].created:
+            latest[key] = r
     return list(latest.values())
 
 
@@ -96,8 +104,8 @@ def verdicts(lesson: Lesson, mine: list[RunState]) -> None:
     if any(r.status == "stopped" for r in mine):
         st.caption("A run was stopped before the end, so these runs cannot test the lesson's claims.")
         return
-    with state.pool().lock:
-        outcomes = [(r.spec, r.record) for r in mine]
+    with state.pool().lock:  # judged as the presets they came from, whichever click trained them
+        outcomes = [(dataclasses.replace(r.spec, label=preset_label(r)), r.record) for r in mine]
     try:
         claims = check(lesson.slug, outcomes)
     except (ValueError, KeyError, IndexError) as e:
