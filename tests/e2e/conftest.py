@@ -26,9 +26,22 @@ def browser(playwright_driver):
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory) -> Server:
+def server(tmp_path_factory, browser) -> Server:
+    """The app, started once. Its first visit is a deep link, as a teacher's link often is a class's first
+    visit to a freshly started server: what that visit showed is kept for test_pages.py to check."""
+    from harness import new_page, open_app
+
     base = tmp_path_factory.mktemp("e2e-server")
     s = start_server(base / "runs", base / "streamlit.log")
+    page = new_page(browser)
+    try:
+        open_app(page, s, "/graph")
+        sidebar = page.locator("[data-testid='stSidebar']")
+        s.first_visit = {"showing": sidebar.get_by_text("Showing", exact=True).count(),
+                         "title": sidebar.get_by_text("Unrolled graph", exact=True).count(),
+                         "errors": list(page.js_errors)}
+    finally:
+        page.context.close()
     yield s
     stop_server(s)
 

@@ -30,6 +30,7 @@ class Server:
     port: int
     runs_dir: Path
     log: Path
+    first_visit: dict | None = None  # what the first page opened on it showed (conftest.py)
 
     @property
     def url(self) -> str:
@@ -157,7 +158,7 @@ def script_state(page) -> str | None:
     return page.locator("[data-testid='stApp']").get_attribute("data-test-script-state")
 
 
-def wait_idle(page, timeout: float = 60.0, calm: float = 0.6) -> None:
+def wait_idle(page, timeout: float = 60.0, calm: float = 0.4) -> None:
     """Waits until the script has run and nothing (script, fragment, spinner) has been running for `calm` s."""
     page.wait_for_selector(CONNECTED, timeout=timeout * 1000)
     end, quiet_since = time.monotonic() + timeout, None

@@ -1,11 +1,11 @@
 """Every page in a real browser, cold (a new session, no runs) and in presentation mode, as a teacher's link
 opens it on a projector: it draws a chart, shows no exception, keeps every text at 24 px or more with none cut
-off and every figure within one 1080p screen, and is screenshotted at 1920x1080; a bad upload is refused in one
-sentence; a deep link works on a fresh server."""
+off and every figure within one 1080p screen, and is screenshotted at 1920x1080; on Checkpoints a bad upload is
+refused in one sentence; a deep link works on a fresh server."""
 import random
 
 import pytest
-from harness import assert_presentable, new_page, open_app, pages, screenshot, start_server, stop_server, wait_idle
+from harness import assert_presentable, open_app, pages, screenshot, wait_idle
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.e2e
@@ -39,10 +39,12 @@ def test_page_loads_cold(tab, server, path):
     assert errors.count() == 0, f"a cold /{path} shows an error: {errors.first.inner_text()}"
     assert_presentable(page)
     screenshot(page, f"page-{path or 'overview'}-present")
+    if path == "checkpoints":  # the page a bad file is brought to, already open: saves a cold load
+        bad_checkpoint_upload_is_one_sentence(page)
 
 
-def test_bad_checkpoint_upload_is_one_sentence(page, server):
-    open_app(page, server, "/checkpoints")
+def bad_checkpoint_upload_is_one_sentence(page) -> None:
+    """On the open Checkpoints page: a file of junk bytes is refused in one sentence naming it."""
     uploader = page.locator("[data-testid='stFileUploader']").filter(has_text="A checkpoint")
     junk = random.Random(0).randbytes(4096)
     uploader.locator("input[type='file']").set_input_files(
@@ -58,16 +60,10 @@ def test_bad_checkpoint_upload_is_one_sentence(page, server):
 
 
 # A teacher's link is often a class's first visit to a freshly started server: it must open the page itself,
-# with the app's sidebar (Streamlit runs a bare pages/ folder as a v1 app until st.navigation has run, hence app_pages/).
-def test_deep_link_on_a_fresh_server(browser, tmp_path):
-    s = start_server(tmp_path / "runs", tmp_path / "streamlit.log")
-    try:
-        page = new_page(browser)
-        open_app(page, s, "/graph")
-        sidebar = page.locator("[data-testid='stSidebar']")
-        assert sidebar.get_by_text("Showing", exact=True).count() == 1  # app.py's shared sidebar ran
-        assert sidebar.get_by_text("Unrolled graph", exact=True).count() == 1  # the page titles, not file names
-        assert not page.js_errors, page.js_errors[0]
-        page.context.close()
-    finally:
-        stop_server(s)
+# with the app's sidebar (Streamlit runs a bare pages/ folder as a v1 app until st.navigation has run, hence
+# app_pages/). The session's server makes that visit first of all (conftest.py), so no second server is needed.
+def test_deep_link_on_a_fresh_server(server):
+    first = server.first_visit
+    assert first["showing"] == 1, "a deep link on a fresh server lacks app.py's shared sidebar"
+    assert first["title"] == 1, "a deep link on a fresh server lists files, not page titles"
+    assert not first["errors"], first["errors"][0]

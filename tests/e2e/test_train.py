@@ -86,7 +86,8 @@ def test_a_seed_typed_then_train_clicked_trains_that_seed(page, server):
     expect(button(page, "Download checkpoint")).to_be_visible(timeout=60_000)
 
 
-STOP_TRIES = 3  # a Stop lost after a recent Pause (issue #15: 15 of 39 tries) fails one of 3 with p ≈ 0.77
+STOP_TRIES = 2  # a Stop lost after a recent Pause (issue #15: 15 of 39 tries) fails one of 2 with p ≈ 0.62; the pool's
+#                own test (tests/test_jobs.py) checks that Stop is final whatever lands after it
 
 
 def test_stop_right_after_pause_always_stops(page, server):
