@@ -79,12 +79,10 @@ def loss_curves(history, metric_name: str = "metric", log_loss: bool = False, th
                                font={"color": "#7f7f7f"})
             fig.layout.annotations[-1].xref = f"x{'' if col == 1 else col} domain"
     several = len(runs) > 1
-    lines = ("Solid, dotted or long-dashed: training batches. Dashed or dash-dotted: held-out validation."
+    lines = ("Solid, dotted or long-dashed: training. Dashed or dash-dotted: validation."
              if len(runs) > len(RUN_COLORS) else "Solid: training batches. Dashed: held-out validation.")
-    note = " Dotted grey: the best a model can do without reading its input; learning means beating it." \
-        if baseline is not None else ""
-    return style(fig, theme, "Training race" if several else "Training curves",
-                 lines + " A widening gap is overfitting." + note)
+    note = " Grey dots: ignoring the input." if baseline is not None else " A widening gap is overfitting."
+    return style(fig, theme, "Training race" if several else "Training curves", lines + note)
 
 
 def grad_norm_figure(history, clip_norm: float | None = None, theme: Theme = NORMAL,

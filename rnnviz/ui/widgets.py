@@ -22,6 +22,8 @@ html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
 [data-testid="stFileUploaderDropzoneInstructions"] *, [data-testid="stIconMaterial"], [data-testid="stMarkdownContainer"] code,
 [data-testid="stTable"] *, [data-testid="stProgress"] p, [data-testid="stTooltipIcon"] * { font-size: 1.1rem !important; }
 [data-testid="stCode"] code, [data-testid="stCode"] pre { font-size: 1.1rem !important; }
+[data-testid="stAppViewContainer"] input, [data-testid="stAppViewContainer"] textarea,
+[data-testid="stSelectbox"] div[value], [data-baseweb="select"] * { font-size: 1.1rem !important; }  /* widget values */
 .katex { font-size: 28px !important; }  /* st.latex: its sub- and superscripts scale down from this */
 [data-testid="stSidebar"] { min-width: 440px !important; }  /* page names at 22 px fit without ellipses */
 h1 { font-size: 3rem !important; } h2 { font-size: 2.3rem !important; } h3 { font-size: 1.8rem !important; }

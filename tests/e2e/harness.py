@@ -300,6 +300,14 @@ PRESENTATION_AUDIT = """(minText) => {  // text under minText px, text cut off b
         if (el.scrollWidth > el.clientWidth + 1 && (cs.textOverflow === "ellipsis" || cs.overflowX === "hidden"))
             clipped.push(text.slice(0, 40));
     }
+    const typed = "input:not([type='hidden']):not([type='file']):not([type='checkbox']):not([type='radio'])" +
+                  ":not([type='range']), textarea";
+    for (const el of root.querySelectorAll(typed)) {
+        const cs = getComputedStyle(el), box = el.getBoundingClientRect();  // a widget's value is no text node
+        if (!box.width || !box.height || cs.visibility === "hidden" || cs.opacity === "0") continue;
+        if ((el.value || el.placeholder) && parseFloat(cs.fontSize) < minText)
+            small.push([parseFloat(cs.fontSize), "value " + (el.value || el.placeholder).slice(0, 30)]);
+    }
     for (const c of document.querySelectorAll("[data-testid='stPlotlyChart']")) {
         const h = c.getBoundingClientRect().height;
         if (h > window.innerHeight) tall.push([Math.round(h), (c.querySelector(".gtitle") || {}).textContent]);

@@ -116,7 +116,7 @@ def long_term(lesson: Lesson) -> None:
             widgets.figure(connectivity_figure(values, s.task.dependency(x[0]), log=True, theme=widgets.theme(),
                                                title=f"{who}: how much the last output depends on each input"),
                            f"lesson6.{demo}", name=f"connectivity {demo}")
-            st.caption(f"{s.label}. Like latching, the adding problem hides its answer far back: the two marked "
+            st.caption(f"{s.label}. Like the first symbol below, the adding problem hides its answer far back: the two marked "
                        "inputs are the numbers to add, up to 50 steps before the output.")
 
     def draw(mine):
