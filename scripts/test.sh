@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PYTHON="${PYTHON:-python}"
 
-PIP_ROOT_USER_ACTION=ignore "$PYTHON" -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+if ! "$PYTHON" scripts/pins_met.py requirements-dev.txt; then  # every pin already installed: nothing to do
+    PIP_ROOT_USER_ACTION=ignore "$PYTHON" -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+fi
 
 if [ ! -x /usr/bin/chromium ]; then  # `playwright install` cannot download browsers here; Debian's chromium can
     SUDO=""

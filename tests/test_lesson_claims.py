@@ -1,7 +1,7 @@
 """Every lesson's live comparison, trained headless at its presets' fixed seeds (as the lesson's button would),
 must show what the lesson's text says: rnnviz.lesson_claims judges the runs, and every claim must hold.
 
-The runs (about 70 CPU-seconds) go two at a time in worker processes at the lowest CPU priority, started
+The runs (about 70 CPU-seconds) go one at a time in a worker process at the lowest CPU priority, started
 after the browser tests (tests/conftest.py), with these tests moved to the end of the suite: they use the core
 the rest of the suite leaves idle."""
 from __future__ import annotations
@@ -31,12 +31,12 @@ _BACKGROUND: dict = {}
 
 
 def start_in_background() -> None:
-    """Starts every live lesson's runs in two low-priority worker processes (once)."""
+    """Starts every live lesson's runs in a low-priority worker process (once)."""
     if _BACKGROUND:
         return
     specs = [p for slug in CHECKS for p in BY_SLUG[slug].presets]
     specs.sort(key=lambda s: (s.task != "code_lm", -s.steps))  # the slowest first: the pool stays busy to the end
-    pool = mp.get_context("spawn").Pool(2, initializer=os.nice, initargs=(19,))
+    pool = mp.get_context("spawn").Pool(1, initializer=os.nice, initargs=(19,))  # one core: the suite keeps the other
     _BACKGROUND.update(pool=pool, result=pool.map_async(_train, specs, chunksize=1))
 
 
