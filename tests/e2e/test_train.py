@@ -1,5 +1,5 @@
-"""The Train journey in a real browser: train, watch Step and the loss chart move, pause, resume, stop, and
-download the checkpoint as a safetensors file."""
+"""The Train journey in a real browser: train, watch Step and the loss chart move, pause, resume, pause and stop
+0.2 s later (the Stop must win), and download the checkpoint as a safetensors file."""
 import json
 import struct
 import time
@@ -48,12 +48,15 @@ def test_train_pause_resume_stop_download(page, server, tmp_path):
     button(page, "Resume").click()
     wait_for(lambda: (step(page) or 0) > held, 30, what="Step to rise after Resume")
 
+    button(page, "Pause").click()  # issue #15: a Stop 0.2 s after a Pause was lost in 15 of 39 tries (the pool's
+    page.wait_for_timeout(200)     # own test checks that Stop is final whatever lands after it)
     button(page, "Stop training").click()
     download = button(page, "Download checkpoint")
     expect(download).to_be_visible(timeout=60_000)
     expect(page.get_by_text("stopped · step", exact=False)).to_be_visible(timeout=30_000)  # the panel has caught up
     stopped, after = steps_after(page, 2.0)
     assert stopped == after, "Step moved after Stop training"
+    assert "paused · step" not in page.locator("[data-testid='stMain']").inner_text(), "the Stop after Pause was lost"
 
     with page.expect_download(timeout=30_000) as info:
         download.click()
@@ -85,23 +88,3 @@ def test_a_seed_typed_then_train_clicked_trains_that_seed(page, server):
              what="the new run to be the seed typed")
     expect(button(page, "Download checkpoint")).to_be_visible(timeout=60_000)
 
-
-STOP_TRIES = 2  # a Stop lost after a recent Pause (issue #15: 15 of 39 tries) fails one of 2 with p ≈ 0.62; the pool's
-#                own test (tests/test_jobs.py) checks that Stop is final whatever lands after it
-
-
-def test_stop_right_after_pause_always_stops(page, server):
-    """Issue #15: Pause, then Stop 0.2 s later, run after run: every run ends stopped, and stays stopped."""
-    open_app(page, server, QUICK)
-    panel = lambda: page.locator("[data-testid='stMain']").inner_text()  # noqa: E731
-    for i in range(STOP_TRIES):
-        button(page, "Train").click()
-        wait_for(lambda: "running · step" in panel(), 60, what=f"run {i + 1} to train")
-        expect(button(page, "Pause")).to_be_enabled(timeout=30_000)
-        button(page, "Pause").click()
-        page.wait_for_timeout(200)
-        button(page, "Stop training").click()
-        expect(page.get_by_text("stopped · step", exact=False)).to_be_visible(timeout=30_000)
-        expect(button(page, "Download checkpoint")).to_be_visible(timeout=30_000)
-        page.wait_for_timeout(1000)  # nothing that landed after the Stop may undo it
-        assert "stopped · step" in panel() and "paused · step" not in panel(), f"run {i + 1} did not stay stopped"
