@@ -46,7 +46,8 @@ def vanilla_rnn(outcomes: Sequence[Outcome]) -> list[Claim]:
               f"validation MSE {loss:.3f}; ignoring the input scores {baseline:.3f}"),
         Claim("The first step's share of dL/dW_hh is zero (there is no h before it); every later step adds its own.",
               shares[0] <= 1e-6 * shares.max() and bool((shares[1:] > 0).all()),
-              f"share at t=0: {shares[0]:.2g}; smallest later share {shares[1:].min():.2g}, largest {shares.max():.2g}"),
+              f"share at t=0: {shares[0]:.2g}; smallest later share {shares[1:].min():.2g}, "
+              f"largest {shares.max():.2g}"),
     ]
 
 
@@ -55,7 +56,8 @@ def vanishing(outcomes: Sequence[Outcome]) -> list[Claim]:
     baseline = tame_spec.baseline()[0]
     loss = final(tame, "val_loss")
     return [
-        Claim("Without clipping, the relu RNN diverges within a few steps.", wild.status == "diverged" and wild.step < 20,
+        Claim("Without clipping, the relu RNN diverges within a few steps.",
+              wild.status == "diverged" and wild.step < 20,
               f"{wild.status} after {wild.step} steps ({wild.message or 'no message'})"),
         Claim("With clipping it stays finite and trains to the end.", tame.status == "finished" and np.isfinite(loss),
               f"{tame.status} after {tame.step} steps"),

@@ -59,10 +59,12 @@ def accuracy_vs_lag(results: dict[str, list[tuple[int, float]]], chance: float |
                                  name=f"{label}, each seed", legendgroup=label, showlegend=False,
                                  marker={"color": color, "size": theme.marker_size, "opacity": 0.55,
                                          "line": {"width": 1, "color": "#ffffff"}},
-                                 hovertemplate=f"{label}<br>lag %{{customdata}}<br>{metric} %{{y:.3f}}<extra>one seed</extra>",
+                                 hovertemplate=f"{label}<br>lag %{{customdata}}<br>{metric} %{{y:.3f}}"
+                                               "<extra>one seed</extra>",
                                  customdata=[p[0] for p in points]))
         fig.add_trace(go.Scatter(x=[g + dx for g in by_lag], y=[float(np.mean(v)) for v in by_lag.values()],
-                                 name=label, legendgroup=label, mode="lines+markers", line=run_line(i, theme.line_width),
+                                 name=label, legendgroup=label, mode="lines+markers",
+                                 line=run_line(i, theme.line_width),
                                  marker={"size": theme.marker_size * 1.4, "symbol": "diamond"},
                                  customdata=[[g, len(v)] for g, v in by_lag.items()],
                                  hovertemplate=f"{label}<br>lag %{{customdata[0]}}<br>mean {metric} %{{y:.3f}} over "
@@ -86,9 +88,11 @@ def variant_scores(results: dict[str, list[float]], metric: str, baseline: float
                              marker={"symbol": "line-ns", "size": theme.marker_size * 3.5, "color": "#6baed6",
                                      "line": {"width": theme.line_width * 2, "color": "#6baed6"}},
                              customdata=[len(results[k]) for k in order],
-                             hovertemplate=f"%{{y}}<br>mean {metric} %{{x:.3f}} over %{{customdata}} seeds<extra></extra>"))
+                             hovertemplate=f"%{{y}}<br>mean {metric} %{{x:.3f}} over %{{customdata}} seeds"
+                                           "<extra></extra>"))
     fig.add_trace(go.Scatter(y=[k for k in order for _ in results[k]], x=[v for k in order for v in results[k]],
-                             mode="markers", name="one seed", marker={"color": "#08519c", "size": theme.marker_size * 1.3},
+                             mode="markers", name="one seed",
+                             marker={"color": "#08519c", "size": theme.marker_size * 1.3},
                              hovertemplate=f"%{{y}}<br>{metric} %{{x:.3f}}<extra>one seed</extra>"))
     if baseline is not None:
         fig.add_vline(x=baseline, line_dash="dot", line_color=MUTED, line_width=theme.line_width,

@@ -23,7 +23,7 @@ from rnnviz.models import ModelConfig
 
 SEQUENCE_TYPES = ("one-to-one", "one-to-many", "many-to-one", "many-to-many-sync", "many-to-many-async")
 PAD = -100
-_BASELINES: dict[tuple, tuple[float, float]] = {}  # Task.baseline() by task and parameters: a language model's costs ~1 s
+_BASELINES: dict[tuple, tuple[float, float]] = {}  # Task.baseline() by task and parameters (a language model: ~1 s)
 
 
 @dataclass(frozen=True)

@@ -281,7 +281,7 @@ def pages() -> list[tuple[str, str, str]]:
 
 
 PRESENTATION_MIN_TEXT = 24  # px: every text on a projected page, widget values and button labels included
-PRESENTATION_AUDIT = """(minText) => {  // text under minText px, text cut off by its box, figures taller than the screen
+PRESENTATION_AUDIT = """(minText) => {  // text under minText px, text cut off, figures taller than the screen
     const small = [], clipped = [], tall = [];
     const root = document.querySelector("[data-testid='stAppViewContainer']") || document.body;
     const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);

@@ -1,8 +1,8 @@
-"""The load test: 3 browser sessions start training at once (more than the worker cap, so one queues); every one's Step rises (or
-it shows its queue position), the server keeps answering (every health poll answered, 90% within 5 s: what a
-user would notice as a hung page, with the headroom a busy CI machine needs, since the test's own browsers
-share the two cores; bench/browser.py measures the real latencies), every page ends showing its own run's
-checkpoint without going blank, and no session sees another's run."""
+"""The load test: 3 browser sessions start training at once (more than the worker cap, so one queues); every one's Step
+rises (or it shows its queue position), the server keeps answering (every health poll answered, 90% within 5 s: what
+a user would notice as a hung page, with the headroom a busy CI machine needs, since the test's own browsers share
+the two cores; bench/browser.py measures the real latencies), every page ends showing its own run's checkpoint
+without going blank, and no session sees another's run."""
 import threading
 import time
 import urllib.request

@@ -76,8 +76,8 @@ def variants(lesson: Lesson) -> None:
     st.table(pd.DataFrame(rows).set_index("variant"))  # a plain table: grows with the page's font on a projector
     traces = {a: untrained("bracket_depth", a, 24).latest for a in VARIANTS}
     widgets.figure(grad_compare(traces, theme=widgets.theme(), title="How far back each variant's gradient reaches",
-                                subtitle="Untrained, same input, 40 steps: at initialisation they all carry the gradient "
-                                "back about equally; the differences come with training (the scores below)."),
+                                subtitle="Untrained, same input, 40 steps: at initialisation they all carry the "
+                                "gradient back about equally; the differences come with training (the scores below)."),
                    "lesson5.reach", name="variants reach")
 
     def draw(mine):
@@ -96,7 +96,8 @@ def variants(lesson: Lesson) -> None:
         first = [r for r in done if r.spec.seed == min(x.spec.seed for x in mine) and r.latest_trace is not None]
         if first:
             live_figure(first, lambda: saturation_figure([r.latest_trace for r in first], [r.spec.arch for r in first],
-                                                         theme=widgets.theme()), "lesson5.saturation", name="saturation")
+                                                         theme=widgets.theme()),
+                        "lesson5.saturation", name="saturation")
 
     live_section(lesson, draw)
 
@@ -116,8 +117,8 @@ def long_term(lesson: Lesson) -> None:
             widgets.figure(connectivity_figure(values, s.task.dependency(x[0]), log=True, theme=widgets.theme(),
                                                title=f"{who}: how much the last output depends on each input"),
                            f"lesson6.{demo}", name=f"connectivity {demo}")
-            st.caption(f"{s.label}. Like the first symbol below, the adding problem hides its answer far back: the two marked "
-                       "inputs are the numbers to add, up to 50 steps before the output.")
+            st.caption(f"{s.label}. Like the first symbol below, the adding problem hides its answer far back: the "
+                       "two marked inputs are the numbers to add, up to 50 steps before the output.")
 
     def draw(mine):
         from rnnviz.lesson_claims import final
@@ -126,7 +127,8 @@ def long_term(lesson: Lesson) -> None:
         results: dict[str, list] = {}
         for r in mine:
             if r.status == "finished":
-                results.setdefault(LAG_ARCHS.get(r.spec.arch, r.spec.arch), []).append((r.spec.seq_len, final(r.record)))
+                name = LAG_ARCHS.get(r.spec.arch, r.spec.arch)
+                results.setdefault(name, []).append((r.spec.seq_len, final(r.record)))
         if results:
             chance = mine[0].spec.baseline()
             live_figure(mine, lambda: accuracy_vs_lag(results, chance=chance and chance[1], theme=widgets.theme()),
