@@ -315,10 +315,10 @@ def test_encoder_decoder_rows_and_attention_edges(attention):
         row = att[att.dst == "dec.h0@2"].sort_values("src")
         np.testing.assert_allclose(row["alpha"].to_numpy(), alpha[2], rtol=1e-6)
     assert (g.edges.kind == "bridge").sum() == 2  # h and c
-    src_part = g.edges.src.str.startswith("enc.")
     rec = g.edges[g.edges.kind == "recurrent"]  # one label is one matrix: the two stacks' W_hh are different ones
-    assert set(rec[src_part].weight) == {"W<sub>hh</sub><sup>(enc)</sup>"}
-    assert set(rec[~src_part].weight) == {"W<sub>hh</sub><sup>(dec)</sup>"}
+    enc = rec.src.str.startswith("enc.")
+    assert set(rec[enc].weight) == {"W<sub>hh</sub><sup>(enc)</sup>"}
+    assert set(rec[~enc].weight) == {"W<sub>hh</sub><sup>(dec)</sup>"}
     inputs = g.edges[g.edges.kind == "input"]
     assert set(inputs.weight) == {"W<sub>xh</sub><sup>(enc)</sup>", "W<sub>xh</sub><sup>(dec)</sup>"}
     with pytest.raises(ValueError, match="draw it as many-to-many-async"):
