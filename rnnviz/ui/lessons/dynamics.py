@@ -89,10 +89,12 @@ def variants(lesson: Lesson) -> None:
             scores: dict[str, list[float]] = {}
             for r in done:
                 scores.setdefault(r.spec.arch, []).append(final(r.record))
-            baseline = done[0].spec.baseline()
-            live_figure(done, lambda: variant_scores(scores, "bits per char", baseline and baseline[1],
-                                                     higher_is_better=False, theme=widgets.theme()),
-                        "lesson5.scores", name="variant scores")
+            def scores_figure():  # built only when a run has moved on: the baseline builds the code corpus
+                baseline = done[0].spec.baseline()
+                return variant_scores(scores, "bits per char", baseline and baseline[1], higher_is_better=False,
+                                      theme=widgets.theme())
+
+            live_figure(done, scores_figure, "lesson5.scores", name="variant scores")
         first = [r for r in done if r.spec.seed == min(x.spec.seed for x in mine) and r.latest_trace is not None]
         if first:
             live_figure(first, lambda: saturation_figure([r.latest_trace for r in first], [r.spec.arch for r in first],
@@ -130,8 +132,8 @@ def long_term(lesson: Lesson) -> None:
                 name = LAG_ARCHS.get(r.spec.arch, r.spec.arch)
                 results.setdefault(name, []).append((r.spec.seq_len, final(r.record)))
         if results:
-            chance = mine[0].spec.baseline()
-            live_figure(mine, lambda: accuracy_vs_lag(results, chance=chance and chance[1], theme=widgets.theme()),
+            chance = lambda: (mine[0].spec.baseline() or (None, None))[1]  # noqa: E731 (only when rebuilt)
+            live_figure(mine, lambda: accuracy_vs_lag(results, chance=chance(), theme=widgets.theme()),
                         "lesson6.lag", name="accuracy against lag")
 
     live_section(lesson, draw)
