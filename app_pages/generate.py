@@ -13,7 +13,7 @@ st.markdown("The model reads the priming text, then samples one character at a t
             "distribution. **Temperature** below 1 sharpens it (safer, repetitive); above 1 flattens it (wilder). "
             "Temperature 0 always takes the most likely character.")
 c1, c2, c3, c4 = st.columns([3, 1, 1, 1])
-prime = c1.text_input("Priming text", "def ", key="generate.prime", max_chars=500)
+prime = c1.text_input("Priming text", pickers.default_prime(subject), key="generate.prime", max_chars=500)
 temperature = c2.slider("Temperature", 0.0, 2.0, 0.8, 0.1, key="generate.temperature")
 length = c3.slider("Characters", 20, 1000, 300, 20, key="generate.length")
 seed = c4.number_input("Seed", 0, 10_000, 0, key="generate.seed")

@@ -16,19 +16,37 @@ class Generated:
     chars: list[str] = field(default_factory=list)  # the generated characters, in order
     probs: list[float] = field(default_factory=list)  # probability of each chosen character
     top: list[list[tuple[str, float]]] = field(default_factory=list)  # top-k (character, probability) per step
+    sep: str = ""  # between generated tokens: "" for characters, " " for words
 
     @property
     def text(self) -> str:
-        return self.prime + "".join(self.chars)
+        return self.prime + "".join(self.sep + t for t in self.chars)
+
+
+def char_level(vocab: list[str]) -> bool:
+    """Whether every token is one character (text is split into characters), else words (split on spaces)."""
+    return all(len(t) == 1 for t in vocab)
+
+
+def split_text(text: str, vocab: list[str]) -> list[str]:
+    """Text as the vocabulary's own units: characters, or whitespace-separated words for a word vocabulary."""
+    return list(text) if char_level(vocab) else text.split()
+
+
+def join_tokens(tokens: list[str], vocab: list[str]) -> str:
+    """The inverse of split_text: characters run together, words are joined with spaces."""
+    return ("" if char_level(vocab) else " ").join(tokens)
 
 
 def encode(text: str, vocab: list[str]) -> list[int]:
-    index = {ch: i for i, ch in enumerate(vocab)}
-    missing = sorted({ch for ch in text if ch not in index})
+    index = {t: i for i, t in enumerate(vocab)}
+    pieces = split_text(text, vocab)
+    missing = sorted({p for p in pieces if p not in index})
     if missing:
         shown = ", ".join(repr(c) for c in missing[:5])
-        raise ValueError(f"the model's vocabulary has no {shown}; use only characters it was trained on")
-    return [index[ch] for ch in text]
+        unit = "characters" if char_level(vocab) else "words"
+        raise ValueError(f"the model's vocabulary has no {shown}; use only {unit} it was trained on")
+    return [index[p] for p in pieces]
 
 
 @torch.no_grad()
@@ -42,13 +60,13 @@ def generate_text(model: nn.Module, vocab: list[str], prime: str = "", length: i
         raise ValueError(f"temperature {temperature} is out of range; use 0 (greedy) to 10")
     if len(vocab) != model.cfg.vocab_size or model.cfg.output_size != model.cfg.vocab_size:
         raise ValueError("text generation needs a character model whose outputs are its own vocabulary")
-    start = prime or ("\n" if "\n" in vocab else vocab[0])
+    start = prime if split_text(prime, vocab) else ("\n" if "\n" in vocab else vocab[0])
     ids = torch.tensor([encode(start, vocab)], device=_device(model))
     was = model.training
     model.eval()
     logits, state = model(ids)
     gen = torch.Generator(device="cpu").manual_seed(seed)
-    out = Generated(prime)
+    out = Generated(prime, sep="" if char_level(vocab) else " ")
     k = max(1, min(top_k, len(vocab)))
     for _ in range(length):
         p = torch.softmax(logits[0, -1].float().cpu() / (temperature or 1.0), -1)

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from rnnviz.models import ModelConfig
 from rnnviz.run import RunRecord, RunSpec, spec_of
-from rnnviz.sampling import encode
+from rnnviz.sampling import encode, join_tokens, split_text
 from rnnviz.trace import Trace, probe, record_io
 
 DEFAULT_STEPS = 48  # length of the made-up probe input for a model that came without a task
@@ -30,6 +30,7 @@ class Subject:
     source: str = "checkpoint"  # "run", "checkpoint", "demo" or "lesson"
     notes: list[str] = field(default_factory=list)
     spec: RunSpec | None = None  # the RunSpec it was trained from, when known
+    vocab_note: str | None = None  # how the vocabulary's order was assumed, shown on every page that uses it
 
     traces = property(lambda self: self.record.traces)
     history = property(lambda self: self.record.history)
@@ -105,11 +106,12 @@ class Subject:
 
 
 def _sample_text(vocab: list[str]) -> str:
-    """Some text in the model's own alphabet: an English phrase if it can spell one, else the vocabulary."""
+    """Some text in the model's own units: an English phrase if it can spell (or say) one, else the vocabulary."""
     for phrase in ("the quick brown fox jumps over the lazy dog. ", "hello world. ", "abc "):
-        if all(ch in vocab for ch in phrase):
-            return (phrase * 4)[:DEFAULT_STEPS]
-    return "".join(vocab[i % len(vocab)] for i in range(DEFAULT_STEPS))
+        pieces = split_text(phrase * 4, vocab)
+        if all(p in vocab for p in pieces):
+            return join_tokens(pieces[:DEFAULT_STEPS], vocab)
+    return join_tokens([vocab[i % len(vocab)] for i in range(DEFAULT_STEPS)], vocab)
 
 
 def task_from_dict(d: dict | None):
@@ -130,7 +132,7 @@ def from_checkpoint(loaded, label: str, source: str = "checkpoint") -> Subject:
     extra = getattr(loaded, "extra", None) or {}
     out_vocab = extra.get("output_vocab") or (task.output_vocab if task is not None else None)
     subject = Subject(label, loaded.model.eval(), task, loaded.vocab, out_vocab, RunRecord.from_checkpoint(loaded),
-                      loaded.train_config, source, list(loaded.notes), spec_of(loaded))
+                      loaded.train_config, source, list(loaded.notes), spec_of(loaded), loaded.vocab_note)
     backfill_inputs(subject)
     return subject
 

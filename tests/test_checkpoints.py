@@ -407,12 +407,9 @@ def _sd(**changes):
 BAD = {
     "empty file": (lambda: b"", "empty"),
     "random bytes": (lambda: random.Random(0).randbytes(2000), "not a checkpoint rnnviz can read"),
-    "HDF5": (lambda: b"\x89HDF\r\n\x1a\n" + bytes(100), "HDF5"),
+    "HDF5": (lambda: b"\x89HDF\r\n\x1a\n" + bytes(100), "damaged HDF5"),
     "truncated .pt": (lambda: _torch_bytes(Net().state_dict())[:3000], "damaged or truncated"),
     "truncated .safetensors": (lambda: safetensors.torch.save(dict(Net().state_dict()))[:1000], "damaged or truncated"),
-    "whole nn.Module": (lambda: _torch_bytes(Net()), "pickled Python object.*state_dict"),
-    "NumPy value": (lambda: _torch_bytes({"sd": Net().state_dict(), "acc": np.float64(0.5)}), "numpy"),
-    "TorchScript": (lambda: _torch_bytes_jit(), "TorchScript"),
     "NaN weights": (lambda: _torch_bytes(_sd(**{"rnn.weight_hh_l1": torch.full((4 * H, H), float("nan"))})),
                     r"NaN or inf values \(in rnn.weight_hh_l1\)"),
     "inf weights": (lambda: _torch_bytes(_sd(**{"fc.bias": torch.tensor([1.0, float("inf"), 0.0])})), "NaN or inf"),
@@ -438,7 +435,6 @@ BAD = {
     "plain pickle": (lambda: pickle.dumps({"rnn.weight_hh_l0": [[0.0]]}), "plain Python pickle"),
     "bidirectional": (lambda: _torch_bytes(nn.LSTM(2, 3, bidirectional=True).state_dict()), "bidirectional"),
     "proj_size": (lambda: _torch_bytes(nn.LSTM(2, 4, proj_size=2).state_dict()), "proj_size"),
-    "LSTMCell": (lambda: _torch_bytes(Holder("cell", nn.LSTMCell(2, 3)).state_dict()), "LSTMCell"),
 }
 
 
@@ -466,7 +462,7 @@ def test_bad_paths_and_sizes(tmp_path):
     big = tmp_path / "big.pt"
     with open(big, "wb") as f:
         f.truncate(MAX_FILE_BYTES + 1)  # sparse: no disk or memory used, and never read
-    with pytest.raises(ValueError, match="over rnnviz's limit of 50.0 MB"):
+    with pytest.raises(ValueError, match="over rnnviz's limit of 200.0 MB"):
         load_checkpoint(big)
     with pytest.raises(ValueError, match="nonlinearity"):
         load_checkpoint(b"x", nonlinearity="sigmoid")

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TRACE_KEYS = {"arch", "steps", "layers", "outputs", "grad_norms", "source", "sample", "samples", "task", "loss",
               "loss_fn", "inputs", "targets", "labels", "target_labels", "outputs_kind"}  # trace_cmd's docstring
 SUMMARY_KEYS = {"source", "arch", "num_layers", "input_size", "hidden_size", "vocab_size", "output_size",
-                "num_parameters", "layers", "unmatched_keys"}
+                "num_parameters", "layers", "unmatched_keys", "vocab_known", "notes"}
 
 
 class CharLSTM(nn.Module):
@@ -217,7 +217,7 @@ def bad(files):
     d = files[0]
     write = {
         "empty.pt": b"", "random.bin": bytes(range(256)) * 8,
-        "module.pt": CharLSTM(),
+        "module.pt": {"model": CharLSTM(), "hook": os.getcwd},  # a function in a pickle: refused, never called
         "nan.pt": {**CharLSTM().state_dict(), "lstm.weight_hh_l0": torch.full((4 * H, H), float("nan"))},
         "shapes.pt": {**CharLSTM().state_dict(), "lstm.weight_hh_l1": torch.zeros(4 * H, H + 1)},
         "big_hidden.pt": nn.RNN(1, 1025).state_dict(), "bidir.pt": nn.GRU(2, 3, bidirectional=True).state_dict(),
@@ -240,7 +240,7 @@ BAD_RUNS = {
     "empty file": (("inspect", "empty.pt"), "empty"),
     "truncated file": (("trace", "truncated.pt", "--tokens", "1,2"), "damaged or truncated"),
     "random bytes": (("inspect", "random.bin"), "not a checkpoint rnnviz can read"),
-    "whole module": (("inspect", "module.pt"), "pickled Python object"),
+    "a function in a pickle": (("inspect", "module.pt"), "asks to call posix.getcwd"),
     "NaN weights": (("inspect", "nan.pt"), "NaN or inf"),
     "inconsistent shapes": (("inspect", "shapes.pt"), "shapes disagree"),
     "hidden too big": (("inspect", "big_hidden.pt"), "hidden size 1025"),

@@ -31,15 +31,21 @@ from rnnviz.stack import MAX_HIDDEN, MAX_LAYERS
 
 STACK_KEY = re.compile(r"^(?P<prefix>(?:.*\.)?)(?P<kind>weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)"
                        r"_l(?P<layer>\d+)(?P<reverse>_reverse)?$")
+CELL_KEY = re.compile(r"^(?P<prefix>(?:.*\.)?)(?P<kind>weight_ih|weight_hh|bias_ih|bias_hh)$")
 HEAD_WORDS = ("fc", "head", "out", "linear", "decoder", "classifier", "proj", "readout", "dense", "logit")
 CELLS = {4: ("lstm", "nn.LSTM"), 3: ("gru", "nn.GRU"), 1: ("rnn", "nn.RNN")}
 
 
-def import_state_dict(sd: Mapping, name: str, nonlinearity: str = "tanh", notes: list[str] | None = None) -> Loaded:
-    """An RNNModel (CPU, eval mode) holding the weights of a torch.nn state_dict; see the module docstring."""
+def import_state_dict(sd: Mapping, name: str, nonlinearity: str | None = None, notes: list[str] | None = None,
+                      known: Mapping[str, str] | None = None) -> Loaded:
+    """An RNNModel (CPU, eval mode) holding the weights of a torch.nn state_dict; see the module docstring.
+    nonlinearity: what the user said an nn.RNN used (None: not said); known: what the file itself says, as
+    {weight_hh_l0 key: "tanh" or "relu"} read from a pickled nn.RNN."""
     notes = list(notes or [])
     keys = _normalise(sd)  # normalised key -> original key
     stacks = _stacks(keys)
+    if not stacks:
+        stacks = _cells_as_stack(keys, sd, notes)
     if not stacks:
         raise _no_stack(keys, name)
     prefix = next(iter(stacks))
@@ -48,7 +54,8 @@ def import_state_dict(sd: Mapping, name: str, nonlinearity: str = "tanh", notes:
                      f"read the first, {prefix or '(top level)'}, and listed the others as unmatched")
     num_layers, bias = _check_stack(stacks[prefix], prefix)
     w = {kind_layer: _tensor(sd[keys[k]], keys[k]) for kind_layer, k in stacks[prefix].items()}
-    arch, H, D = _shapes(w, prefix, num_layers, bias, nonlinearity, notes)
+    said = (known or {}).get(keys[stacks[prefix][("weight_hh", 0)]])
+    arch, H, D = _shapes(w, prefix, num_layers, bias, nonlinearity, said, notes)
     emb, head = _embedding_and_head(sd, keys, stacks, prefix, D, H, notes)
     state = {f"rnn.{kind}_l{k}": t for (kind, k), t in w.items()}
     if emb is not None:
@@ -65,6 +72,9 @@ def import_state_dict(sd: Mapping, name: str, nonlinearity: str = "tanh", notes:
     with torch.random.fork_rng(devices=[]):  # building draws random weights; the caller's RNG stays as it was
         model = build_model(cfg, device="cpu")
     model.load_state_dict(state, strict=True)
+    if emb is not None and head is not None and _shared(sd[keys[emb]], sd[keys[head[0]]]):
+        model.head.weight = model.embedding.weight  # tied in the file: tied here, so it is one matrix, counted once
+        notes.append(f"{keys[head[0]]} is tied to {keys[emb]} (one matrix), as in the file")
     used = {keys[k] for k in [*stacks[prefix].values(), emb, *(head or ())] if k is not None}
     unmatched = [str(k) for k in sd if k not in used]
     return Loaded(model.eval(), cfg, "state_dict", unmatched_keys=unmatched, notes=notes)
@@ -79,6 +89,12 @@ def _embedding_and_head(sd: Mapping, keys: dict[str, str], stacks: dict, prefix:
     emb = _embedding(pool, D, sd, keys, notes)
     head_pool = pool if len(stacks) == 1 else {k: t for k, t in pool.items() if own and k.startswith(own + ".")}
     return emb, _head(head_pool, pool, H, emb, sd, keys, notes)
+
+
+def _shared(a: Tensor, b: Tensor) -> bool:
+    """Whether two weights in the file are one tensor (tied): the same storage, offset and shape."""
+    return (a.shape == b.shape and a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr()
+            and a.storage_offset() == b.storage_offset())
 
 
 def _parent(prefix: str) -> str:
@@ -108,11 +124,39 @@ def _stacks(keys: dict[str, str]) -> dict[str, dict[tuple[str, int], str]]:
     return stacks
 
 
+def _cells_as_stack(keys: dict[str, str], sd: Mapping, notes: list[str]) -> dict[str, dict[tuple[str, int], str]]:
+    """nn.LSTMCell/GRUCell/RNNCell modules stepped as stacked layers (pytorch/examples' time_sequence_prediction:
+    lstm1, lstm2; or cells.0, cells.1), as one stack under the made-up prefix "cells.": layer k is the k-th cell in
+    file order, and each must read the one before (weight_ih of shape (G*H, H)). Adds the stack's keys to `keys`."""
+    groups: dict[str, dict[str, str]] = {}
+    for k in keys:
+        m = CELL_KEY.match(k)
+        if m:
+            groups.setdefault(m["prefix"], {})[m["kind"]] = k
+    cells = [p for p, g in groups.items() if "weight_ih" in g and "weight_hh" in g]
+    if not cells:
+        return {}
+    hh = [sd[keys[groups[p]["weight_hh"]]] for p in cells]
+    ih = [sd[keys[groups[p]["weight_ih"]]] for p in cells]
+    shapes = {tuple(t.shape) if isinstance(t, Tensor) else None for t in hh}
+    H = hh[0].shape[-1] if isinstance(hh[0], Tensor) and hh[0].dim() == 2 else 0
+    chained = len(shapes) == 1 and H > 0 and all(isinstance(t, Tensor) and t.dim() == 2 and t.shape[1] == H
+                                                  for t in ih[1:])
+    names = ", ".join(p.rstrip(".") or "(top level)" for p in cells)
+    if not chained:
+        raise ValueError(f"found {len(cells)} recurrent cells ({names}) that are not stacked layers of one size, "
+                         "each reading the one before; rnnviz reads cells used that way (like nn.LSTM's layers)")
+    stack = {}
+    for k, p in enumerate(cells):
+        for kind, key in groups[p].items():
+            keys[f"cells.{kind}_l{k}"] = keys.pop(key)
+            stack[(kind, k)] = f"cells.{kind}_l{k}"
+    notes.append(f"read the cells {names} as layers 0 to {len(cells) - 1} of one stack, in the file's order"
+                 if len(cells) > 1 else f"read the cell {names} as a one-layer stack")
+    return {"cells.": stack}
+
+
 def _no_stack(keys: dict[str, str], name: str) -> ValueError:
-    cell = next((k for k in keys if k == "weight_hh" or k.endswith(".weight_hh")), None)
-    if cell is not None:
-        return ValueError(f"{name} holds the weights of an nn.RNNCell/LSTMCell/GRUCell ({cell}); rnnviz imports "
-                          "nn.RNN, nn.LSTM and nn.GRU (keys like weight_hh_l0), so wrap the cell's weights in one")
     return ValueError(f"found no recurrent weights (keys like weight_hh_l0) in {name}; rnnviz imports models "
                       "built on torch.nn.RNN, nn.LSTM or nn.GRU")
 
@@ -161,7 +205,8 @@ def _tensor(value, key: str) -> Tensor:
     return t
 
 
-def _shapes(w: dict, prefix: str, L: int, bias: bool, nonlinearity: str, notes: list[str]) -> tuple[str, int, int]:
+def _shapes(w: dict, prefix: str, L: int, bias: bool, nonlinearity: str | None, said: str | None,
+            notes: list[str]) -> tuple[str, int, int]:
     """(arch, H, D) from weight_hh_l0's shape, after checking every layer's shapes agree with it."""
     first = w[("weight_hh", 0)]
     rows, H = (first.shape if first.dim() == 2 else (0, 0))
@@ -185,10 +230,17 @@ def _shapes(w: dict, prefix: str, L: int, bias: bool, nonlinearity: str, notes: 
                                  f"{module} with hidden size {H} (from {prefix}weight_hh_l0): the shapes disagree")
     if family != "rnn":
         return family, H, D
-    other = "relu" if nonlinearity == "tanh" else "tanh"
-    notes.append(f"an nn.RNN's weights cannot tell tanh from relu; read as {nonlinearity} (pass "
-                 f"nonlinearity='{other}', or --nonlinearity {other}, if it used {other})")
-    return f"rnn_{nonlinearity}", H, D
+    if said is not None:
+        if nonlinearity is not None and nonlinearity != said:
+            notes.append(f"read the RNN as {nonlinearity}, as asked, although the file says it used {said}")
+            return f"rnn_{nonlinearity}", H, D
+        notes.append(f"read the RNN as {said}, as the file says it used")
+        return f"rnn_{said}", H, D
+    if nonlinearity is not None:
+        return f"rnn_{nonlinearity}", H, D
+    notes.append("assumed tanh: an nn.RNN's weights cannot tell tanh from relu (pass nonlinearity='relu', or "
+                 "--nonlinearity relu, if it used relu)")
+    return "rnn_tanh", H, D
 
 
 def _pool(sd: Mapping, keys: dict[str, str], taken: set[str], excluded: set[str]) -> dict[str, Tensor]:

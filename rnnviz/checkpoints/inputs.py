@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from rnnviz.models import ModelConfig
+from rnnviz.sampling import char_level, split_text
 
 MAX_STEPS = 2000  # a trace keeps every unit at every step; longer is slow to probe and unreadable
 
@@ -52,8 +53,8 @@ def from_text(text: str, cfg: ModelConfig, vocab: list[str] | None) -> Tensor:
     if vocab is None:
         raise ValueError("text needs a vocabulary, and this checkpoint has none; give --vocab FILE (a JSON list "
                          "or a text file of the training characters)")
-    chars = all(len(t) == 1 for t in vocab)
-    pieces = list(text) if chars else text.split()
+    chars = char_level(vocab)
+    pieces = split_text(text, vocab)
     index = {t: i for i, t in enumerate(vocab)}
     for p in pieces:
         if p not in index:

@@ -3,6 +3,8 @@
 `summarize` is exactly `python -m rnnviz inspect --json`. Its "input_size" is the recurrent stack's input
 width (torch.nn.LSTM's input_size): the embedding width for token models, the features per step otherwise.
 "layers" lists one entry per recurrent layer; an encoder-decoder lists the encoder's then the decoder's.
+"num_parameters" counts tied weights (a head sharing the embedding's matrix) once. "notes" are the sentences the
+app shows: guesses (an nn.RNN assumed tanh), what was ignored, where the vocabulary came from.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ class Loaded:
     config: ModelConfig
     source: str  # "rnnviz" (written by save_checkpoint) or "state_dict" (imported from torch.nn weights)
     vocab: list[str] | None = None  # token strings by id, if known
+    vocab_note: str | None = None  # one sentence when rnnviz assumed the vocabulary's order (derived from a text)
     task: dict | None = None  # the task's name and parameters (rnnviz checkpoints)
     train_config: dict | None = None
     history: list[dict] = field(default_factory=list)  # metric history, one dict per logged step
@@ -48,4 +51,6 @@ def summarize(loaded: Loaded) -> dict:
         "num_parameters": num_parameters(loaded.model),
         "layers": layers,
         "unmatched_keys": list(loaded.unmatched_keys),
+        "vocab_known": loaded.vocab is not None,
+        "notes": list(loaded.notes),
     }

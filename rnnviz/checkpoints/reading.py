@@ -1,27 +1,26 @@
 """Turns a file or upload into tensors without running anything in it; not what the tensors mean (importer.py).
 
 Formats are told apart by content, not by name: safetensors (an 8-byte header length, then a JSON header),
-torch.save's zip archive, or torch's legacy pickle. Pickles are only ever read with
-torch.load(weights_only=True), whose unpickler builds tensors and plain containers and refuses every other
-global; a plain Python pickle (not written by torch.save) is refused before any of it is read.
+torch.save's zip archive, torch's legacy pickle, a NumPy .npz, HDF5 (Keras) or ONNX protobuf. Pickles are only
+ever read by torch's weights-only unpickler with inert stand-ins for classes (pickled.py); a plain Python pickle
+(not written by torch.save) is refused before any of it is read.
 """
 from __future__ import annotations
 
 import io
 import json
 import os
-import pickle
 import re
-import warnings
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import safetensors.torch
-import torch
 from torch import Tensor
 
-MAX_FILE_BYTES = 50 * 1024 * 1024  # the app's upload limit matches; a model that trains live is far smaller
+MAX_FILE_BYTES = 200 * 1024 * 1024  # a file as read; what rnnviz keeps is bounded by the model's own limits (hidden
+# size, layers, vocabulary), so a 53 MB word model whose recurrent part is 2.6 MB opens. The app's upload limit is
+# higher (.streamlit/config.toml), so a bigger file gets this sentence rather than the uploader's bare refusal.
 LEGACY_MAGIC = (0x1950A86A20F9469CFC6C).to_bytes(10, "little")  # torch.serialization.MAGIC_NUMBER, pickled
 WRAPPERS = ("state_dict", "model_state_dict", "model", "net", "network", "module", "weights", "params")
 SAVE_HINT = "save the weights instead with torch.save(model.state_dict(), 'model.pt')"
@@ -63,8 +62,8 @@ def read_source(source, filename: str | None) -> tuple[bytes, str]:
     else:
         raise ValueError(f"cannot read a checkpoint from a {type(source).__name__}; pass a path or the file's bytes")
     if len(data) > MAX_FILE_BYTES:
-        raise ValueError(f"{name} is over rnnviz's limit of {megabytes(MAX_FILE_BYTES)} for a checkpoint; "
-                         "rnnviz is for models small enough to train and trace on a CPU")
+        raise ValueError(f"{name} is over rnnviz's limit of {megabytes(MAX_FILE_BYTES)} for a checkpoint file; "
+                         "rnnviz traces models on a CPU: save only the recurrent part and its head")
     if not data:
         raise ValueError(f"{name} is empty; choose the checkpoint file itself")
     return data, name
@@ -77,7 +76,8 @@ def _read_path(path: Path) -> bytes:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise ValueError(f"{path.name} is {megabytes(size)}, over rnnviz's limit of {megabytes(MAX_FILE_BYTES)} "
-                             "for a checkpoint; rnnviz is for models small enough to train and trace on a CPU")
+                             "for a checkpoint file; rnnviz traces models on a CPU: save only the recurrent part "
+                             "and its head")
         return path.read_bytes()
     except FileNotFoundError:
         raise ValueError(f"there is no file at {path}; check the path") from None
@@ -127,31 +127,19 @@ def decode_safetensors(data: bytes, name: str) -> tuple[dict[str, Tensor], dict[
 
 
 def decode_torch(data: bytes, name: str, kind: str):
-    """torch.load(weights_only=True) of a zip or legacy torch.save file: containers and tensors only."""
+    """What a zip or legacy torch.save file (or a TorchScript archive) holds, read without running anything in
+    it (pickled.py): an Unpickled whose .obj has every module flattened to its {name: tensor} weights."""
+    from rnnviz.checkpoints.pickled import unpickle
+
     if kind == "pickle":
         raise ValueError(f"{name} is a plain Python pickle, which rnnviz will not unpickle because unpickling can run "
                          f"code; {SAVE_HINT}")
-    if kind == "zip":
-        check_zip(data, name)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # torch's advice to use weights_only=False is not for our users
-            return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        found = re.search(r"GLOBAL ([\w.]+)", str(e))
-        if found:
-            raise ValueError(f"{name} holds a pickled Python object ({found.group(1)}: a whole model, a NumPy value "
-                             f"or code), which rnnviz will not unpickle because unpickling can run code; "
-                             f"{SAVE_HINT}") from None
-        reason = re.search(r"WeightsUnpickler error:(.*?)(?:Check the documentation|$)", str(e), re.S)
-        raise ValueError(f"{name} is a damaged torch.save file ({first_line(reason.group(1) if reason else e)})") \
-            from None
-    except Exception as e:  # the zip reader and unpickler raise many kinds; all mean the file is unreadable
-        raise ValueError(f"{name} is a damaged or truncated torch.save file ({first_line(e)})") from e
+    torchscript = check_zip(data, name) if kind == "zip" else False
+    return unpickle(data, name, kind, torchscript)
 
 
-def check_zip(data: bytes, name: str) -> None:
-    """Refuses TorchScript (it carries code) and anything that is not an intact torch.save archive (CRCs)."""
+def check_zip(data: bytes, name: str) -> bool:
+    """Whether an intact torch.save archive (CRCs checked) is TorchScript; anything else is refused."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             infos = z.infolist()
@@ -160,14 +148,13 @@ def check_zip(data: bytes, name: str) -> None:
             damaged = None if unpacked > 2 * MAX_FILE_BYTES else z.testzip()
     except Exception as e:  # BadZipFile, struct errors, bad offsets: a damaged archive
         raise ValueError(f"{name} is a damaged or truncated torch.save file ({first_line(e)})") from e
-    if any("/code/" in n or n.endswith("constants.pkl") for n in names):
-        raise ValueError(f"{name} is a TorchScript archive, which carries code that rnnviz will not run; {SAVE_HINT}")
     if unpacked > 2 * MAX_FILE_BYTES:
         raise ValueError(f"{name} unpacks to {megabytes(unpacked)}, over rnnviz's limit; {SAVE_HINT}")
     if not any(n.endswith("data.pkl") for n in names):
         raise ValueError(f"{name} is a zip archive but not a torch.save file; {SAVE_HINT}")
     if damaged is not None:
         raise ValueError(f"{name} is a damaged torch.save file ({damaged} fails its checksum); copy it again")
+    return any("/code/" in n or n.endswith("constants.pkl") for n in names)
 
 
 def find_state_dict(obj, name: str) -> tuple[Mapping, list[str]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rnnviz.checkpoints import Loaded, load_checkpoint, load_vocab, summarize
+from rnnviz.checkpoints import Loaded, load_checkpoint, summarize
 
 
 def register(sub) -> None:
@@ -17,20 +17,21 @@ def register(sub) -> None:
 
 def add_loading_options(p) -> None:
     """Flags inspect and trace share: how to read a file whose weights do not say everything."""
-    p.add_argument("--vocab", metavar="FILE", help="the vocabulary: a JSON list, or a text file of its characters")
-    p.add_argument("--nonlinearity", choices=("tanh", "relu"), default="tanh",
-                   help="for nn.RNN weights, which cannot tell (default tanh)")
+    p.add_argument("--vocab", metavar="FILE", help="the vocabulary: a JSON list or map, a text file of one token per "
+                   "line (read in order), or the training text (its sorted distinct characters, noted)")
+    p.add_argument("--nonlinearity", choices=("tanh", "relu"), default=None,
+                   help="for nn.RNN weights, which cannot tell (default: what a pickled nn.RNN says, else tanh, noted)")
 
 
 def load(args) -> Loaded:
     """load_checkpoint with the --vocab file read (the same calls the app makes)."""
-    vocab = None
+    vocab_file = None
     if args.vocab:
         path = Path(args.vocab)
         if not path.is_file():
             raise ValueError(f"there is no vocabulary file at {path}; check the path")
-        vocab = load_vocab(path.read_bytes(), path.name)
-    return load_checkpoint(args.path, vocab=vocab, nonlinearity=args.nonlinearity)
+        vocab_file = (path.read_bytes(), path.name)
+    return load_checkpoint(args.path, vocab_file=vocab_file, nonlinearity=args.nonlinearity)
 
 
 def run(args) -> int:

@@ -74,4 +74,4 @@ def generation_html(gen, theme: Theme = NORMAL, legend: bool = True) -> str:
     for i, (ch, c, p) in enumerate(zip(gen.chars, colors, gen.probs)):
         alts = ", ".join(f"{SHOWN.get(a, a)!r} {q:.2f}" for a, q in (gen.top[i] if i < len(gen.top) else []))
         spans.append(_span(ch, c, f"step {i}: p = {p:.2f}; top: {alts}", theme))
-    return (_unsure_legend(theme) if legend else "") + _block([prime] + spans, theme)
+    return (_unsure_legend(theme) if legend else "") + _block([prime] + spans, theme, words=bool(gen.sep))

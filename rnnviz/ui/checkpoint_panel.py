@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from rnnviz.checkpoints.reading import MAX_FILE_BYTES
 from rnnviz.stack import STACK_WORDS, recurrent_stacks
 from rnnviz.subject import Subject, from_checkpoint
 from rnnviz.ui import state, widgets
@@ -14,22 +15,24 @@ from rnnviz.ui.safe import plain
 def upload() -> None:
     """File uploaders; a file that loads becomes this session's upload and the current subject."""
     c1, c2, c3 = st.columns([3, 2, 1])
-    f = c1.file_uploader("A checkpoint: .pt, .pth or .safetensors", type=["pt", "pth", "safetensors"],
-                         key="ckpt.file", help="An rnnviz checkpoint, or torch.save(model.state_dict()) of a model "
-                         "built on nn.RNN, nn.LSTM or nn.GRU. Nothing in the file is executed.")
-    v = c2.file_uploader("Vocabulary (optional)", type=["json", "txt"], key="ckpt.vocab",
-                         help="A JSON list of tokens, or a text file whose characters (sorted) form the vocabulary.")
-    relu = c3.toggle("relu RNN", key="ckpt.relu", help="nn.RNN weights cannot tell tanh from relu; tanh is assumed.")
+    f = c1.file_uploader(f"A checkpoint, any format below, up to {MAX_FILE_BYTES // 2 ** 20} MB", key="ckpt.file",
+                         help="Told by its content, whatever its name (.pt, .pth, .pth.tar, .ckpt, .net, .safetensors, "
+                         ".keras, .h5, .onnx, .npz). Nothing in the file is executed.")
+    v = c2.file_uploader("Vocabulary (optional)", key="ckpt.vocab",
+                         help="A JSON list (or map) of tokens; a text file of one token per line, read in its order; "
+                         "or the training text, whose distinct characters sorted by code point form the vocabulary.")
+    relu = c3.toggle("relu RNN", key="ckpt.relu", help="Plain nn.RNN weights cannot tell tanh from relu: a whole "
+                     "pickled model says which; otherwise tanh is assumed unless this is on.")
     if f is None:
         return
     token = (f.file_id, getattr(v, "file_id", None), relu)
     if st.session_state.get("ckpt.loaded") == token:
         return
-    from rnnviz.checkpoints import load_checkpoint, load_vocab
+    from rnnviz.checkpoints import load_checkpoint
 
     try:
-        vocab = load_vocab(v.getvalue(), v.name) if v is not None else None
-        loaded = load_checkpoint(f.getvalue(), filename=f.name, vocab=vocab, nonlinearity="relu" if relu else "tanh")
+        loaded = load_checkpoint(f.getvalue(), filename=f.name, nonlinearity="relu" if relu else None,
+                                 vocab_file=(v.getvalue(), v.name) if v is not None else None)
     except ValueError as e:
         st.error(plain(e))
         return
@@ -85,13 +88,15 @@ def try_input(subject: Subject) -> None:
     """Type text (or token ids) and see the hidden states it produces."""
     from rnnviz.checkpoints.inputs import from_ids, from_text, parse_tokens
     from rnnviz.plots.hidden import state_heatmap
+    from rnnviz.sampling import join_tokens
 
     cfg = subject.cfg
     if cfg.seq2seq or not cfg.tokens and not subject.vocab:
         st.caption("Typed input needs a token model (with a vocabulary for text); the views use the probe batch.")
         return
     first = subject.traced_batch()[0][0]
-    default = "".join(subject.vocab[int(i)] for i in first)[:60] if subject.vocab else "0,1,2,3"
+    default = (join_tokens([subject.vocab[int(i)] for i in first[:60]], subject.vocab)[:300] if subject.vocab
+               else "0,1,2,3")
     text = st.text_input("Type an input" + (" (text)" if subject.vocab else " (token ids, comma separated)"),
                          default, key="ckpt.input", max_chars=400)
     try:

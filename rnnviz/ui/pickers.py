@@ -141,6 +141,16 @@ def writer(subject: Subject, quiet: bool = False) -> Subject:
     return fallback(subject, ok, "char-lstm", "does not write text", quiet)
 
 
+def default_prime(subject: Subject) -> str:
+    """A priming text the model can read: "def " for a character model that can spell it, else its first word."""
+    from rnnviz.sampling import char_level
+
+    vocab = subject.vocab or []
+    if char_level(vocab):
+        return "def " if all(c in vocab for c in "def ") else ""
+    return next((t for t in vocab if t.isalpha()), vocab[0] if vocab else "")
+
+
 def output_labels(subject: Subject, y_row, steps: int) -> list[str] | None:
     """Labels for the outputs at every step, when the task has one target per output step (else None)."""
     if subject.task is None or y_row is None or subject.task.info.outputs == "vectors":

@@ -56,6 +56,10 @@ def sidebar() -> None:
                                   help="The run or checkpoint every page draws. Your own runs appear here.")
             if choice != state.current_key():
                 state.select(choice, by_selector=True)
+            kind, _, name = state.current_key().partition(":")
+            subject = state.uploads().get(name) if kind == "upload" else None  # only uploads come with a vocab file
+            if subject is not None and subject.vocab_note:
+                st.caption(f":material/warning: {plain(subject.vocab_note)}")
         _training_status()
         st.toggle("Presentation mode", key=PRESENT.key,
                   help="Large fonts, thick lines and high-contrast colours for a projector; hides advanced controls.")
