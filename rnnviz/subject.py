@@ -41,6 +41,20 @@ class Subject:
         return self.model.cfg
 
     @property
+    def one_hot(self) -> bool:
+        """Whether the model reads one-hot vectors over its vocabulary (no embedding, one feature per token)."""
+        return not self.cfg.tokens and bool(self.vocab) and len(self.vocab) == self.cfg.input_size
+
+    def input_ids(self, trace: Trace, sample: int) -> list[int] | None:
+        """One traced sample's input as token ids (one-hot rows read back to ids); None for vector inputs."""
+        x = trace.inputs[sample]
+        if x.dim() == 1:
+            return [int(i) for i in x]
+        if self.one_hot and x.shape[-1] == len(self.vocab):
+            return [int(i) for i in x.argmax(-1)]
+        return None
+
+    @property
     def latest(self) -> Trace:
         if not self.traces:
             self.traces.append(self.probe())
@@ -65,6 +79,9 @@ class Subject:
             if self.vocab:
                 return torch.tensor([encode(_sample_text(self.vocab), self.vocab)]), None
             return (torch.arange(DEFAULT_STEPS) % cfg.vocab_size).unsqueeze(0), None
+        if self.one_hot:  # a model fed one-hot vectors over its vocabulary (PyTorch's names tutorial, min-char-rnn)
+            ids = torch.tensor([encode(_sample_text(self.vocab), self.vocab)])
+            return torch.nn.functional.one_hot(ids, len(self.vocab)).float(), None
         return torch.randn(1, DEFAULT_STEPS, cfg.input_size, generator=torch.Generator().manual_seed(0)), None
 
     def probe(self, x: Tensor | None = None, y: Tensor | None = None, model: nn.Module | None = None) -> Trace:
@@ -90,8 +107,9 @@ class Subject:
         if self.task is not None:
             return self.task.describe_input(x)
         vocab = trace.meta.get("input_vocab") or self.vocab
-        if vocab and x.dim() == 1:
-            return [vocab[int(i)] if 0 <= int(i) < len(vocab) else str(int(i)) for i in x]
+        ids = self.input_ids(trace, sample)
+        if vocab and ids is not None:
+            return [vocab[i] if 0 <= i < len(vocab) else str(i) for i in ids]
         return [str(int(v)) if v.dim() == 0 else f"t{t}" for t, v in enumerate(x)]
 
     def target_labels(self, trace: Trace, sample: int) -> list[str] | None:

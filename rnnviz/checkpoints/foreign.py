@@ -64,7 +64,7 @@ def _array(a, where: str) -> Tensor:
     a = np.asarray(a[()] if hasattr(a, "id") else a)  # an h5py dataset is read here, its size checked above
     if a.dtype.kind not in "fiu":
         raise ValueError(f"{where} holds {a.dtype} values, not numbers")
-    return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
+    return torch.from_numpy(np.array(a, dtype=np.float32, order="C", copy=True))
 
 
 def _blocks(t: Tensor, order: list[int], dim: int = 0) -> Tensor:

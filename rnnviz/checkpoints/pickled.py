@@ -95,6 +95,10 @@ def unpickle(data: bytes, name: str, kind: str, torchscript: bool = False) -> Un
             break
         except pickle.UnpicklingError as e:
             found = re.search(r"GLOBAL ([\w.]+)", str(e))
+            if kind == "legacy" and "persistent_load of storage" in str(e):
+                raise ValueError(f"{name} is a whole model saved by torch before 1.6, whose format embeds the model's "
+                                 "source code; rnnviz will not read that: load it where it was made and "
+                                 f"{SAVE_HINT[0].lower()}{SAVE_HINT[1:]}") from None
             if not found or found.group(1) in names:
                 reason = re.search(r"WeightsUnpickler error:(.*?)(?:Check the documentation|$)", str(e), re.S)
                 raise ValueError(f"{name} is a damaged torch.save file "

@@ -94,9 +94,9 @@ def try_input(subject: Subject) -> None:
     if cfg.seq2seq or not cfg.tokens and not subject.vocab:
         st.caption("Typed input needs a token model (with a vocabulary for text); the views use the probe batch.")
         return
-    first = subject.traced_batch()[0][0]
-    default = (join_tokens([subject.vocab[int(i)] for i in first[:60]], subject.vocab)[:300] if subject.vocab
-               else "0,1,2,3")
+    ids = subject.input_ids(subject.latest, 0) or []
+    default = (join_tokens([subject.vocab[i] for i in ids[:60] if 0 <= i < len(subject.vocab)], subject.vocab)[:300]
+               if subject.vocab else ",".join(map(str, ids[:20])) or "0,1,2,3")
     text = st.text_input("Type an input" + (" (text)" if subject.vocab else " (token ids, comma separated)"),
                          default, key="ckpt.input", max_chars=400)
     try:

@@ -1,0 +1,405 @@
+"""The checkpoints people actually have, each written by its own framework's writer and compared with that
+framework's own forward pass: whole pickled models (the attribute names of pytorch/examples, spro/char-rnn and
+the Udacity notebook), TorchScript archives, nn.LSTMCell stacks, min-char-rnn .npz, Keras and ONNX files.
+Every file disguised as one of them that asks for code is refused, and the code never runs. Vocabularies keep
+their order, word vocabularies work end to end, and uploaded models draw every view page."""
+import io
+import json
+import os
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from rnnviz.checkpoints import load_checkpoint, summarize, vocab_choices
+from rnnviz.checkpoints.inputs import from_text
+from rnnviz.models import num_parameters
+from rnnviz.sampling import encode, generate_text
+from rnnviz.subject import from_checkpoint
+from rnnviz.trace import probe
+
+os.environ.setdefault("KERAS_BACKEND", "torch")  # Keras 3 runs on torch here; set before keras is imported
+V, D, H, T, N = 7, 5, 6, 9, 3
+
+
+def saved(obj, **kw) -> bytes:
+    buf = io.BytesIO()
+    torch.save(obj, buf, **kw)
+    return buf.getvalue()
+
+
+def close(a, b, what: str, atol: float = 1e-5) -> None:
+    a, b = (np.asarray(t.detach() if isinstance(t, torch.Tensor) else t, dtype=np.float64) for t in (a, b))
+    assert a.shape == b.shape, f"{what}: shapes {a.shape} vs {b.shape}"
+    assert np.abs(a - b).max() <= atol, f"{what} differ by {np.abs(a - b).max():.2e}"
+
+
+def same_as(loaded, x, hidden, probs, atol=1e-5) -> None:
+    """The imported model's traced hidden states (last layer) and output probabilities equal the source's."""
+    tr = probe(loaded.model, x, jacobian=False)
+    close(tr["h"][-1], hidden, "hidden states", atol)
+    close(torch.softmax(tr["output"], -1), probs, "output probabilities", atol)
+
+
+# --- whole pickled models -------------------------------------------------------------------------------------
+
+class RNNModel(nn.Module):
+    """pytorch/examples word_language_model/model.py: encoder, rnn, decoder, optionally tied; torch.save(model)."""
+
+    def __init__(self, rnn_type, ntoken, ninp, nhid, nlayers, tie_weights=False):
+        super().__init__()
+        self.drop = nn.Dropout(0.5)
+        self.encoder = nn.Embedding(ntoken, ninp)
+        if rnn_type in ("LSTM", "GRU"):
+            self.rnn = getattr(nn, rnn_type)(ninp, nhid, nlayers, dropout=0.5)
+        else:
+            self.rnn = nn.RNN(ninp, nhid, nlayers, nonlinearity={"RNN_TANH": "tanh", "RNN_RELU": "relu"}[rnn_type])
+        self.decoder = nn.Linear(nhid, ntoken)
+        if tie_weights:
+            self.decoder.weight = self.encoder.weight
+        self.rnn_type, self.nhid, self.nlayers, self.ntoken = rnn_type, nhid, nlayers, ntoken
+
+    def forward(self, x):  # x: (T, N), as the example feeds it
+        out, _ = self.rnn(self.encoder(x))
+        return out, self.decoder(out)
+
+
+class CharRNN(nn.Module):
+    """The Udacity char-rnn notebook: lstm, fc, and the vocabulary as attributes (chars, int2char, char2int)."""
+
+    def __init__(self, tokens, n_hidden=H, n_layers=2):
+        super().__init__()
+        self.chars = tokens
+        self.int2char = dict(enumerate(self.chars))
+        self.char2int = {ch: ii for ii, ch in self.int2char.items()}
+        self.lstm = nn.LSTM(len(self.chars), n_hidden, n_layers, batch_first=True)
+        self.fc = nn.Linear(n_hidden, len(self.chars))
+
+    def forward(self, x):  # one-hot input, as the notebook's one_hot_encode
+        out, _ = self.lstm(x)
+        return out, self.fc(out)
+
+
+class Touches:
+    """A class whose own code writes a file when unpickled: proves a stand-in never runs a file's class."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __setstate__(self, state):
+        open(state["path"], "w").close()
+
+
+class Shell:
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.path}",)
+
+
+def probs_of(logits):
+    return torch.softmax(logits, -1).detach()
+
+
+@pytest.mark.parametrize("rnn_type", ["LSTM", "RNN_RELU", "GRU"])
+def test_a_whole_word_language_model_opens_without_running_its_class(rnn_type, tmp_path):
+    torch.manual_seed(0)
+    model = RNNModel(rnn_type, V, D if rnn_type != "LSTM" else H, H, 2, tie_weights=rnn_type == "LSTM").eval()
+    model.witness = Touches(tmp_path / "ran")  # the file holds a class whose __setstate__ would write a file
+    loaded = load_checkpoint(saved(model), filename="model.pt")
+    assert not (tmp_path / "ran").exists(), "a class in the file ran its own code"
+    x = torch.randint(0, V, (T, N))
+    out, logits = model(x)
+    same_as(loaded, x.T, out.transpose(0, 1), probs_of(logits).transpose(0, 1))
+    notes = " ".join(loaded.notes)
+    assert "RNNModel" in notes and "inert stand-ins" in notes and f"rnn_type='{rnn_type}'" in notes
+    if rnn_type == "RNN_RELU":
+        assert loaded.config.arch == "rnn_relu" and "as the file says" in notes  # known, not assumed
+    if rnn_type == "LSTM":  # tied: one matrix, counted once, as torch counts the source model
+        assert loaded.model.head.weight is loaded.model.embedding.weight
+        assert summarize(loaded)["num_parameters"] == sum(p.numel() for p in model.parameters())
+
+
+def test_a_whole_model_in_torch_before_1_6_format_is_refused_because_it_embeds_source_code():
+    with pytest.raises(ValueError, match="before 1.6.*source code.*state_dict"):
+        load_checkpoint(saved(RNNModel("GRU", V, D, H, 1), _use_new_zipfile_serialization=False), filename="old.pt")
+    legacy_weights = saved({"model": RNNModel("GRU", V, D, H, 1).state_dict()}, _use_new_zipfile_serialization=False)
+    assert load_checkpoint(legacy_weights).config.arch == "gru"
+
+
+def test_a_pickled_model_keeps_its_vocabulary_attributes():
+    torch.manual_seed(1)
+    tokens = tuple("hel o")  # tuple(set(text)) in the notebook: an order no sort reproduces
+    net = CharRNN(tokens).eval()
+    loaded = load_checkpoint(saved(net), filename="rnn_20_epoch.net")
+    assert loaded.vocab == list(tokens) and not loaded.config.tokens  # one-hot input, with its vocabulary
+    x = from_text("hello", loaded.config, loaded.vocab)
+    out, logits = net(x)
+    same_as(loaded, x, out, probs_of(logits))
+    # the notebook's own checkpoint: {'n_hidden', 'n_layers', 'state_dict', 'tokens': net.chars}
+    ck = load_checkpoint(saved({"n_hidden": H, "n_layers": 2, "state_dict": net.state_dict(), "tokens": net.chars}))
+    assert ck.vocab == list(tokens) and any("'tokens'" in n for n in ck.notes)
+
+
+@pytest.mark.parametrize("how", ["attribute", "class"])
+def test_a_payload_inside_a_whole_model_is_refused_and_never_runs(how, tmp_path):
+    model = RNNModel("GRU", V, D, H, 1)
+    marker = tmp_path / "pwned"
+    model.extra = Shell(marker) if how == "attribute" else {"step": 3, "fn": os.system}
+    with pytest.raises(ValueError, match=r"asks to call posix\.system \(a function.*will not unpickle") as e:
+        load_checkpoint(saved(model), filename="model.pt")
+    assert not marker.exists() and "\n" not in str(e.value)
+
+
+def test_a_torchscript_archive_gives_its_weights_without_compiling_its_code():
+    torch.manual_seed(2)
+    net = nn.Sequential()  # a scripted module with embedding, GRU and head, as people export them
+    net.emb, net.gru, net.out = nn.Embedding(V, D), nn.GRU(D, H, 2, batch_first=True), nn.Linear(H, V)
+
+    class Scripted(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb, self.gru, self.out = net.emb, net.gru, net.out
+
+        def forward(self, x):
+            h, _ = self.gru(self.emb(x))
+            return h, self.out(h)
+
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript is deprecated, yet people still bring it
+        torch.jit.save(torch.jit.script(Scripted().eval()), buf)
+    loaded = load_checkpoint(buf.getvalue(), filename="model.ts")
+    x = torch.randint(0, V, (N, T))
+    h, logits = Scripted().eval()(x)
+    same_as(loaded, x, h, probs_of(logits))
+    assert any("neither compiled nor run" in n for n in loaded.notes)
+
+
+class Sequence(nn.Module):
+    """pytorch/examples time_sequence_prediction: two nn.LSTMCell stepped by hand, then a linear head."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm1, self.lstm2, self.linear = nn.LSTMCell(1, H), nn.LSTMCell(H, H), nn.Linear(H, 1)
+
+    def forward(self, x):
+        h, c, h2, c2 = (torch.zeros(x.size(0), H) for _ in range(4))
+        hs, ys = [], []
+        for x_t in x.split(1, dim=1):
+            h, c = self.lstm1(x_t, (h, c))
+            h2, c2 = self.lstm2(h, (h2, c2))
+            hs.append(h2)
+            ys.append(self.linear(h2))
+        return torch.stack(hs, 1), torch.cat(ys, 1)
+
+
+def test_a_stack_of_lstm_cells_is_read_as_layers():
+    torch.manual_seed(3)
+    net = Sequence()
+    loaded = load_checkpoint(saved(net.state_dict()))
+    assert (loaded.config.arch, loaded.config.num_layers) == ("lstm", 2)
+    x = torch.randn(N, T)
+    hs, ys = net(x)
+    tr = probe(loaded.model, x.unsqueeze(-1), jacobian=False)
+    close(tr["h"][-1], hs.detach(), "hidden states")
+    close(tr["output"].squeeze(-1), ys.detach(), "outputs")
+    cell = nn.RNNCell(D, H, nonlinearity="relu")
+    assert load_checkpoint(saved(cell)).config.arch == "rnn_relu"  # a pickled cell says which nonlinearity
+
+
+def test_min_char_rnn_weights_match_its_numpy_loop():
+    rng = np.random.default_rng(0)
+    chars = list("ab c")
+    Wxh, Whh, Why = rng.normal(size=(H, 4)), rng.normal(size=(H, H)) * 0.5, rng.normal(size=(4, H))
+    bh, by = rng.normal(size=(H, 1)), rng.normal(size=(4, 1))
+    buf = io.BytesIO()
+    np.savez(buf, Wxh=Wxh, Whh=Whh, Why=Why, bh=bh, by=by, chars=np.array(chars))
+    loaded = load_checkpoint(buf.getvalue(), filename="char-rnn.npz")
+    assert loaded.vocab == chars and loaded.config.arch == "rnn_tanh"
+    h, hs, ps = np.zeros((H, 1)), [], []
+    for ch in "abc a":  # min-char-rnn.py's forward pass, written out
+        x = np.zeros((4, 1))
+        x[chars.index(ch)] = 1
+        h = np.tanh(Wxh @ x + Whh @ h + bh)
+        y = Why @ h + by
+        hs.append(h.ravel())
+        ps.append((np.exp(y) / np.exp(y).sum()).ravel())
+    same_as(loaded, from_text("abc a", loaded.config, loaded.vocab), np.array([hs]), np.array([ps]))
+
+
+# --- Keras ----------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def keras():
+    return pytest.importorskip("keras")
+
+
+@pytest.mark.parametrize("layer,kw", [("LSTM", {}), ("GRU", {}), ("SimpleRNN", {"activation": "relu"})])
+def test_keras_files_match_keras(keras, layer, kw, tmp_path):
+    keras.utils.set_random_seed(0)
+    L = getattr(keras.layers, layer)
+    inp = keras.Input((None,), dtype="int32")
+    h = L(H, return_sequences=True, **kw)(L(H, return_sequences=True, **kw)(keras.layers.Embedding(V, D)(inp)))
+    model = keras.Model(inp, [keras.layers.Dense(V, activation="softmax")(h), h])
+    for w in model.weights:  # biases too: Keras starts them at zero, which would hide a misplaced gate
+        w.assign(np.random.default_rng(1).normal(size=w.shape).astype("float32") * 0.5)
+    x = np.random.default_rng(2).integers(0, V, (N, T))
+    probs, hidden = (t.detach().cpu().numpy() for t in model(x))
+    for name, write in [("m.keras", model.save), ("m.h5", model.save), ("m.weights.h5", model.save_weights)]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Keras calls .h5 legacy; people still have them
+            write(tmp_path / name)
+        loaded = load_checkpoint(tmp_path / name)
+        if layer == "SimpleRNN" and name == "m.weights.h5":  # no config: relu cannot be known, and says so
+            assert loaded.config.arch == "rnn_tanh" and any("assumed tanh" in n for n in loaded.notes)
+            continue
+        same_as(loaded, torch.tensor(x), hidden, probs)
+
+
+def test_keras_files_that_need_code_or_another_cell_are_refused(keras, tmp_path):
+    inp = keras.Input((None, 2))
+    lam = keras.Model(inp, keras.layers.LSTM(3)(keras.layers.Lambda(lambda t: t * 2)(inp)))
+    lam.save(tmp_path / "lambda.keras")
+    with pytest.raises(ValueError, match="Lambda layer.*holds Python code"):
+        load_checkpoint(tmp_path / "lambda.keras")
+    old = keras.Model(inp, keras.layers.GRU(3, reset_after=False)(inp))
+    old.save(tmp_path / "gru.keras")
+    with pytest.raises(ValueError, match="reset_after=False.*cannot compute"):
+        load_checkpoint(tmp_path / "gru.keras")
+
+
+# --- ONNX -----------------------------------------------------------------------------------------------------
+
+class Exported(nn.Module):
+    def __init__(self, kind, **kw):
+        super().__init__()
+        self.emb, self.rnn, self.fc = nn.Embedding(V, D), getattr(nn, kind)(D, H, 2, batch_first=True, **kw), \
+            nn.Linear(H, V)
+
+    def forward(self, x):
+        h = self.rnn(self.emb(x))[0]
+        return self.fc(h), h
+
+
+def onnx_bytes(module: nn.Module, x) -> bytes:
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, (x,), buf, dynamo=False, input_names=["x"], output_names=["y", "h"])
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("kind,kw", [("LSTM", {}), ("GRU", {}), ("RNN", {"nonlinearity": "relu"})])
+def test_onnx_models_match_onnx_runtime(kind, kw):
+    ort = pytest.importorskip("onnxruntime")
+    torch.manual_seed(4)
+    x = torch.randint(0, V, (N, T))
+    data = onnx_bytes(Exported(kind, **kw).eval(), x)
+    logits, hidden = ort.InferenceSession(data).run(None, {"x": x.numpy()})
+    loaded = load_checkpoint(data, filename="model.onnx")
+    same_as(loaded, x, hidden, torch.softmax(torch.tensor(logits), -1))
+    assert loaded.config.arch == {"LSTM": "lstm", "GRU": "gru", "RNN": "rnn_relu"}[kind]
+
+
+def test_onnx_files_it_cannot_show_are_refused_in_one_sentence():
+    import onnx
+    from onnx import TensorProto, helper
+
+    x = torch.randint(0, V, (1, T))
+    bi = onnx_bytes(Exported("GRU", bidirectional=False).eval(), x)
+    model = onnx.load_model_from_string(bi)
+    gru = next(n for n in model.graph.node if n.op_type == "GRU")
+    gru.attribute.append(helper.make_attribute("direction", "bidirectional"))
+    with pytest.raises(ValueError, match="runs bidirectional"):
+        load_checkpoint(model.SerializeToString(), filename="bi.onnx")
+    huge = TensorProto(name="W", data_type=TensorProto.FLOAT, dims=[1, 4 * 100_000, 100_000])  # claims 160 GB
+    node = helper.make_node("LSTM", ["x", "W", "W"], ["y"], hidden_size=100_000)
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 1])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [huge])
+    with pytest.raises(ValueError, match="claims 40,000,000,000 values") as e:
+        load_checkpoint(helper.make_model(graph).SerializeToString(), filename="huge.onnx")
+    assert "\n" not in str(e.value)
+
+
+# --- vocabularies ---------------------------------------------------------------------------------------------
+
+def test_a_vocabulary_file_keeps_its_order_and_a_derived_one_says_so():
+    assert vocab_choices(b"the\ncat\nsat\n", "itos.txt")[0] == (["the", "cat", "sat"], None)
+    (chars, note), = vocab_choices(b"hello world\nhello\n", "input.txt")  # a training text: derived, and noted
+    assert chars == sorted(set("hello world\nhello\n")) and "code-point order" in note
+    assert vocab_choices(b'{"0": "z", "1": "a"}', "int2char.json")[0][0] == ["z", "a"]  # {id: token} as JSON
+
+
+def test_the_reading_that_fits_the_model_is_taken(tmp_path):
+    net = RNNModel("GRU", V, D, H, 1)
+    path = tmp_path / "m.pt"
+    torch.save(net.state_dict(), path)
+    names = b"anna\nbob\neve\n"  # 3 distinct lines (not 7 tokens), 7 distinct characters (a n b o e v newline)
+    loaded = load_checkpoint(path, vocab_file=(names, "names.txt"))
+    assert loaded.vocab == sorted(set(names.decode())) and "code-point order" in loaded.vocab_note
+    assert from_checkpoint(loaded, "m.pt").vocab_note == loaded.vocab_note  # what the sidebar shows
+    words = b"the\ncat\nsat\non\na\nmat\n.\n"
+    loaded = load_checkpoint(path, vocab_file=(words, "vocab.txt"))
+    assert loaded.vocab == ["the", "cat", "sat", "on", "a", "mat", "."] and loaded.vocab_note is None
+
+
+def test_a_word_model_reads_and_writes_words():
+    torch.manual_seed(5)
+    words = ["the", "cat", "sat", "on", "a", "mat", "."]
+    net = RNNModel("LSTM", V, D, H, 1).eval()
+    loaded = load_checkpoint(saved({"model": net.state_dict(), "vocab": words}))
+    assert encode("the cat sat", words) == [0, 1, 2]
+    x = from_text("the cat sat on a mat .", loaded.config, loaded.vocab)
+    out, logits = net(x.T)
+    same_as(loaded, x, out.transpose(0, 1), probs_of(logits).transpose(0, 1))
+    gen = generate_text(loaded.model, words, "the cat", length=5, seed=0)
+    assert gen.text.split()[:2] == ["the", "cat"] and len(gen.text.split()) == 7  # words, spaced
+    subject = from_checkpoint(loaded, "words.pt")
+    trace = subject.latest
+    assert set(subject.input_labels(trace, 0)) <= set(words)
+
+
+def test_the_53_mb_word_model_of_the_example_opens(tmp_path):
+    """word_language_model at its README sizes on WikiText-2: 33,278 words, 200 units, 2 layers: a 53 MB file whose
+    recurrent part is 2.6 MB. The file limit counts what rnnviz reads, not the embedding's size."""
+    model = RNNModel("LSTM", 33_278, 200, 200, 2)
+    path = tmp_path / "model.pt"
+    torch.save(model, path)
+    assert path.stat().st_size > 50 * 2 ** 20
+    loaded = load_checkpoint(path)
+    assert (loaded.config.vocab_size, loaded.config.hidden_size, loaded.config.output_size) == (33_278, 200, 33_278)
+
+
+# --- the app, with uploaded models ----------------------------------------------------------------------------
+
+def test_every_view_page_draws_an_uploaded_word_model_and_a_one_hot_model():
+    """Both once raised tracebacks (words re-split into characters; one-hot rows read as ids). The one-hot model's
+    vocabulary is derived from a training text, so every page says in the sidebar which order was assumed."""
+    from streamlit.testing.v1 import AppTest
+
+    from test_app import APP, VIEWS, assert_no_exception, pages
+    from rnnviz.ui.state import K_CURRENT, K_UPLOADS
+
+    words = ["the", "cat", "sat", "on", "a", "mat", "."]
+    word = load_checkpoint(saved(RNNModel("LSTM", V, D, H, 1)), filename="model.net",
+                           vocab_file=("\n".join(words).encode(), "vocab.txt"))
+    one_hot = load_checkpoint(saved(CharRNN(tuple("hel o"))), filename="rnn.net",
+                              vocab_file=(b"hello hello", "input.txt"))  # a training text: its order is assumed
+    assert one_hot.vocab == list(" ehlo") and one_hot.vocab_note
+    files = dict((p, f) for f, p in pages())
+    for name, loaded in [("model.net", word), ("rnn.net", one_hot)]:
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.session_state[K_UPLOADS] = {name: from_checkpoint(loaded, name)}
+        at.session_state[K_CURRENT] = f"upload:{name}"
+        at.run()
+        for path in VIEWS:
+            at.switch_page(f"app_pages/{files[path]}").run()
+            assert_no_exception(at)
+            assert not at.error or path in ("attention",), f"/{path} for {name}: {at.error[0].value}"
+            assert at.sidebar.selectbox[0].value == f"upload:{name}", f"/{path} stopped showing {name}"
+            said = any("code-point order" in c.value.replace("\\", "") for c in at.sidebar.caption)  # unescaped
+            assert said == (name == "rnn.net"), f"/{path}: the sentence on the assumed vocabulary order is wrong"
