@@ -67,7 +67,8 @@ def topk_figure(gen, start: int = 0, steps: int | None = None, theme: Theme = NO
     fig.add_trace(go.Scatter(x=x[c], y=y[r], mode="text", text=text[r, c].tolist(), name="letters",
                              textfont={"color": [text_on(cell) for cell in cells]}, hoverinfo="skip",
                              showlegend=False))
-    fig.update_xaxes(title_text="generated step (chosen character)", tickmode="array",
+    unit = "word" if getattr(gen, "sep", "") else "character"
+    fig.update_xaxes(title_text=f"generated step (chosen {unit})", tickmode="array",
                      tickvals=list(range(start, stop)), ticktext=chosen, range=[start - 0.5, stop - 0.5])
     fig.update_yaxes(title_text="rank", range=[k + 0.5, 0.5], dtick=1)  # most likely at the top
     return style(fig, theme, "What the model considered at each step",

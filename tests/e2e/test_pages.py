@@ -2,11 +2,14 @@
 opens it on a projector: it draws a chart, shows no exception, keeps every text at 24 px or more with none cut
 off and every figure within one 1080p screen, and is screenshotted at 1920x1080; on Checkpoints a bad upload is
 refused in one sentence; a deep link works on a fresh server."""
+import io
 import random
 
 import pytest
-from harness import assert_presentable, open_app, pages, screenshot, wait_idle
+import torch
+from harness import assert_presentable, open_app, pages, screenshot, showing, wait_for, wait_idle
 from playwright.sync_api import expect
+from torch import nn
 
 pytestmark = pytest.mark.e2e
 PAGES = pages()
@@ -67,3 +70,81 @@ def test_deep_link_on_a_fresh_server(server):
     assert first["showing"] == 1, "a deep link on a fresh server lacks app.py's shared sidebar"
     assert first["title"] == 1, "a deep link on a fresh server lists files, not page titles"
     assert not first["errors"], first["errors"][0]
+
+
+class WordModel(nn.Module):
+    """pytorch/examples' word_language_model (encoder, rnn, decoder), pickled whole: the file names this class."""
+
+    def __init__(self, ntoken: int, ninp: int = 8, nhid: int = 8):
+        super().__init__()
+        self.encoder, self.rnn, self.decoder = nn.Embedding(ntoken, ninp), nn.LSTM(ninp, nhid, 2), nn.Linear(nhid, ntoken)
+        self.rnn_type = "LSTM"
+
+
+class NamesRNN(nn.Module):
+    """PyTorch's names tutorial: nn.RNN fed one-hot letters, no embedding."""
+
+    def __init__(self, letters: int):
+        super().__init__()
+        self.rnn, self.h2o = nn.RNN(letters, 8), nn.Linear(8, 3)
+
+
+def whole(model: nn.Module) -> bytes:
+    buf = io.BytesIO()
+    torch.save(model, buf)
+    return buf.getvalue()
+
+
+def upload(page, label: str, name: str, data: bytes) -> None:
+    uploader = page.locator("[data-testid='stFileUploader']").filter(has_text=label)
+    uploader.locator("input[type='file']").set_input_files({"name": name, "mimeType": "application/octet-stream",
+                                                            "buffer": data})
+
+
+def opened(page, name: str) -> None:
+    """The upload became the subject: the sidebar shows it and no error or traceback is on the page."""
+    wait_for(lambda: page.evaluate("""name => [...document.querySelectorAll(
+        "[data-testid='stSidebar'] input[aria-label='Showing']")].some(i => i.value === "Upload: " + name)""", name),
+        60, what=f"the sidebar showing {name}")
+    wait_idle(page)
+    assert showing(page) == f"Upload: {name}"
+    assert_no_error(page)
+    errors = page.locator("[data-testid='stAlertContentError']")
+    assert errors.count() == 0, errors.first.inner_text()
+
+
+def test_the_checkpoints_people_bring_open_on_every_page(tab, server, tmp_path):
+    """A word model pickled whole (.net) with its word list, a one-hot model with its training text as the
+    vocabulary (the page says which order it assumed), and the 53 MB word model of pytorch/examples."""
+    page = tab
+    open_app(page, server, "checkpoints")
+    words = ["the", "cat", "sat", "on", "a", "mat", "."]
+    upload(page, "Vocabulary", "words.txt", "\n".join(words).encode())
+    upload(page, "A checkpoint", "word_lm.net", whole(WordModel(len(words))))
+    opened(page, "word_lm.net")
+    main = page.locator("[data-testid='stMain']")
+    expect(main.get_by_text("inert stand-ins", exact=False)).to_be_visible()
+    typed = page.get_by_label("Type an input (text)").input_value()
+    assert set(typed.split()) <= set(words) and " " in typed, typed  # words, spaced: not characters run together
+    for path in ("hidden", "generate"):
+        page.locator("[data-testid='stSidebarNav']").get_by_role("link").filter(
+            has_text={"hidden": "Hidden states", "generate": "Generate"}[path]).first.click()
+        expect(page.locator("[data-testid='stPlotlyChart'] .js-plotly-plot").first).to_be_visible(timeout=30_000)
+        opened(page, "word_lm.net")
+    screenshot(page, "checkpoints-word-model-generate")
+    page.locator("[data-testid='stSidebarNav']").get_by_role("link").filter(has_text="Checkpoints").first.click()
+    wait_idle(page)
+    upload(page, "Vocabulary", "names.txt", b"anna\nbob\neve\n")  # a text: its 7 characters, in code-point order
+    upload(page, "A checkpoint", "names.pt", whole(NamesRNN(7)))
+    opened(page, "names.pt")
+    expect(page.locator("[data-testid='stSidebar']").get_by_text("code-point order", exact=False)).to_be_visible()
+    screenshot(page, "checkpoints-one-hot-text-vocabulary")
+    page.get_by_role("button", name="Remove names.txt").click()  # the 53 MB model comes without a vocabulary
+    wait_idle(page)
+    big = tmp_path / "wt2_lstm.pt"  # WikiText-2 at the example's README sizes: 53 MB, 2.6 MB of it recurrent
+    torch.save(WordModel(33_278, 200, 200), big)
+    assert big.stat().st_size > 50 * 2 ** 20
+    page.locator("[data-testid='stFileUploader']").filter(has_text="A checkpoint").locator(
+        "input[type='file']").set_input_files(big)
+    opened(page, "wt2_lstm.pt")
+    expect(main.get_by_text("tokens, vocabulary 33278", exact=False)).to_be_visible()
