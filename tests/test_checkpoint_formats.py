@@ -211,6 +211,16 @@ def test_a_stack_of_lstm_cells_is_read_as_layers():
     assert load_checkpoint(saved(cell)).config.arch == "rnn_relu"  # a pickled cell says which nonlinearity
 
 
+def test_a_one_layer_bidirectional_model_is_read_as_its_forward_direction():
+    torch.manual_seed(6)
+    bi = nn.GRU(D, H, batch_first=True, bidirectional=True)
+    loaded = load_checkpoint(saved(bi.state_dict()))
+    x = torch.randn(N, T, D)
+    out, _ = bi(x)
+    close(probe(loaded.model, x, jacobian=False)["h"][-1], out[..., :H], "forward hidden states")
+    assert any("forward direction only" in n for n in loaded.notes) and "weight_hh_l0_reverse" in loaded.unmatched_keys
+
+
 def test_min_char_rnn_weights_match_its_numpy_loop():
     rng = np.random.default_rng(0)
     chars = list("ab c")

@@ -433,7 +433,7 @@ BAD = {
     "a list": (lambda: _torch_bytes([torch.zeros(2)]), "holds a list"),
     "a single tensor": (lambda: _torch_bytes(torch.zeros(2)), "single tensor"),
     "plain pickle": (lambda: pickle.dumps({"rnn.weight_hh_l0": [[0.0]]}), "plain Python pickle"),
-    "bidirectional": (lambda: _torch_bytes(nn.LSTM(2, 3, bidirectional=True).state_dict()), "bidirectional"),
+    "bidirectional": (lambda: _torch_bytes(nn.LSTM(2, 3, 2, bidirectional=True).state_dict()), "bidirectional"),
     "proj_size": (lambda: _torch_bytes(nn.LSTM(2, 4, proj_size=2).state_dict()), "proj_size"),
 }
 

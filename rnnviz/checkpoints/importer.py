@@ -7,7 +7,8 @@ nn.Embedding and before one nn.Linear head, under any module prefix. The rules, 
     ("lstm.", "encoder.lstm.", "" for a bare nn.LSTM) form a stack. With several stacks (an encoder and a
     decoder) the first in the file is read and the others are listed as unmatched;
   - weight_hh_l0 of shape (G*H, H) names the cell: G = 4 LSTM, 3 GRU, 1 Elman RNN (tanh unless told relu);
-  - bidirectional (`_reverse`) and projected (proj_size, `weight_hr`) LSTMs are refused;
+  - a one-layer bidirectional stack is read as its forward direction (noted); deeper bidirectional stacks and
+    projected LSTMs (proj_size, `weight_hr`) are refused;
   - the embedding is a bias-less 2-D `weight` of shape (V, input size), preferably named *emb*;
   - the head is a 2-D `weight` of shape (O, H) with its bias, preferably named fc/head/out/linear/decoder/...;
     a head followed by another layer (an MLP) is not read, since rnnviz's head is one linear layer. With
@@ -52,6 +53,7 @@ def import_state_dict(sd: Mapping, name: str, nonlinearity: str | None = None, n
     if len(stacks) > 1:
         notes.append(f"found {len(stacks)} recurrent stacks ({', '.join(p or '(top level)' for p in stacks)}); "
                      f"read the first, {prefix or '(top level)'}, and listed the others as unmatched")
+    _forward_only(stacks[prefix], prefix, notes)
     num_layers, bias = _check_stack(stacks[prefix], prefix)
     w = {kind_layer: _tensor(sd[keys[k]], keys[k]) for kind_layer, k in stacks[prefix].items()}
     said = (known or {}).get(keys[stacks[prefix][("weight_hh", 0)]])
@@ -161,15 +163,28 @@ def _no_stack(keys: dict[str, str], name: str) -> ValueError:
                       "built on torch.nn.RNN, nn.LSTM or nn.GRU")
 
 
+def _forward_only(group: dict[tuple[str, int], str], prefix: str, notes: list[str]) -> None:
+    """A one-layer bidirectional stack is read as its forward direction (a valid one-way RNN of its own); the
+    backward weights stay unmatched. Deeper stacks cannot be: layer 1 reads both directions of layer 0."""
+    reverse = [k for k in group if k[0].endswith("_reverse")]
+    if not reverse or {layer for _, layer in group} != {0}:
+        return
+    for k in reverse:
+        del group[k]
+    notes.append(f"{prefix or 'the model'} is bidirectional: read its forward direction only; the backward "
+                 "direction (*_reverse) and a head reading both are not shown")
+
+
 def _check_stack(group: dict[tuple[str, int], str], prefix: str) -> tuple[int, bool]:
     """(number of layers, has biases) after refusing what rnnviz cannot represent."""
     for (kind, k), key in group.items():
         if kind.endswith("_reverse"):
-            raise ValueError(f"bidirectional RNNs are not supported yet (found {key}); rnnviz shows one direction "
-                             "per layer, so inspect a model trained with bidirectional=False")
+            raise ValueError(f"bidirectional RNNs of several layers are not supported yet (found {key}): each layer "
+                             "reads both directions of the one below, which rnnviz does not draw; a one-layer "
+                             "bidirectional model is read as its forward direction")
         if kind == "weight_hr":
-            raise ValueError(f"LSTMs with projections (proj_size, found {key}) are not supported; rnnviz reads "
-                             "nn.LSTM with proj_size=0")
+            raise ValueError(f"LSTMs with projections (proj_size, found {key}) are not supported: the projection "
+                             "changes what h_t is, so the weights cannot be converted; rnnviz reads proj_size=0")
     layers = sorted({k for _, k in group})
     if layers != list(range(len(layers))):
         raise ValueError(f"the recurrent weights under {prefix or 'the top level'} have layers {layers}; expected "
