@@ -224,9 +224,10 @@ def pickle_notes(got: Unpickled) -> list[str]:
         notes.append("read the TorchScript archive's weights from its data.pkl; its code was neither compiled nor run")
     users = [c for c in got.classes if not c.startswith(("torch.", "__torch__.torch."))]
     if got.classes and not got.torchscript:
-        notes.append("read a whole pickled model without running it: its classes ("
+        what = "a whole pickled model" if got.attributes is not None else "the file"
+        notes.append(f"read {what} without running it: the classes it names ("
                      + ", ".join(users[:4] or got.classes[:4]) + ("…" if len(users) > 4 else "")
-                     + ") were replaced by inert stand-ins, and only weights and plain attributes were read")
+                     + ") were replaced by inert stand-ins, and only weights and plain values were read")
     if got.attributes:
         plain = [f"{k}={v!r}" for k, v in got.attributes.items() if isinstance(v, (str, int, float, bool))]
         if plain:
