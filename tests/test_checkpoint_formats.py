@@ -115,6 +115,7 @@ def test_a_whole_word_language_model_opens_without_running_its_class(rnn_type, t
     out, logits = model(x)
     same_as(loaded, x.T, out.transpose(0, 1), probs_of(logits).transpose(0, 1))
     notes = " ".join(loaded.notes)
+    assert summarize(loaded)["source"] == "whole model"
     assert "RNNModel" in notes and "inert stand-ins" in notes and f"rnn_type='{rnn_type}'" in notes
     if rnn_type == "RNN_RELU":
         assert loaded.config.arch == "rnn_relu" and "as the file says" in notes  # known, not assumed
@@ -176,7 +177,7 @@ def test_a_torchscript_archive_gives_its_weights_without_compiling_its_code():
     x = torch.randint(0, V, (N, T))
     h, logits = Scripted().eval()(x)
     same_as(loaded, x, h, probs_of(logits))
-    assert any("neither compiled nor run" in n for n in loaded.notes)
+    assert any("neither compiled nor run" in n for n in loaded.notes) and loaded.source == "torchscript"
 
 
 class Sequence(nn.Module):
@@ -268,6 +269,7 @@ def test_keras_files_match_keras(keras, layer, kw, tmp_path):
             assert loaded.config.arch == "rnn_tanh" and any("assumed tanh" in n for n in loaded.notes)
             continue
         same_as(loaded, torch.tensor(x), hidden, probs)
+        assert loaded.source == "keras"
 
 
 def test_keras_files_that_need_code_or_another_cell_are_refused(keras, tmp_path):
@@ -310,7 +312,8 @@ def test_onnx_models_match_onnx_runtime(kind, kw):
     x = torch.randint(0, V, (N, T))
     data = onnx_bytes(Exported(kind, **kw).eval(), x)
     logits, hidden = ort.InferenceSession(data).run(None, {"x": x.numpy()})
-    loaded = load_checkpoint(data, filename="model.onnx")
+    loaded = load_checkpoint(data, filename="model")  # told by content, not by the name
+    assert loaded.source == "onnx"
     same_as(loaded, x, hidden, torch.softmax(torch.tensor(logits), -1))
     assert loaded.config.arch == {"LSTM": "lstm", "GRU": "gru", "RNN": "rnn_relu"}[kind]
 

@@ -220,7 +220,7 @@ def bad(files):
         "module.pt": {"model": CharLSTM(), "hook": os.getcwd},  # a function in a pickle: refused, never called
         "nan.pt": {**CharLSTM().state_dict(), "lstm.weight_hh_l0": torch.full((4 * H, H), float("nan"))},
         "shapes.pt": {**CharLSTM().state_dict(), "lstm.weight_hh_l1": torch.zeros(4 * H, H + 1)},
-        "big_hidden.pt": nn.RNN(1, 1025).state_dict(), "bidir.pt": nn.GRU(2, 3, bidirectional=True).state_dict(),
+        "big_hidden.pt": nn.RNN(1, 1025).state_dict(), "bidir.pt": nn.GRU(2, 3, 2, bidirectional=True).state_dict(),
         "linear.pt": nn.Linear(2, 3).state_dict(),
     }
     for name, obj in write.items():

@@ -63,6 +63,7 @@ def load_checkpoint(source: str | os.PathLike | bytes, *, filename: str | None =
         got = (read_npz(data, name) if kind == "npz" else read_onnx(data, name) if kind == "onnx"
                else read_keras(data, name, kind))
         loaded = import_state_dict(got.state_dict, name, nonlinearity, got.notes, got.nonlinearity)
+        loaded.source = {"npz": "npz", "onnx": "onnx"}.get(kind, "keras")
         if vocab is None and vocab_file is None and got.vocab is not None:
             _adopt_stored_vocab(loaded, {got.vocab_key: got.vocab})
     elif kind == "safetensors":
@@ -75,6 +76,7 @@ def load_checkpoint(source: str | os.PathLike | bytes, *, filename: str | None =
         got = decode_torch(data, name, kind)
         state_dict, notes = (got.obj["state_dict"], []) if got.attributes is not None else find_state_dict(got.obj, name)
         loaded = import_state_dict(state_dict, name, nonlinearity, pickle_notes(got) + notes, got.nonlinearity)
+        loaded.source = "torchscript" if got.torchscript else "whole model" if got.attributes is not None else "state_dict"
         if vocab is None and vocab_file is None:
             _adopt_stored_vocab(loaded, got.obj)
     else:

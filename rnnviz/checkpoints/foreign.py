@@ -323,7 +323,18 @@ ONNX_DEFAULT_ACTS = {"LSTM": ["Sigmoid", "Tanh", "Tanh"], "GRU": ["Sigmoid", "Ta
 
 
 def looks_like_onnx(data: bytes, name: str) -> bool:
-    return name.lower().endswith(".onnx") or (data[:1] == b"\x08" and b"\x12" in data[:16] and b"onnx" in data[:256])
+    """An .onnx name, or content that parses as an ONNX ModelProto (field 1, ir_version, first) with a graph."""
+    if name.lower().endswith(".onnx"):
+        return True
+    if data[:1] != b"\x08":
+        return False
+    import onnx
+
+    try:
+        model = onnx.load_model_from_string(data)
+    except Exception:
+        return False
+    return 0 < model.ir_version < 100 and len(model.graph.node) > 0
 
 
 def read_onnx(data: bytes, name: str) -> Foreign:

@@ -22,7 +22,8 @@ from rnnviz.trace import Trace
 class Loaded:
     model: nn.Module  # RNNModel or Seq2Seq, on the CPU, in eval mode
     config: ModelConfig
-    source: str  # "rnnviz" (written by save_checkpoint) or "state_dict" (imported from torch.nn weights)
+    source: str  # "rnnviz" (written by save_checkpoint); imported: "state_dict", "whole model" (torch.save(model)),
+    # "torchscript", "keras", "onnx" or "npz"
     vocab: list[str] | None = None  # token strings by id, if known
     vocab_note: str | None = None  # one sentence when rnnviz assumed the vocabulary's order (derived from a text)
     task: dict | None = None  # the task's name and parameters (rnnviz checkpoints)

@@ -47,7 +47,10 @@ def run(args) -> int:
 
 def describe(loaded: Loaded, s: dict) -> list[str]:
     cfg = loaded.config
-    source = "rnnviz checkpoint" if s["source"] == "rnnviz" else "plain state_dict (imported)"
+    source = {"rnnviz": "rnnviz checkpoint", "state_dict": "plain state_dict (imported)",
+              "whole model": "whole pickled model (imported without running it)",
+              "torchscript": "TorchScript archive (its weights; its code not run)", "keras": "Keras model (imported)",
+              "onnx": "ONNX model (imported)", "npz": "NumPy arrays (imported)"}.get(s["source"], s["source"])
     lines = [f"source        {source}",
              f"architecture  {s['arch']}, {s['num_layers']} layer(s), input {s['input_size']}, "
              f"hidden {s['hidden_size']}" + (", encoder-decoder" if cfg.seq2seq else "")]
