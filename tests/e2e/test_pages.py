@@ -1,7 +1,8 @@
 """Every page in a real browser, cold (a new session, no runs) and in presentation mode, as a teacher's link
 opens it on a projector: it draws a chart, shows no exception, keeps every text at 24 px or more with none cut
 off and every figure within one 1080p screen, and is screenshotted at 1920x1080; on Checkpoints a bad upload is
-refused in one sentence; a deep link works on a fresh server."""
+refused in one sentence and the files people bring (a whole pickled word model, a one-hot model with a text
+vocabulary, a 53 MB word model) open; a deep link works on a fresh server."""
 import io
 import random
 
@@ -30,7 +31,7 @@ def test_pages_are_discovered():
 
 
 @pytest.mark.parametrize("path", COLD, ids=[p or "overview" for p in COLD])
-def test_page_loads_cold(tab, server, path):
+def test_page_loads_cold(tab, server, path, tmp_path):
     page = tab
     open_app(page, server, f"{path}?present=1")
     if path in NO_CHART_COLD:
@@ -42,8 +43,9 @@ def test_page_loads_cold(tab, server, path):
     assert errors.count() == 0, f"a cold /{path} shows an error: {errors.first.inner_text()}"
     assert_presentable(page)
     screenshot(page, f"page-{path or 'overview'}-present")
-    if path == "checkpoints":  # the page a bad file is brought to, already open: saves a cold load
+    if path == "checkpoints":  # the page files are brought to, already open: saves a cold load
         bad_checkpoint_upload_is_one_sentence(page)
+        the_checkpoints_people_bring_open(page, tmp_path)
 
 
 def bad_checkpoint_upload_is_one_sentence(page) -> None:
@@ -113,11 +115,11 @@ def opened(page, name: str) -> None:
     assert errors.count() == 0, errors.first.inner_text()
 
 
-def test_the_checkpoints_people_bring_open_on_every_page(tab, server, tmp_path):
-    """A word model pickled whole (.net) with its word list, a one-hot model with its training text as the
-    vocabulary (the page says which order it assumed), and the 53 MB word model of pytorch/examples."""
-    page = tab
-    open_app(page, server, "checkpoints")
+def the_checkpoints_people_bring_open(page, tmp_path) -> None:
+    """On the open Checkpoints page: a word model pickled whole (.net) with its word list, a one-hot model with its
+    training text as the vocabulary (the sidebar says which order it assumed) and pytorch/examples' 53 MB word
+    model each become what the app shows, with no error. (Every view page draws the first two: test_checkpoint_
+    formats.py's AppTest, which costs the suite far less than a browser visit of each.)"""
     words = ["the", "cat", "sat", "on", "a", "mat", "."]
     upload(page, "Vocabulary", "words.txt", "\n".join(words).encode())
     upload(page, "A checkpoint", "word_lm.net", whole(WordModel(len(words))))
@@ -126,19 +128,11 @@ def test_the_checkpoints_people_bring_open_on_every_page(tab, server, tmp_path):
     expect(main.get_by_text("inert stand-ins", exact=False)).to_be_visible()
     typed = page.get_by_label("Type an input (text)").input_value()
     assert set(typed.split()) <= set(words) and " " in typed, typed  # words, spaced: not characters run together
-    for path in ("hidden", "generate"):
-        page.locator("[data-testid='stSidebarNav']").get_by_role("link").filter(
-            has_text={"hidden": "Hidden states", "generate": "Generate"}[path]).first.click()
-        expect(page.locator("[data-testid='stPlotlyChart'] .js-plotly-plot").first).to_be_visible(timeout=30_000)
-        opened(page, "word_lm.net")
-    screenshot(page, "checkpoints-word-model-generate")
-    page.locator("[data-testid='stSidebarNav']").get_by_role("link").filter(has_text="Checkpoints").first.click()
-    wait_idle(page)
     upload(page, "Vocabulary", "names.txt", b"anna\nbob\neve\n")  # a text: its 7 characters, in code-point order
     upload(page, "A checkpoint", "names.pt", whole(NamesRNN(7)))
     opened(page, "names.pt")
     expect(page.locator("[data-testid='stSidebar']").get_by_text("code-point order", exact=False)).to_be_visible()
-    screenshot(page, "checkpoints-one-hot-text-vocabulary")
+    screenshot(page, "checkpoints-one-hot-text-vocabulary-present")
     page.get_by_role("button", name="Remove names.txt").click()  # the 53 MB model comes without a vocabulary
     wait_idle(page)
     big = tmp_path / "wt2_lstm.pt"  # WikiText-2 at the example's README sizes: 53 MB, 2.6 MB of it recurrent
