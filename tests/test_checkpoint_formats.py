@@ -4,7 +4,6 @@ the Udacity notebook), TorchScript archives, nn.LSTMCell stacks, min-char-rnn .n
 Every file disguised as one of them that asks for code is refused, and the code never runs. Vocabularies keep
 their order, word vocabularies work end to end, and uploaded models draw every view page."""
 import io
-import json
 import os
 import warnings
 
@@ -122,6 +121,18 @@ def test_a_whole_word_language_model_opens_without_running_its_class(rnn_type, t
     if rnn_type == "LSTM":  # tied: one matrix, counted once, as torch counts the source model
         assert loaded.model.head.weight is loaded.model.embedding.weight
         assert summarize(loaded)["num_parameters"] == sum(p.numel() for p in model.parameters())
+
+
+def test_a_training_checkpoint_with_its_arguments_and_numpy_scores_opens():
+    import argparse
+
+    net = RNNModel("GRU", V, D, H, 1)
+    data = saved({"model": net.state_dict(), "args": argparse.Namespace(lr=0.1, data="wikitext-2"),
+                  "best_val": np.float64(4.2), "tags": {"a", "b"}, "epoch": 3})
+    loaded = load_checkpoint(data, filename="checkpoint.pth.tar")
+    assert loaded.config.arch == "gru" and loaded.source == "state_dict"
+    notes = " ".join(loaded.notes)
+    assert "argparse.Namespace" in notes and "ignored NumPy values" in notes
 
 
 def test_a_whole_model_in_torch_before_1_6_format_is_refused_because_it_embeds_source_code():

@@ -7,7 +7,6 @@ import pickle
 import random
 import warnings
 
-import numpy as np
 import pytest
 import safetensors.torch
 import torch

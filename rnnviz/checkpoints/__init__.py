@@ -74,9 +74,10 @@ def load_checkpoint(source: str | os.PathLike | bytes, *, filename: str | None =
             loaded = import_state_dict(tensors, name, nonlinearity)
     elif kind in ("zip", "legacy", "pickle"):
         got = decode_torch(data, name, kind)
-        state_dict, notes = (got.obj["state_dict"], []) if got.attributes is not None else find_state_dict(got.obj, name)
+        whole = got.attributes is not None  # a pickled module, flattened to {"state_dict": ..., its attributes}
+        state_dict, notes = (got.obj["state_dict"], []) if whole else find_state_dict(got.obj, name)
         loaded = import_state_dict(state_dict, name, nonlinearity, pickle_notes(got) + notes, got.nonlinearity)
-        loaded.source = "torchscript" if got.torchscript else "whole model" if got.attributes is not None else "state_dict"
+        loaded.source = "torchscript" if got.torchscript else "whole model" if whole else "state_dict"
         if vocab is None and vocab_file is None:
             _adopt_stored_vocab(loaded, got.obj)
     else:

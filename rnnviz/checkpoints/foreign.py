@@ -17,7 +17,6 @@ nonlinearity. Nothing is deserialised as an object and no code in a file runs:
 from __future__ import annotations
 
 import io
-import json
 import math
 import re
 import zipfile
@@ -185,8 +184,8 @@ def _config_layers(config, name: str) -> list[dict]:
             raise ValueError(f"{name} has a Lambda layer ({cfg.get('name')}), which holds Python code; rnnviz will not "
                              "run it: rebuild the model without it")
         if cls == "Bidirectional":
-            raise ValueError(f"{name} has a Bidirectional layer, which rnnviz does not read yet; it shows one direction "
-                             "per layer: inspect a model trained without Bidirectional")
+            raise ValueError(f"{name} has a Bidirectional layer, which rnnviz does not read yet; it shows one "
+                             "direction per layer: inspect a model trained without Bidirectional")
         if cls not in RECURRENT and cls not in ("Embedding", "Dense", "Activation"):
             raise ValueError(f"{name} has a {cls} layer ({cfg.get('name')}), which rnnviz cannot map onto its model "
                              "(Embedding, SimpleRNN, LSTM or GRU layers, Dense heads)")
@@ -450,6 +449,7 @@ def _onnx_recurrent(out: Foreign, k: int, node, weight, name: str) -> None:
     B = weight(node.input[3], "biases") if len(node.input) > 3 and node.input[3] else None
     if B is not None:
         wb, rb = B.reshape(2, -1)
-        out.state_dict[p.format("bias_ih")], out.state_dict[p.format("bias_hh")] = _blocks(wb, order), _blocks(rb, order)
+        out.state_dict[p.format("bias_ih")] = _blocks(wb, order)
+        out.state_dict[p.format("bias_hh")] = _blocks(rb, order)
     if op == "RNN":
         out.nonlinearity[p.format("weight_hh")] = acts[0].lower()

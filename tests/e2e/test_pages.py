@@ -79,7 +79,8 @@ class WordModel(nn.Module):
 
     def __init__(self, ntoken: int, ninp: int = 8, nhid: int = 8):
         super().__init__()
-        self.encoder, self.rnn, self.decoder = nn.Embedding(ntoken, ninp), nn.LSTM(ninp, nhid, 2), nn.Linear(nhid, ntoken)
+        self.encoder, self.rnn = nn.Embedding(ntoken, ninp), nn.LSTM(ninp, nhid, 2)
+        self.decoder = nn.Linear(nhid, ntoken)
         self.rnn_type = "LSTM"
 
 
