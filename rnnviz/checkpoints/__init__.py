@@ -22,7 +22,7 @@ from rnnviz.checkpoints.pickled import pickle_notes
 from rnnviz.checkpoints.native import (FORMAT_VERSION, MAX_HISTORY, MAX_TRACE_BYTES, MAX_TRACES, META_KEY,
                                        checkpoint_bytes, load_native, save_checkpoint)
 from rnnviz.checkpoints.reading import (MAX_FILE_BYTES, decode_safetensors, decode_torch, find_state_dict,
-                                        read_source, sniff, unknown_format)
+                                        first_line, read_source, sniff, unknown_format)
 from rnnviz.checkpoints.vocab import fit_vocab, load_vocab, stored_vocab, vocab_choices
 from rnnviz.models import MAX_VOCAB
 from rnnviz.stack import MAX_HIDDEN, MAX_LAYERS
@@ -60,8 +60,7 @@ def load_checkpoint(source: str | os.PathLike | bytes, *, filename: str | None =
     elif kind == "unknown" and looks_like_onnx(data, name):
         kind = "onnx"
     if kind in ("npz", "keras", "hdf5", "onnx"):
-        got = (read_npz(data, name) if kind == "npz" else read_onnx(data, name) if kind == "onnx"
-               else read_keras(data, name, kind))
+        got = _read_foreign(data, name, kind)
         loaded = import_state_dict(got.state_dict, name, nonlinearity, got.notes, got.nonlinearity)
         loaded.source = {"npz": "npz", "onnx": "onnx"}.get(kind, "keras")
         if vocab is None and vocab_file is None and got.vocab is not None:
@@ -91,6 +90,24 @@ def load_checkpoint(source: str | os.PathLike | bytes, *, filename: str | None =
     if loaded.vocab is not None and not loaded.config.tokens:
         loaded.notes.append("the model has no embedding: text is fed as one-hot vectors over the vocabulary")
     return loaded
+
+
+FOREIGN = {"npz": "NumPy .npz", "keras": "Keras .keras", "hdf5": "HDF5 (Keras)", "onnx": "ONNX"}
+
+
+def _read_foreign(data: bytes, name: str, kind: str):
+    """foreign.py's reader for `kind`. The zip, HDF5 and protobuf libraries underneath raise many kinds of error
+    on a damaged file (BadZipFile, OSError, KeyError, DecodeError, ...): each becomes one sentence."""
+    try:
+        if kind == "npz":
+            return read_npz(data, name)
+        return read_onnx(data, name) if kind == "onnx" else read_keras(data, name, kind)
+    except ValueError:
+        raise
+    except RecursionError:
+        raise ValueError(f"{name} is nested too deeply to be a {FOREIGN[kind]} model; the file is damaged") from None
+    except Exception as e:
+        raise ValueError(f"{name} is a damaged {FOREIGN[kind]} file ({first_line(e)})") from None
 
 
 def _fit_choices(choices, cfg) -> tuple[list[str], str | None]:

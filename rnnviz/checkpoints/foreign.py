@@ -109,7 +109,7 @@ def read_npz(data: bytes, name: str) -> Foreign:
 # --- Keras ------------------------------------------------------------------------------------------------
 
 NO_OP_LAYERS = {"InputLayer", "Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "AlphaDropout",
-                "ActivityRegularization", "Masking"}
+                "ActivityRegularization"}  # nothing at inference
 RECURRENT = {"SimpleRNN": ("rnn", 1), "LSTM": ("lstm", 4), "GRU": ("gru", 3)}
 
 
@@ -169,7 +169,7 @@ def _config_layers(config, name: str) -> list[dict]:
     if not isinstance(raw, list):
         raise ValueError(f"{name} is a Keras {config.get('class_name', 'model')} without a list of layers; rnnviz "
                          "reads Sequential and functional models")
-    out, used = [], {}
+    out, used, masked = [], {}, []
     for item in raw:
         if not isinstance(item, dict) or not isinstance(item.get("config"), dict):
             raise ValueError(f"{name} has a damaged Keras config (a layer without its settings)")
@@ -180,6 +180,9 @@ def _config_layers(config, name: str) -> list[dict]:
         path += f"_{used[path]}" if used[path] else ""
         if cls in NO_OP_LAYERS:
             continue
+        if cls == "Masking":
+            masked.append(str(cfg.get("name")))
+            continue
         if cls == "Lambda":
             raise ValueError(f"{name} has a Lambda layer ({cfg.get('name')}), which holds Python code; rnnviz will not "
                              "run it: rebuild the model without it")
@@ -189,7 +192,8 @@ def _config_layers(config, name: str) -> list[dict]:
         if cls not in RECURRENT and cls not in ("Embedding", "Dense", "Activation"):
             raise ValueError(f"{name} has a {cls} layer ({cfg.get('name')}), which rnnviz cannot map onto its model "
                              "(Embedding, SimpleRNN, LSTM or GRU layers, Dense heads)")
-        out.append({"class": cls, "name": str(cfg.get("name")), "config": cfg, "path": path})
+        out.append({"class": cls, "name": str(cfg.get("name")), "config": cfg, "path": path,
+                    "masked": bool(masked)})
     return out
 
 
@@ -254,6 +258,9 @@ def _translate(layers: list[dict], arrays, name: str, notes: list[str]) -> Forei
         out.state_dict["embedding.weight"] = table
         if layer["config"].get("mask_zero"):
             out.notes.append(f"{layer['name']} masks id 0 (mask_zero); rnnviz traces every step, id 0 included")
+    if rec[0].get("masked"):
+        out.notes.append("the model has a Masking layer: Keras skips masked steps, rnnviz traces every step, so "
+                         "feed sequences without padding")
     for k, layer in enumerate(rec):
         _recurrent(out, k, layer, arrays(layer), name)
     if not rec[-1]["config"].get("return_sequences", True):
