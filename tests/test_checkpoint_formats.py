@@ -400,9 +400,10 @@ def test_the_53_mb_word_model_of_the_example_opens(tmp_path):
 
 # --- the app, with uploaded models ----------------------------------------------------------------------------
 
-def test_every_view_page_draws_an_uploaded_word_model_and_a_one_hot_model():
-    """Both once raised tracebacks (words re-split into characters; one-hot rows read as ids). The one-hot model's
-    vocabulary is derived from a training text, so every page says in the sidebar which order was assumed."""
+def test_every_view_page_draws_an_uploaded_word_model_a_one_hot_model_and_the_53_mb_model():
+    """The first two once raised tracebacks (words re-split into characters; one-hot rows read as ids). The one-hot
+    model's vocabulary is derived from a training text, so every page says in the sidebar which order was assumed.
+    The 53 MB word model's 33,278-way head reaches every page too."""
     from streamlit.testing.v1 import AppTest
 
     from test_app import APP, VIEWS, assert_no_exception, pages
@@ -414,9 +415,10 @@ def test_every_view_page_draws_an_uploaded_word_model_and_a_one_hot_model():
     one_hot = load_checkpoint(saved(CharRNN(tuple("hel o"))), filename="rnn.net",
                               vocab_file=(b"hello hello", "input.txt"))  # a training text: its order is assumed
     assert one_hot.vocab == list(" ehlo") and one_hot.vocab_note
+    big = load_checkpoint(saved(RNNModel("LSTM", 33_278, 200, 200, 2)), filename="wt2.pt")
     files = dict((p, f) for f, p in pages())
-    views = [p for p in VIEWS if p != "attention"]  # neither has attention: that page shows its demo, said in a line
-    for name, loaded in [("model.net", word), ("rnn.net", one_hot)]:
+    views = [p for p in VIEWS if p != "attention"]  # none has attention: that page shows its demo, said in a line
+    for name, loaded in [("model.net", word), ("rnn.net", one_hot), ("wt2.pt", big)]:
         at = AppTest.from_file(APP, default_timeout=60)
         at.session_state[K_UPLOADS] = {name: from_checkpoint(loaded, name)}
         at.session_state[K_CURRENT] = f"upload:{name}"

@@ -15,7 +15,7 @@ from rnnviz.ui.safe import plain
 def upload() -> None:
     """File uploaders; a file that loads becomes this session's upload and the current subject."""
     c1, c2, c3 = st.columns([3, 2, 1])
-    f = c1.file_uploader(f"A checkpoint, any format below, up to {MAX_FILE_BYTES // 2 ** 20} MB", key="ckpt.file",
+    f = c1.file_uploader(f"A checkpoint, any format above, up to {MAX_FILE_BYTES // 2 ** 20} MB", key="ckpt.file",
                          help="Told by its content, whatever its name (.pt, .pth, .pth.tar, .ckpt, .net, .safetensors, "
                          ".keras, .h5, .onnx, .npz). Nothing in the file is executed.")
     v = c2.file_uploader("Vocabulary (optional)", key="ckpt.vocab",
