@@ -281,8 +281,8 @@ def pages() -> list[tuple[str, str, str]]:
 
 
 PRESENTATION_MIN_TEXT = 24  # px: every text on a projected page, widget values and button labels included
-PRESENTATION_AUDIT = """(minText) => {  // text under minText px, text cut off, figures taller than the screen
-    const small = [], clipped = [], tall = [];
+PRESENTATION_AUDIT = """(minText) => {  // text under minText px, text cut off, figures taller than the screen,
+    const small = [], clipped = [], tall = [], onTrack = [];  // slider values drawn over their track
     const root = document.querySelector("[data-testid='stAppViewContainer']") || document.body;
     const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
     const seen = new Set();
@@ -312,14 +312,21 @@ PRESENTATION_AUDIT = """(minText) => {  // text under minText px, text cut off, 
         const h = c.getBoundingClientRect().height;
         if (h > window.innerHeight) tall.push([Math.round(h), (c.querySelector(".gtitle") || {}).textContent]);
     }
-    return {small, clipped, tall};
+    for (const s of root.querySelectorAll("[data-testid='stSlider']")) {
+        const value = s.querySelector("[data-testid='stSliderThumbValue']"), thumb = value && value.parentElement;
+        if (!value || !thumb) continue;  // the value is drawn inside the thumb, above it
+        const v = value.getBoundingClientRect(), t = thumb.getBoundingClientRect();
+        if (v.height && v.bottom > t.top + 1) onTrack.push(value.innerText.trim());
+    }
+    return {small, clipped, tall, onTrack};
 }"""
 
 
 def assert_presentable(page) -> None:
     """Presentation mode at the page's viewport: no text under PRESENTATION_MIN_TEXT px, none cut off, every
-    figure within one screen height."""
+    figure within one screen height, no slider value drawn over its track."""
     found = page.evaluate(PRESENTATION_AUDIT, PRESENTATION_MIN_TEXT)
     assert not found["small"], f"text under {PRESENTATION_MIN_TEXT} px on a projected page: {found['small'][:8]}"
     assert not found["clipped"], f"text cut off by its box: {found['clipped'][:8]}"
     assert not found["tall"], f"figures taller than the screen: {found['tall']}"
+    assert not found["onTrack"], f"slider values drawn over their track: {found['onTrack'][:8]}"
