@@ -2,6 +2,7 @@
 value sequences by feeding each prediction back in. Not training, not plotting."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import torch
@@ -23,14 +24,24 @@ class Generated:
         return self.prime + "".join(self.sep + t for t in self.chars)
 
 
+SPECIAL = re.compile(r"<[^<>\s]+>|\[[A-Za-z_]+\]")  # <unk>, <eos>, [PAD]: one token in a character vocabulary
+
+
 def char_level(vocab: list[str]) -> bool:
-    """Whether every token is one character (text is split into characters), else words (split on spaces)."""
-    return all(len(t) == 1 for t in vocab)
+    """Whether every token is one character (specials like <unk> aside): text is split into characters, else
+    into whitespace-separated words."""
+    return all(len(t) == 1 or SPECIAL.fullmatch(t) for t in vocab) and any(len(t) == 1 for t in vocab)
 
 
 def split_text(text: str, vocab: list[str]) -> list[str]:
-    """Text as the vocabulary's own units: characters, or whitespace-separated words for a word vocabulary."""
-    return list(text) if char_level(vocab) else text.split()
+    """Text as the vocabulary's own units: characters (a special token of the vocabulary, typed as written, is
+    one unit), or whitespace-separated words for a word vocabulary."""
+    if not char_level(vocab):
+        return text.split()
+    specials = sorted((t for t in vocab if len(t) > 1), key=len, reverse=True)
+    if not specials:
+        return list(text)
+    return re.findall("|".join(map(re.escape, specials)) + "|.", text, re.S)
 
 
 def join_tokens(tokens: list[str], vocab: list[str]) -> str:

@@ -27,6 +27,7 @@ import torch
 from torch import Tensor
 
 from rnnviz.checkpoints.reading import MAX_FILE_BYTES, first_line, parse_json
+from rnnviz.stack import MAX_LAYERS
 
 MAX_VALUES = MAX_FILE_BYTES // 4  # float32 values any one array may claim
 
@@ -60,10 +61,21 @@ def _array(a, where: str) -> Tensor:
     if math.prod(shape) > MAX_VALUES:
         raise ValueError(f"{where} claims {math.prod(shape):,} values, more than a file within the size limit can "
                          "hold; the file is damaged or crafted")
+    if getattr(a, "dtype", np.dtype("f4")).kind not in "fiu":  # before an h5py dataset is read
+        raise ValueError(f"{where} holds {a.dtype} values, not numbers")
     a = np.asarray(a[()] if hasattr(a, "id") else a)  # an h5py dataset is read here, its size checked above
     if a.dtype.kind not in "fiu":
         raise ValueError(f"{where} holds {a.dtype} values, not numbers")
     return torch.from_numpy(np.array(a, dtype=np.float32, order="C", copy=True))
+
+
+def _check_unpacked(data: bytes, name: str) -> None:
+    """Refuses a zip archive that unpacks to more than twice the file limit (a zip bomb) before it is read."""
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        unpacked = sum(i.file_size for i in z.infolist())
+    if unpacked > 2 * MAX_FILE_BYTES:
+        raise ValueError(f"{name} unpacks to {unpacked / 2 ** 20:.0f} MB, over rnnviz's limit; the file is damaged "
+                         "or crafted")
 
 
 def _blocks(t: Tensor, order: list[int], dim: int = 0) -> Tensor:
@@ -78,6 +90,7 @@ MIN_CHAR_RNN = ("Wxh", "Whh", "Why", "bh", "by")
 
 
 def read_npz(data: bytes, name: str) -> Foreign:
+    _check_unpacked(data, name)
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
@@ -91,7 +104,9 @@ def read_npz(data: bytes, name: str) -> Foreign:
     out = Foreign({})
     for key in ("chars", "vocab", "itos", "tokens", "ix_to_char"):
         if key in arrays and arrays[key].dtype.kind == "U":
-            out.vocab, out.vocab_key = [str(c) for c in arrays.pop(key).ravel()], key
+            a = arrays.pop(key)
+            out.vocab = list(str(a[()])) if a.ndim == 0 else [str(c) for c in a.ravel()]  # "abcd" or ["a", ...]
+            out.vocab_key = key
             break
     if all(k in arrays for k in MIN_CHAR_RNN):
         w = {k: _array(arrays.pop(k), f"{name}[{k!r}]") for k in MIN_CHAR_RNN}
@@ -126,19 +141,19 @@ def _h5(data: bytes, name: str):
         raise ValueError(f"{name} links to other objects or files ({links[0]}); rnnviz reads only what is inside "
                          "the file: save the model again")
     bad = []
-    f.visititems(lambda path, obj: bad.append(path) if isinstance(obj, h5py.Dataset) and obj.external else None)
+    f.visititems(lambda path, obj: bad.append(path) if isinstance(obj, h5py.Dataset) and (obj.external or obj.is_virtual)
+                 else None)
     if bad:
-        raise ValueError(f"{name} keeps {bad[0]} in an external file; rnnviz reads only what is inside the file")
+        raise ValueError(f"{name} keeps {bad[0]} in other files (an external or virtual dataset); rnnviz reads only "
+                         "what is inside the file")
     return f
 
 
 def read_keras(data: bytes, name: str, kind: str) -> Foreign:
     """kind: "keras" (a .keras zip) or "hdf5" (a legacy .h5 model, or a .weights.h5 file)."""
     if kind == "keras":
+        _check_unpacked(data, name)
         with zipfile.ZipFile(io.BytesIO(data)) as z:
-            info = z.getinfo("model.weights.h5")
-            if info.file_size > 2 * MAX_FILE_BYTES:
-                raise ValueError(f"{name} unpacks to more than rnnviz's limit; save a smaller model")
             config = parse_json(z.read("config.json"), name, "a Keras config")
             f = _h5(z.read("model.weights.h5"), name)
         layers = _config_layers(config, name)
@@ -247,6 +262,12 @@ def _translate(layers: list[dict], arrays, name: str, notes: list[str]) -> Forei
     if len(kinds) > 1:
         raise ValueError(f"{name} stacks {' and '.join(sorted(kinds))} layers; rnnviz's models use one cell type in "
                          "every layer")
+    if len(rec) > MAX_LAYERS:  # before any array is read: many layers may point at one big array
+        raise ValueError(f"{name} has {len(rec)} recurrent layers, over rnnviz's limit of {MAX_LAYERS}")
+    acts = {layer["config"].get("activation", "tanh") for layer in rec}
+    if len(acts) > 1:
+        raise ValueError(f"{name}'s recurrent layers use different activations ({', '.join(sorted(acts))}); "
+                         "rnnviz's models use one in every layer")
     first, last = layers.index(rec[0]), layers.index(rec[-1])
     if any(layer["class"] not in RECURRENT for layer in layers[first:last + 1]):
         raise ValueError(f"{name} has other layers between its recurrent layers; rnnviz reads a plain stack")
@@ -381,9 +402,16 @@ def read_onnx(data: bytes, name: str) -> Foreign:
     kinds = {nodes[i].op_type for i in rec}
     if len(kinds) > 1:
         raise ValueError(f"{name} mixes {' and '.join(sorted(kinds))} layers; rnnviz's models use one cell type")
+    if len(rec) > MAX_LAYERS:  # before any weight is read: many nodes may share one big initializer
+        raise ValueError(f"{name} has {len(rec)} recurrent nodes, over rnnviz's limit of {MAX_LAYERS} layers")
+    between = [n.op_type for n in nodes[rec[0]:rec[-1]] if n.op_type in ("MatMul", "Gemm", "Conv", "Add", "Mul")]
+    if between:
+        raise ValueError(f"{name} computes {between[0]} between its recurrent layers; rnnviz reads a plain stack")
     out = Foreign({})
     for k, i in enumerate(rec):
         _onnx_recurrent(out, k, nodes[i], weight, name)
+    if len(set(out.nonlinearity.values())) > 1:
+        raise ValueError(f"{name}'s RNN nodes use different activations; rnnviz's models use one in every layer")
     for n in nodes[:rec[0]]:
         if n.op_type == "Gather" and n.input and (table := weight(n.input[0], "embedding")) is not None:
             if table.dim() == 2:
@@ -398,6 +426,9 @@ def read_onnx(data: bytes, name: str) -> Foreign:
         elif n.op_type == "Gemm" and len(n.input) >= 2:
             w = weight(n.input[1], "head weights")
             attrs = {a.name: onnx.helper.get_attribute_value(a) for a in n.attribute}
+            if attrs.get("alpha", 1.0) != 1.0 or attrs.get("beta", 1.0) != 1.0 or attrs.get("transA", 0):
+                raise ValueError(f"{name}'s head (Gemm {n.name}) scales or transposes its input; rnnviz reads a plain "
+                                 "linear head")
             if w is not None and w.dim() == 2 and not attrs.get("transB", 0):
                 w = w.T
             b = weight(n.input[2], "head bias") if len(n.input) > 2 else None

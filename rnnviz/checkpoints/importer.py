@@ -207,9 +207,10 @@ def _tensor(value, key: str) -> Tensor:
     if not isinstance(value, Tensor) or value.layout != torch.strided:
         raise ValueError(f"{key} holds a {type(value).__name__}, not a dense tensor of weights; the file is not a "
                          "state_dict rnnviz can read")
-    if value.numel() > MAX_FILE_BYTES // 2:  # more values than the file has bytes for: a view stretched by strides
-        raise ValueError(f"{key} claims {value.numel():,} values, more than a file within the size limit can hold; "
-                         "the file is damaged or crafted")
+    stored = value.untyped_storage().nbytes() // max(value.element_size(), 1)
+    if value.numel() > MAX_FILE_BYTES // 2 or value.numel() > stored:  # a view stretched by strides
+        raise ValueError(f"{key} claims {value.numel():,} values, more than the file holds for it; the file is "
+                         "damaged or crafted")
     if not value.is_floating_point():
         dtype = str(value.dtype).replace("torch.", "")
         raise ValueError(f"{key} holds {dtype} values; expected floating-point weights")

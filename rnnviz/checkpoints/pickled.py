@@ -21,8 +21,12 @@ from __future__ import annotations
 
 import io
 import pickle
+import pickletools
+from _compat_pickle import IMPORT_MAPPING, NAME_MAPPING
 import re
+import threading
 import warnings
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -40,7 +44,10 @@ UNSAFE_ROOTS = frozenset({
 NUMPY_NAMES = re.compile(r"^numpy(\._core|\.core)?(\.multiarray)?\.(scalar|_reconstruct|dtype|ndarray)$")
 JIT_HELPERS = re.compile(r"^torch\.jit\._pickle\.(restore_type_tag|build_(tensor|int|double|bool)list)$")
 MAX_GLOBALS = 256  # distinct names one file may ask for; a model has a few dozen classes at most
+MAX_RETRIES = 8  # loads after the first: for names the static scan missed (STACK_GLOBAL built from the memo)
 MAX_DEPTH = 64  # nesting of modules and containers walked; deeper is crafted
+MAX_VISITS = 200_000  # containers walked in all: a pickle's memo can share one list so a 2 KB file is 2^60 deep
+_LOCK = threading.Lock()  # torch's allow-list is one set for the whole process: one unpickling at a time
 
 
 class StandIn:
@@ -81,15 +88,22 @@ class Unpickled:
     torchscript: bool = False
     numpy: bool = False
     attributes: dict | None = None  # the top-level module's plain attributes (rnn_type, nhid, chars, ...), if a module
+    visits: int = 0  # objects walked so far (bounded by MAX_VISITS)
 
 
 def unpickle(data: bytes, name: str, kind: str, torchscript: bool = False) -> Unpickled:
     """The object inside a zip or legacy torch.save file (or a TorchScript archive's data.pkl); see the module
     docstring. Every problem is a ValueError with one sentence."""
+    allowed = weights_only._get_allowed_globals()
     names: dict[str, object] = {}
-    while True:
+    for full in _scan_globals(data, kind):  # one static pass over the opcodes, so the file is loaded once
+        if full not in allowed and full not in names:
+            names[full] = _stand_in(full, name)
+            if len(names) > MAX_GLOBALS:
+                raise ValueError(f"{name} names over {MAX_GLOBALS} classes; it is not a model rnnviz can read")
+    for attempt in range(MAX_RETRIES + 1):
         try:
-            with warnings.catch_warnings(), serialization.safe_globals([(v, k) for k, v in names.items()]):
+            with _LOCK, warnings.catch_warnings(), serialization.safe_globals([(v, k) for k, v in names.items()]):
                 warnings.simplefilter("ignore")  # torch's advice to use weights_only=False is not for our users
                 obj = _load(data, torchscript)
             break
@@ -99,14 +113,11 @@ def unpickle(data: bytes, name: str, kind: str, torchscript: bool = False) -> Un
                 raise ValueError(f"{name} is a whole model saved by torch before 1.6, whose format embeds the model's "
                                  "source code; rnnviz will not read that: load it where it was made and "
                                  f"{SAVE_HINT[0].lower()}{SAVE_HINT[1:]}") from None
-            if not found or found.group(1) in names:
+            if not found or found.group(1) in names or attempt == MAX_RETRIES:
                 reason = re.search(r"WeightsUnpickler error:(.*?)(?:Check the documentation|$)", str(e), re.S)
                 raise ValueError(f"{name} is a damaged torch.save file "
                                  f"({first_line(reason.group(1) if reason else e)})") from None
             names[found.group(1)] = _stand_in(found.group(1), name)
-            if len(names) > MAX_GLOBALS:
-                raise ValueError(f"{name} names over {MAX_GLOBALS} classes; it is not a model rnnviz can read") \
-                    from None
         except RecursionError:
             raise ValueError(f"{name} is nested too deeply to be a model; the file is damaged or crafted") from None
         except ValueError:
@@ -119,11 +130,44 @@ def unpickle(data: bytes, name: str, kind: str, torchscript: bool = False) -> Un
     try:
         out.obj = _plain(obj, out, 0)
         root = _state(obj)
-        if root is not None and _is_module(root) and isinstance(out.obj, dict) and "state_dict" in out.obj:
+        if root is not None and _is_module(root):
             out.attributes = {k: v for k, v in out.obj.items() if k != "state_dict"}
     except RecursionError:
-        raise ValueError(f"{name} is nested too deeply to be a model; the file is damaged or crafted") from None
+        raise ValueError(f"{name} is nested too deeply, or shares its objects too often, to be a model; the file "
+                         "is damaged or crafted") from None
+    except Exception as e:  # a stand-in's state of the wrong shape (a list where a module keeps a dict)
+        raise ValueError(f"{name} holds a model whose parts are not laid out as torch lays them out "
+                         f"({first_line(e)}); the file is damaged or crafted") from None
     return out
+
+
+def _scan_globals(data: bytes, kind: str) -> list[str]:
+    """The names a pickle asks for (GLOBAL, and STACK_GLOBAL from the two strings pushed before it), read from
+    its opcodes without running it: data.pkl of a zip archive, or the legacy format's leading pickles. A name
+    missed here (STACK_GLOBAL fed from the memo) is still refused by the unpickler, then added and retried."""
+    try:
+        if kind == "zip":
+            with zipfile.ZipFile(io.BytesIO(data)) as z:
+                member = next(n for n in z.namelist() if n.endswith("data.pkl"))
+                streams = [io.BytesIO(z.read(member))]
+        else:
+            stream = io.BytesIO(data)
+            streams = [stream] * 4  # magic number, protocol, system info, then the object itself
+        found, strings = [], []
+        for stream in streams:
+            for op, arg, _ in pickletools.genops(stream):
+                if op.name == "GLOBAL":  # "module name", with Python 2's names mapped as torch maps them
+                    module, _, attr = str(arg).partition(" ")
+                    if (module, attr) in NAME_MAPPING:
+                        module, attr = NAME_MAPPING[(module, attr)]
+                    found.append(f"{IMPORT_MAPPING.get(module, module)}.{attr}")
+                elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
+                    found.append(f"{strings[-2]}.{strings[-1]}")
+                elif isinstance(arg, str) and "UNICODE" in op.name:
+                    strings.append(arg)
+        return list(dict.fromkeys(found))
+    except Exception:  # a damaged pickle: the load that follows says so in its own words
+        return []
 
 
 def _load(data: bytes, torchscript: bool):
@@ -153,10 +197,15 @@ def _state(obj) -> dict | None:
     return obj.rnnviz_state if isinstance(obj, StandIn) and not isinstance(obj, NumpyValue) else None
 
 
+def _visit(out: Unpickled, depth: int) -> None:
+    out.visits += 1
+    if depth > MAX_DEPTH or out.visits > MAX_VISITS:
+        raise RecursionError
+
+
 def _plain(obj, out: Unpickled, depth: int):
     """The same containers with every module (a stand-in with parameters) flattened to {name: tensor}."""
-    if depth > MAX_DEPTH:
-        raise RecursionError
+    _visit(out, depth)
     st = _state(obj)
     if st is not None:
         if _is_module(st):
@@ -164,13 +213,15 @@ def _plain(obj, out: Unpickled, depth: int):
             _flatten(st, "", flat, out, depth)
             attrs = {k: _plain(v, out, depth + 1) for k, v in st.items()
                      if isinstance(k, str) and not k.startswith("_") and k != "training" and _attribute(v)}
-            return {"state_dict": flat, **attrs} if attrs else flat
+            return {**attrs, "state_dict": flat}  # the weights win over an attribute of that name
         return {k: _plain(v, out, depth + 1) for k, v in st.items() if isinstance(k, str)}
     if isinstance(obj, NumpyValue):
         return None
     if isinstance(obj, Mapping):
         return {k: _plain(v, out, depth + 1) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
+        if all(isinstance(v, (str, int, float, bool, type(None))) for v in obj):
+            return obj  # a vocabulary, a shape: nothing inside to walk
         return type(obj)(_plain(v, out, depth + 1) for v in obj) if type(obj) in (list, tuple) else list(obj)
     return obj
 
@@ -196,10 +247,10 @@ def _attribute(v) -> bool:
 
 def _flatten(st: dict, prefix: str, flat: dict, out: Unpickled, depth: int) -> None:
     """Adds a module's weights under `prefix` as state_dict keys (`rnn.weight_hh_l0`), recursing into children."""
-    if depth > MAX_DEPTH:
-        raise RecursionError
+    _visit(out, depth)
     if isinstance(st.get("_parameters"), Mapping):  # an nn.Module's __dict__
-        tensors = {**st["_parameters"], **(st.get("_buffers") or {})}
+        buffers = st.get("_buffers")
+        tensors = {**st["_parameters"], **(buffers if isinstance(buffers, Mapping) else {})}
         children = st["_modules"]
     else:  # a TorchScript module: parameters and sub-modules are plain attributes
         tensors = {k: v for k, v in st.items() if isinstance(v, Tensor)}
