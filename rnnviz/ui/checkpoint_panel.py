@@ -98,8 +98,8 @@ def try_input(subject: Subject) -> None:
     default = (join_tokens([subject.vocab[i] for i in ids[:60] if 0 <= i < len(subject.vocab)], subject.vocab)[:300]
                if subject.vocab else ",".join(map(str, ids[:20])) or "0,1,2,3")
     text = st.text_input("Type an input" + (" (text)" if subject.vocab else " (token ids, comma separated)"),
-                         default, key=f"ckpt.input.{subject.label}", max_chars=400)  # per model: text for another
-    # model's vocabulary would be refused
+                         default, key=f"ckpt.input.{subject.label}", max_chars=400)  # per model: text for
+    # another model's vocabulary would be refused
     try:
         x = from_text(text, cfg, subject.vocab) if subject.vocab else from_ids(parse_tokens(text), cfg, subject.vocab)
         trace = subject.probe(x, None)
