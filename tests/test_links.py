@@ -174,6 +174,30 @@ def test_a_run_s_setup_download_loads_back():
     assert parsed["hidden"] == 32 and parsed["seed"] == 4 and parsed["arch"] == "lstm"
 
 
+def _filled_text_script():
+    import streamlit as st
+
+    from rnnviz.run import RunSpec
+    from rnnviz.ui import train_form
+
+    if "filled" not in st.session_state:  # as "Copy its settings" and "Load a setup" do, before the form is drawn
+        st.session_state.filled = True
+        train_form.fill(RunSpec(task="text_lm", text=("to be or not to be\n" * 8).strip(), hidden=16).to_dict())
+    train_form._user_text()
+    st.code(repr(train_form.user_text()))
+    st.code(train_form._with_text({"task": "text_lm"}).get("text", "no text"))
+
+
+def test_a_text_lm_setup_brings_its_text_into_the_form():
+    """Copying a text_lm run's settings (or loading its setup) must bring the text it learned, not the default."""
+    at = AppTest.from_function(_filled_text_script, default_timeout=60).run()
+    assert not at.exception, at.exception
+    text = ("to be or not to be\n" * 8).strip()
+    assert at.text_area(key="train.text").value == text
+    assert at.code[0].value == repr(text)
+    assert at.code[1].value == text  # the downloaded setup carries it too
+
+
 def test_remembered_settings_that_no_longer_fit_fall_back(app):
     """A sequence length kept from one task must not crash the Train page of a task with a shorter limit."""
     at = open_train(app, task="reverse")

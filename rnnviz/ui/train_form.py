@@ -173,7 +173,8 @@ def spec(values: dict) -> RunSpec:
 def setup_io(values: dict) -> None:
     """Download this setup as JSON, or load one back: the controls then reproduce it."""
     c1, c2 = st.columns([1, 3])
-    c1.download_button("Download setup (JSON)", data=lambda: json.dumps(values, indent=1), file_name="rnnviz-setup.json",
+    c1.download_button("Download setup (JSON)", data=lambda: json.dumps(_with_text(values), indent=1),
+                       file_name="rnnviz-setup.json",
                        mime="application/json", on_click="ignore", key="train.setup.out",
                        help="Every control's value; load it here (or share the page's link) to reproduce this run.")
     c2.file_uploader("Load a setup", type=["json"], key="train.setup.in", on_change=_load_setup,
@@ -181,6 +182,16 @@ def setup_io(values: dict) -> None:
     error = st.session_state.pop("train.setup.error", None)
     if error:
         st.error(error)
+
+
+def _with_text(values: dict) -> dict:
+    """The setup, with a text_lm run's text: without it, loading the setup back would train on the default text."""
+    if values.get("task") != "text_lm":
+        return values
+    try:
+        return {**values, "text": user_text()}
+    except ValueError:  # the text is not usable yet: the form says so where it is typed
+        return values
 
 
 def _load_setup() -> None:
@@ -204,10 +215,19 @@ def fill(data: dict) -> None:
     name = task_param().parse(str(data.get("task", DEFAULT_TASK)))
     parsed = {p.key: p.parse(p.show(data[p.name]) if not isinstance(data[p.name], str) else data[p.name])
               for p in params(name) if data.get(p.name) is not None}  # None: "the task's own" (a run's setup)
+    text = data.get("text")
+    if name == "text_lm" and text is not None:  # a text_lm run's own text, so Train repeats that run
+        from rnnviz.tasks import load_text
+
+        if not isinstance(text, str):
+            raise ValueError("its text is not a string")
+        text = load_text(text.encode("utf-8"))  # checked as a pasted text is: size, characters
     _on_task_change()
     st.session_state[task_param().key] = name
     st.session_state.update(parsed)
     st.session_state.setdefault(links.KEPT, {}).update(parsed)
+    if name == "text_lm" and text is not None:
+        st.session_state["train.text"] = text
 
 
 def preview(values: dict) -> None:
