@@ -6,7 +6,8 @@ Pascanu regulariser all call the same written-out equation:
     h_t, c_t, rec = step(gx_t, h_{t-1}, c_{t-1}, w)
 
 gx_t is the input projection W_ih x_t + b_ih, precomputed for every t in one matmul; w holds the layer's
-recurrent weights. rec names what the step computed: "gh" (W_hh h_{t-1} + b_hh, whose gradient gives the
+recurrent weights. rec names what the step computed: "gh" (W_hh h_{t-1} + b_hh, or its parts when a cell
+applies W_hh in two products, with "hh_in" what each block read; its gradient gives the
 step's share of dL/dW_hh), "gate.<g>" activations and "preact.<g>" pre-activations under the papers' names.
 Gate blocks are stacked in PyTorch's order (LSTM i, f, g, o; GRU r, z, n) so weights move to torch.nn.
 Leading dimensions are free: (B, .) per step, or (T*B, .) when every step is evaluated at once.
@@ -58,6 +59,8 @@ class CellSpec:
     has_w_hh: bool = True  # False for a recurrence without a W_hh matrix (a diagonal one: minGRU, LRU)
     transition: str = ""  # a key of TRANSITIONS: how ∂h_t/∂h_{t−1} is formed
     memory_gate: str = ""  # the gate that, near 1, keeps the old state (LSTM f, GRU z); "" if none
+    reset_before: bool = False  # GRU family: r_t applied to h_{t−1} before W_hn (Cho et al. 2014; Keras
+    # reset_after=False; ONNX linear_before_reset=0), not after it as torch.nn.GRU does
 
     @property
     def num_blocks(self) -> int:
@@ -130,6 +133,8 @@ def _rnn(name, torch_equivalent, nonlinearity, summary) -> CellSpec:
 GRU_MEANINGS = (("r", "reset gate: how much of W_hn h_{t−1} reaches the candidate n_t"),
                 ("z", "update gate: how much of h_{t−1} is kept; 1 − z_t of the candidate n_t is written"),
                 ("n", "candidate: the new state on offer, in [−1, 1]"))
+GRU_BEFORE_MEANINGS = (("r", "reset gate: how much of W_hn h_{t−1} reaches the candidate n_t, reset before W_hn"),) \
+    + GRU_MEANINGS[1:]
 
 SPECS: dict[str, CellSpec] = {
     s.name: s
@@ -143,6 +148,12 @@ SPECS: dict[str, CellSpec] = {
                             "n_t = tanh(W_xn x_t + b_xn + r_t ⊙ (W_hn h_{t−1} + b_hn))",
                             "h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t−1}"),
                  gate_meanings=GRU_MEANINGS, transition="gated", memory_gate="z"),
+        CellSpec("gru_reset_before", "gru", tuple("rzn"), tuple("rzn"), None,
+                 summary="GRU as Cho et al. (2014) wrote it (Keras reset_after=False): r_t resets h_{t−1} before W_hn",
+                 equations=(_gate_line("r"), _gate_line("z"),
+                            "n_t = tanh(W_xn x_t + b_xn + W_hn (r_t ⊙ h_{t−1}) + b_hn)",
+                            "h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t−1}"),
+                 gate_meanings=GRU_BEFORE_MEANINGS, transition="gated", memory_gate="z", reset_before=True),
         _lstm("lstm_peephole", "ifgo", "LSTM with peephole connections", peephole=True),
         _lstm("lstm_nig", "fgo", "Greff et al. NIG: no input gate, i_t = 1"),
         _lstm("lstm_nfg", "igo", "Greff et al. NFG: no forget gate, f_t = 1"),
@@ -205,6 +216,8 @@ def gru_step(gx: Tensor, h: Tensor, c: Tensor | None, w: LayerWeights, spec: Cel
         n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t-1} + b_hn))
         h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}
     """
+    if spec.reset_before:
+        return _gru_reset_before(gx, h, w)
     gh = hidden_projection(h, w)
     x_r, x_z, x_n = gx.chunk(3, -1)
     h_r, h_z, h_n = gh.chunk(3, -1)
@@ -215,6 +228,31 @@ def gru_step(gx: Tensor, h: Tensor, c: Tensor | None, w: LayerWeights, spec: Cel
     h = torch.lerp(n, h, z)  # n + z ⊙ (h - n)
     rec = {"gh": gh, "preact.r": a_r, "gate.r": r, "preact.z": a_z, "gate.z": z, "preact.n": a_n, "gate.n": n}
     return h, None, rec
+
+
+def _gru_reset_before(gx: Tensor, h: Tensor, w: LayerWeights):
+    """GRU with the reset gate applied before W_hn (Cho et al. 2014; Keras reset_after=False):
+        r_t = σ(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)
+        z_t = σ(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
+        n_t = tanh(W_in x_t + b_in + W_hn (r_t ⊙ h_{t-1}) + b_hn)
+        h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}
+    W_hh is applied in two products, since W_hn needs r_t: "gh" is recorded as its two parts (W_h[rz] h_{t-1} +
+    b_h[rz], W_hn (r_t ⊙ h_{t-1}) + b_hn), and "hh_in" as what each block of W_hh read (h, h, r_t ⊙ h_{t-1}):
+    a step's share of dL/dW_hh is then grad(gh)ᵀ hh_in block by block (trace.weight_grad_share)."""
+    H = h.shape[-1]
+    x_r, x_z, x_n = gx.chunk(3, -1)
+    b = (None, None) if w.bias_hh is None else (w.bias_hh[:2 * H], w.bias_hh[2 * H:])
+    gh_rz = F.linear(h, w.weight_hh[:2 * H], b[0])
+    h_r, h_z = gh_rz.chunk(2, -1)
+    a_r, a_z = x_r + h_r, x_z + h_z
+    r, z = torch.sigmoid(a_r), torch.sigmoid(a_z)
+    gh_n = F.linear(r * h, w.weight_hh[2 * H:], b[1])
+    a_n = x_n + gh_n
+    n = torch.tanh(a_n)
+    h_new = torch.lerp(n, h, z)
+    rec = {"gh": (gh_rz, gh_n), "hh_in": torch.cat([h, h, r * h], -1), "preact.r": a_r, "gate.r": r,
+           "preact.z": a_z, "gate.z": z, "preact.n": a_n, "gate.n": n}
+    return h_new, None, rec
 
 
 def lstm_step(gx: Tensor, h: Tensor, c: Tensor, w: LayerWeights, spec: CellSpec):

@@ -121,7 +121,7 @@ class Recurrent(nn.Module):
             if k > 0:
                 x = F.dropout(x, self.dropout, self.training)
             w_ih, b_ih, w = self.layer(k)
-            if spec.family == "gru":
+            if spec.family == "gru" and not spec.reset_before:  # the hand-written BPTT is torch's GRU
                 x = fused.gru_layer(x, h0[k], w_ih, w.weight_hh, b_ih, w.bias_hh)
                 hs.append(x[:, -1])
                 continue

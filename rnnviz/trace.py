@@ -4,6 +4,9 @@ Not analysis (rnnviz/analysis derives quantities) and not plotting. Names, with 
     h, c, gate.<g>, preact.<g>, grad.h, grad.c   (layer, sample, step, unit)  per recurrent stack
     grad.gh       (layer, sample, step, unit)  dL/d(W_hh h_{t-1} + b_hh): step t's share of dL/dW_hh is
                                                grad.gh[t]^T h_{t-1}, summed over samples (weight_grad_share)
+    hh_in         (layer, sample, step, unit)  what each row block of W_hh read, side by side, for a cell whose
+                                               blocks read different vectors (GRU reset-before: h, h, r ⊙ h);
+                                               the share then takes each block's own input
     dW_hh.norm    (layer, step)                ||that share||_F
     jacobian      (layer, step)                ||∂h_{T-1}/∂h_t||_F for the first sample (jacobian.py)
     input         (sample, step) token ids, or (sample, step, unit) vectors: the probe's own raw input,
@@ -170,9 +173,20 @@ def _wanted(tapes: dict[str, Tape], extras: dict[str, Tensor]) -> dict[tuple, Te
         for k, steps in enumerate(tape.steps):
             for t, rec in enumerate(steps):
                 for name in ("h", "c", "gh"):
-                    if rec.get(name) is not None:
-                        wanted[(p, k, t, name)] = rec[name]
+                    value = rec.get(name)
+                    if isinstance(value, tuple):  # W_hh applied in parts: each part's gradient, joined later
+                        for j, part in enumerate(value):
+                            wanted[(p, k, t, f"{name}.{j}")] = part
+                    elif value is not None:
+                        wanted[(p, k, t, name)] = value
     return wanted
+
+
+def _grad(grad_of: dict, p: str, k: int, t: int, name: str, parts) -> Tensor:
+    """dL/d(name) at one step: joined across its parts when the step recorded it in parts."""
+    if isinstance(parts, tuple):
+        return torch.cat([grad_of[(p, k, t, f"{name}.{j}")] for j in range(len(parts))], -1)
+    return grad_of[(p, k, t, name)]
 
 
 def _stack(per_layer: list[list[Tensor]]) -> Tensor:
@@ -193,12 +207,16 @@ def _assemble(model, out, loss, tapes, extras, grad_of, jac, train_step) -> Trac
             put(p + name, _stack([[r[name] for r in steps] for steps in tape.steps]), LAYERED)
         for name in ("h", "c", "gh"):
             if first.get(name) is not None:
-                put(f"{p}grad.{name}", _stack([[grad_of[(p, k, t, name)] for t in range(len(steps))]
+                put(f"{p}grad.{name}", _stack([[_grad(grad_of, p, k, t, name, steps[t][name])
+                                                for t in range(len(steps))]
                                                for k, steps in enumerate(tape.steps)]), LAYERED)
         if p + "grad.gh" in tensors:  # a cell without W_hh (its spec's has_w_hh) has no share of dL/dW_hh
             h0 = torch.stack(tape.h0).detach().float().cpu().unsqueeze(2)
-            h_prev = torch.cat([h0, tensors[p + "h"][:, :, :-1]], 2)
-            put(p + "dW_hh.norm", share_norms(tensors[p + "grad.gh"], h_prev), ("layer", "step"))
+            h_prev = tensors.get(p + "hh_in")
+            if h_prev is None:
+                h_prev = torch.cat([h0, tensors[p + "h"][:, :, :-1]], 2)
+            put(p + "dW_hh.norm", share_norms(tensors[p + "grad.gh"], h_prev, tensors[p + "h"].shape[-1]),
+                ("layer", "step"))
         if p in jac:
             put(p + "jacobian", torch.stack([j for j, _ in jac[p]]), ("layer", "step"))
     put("x", extras["x"], ("sample", "step", "unit"))
@@ -213,21 +231,29 @@ def _assemble(model, out, loss, tapes, extras, grad_of, jac, train_step) -> Trac
     return Trace(cfg.arch, tensors, dims, meta)
 
 
-def share_norms(grad_gh: Tensor, h_prev: Tensor) -> Tensor:
-    """||Σ_b grad_gh[t, b]^T h_prev[t, b]||_F per layer and step, without building the (G*H, H) matrices:
-    ||A^T P||_F² = Σ (A A^T) ⊙ (P P^T) over the sample axis."""
+def share_norms(grad_gh: Tensor, h_in: Tensor, hidden: int | None = None) -> Tensor:
+    """||Σ_b grad_gh[t, b]^T h_in[t, b]||_F per layer and step, without building the (G*H, H) matrices:
+    ||A^T P||_F² = Σ (A A^T) ⊙ (P P^T) over the sample axis. h_in is h_{t-1} (..., H), read by every block of
+    W_hh, or hh_in (..., G*H): each block's own input, whose squares add up block by block."""
     L, B, T, _ = grad_gh.shape
+    H = hidden or h_in.shape[-1]
     a = grad_gh.permute(0, 2, 1, 3).reshape(L * T, B, -1).double()
-    q = h_prev.permute(0, 2, 1, 3).reshape(L * T, B, -1).double()
-    sq = (torch.bmm(a, a.transpose(1, 2)) * torch.bmm(q, q.transpose(1, 2))).sum((1, 2))
+    q = h_in.permute(0, 2, 1, 3).reshape(L * T, B, -1).double()
+    pairs = [(a, q)] if q.shape[-1] == H else list(zip(a.split(H, -1), q.split(H, -1)))
+    sq = sum((torch.bmm(x, x.transpose(1, 2)) * torch.bmm(y, y.transpose(1, 2))).sum((1, 2)) for x, y in pairs)
     return sq.clamp_min(0).sqrt().view(L, T).float()
 
 
 def weight_grad_share(trace: Trace, layer: int = 0, prefix: str = "", h0: Tensor | None = None) -> Tensor:
     """Each step's share of dL/dW_hh for one layer: (T, G*H, H), summing over t to the full gradient.
-    The first step's previous state is h0 (zeros unless given)."""
+    The first step's previous state is h0 (zeros unless given); a cell whose blocks read different vectors
+    (hh_in) has each block's share taken with its own input."""
     g = trace[prefix + "grad.gh"][layer]  # (B, T, G*H)
     h = trace[prefix + "h"][layer]  # (B, T, H)
+    if prefix + "hh_in" in trace:
+        H = h.shape[-1]
+        h_in = trace[prefix + "hh_in"][layer]
+        return torch.cat([torch.einsum("btg,bth->tgh", a, b) for a, b in zip(g.split(H, -1), h_in.split(H, -1))], 1)
     first = torch.zeros_like(h[:, :1]) if h0 is None else h0.reshape(h.shape[0], 1, -1).float()
     h_prev = torch.cat([first, h[:, :-1]], 1)
     return torch.einsum("btg,bth->tgh", g, h_prev)

@@ -76,6 +76,18 @@ def lstm_noaf(a, h, c, p):  # h_t = o_t ⊙ c_t
     return o * c, c, dict(i=i, f=f, g=g, o=o)
 
 
+def gru_reset_before(a, h, c, p):  # Cho et al. (2014): the reset gate scales h_{t−1} before W_hn reads it
+    r, z = sigmoid(a("r")), sigmoid(a("z"))
+    n = tanh(a("n", r * h))
+    return (1 - z) * n + z * h, None, {"r": r, "z": z, "n": n}
+
+
+def gru_never_reset(a, h, c, p):  # the near miss: W_hn reads h_{t−1} itself
+    r, z = sigmoid(a("r")), sigmoid(a("z"))
+    n = tanh(a("n"))
+    return (1 - z) * n + z * h, None, {"r": r, "z": z, "n": n}
+
+
 def esn(alpha):  # Jaeger et al. (2007): h_t = (1 − α) h_{t−1} + α tanh(W_in x_t + W h_{t−1} + b)
     def step(a, h, c, p):
         return (1 - alpha) * h + alpha * tanh(a("h")), None, {}
@@ -111,6 +123,7 @@ LSTMS = {
     "lstm_cifg": ("igo", lstm_cifg, ("igo", lstm_nfg)),
     "lstm_niaf": ("ifgo", lstm_niaf, ("ifgo", lstm_plain)),
     "lstm_noaf": ("ifgo", lstm_noaf, ("ifgo", lstm_plain)),
+    "gru_reset_before": ("rzn", gru_reset_before, ("rzn", gru_never_reset)),  # not an LSTM: no torch twin either
 }
 ALPHAS = [1.0, 0.3]
 
@@ -132,9 +145,11 @@ def naive(step, blocks, P, x, h0, c0):
         for k in range(L):
             W_ih, W_hh, b_ih, b_hh = (P[f"{n}_l{k}"] for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
 
-            def a(gate, inp=inp, h_prev=h[k], W_ih=W_ih, W_hh=W_hh, b_ih=b_ih, b_hh=b_hh):
+            def a(gate, h_in=None, inp=inp, h_prev=h[k], W_ih=W_ih, W_hh=W_hh, b_ih=b_ih, b_hh=b_hh):
+                """The gate's pre-activation; W_hh's block reads h_in (default h_{t−1})."""
                 j = blocks.index(gate) * H
-                return inp @ W_ih[j:j + H].T + b_ih[j:j + H] + h_prev @ W_hh[j:j + H].T + b_hh[j:j + H]
+                h_in = h_prev if h_in is None else h_in
+                return inp @ W_ih[j:j + H].T + b_ih[j:j + H] + h_in @ W_hh[j:j + H].T + b_hh[j:j + H]
 
             peep = {g: P[f"peephole_{g}_l{k}"] for g in "ifo" if f"peephole_{g}_l{k}" in P}
             h[k], c[k], gates = step(a, h[k], c[k], peep)

@@ -12,7 +12,9 @@ import pytest
 import torch
 from torch import nn
 
-from rnnviz.checkpoints import load_checkpoint, summarize, vocab_choices
+from rnnviz.build import build_model
+from rnnviz.checkpoints import Loaded, load_checkpoint, summarize, vocab_choices
+from rnnviz.models import ModelConfig
 from rnnviz.checkpoints.inputs import from_text
 from rnnviz.models import num_parameters
 from rnnviz.sampling import encode, generate_text, split_text
@@ -288,7 +290,8 @@ def keras():
     return pytest.importorskip("keras")
 
 
-@pytest.mark.parametrize("layer,kw", [("LSTM", {}), ("GRU", {}), ("SimpleRNN", {"activation": "relu"})])
+@pytest.mark.parametrize("layer,kw", [("LSTM", {}), ("GRU", {}), ("GRU", {"reset_after": False}),
+                                      ("SimpleRNN", {"activation": "relu"})])
 def test_keras_files_match_keras(keras, layer, kw, tmp_path):
     keras.utils.set_random_seed(0)
     L = getattr(keras.layers, layer)
@@ -309,6 +312,7 @@ def test_keras_files_match_keras(keras, layer, kw, tmp_path):
             continue
         same_as(loaded, torch.tensor(x), hidden, probs)
         assert loaded.source == "keras"
+        assert (loaded.config.arch == "gru_reset_before") == (kw.get("reset_after") is False)
 
 
 def test_a_keras_sequential_course_model_matches_keras(keras, tmp_path):
@@ -363,10 +367,6 @@ def test_keras_files_that_need_code_or_another_cell_are_refused(keras, tmp_path)
     lam.save(tmp_path / "lambda.keras")
     with pytest.raises(ValueError, match="Lambda layer.*holds Python code"):
         load_checkpoint(tmp_path / "lambda.keras")
-    old = keras.Model(inp, keras.layers.GRU(3, reset_after=False)(inp))
-    old.save(tmp_path / "gru.keras")
-    with pytest.raises(ValueError, match="reset_after=False.*cannot compute"):
-        load_checkpoint(tmp_path / "gru.keras")
 
 
 # --- ONNX -----------------------------------------------------------------------------------------------------
@@ -401,6 +401,26 @@ def test_onnx_models_match_onnx_runtime(kind, kw):
     assert loaded.source == "onnx"
     same_as(loaded, x, hidden, torch.softmax(torch.tensor(logits), -1))
     assert loaded.config.arch == {"LSTM": "lstm", "GRU": "gru", "RNN": "rnn_relu"}[kind]
+
+
+def test_an_onnx_gru_with_the_reset_gate_before_its_matrix_matches_onnx_runtime():
+    """ONNX's GRU default (linear_before_reset=0) is Cho et al.'s GRU: read as gru_reset_before, not as torch's."""
+    import onnx
+
+    ort = pytest.importorskip("onnxruntime")
+    torch.manual_seed(7)
+    x = torch.randint(0, V, (N, T))
+    model = onnx.load_model_from_string(onnx_bytes(Exported("GRU").eval(), x))
+    for node in model.graph.node:
+        if node.op_type == "GRU":
+            for a in node.attribute:
+                if a.name == "linear_before_reset":
+                    a.i = 0
+    data = model.SerializeToString()
+    logits, hidden = ort.InferenceSession(data).run(None, {"x": x.numpy()})
+    loaded = load_checkpoint(data, filename="cho.onnx")
+    assert loaded.config.arch == "gru_reset_before"
+    same_as(loaded, x, hidden, torch.softmax(torch.tensor(logits), -1))
 
 
 def test_onnx_files_it_cannot_show_are_refused_in_one_sentence():
@@ -492,7 +512,9 @@ def test_the_53_mb_word_model_of_the_example_opens(tmp_path):
 def test_every_view_page_draws_an_uploaded_word_model_and_a_one_hot_model():
     """Both once raised tracebacks (words re-split into characters; one-hot rows read as ids). The one-hot model's
     vocabulary is derived from a training text, so every page says in the sidebar which order was assumed. (The
-    53 MB word model opens in the browser test; its views differ from the word model's only in the head's width.)"""
+    53 MB word model opens in the browser test; its views differ from the word model's only in the head's width.)
+    A GRU with its reset gate before W_hn (what Keras's reset_after=False and ONNX files bring) draws the pages
+    that depend on the cell: its equations, gates and per-step share of dL/dW_hh."""
     from streamlit.testing.v1 import AppTest
 
     from test_app import APP, VIEWS, assert_no_exception, pages
@@ -505,12 +527,16 @@ def test_every_view_page_draws_an_uploaded_word_model_and_a_one_hot_model():
                               vocab_file=(b"hello hello", "input.txt"))  # a training text: its order is assumed
     assert one_hot.vocab == list(" ehlo") and one_hot.vocab_note
     files = dict((p, f) for f, p in pages())
-    views = [p for p in VIEWS if p != "attention"]  # neither has attention: that page shows its demo, said in a line
-    for name, loaded in [("model.net", word), ("rnn.net", one_hot)]:
+    cho = Loaded(build_model(ModelConfig(arch="gru_reset_before", vocab_size=V, embed_size=D, hidden_size=H,
+                                         output_size=V), "cpu").eval(), None, "keras", vocab=words)
+    cho.config = cho.model.cfg
+    views = [p for p in VIEWS if p != "attention"]  # none has attention: that page shows its demo, said in a line
+    for name, loaded, pages_ in [("model.net", word, views), ("rnn.net", one_hot, views),
+                                 ("cho.keras", cho, ["graph", "gradients", "gates", "hidden"])]:
         at = AppTest.from_file(APP, default_timeout=60)
         at.session_state[K_UPLOADS] = {name: from_checkpoint(loaded, name)}
         at.session_state[K_CURRENT] = f"upload:{name}"
-        for path in views:
+        for path in pages_:
             at.switch_page(f"app_pages/{files[path]}").run()
             assert_no_exception(at)
             assert not at.error, f"/{path} for {name}: {at.error[0].value}"

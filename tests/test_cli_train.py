@@ -17,8 +17,8 @@ def test_list_json(capsys):
     assert main(["list", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     names = [a["name"] for a in data["archs"]]
-    assert names == ["rnn_tanh", "rnn_relu", "lstm", "gru", "lstm_peephole", "lstm_nig", "lstm_nfg", "lstm_nog",
-                     "lstm_cifg", "lstm_niaf", "lstm_noaf", "esn"]
+    assert names == ["rnn_tanh", "rnn_relu", "lstm", "gru", "gru_reset_before", "lstm_peephole", "lstm_nig",
+                     "lstm_nfg", "lstm_nog", "lstm_cifg", "lstm_niaf", "lstm_noaf", "esn"]
     lstm = data["archs"][2]
     assert lstm == lstm | {"family": "lstm", "gates": ["i", "f", "g", "o"], "torch_equivalent": "nn.LSTM"}
     assert {"adding", "code_lm", "reverse"} <= {t["name"] for t in data["tasks"]}

@@ -85,7 +85,7 @@ def test_jacobian_norms_against_autograd_jacobian(arch):
     assert trace.meta["jacobian"][""] == "exact"
 
 
-@pytest.mark.parametrize("arch", ["rnn_tanh", "lstm", "gru", "lstm_peephole", "esn"])
+@pytest.mark.parametrize("arch", ["rnn_tanh", "lstm", "gru", "lstm_peephole", "esn", "gru_reset_before"])
 def test_weight_gradient_is_the_sum_over_steps(arch):
     m, x, y = model_and_data(arch)
     trace = probe(m, x, y, mse)

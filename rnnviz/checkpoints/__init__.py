@@ -61,7 +61,7 @@ def load_checkpoint(source: str | os.PathLike | bytes, *, filename: str | None =
         kind = "onnx"
     if kind in ("npz", "keras", "hdf5", "onnx"):
         got = _read_foreign(data, name, kind)
-        loaded = import_state_dict(got.state_dict, name, nonlinearity, got.notes, got.nonlinearity)
+        loaded = import_state_dict(got.state_dict, name, nonlinearity, got.notes, got.nonlinearity, got.arch)
         loaded.source = {"npz": "npz", "onnx": "onnx"}.get(kind, "keras")
         if vocab is None and vocab_file is None and got.vocab is not None:
             _adopt_stored_vocab(loaded, {got.vocab_key: got.vocab})

@@ -9,10 +9,12 @@ nonlinearity. Nothing is deserialised as an object and no code in a file runs:
   - Keras (.keras zip, legacy .h5, Keras 3 .weights.h5): the JSON config is read as data and the arrays with
     h5py. Layers: InputLayer, Embedding, SimpleRNN, LSTM, GRU (reset_after=True), Dense, and the layers that do
     nothing at inference (Dropout, ...). Any other layer (Lambda, which holds code; custom classes) is refused.
-    Gate orders: Keras LSTM i,f,c,o is torch's i,f,g,o; Keras GRU z,r,h becomes torch's r,z,n.
+    Gate orders: Keras LSTM i,f,c,o is torch's i,f,g,o; Keras GRU z,r,h becomes torch's r,z,n; a GRU with
+    reset_after=False is rnnviz's gru_reset_before (the reset gate before W_hn), with its one bias on the input side.
   - ONNX: the protobuf is parsed by the onnx package; RNN, LSTM and GRU nodes (ONNX gates i,o,f,c and z,r,h,
-    reordered), a Gather from a 2-D initializer before them (the embedding), MatMul/Gemm (+ Add) after them
-    (the head). Weights stored in external files are refused.
+    reordered; a GRU with linear_before_reset=0, ONNX's default, is gru_reset_before), a Gather from a 2-D
+    initializer before them (the embedding), MatMul/Gemm (+ Add) after them (the head). Weights stored in
+    external files are refused.
 """
 from __future__ import annotations
 
@@ -39,6 +41,7 @@ class Foreign:
     nonlinearity: dict[str, str] = field(default_factory=dict)  # "rnn.weight_hh_l0" -> "tanh"/"relu", when said
     vocab: list[str] | None = None
     vocab_key: str | None = None
+    arch: str | None = None  # when the weights' shapes cannot tell: "gru_reset_before"
 
 
 def zip_kind(data: bytes) -> str | None:
@@ -323,13 +326,13 @@ def _recurrent(out: Foreign, k: int, layer: dict, found: list, name: str) -> Non
     H = recurrent.shape[0]
     if family == "gru":
         reset_after = cfg.get("reset_after", rest[0].dim() == 2 if rest else True)
-        if not reset_after:
-            raise ValueError(f"{layer['name']} is a GRU with reset_after=False, which applies the reset gate before "
-                             "the recurrent matrix: torch.nn.GRU (and rnnviz) cannot compute that; retrain with "
-                             "reset_after=True (Keras 3's default)")
         order = [1, 0, 2]  # Keras z, r, h -> torch r, z, n
         kernel, recurrent = _blocks(kernel, order, 1), _blocks(recurrent, order, 1)
-        if rest:
+        if not reset_after:  # Cho et al.'s GRU: r_t resets h_{t−1} before the recurrent matrix reads it
+            out.arch = "gru_reset_before"
+            if rest:
+                rest = [_blocks(rest[0].reshape(-1), order), torch.zeros(3 * H)]  # one bias, on the input side
+        elif rest:
             b = rest[0].reshape(2, 3 * H)
             rest = [_blocks(b[0], order), _blocks(b[1], order)]
     elif rest:
@@ -468,8 +471,7 @@ def _onnx_recurrent(out: Foreign, k: int, node, weight, name: str) -> None:
                          "own cifg variant; export without it")
     acts = attrs.get("activations") or ONNX_DEFAULT_ACTS[op]
     if op == "GRU" and not attrs.get("linear_before_reset", 0):
-        raise ValueError(f"{where} has linear_before_reset=0, which applies the reset gate before the recurrent "
-                         "matrix: torch.nn.GRU (and rnnviz) cannot compute that")
+        out.arch = "gru_reset_before"  # ONNX's default: the reset gate before the recurrent matrix, as Cho et al.
     if op != "RNN" and list(acts) != ONNX_DEFAULT_ACTS[op]:
         raise ValueError(f"{where} uses activations {list(acts)}; rnnviz reads {op} with {ONNX_DEFAULT_ACTS[op]}")
     if op == "RNN" and list(acts) not in (["Tanh"], ["Relu"]):

@@ -25,6 +25,7 @@ import torch
 from torch import Tensor
 
 from rnnviz.build import build_model
+from rnnviz.cells import get_spec
 from rnnviz.checkpoints.loaded import Loaded
 from rnnviz.checkpoints.reading import MAX_FILE_BYTES
 from rnnviz.models import ModelConfig
@@ -38,10 +39,11 @@ CELLS = {4: ("lstm", "nn.LSTM"), 3: ("gru", "nn.GRU"), 1: ("rnn", "nn.RNN")}
 
 
 def import_state_dict(sd: Mapping, name: str, nonlinearity: str | None = None, notes: list[str] | None = None,
-                      known: Mapping[str, str] | None = None) -> Loaded:
+                      known: Mapping[str, str] | None = None, arch: str | None = None) -> Loaded:
     """An RNNModel (CPU, eval mode) holding the weights of a torch.nn state_dict; see the module docstring.
     nonlinearity: what the user said an nn.RNN used (None: not said); known: what the file itself says, as
-    {weight_hh_l0 key: "tanh" or "relu"} read from a pickled nn.RNN."""
+    {weight_hh_l0 key: "tanh" or "relu"} read from a pickled nn.RNN. arch: the cell the file says it is when the
+    shapes cannot tell (a GRU whose reset gate comes before W_hn: "gru_reset_before")."""
     notes = list(notes or [])
     keys = _normalise(sd)  # normalised key -> original key
     stacks = _stacks(keys)
@@ -57,7 +59,10 @@ def import_state_dict(sd: Mapping, name: str, nonlinearity: str | None = None, n
     num_layers, bias = _check_stack(stacks[prefix], prefix)
     w = {kind_layer: _tensor(sd[keys[k]], keys[k]) for kind_layer, k in stacks[prefix].items()}
     said = (known or {}).get(keys[stacks[prefix][("weight_hh", 0)]])
-    arch, H, D = _shapes(w, prefix, num_layers, bias, nonlinearity, said, notes)
+    found, H, D = _shapes(w, prefix, num_layers, bias, nonlinearity, said, notes)
+    if arch is not None and get_spec(arch).family != get_spec(found).family:
+        raise ValueError(f"{name} says its cell is {arch}, but its weights have the shapes of a {found}")
+    arch = arch or found
     emb, head = _embedding_and_head(sd, keys, stacks, prefix, D, H, notes)
     state = {f"rnn.{kind}_l{k}": t for (kind, k), t in w.items()}
     if emb is not None:
