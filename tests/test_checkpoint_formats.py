@@ -316,18 +316,22 @@ def test_keras_files_match_keras(keras, layer, kw, tmp_path):
 
 
 def test_a_keras_sequential_course_model_matches_keras(keras, tmp_path):
-    """The shape of a Keras course's character model: Sequential, Embedding, LSTM, Dropout, Dense(softmax)."""
+    """The shape of a Keras course's character model: Sequential, Embedding, LSTM, Dropout, and the head as
+    TimeDistributed(Dense(softmax)), in each of Keras's file formats."""
     keras.utils.set_random_seed(1)
     model = keras.Sequential([keras.Input((None,), dtype="int32"), keras.layers.Embedding(V, D),
                               keras.layers.LSTM(H, return_sequences=True), keras.layers.Dropout(0.2),
-                              keras.layers.Dense(V, activation="softmax")])
+                              keras.layers.TimeDistributed(keras.layers.Dense(V, activation="softmax"))])
     for w in model.weights:
         w.assign(np.random.default_rng(3).normal(size=w.shape).astype("float32") * 0.5)
     x = np.random.default_rng(4).integers(0, V, (N, T))
     probs = model(x).detach().cpu().numpy()
-    model.save(tmp_path / "course.keras")
-    loaded = load_checkpoint(tmp_path / "course.keras")
-    close(torch.softmax(probe(loaded.model, torch.tensor(x), jacobian=False)["output"], -1), probs, "probabilities")
+    for name in ("course.keras", "course.h5", "course.weights.h5"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            (model.save_weights if name.endswith(".weights.h5") else model.save)(tmp_path / name)
+        loaded = load_checkpoint(tmp_path / name)
+        close(torch.softmax(probe(loaded.model, torch.tensor(x), jacobian=False)["output"], -1), probs, name)
 
 
 def test_hdf5_links_and_virtual_datasets_are_refused(keras, tmp_path):

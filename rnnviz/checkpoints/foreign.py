@@ -7,8 +7,8 @@ nonlinearity. Nothing is deserialised as an object and no code in a file runs:
     fed one-hot characters) are mapped; other arrays are taken as torch names. A `chars`/`vocab` string array
     is the vocabulary.
   - Keras (.keras zip, legacy .h5, Keras 3 .weights.h5): the JSON config is read as data and the arrays with
-    h5py. Layers: InputLayer, Embedding, SimpleRNN, LSTM, GRU (reset_after=True), Dense, and the layers that do
-    nothing at inference (Dropout, ...). Any other layer (Lambda, which holds code; custom classes) is refused.
+    h5py. Layers: InputLayer, Embedding, SimpleRNN, LSTM, GRU, Dense (also as TimeDistributed(Dense)), and the
+    layers that do nothing at inference (Dropout, ...). Any other layer (Lambda, which holds code; custom classes) is refused.
     Gate orders: Keras LSTM i,f,c,o is torch's i,f,g,o; Keras GRU z,r,h becomes torch's r,z,n; a GRU with
     reset_after=False is rnnviz's gru_reset_before (the reset gate before W_hn), with its one bias on the input side.
   - ONNX: the protobuf is parsed by the onnx package; RNN, LSTM and GRU nodes (ONNX gates i,o,f,c and z,r,h,
@@ -204,6 +204,9 @@ def _config_layers(config, name: str) -> list[dict]:
         if cls == "Lambda":
             raise ValueError(f"{name} has a Lambda layer ({cfg.get('name')}), which holds Python code; rnnviz will not "
                              "run it: rebuild the model without it")
+        inner = cfg.get("layer") if isinstance(cfg.get("layer"), dict) else {}
+        if cls == "TimeDistributed" and inner.get("class_name") == "Dense" and isinstance(inner.get("config"), dict):
+            cls, cfg = "Dense", {**inner["config"], "name": cfg.get("name")}  # the same Dense at every step
         if cls == "Bidirectional":
             raise ValueError(f"{name} has a Bidirectional layer, which rnnviz does not read yet; it shows one "
                              "direction per layer: inspect a model trained without Bidirectional")
@@ -223,7 +226,8 @@ def _snake(cls: str) -> str:
 
 
 def _guess_layers(f, name: str) -> list[dict]:
-    kinds = {"embedding": "Embedding", "simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU", "dense": "Dense"}
+    kinds = {"embedding": "Embedding", "simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU", "dense": "Dense",
+             "time_distributed": "Dense"}
     rank = {"Embedding": 0, "SimpleRNN": 1, "LSTM": 1, "GRU": 1, "Dense": 2}
     found = []
     for key in f["layers"]:
@@ -242,7 +246,7 @@ def _keras3_vars(f, layer: dict) -> list:
     group = f.get(f"layers/{layer['path']}")
     if group is None:
         return []
-    holder = group["cell"] if "cell" in group else group
+    holder = group["cell"] if "cell" in group else group["layer"] if "layer" in group else group  # RNN / wrapper
     v = holder.get("vars")
     return [v[str(i)] for i in range(len(v))] if v is not None else []
 
