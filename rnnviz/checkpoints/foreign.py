@@ -294,6 +294,14 @@ def _translate(layers: list[dict], arrays, name: str, notes: list[str]) -> Forei
     if not rec[-1]["config"].get("return_sequences", True):
         out.notes.append(f"{rec[-1]['name']} returns only its last step (return_sequences=False); rnnviz shows the "
                          "head's output at every step")
+    roles = [f"{layer['name']} as the embedding" for layer in layers[:first]]
+    roles += [f"{layer['name']} as layer {k}" for k, layer in enumerate(rec)]
+    roles += [f"{layer['name']} as dense{k}" for k, layer in enumerate(x for x in layers[last + 1:]
+                                                                       if x["class"] == "Dense")]
+    out.notes.insert(0, "read the Keras layers " + ", ".join(roles))
+    if out.arch == "gru_reset_before":
+        out.notes.append("its GRU has reset_after=False: read as gru_reset_before, the reset gate applied to h_(t-1) "
+                         "before W_hn as Cho et al. (2014) wrote it (torch's GRU applies it after)")
     dense = 0
     for layer in layers[last + 1:]:
         act = layer["config"].get("activation", "linear")
@@ -451,6 +459,9 @@ def read_onnx(data: bytes, name: str) -> Foreign:
             dense += 1
     for k in range(dense):  # a MatMul without an Add has no bias
         out.state_dict.setdefault(f"dense{k}.bias", torch.zeros(out.state_dict[f"dense{k}.weight"].shape[0]))
+    if out.arch == "gru_reset_before":
+        out.notes.append("its GRU has linear_before_reset=0: read as gru_reset_before, the reset gate applied to "
+                         "h_(t-1) before W_hn as Cho et al. (2014) wrote it (torch's GRU applies it after)")
     producer = f" by {model.producer_name}" if model.producer_name else ""
     out.notes.append(f"read the ONNX graph{producer}: {len(rec)} {nodes[rec[0]].op_type} node(s)"
                      + (", a Gather as the embedding" if "embedding.weight" in out.state_dict else "")
