@@ -214,6 +214,20 @@ def test_an_expired_link_says_so_and_shows_the_demo():
 
 
 
+def test_lesson_5s_reach_figure_is_drawn_on_the_lessons_own_task_and_says_its_length():
+    """The figure once said "40 steps" over a 24-step bracket_depth input while the lesson trained on code."""
+    from rnnviz.lessons import LESSONS
+
+    lesson = next(x for x in LESSONS if x.number == 5)
+    at = open_page("lesson_5.py")
+    assert_no_exception(at)
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    reach = next(f for f in specs if "How far back" in str(f["layout"].get("title", {}).get("text", "")))
+    subtitle = reach["layout"]["title"]["subtitle"]["text"]
+    first = lesson.presets[0]
+    assert f"{first.seq_len}-step input from {first.task}" in subtitle, subtitle
+
+
 def test_a_second_click_on_a_lesson_is_judged_as_the_same_presets(monkeypatch):
     """Train twice: the runs are numbered "· run 2", and the lesson shows and judges the newest of each preset."""
     import types

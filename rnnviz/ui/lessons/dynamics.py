@@ -68,16 +68,17 @@ def variants(lesson: Lesson) -> None:
     from rnnviz.models import num_parameters
     from rnnviz.plots.gates import saturation_figure
 
-    rows = []
-    for a in VARIANTS:
-        s = untrained("bracket_depth", a, 24)
-        rows.append({"variant": a, "what changes": SPECS[a].summary, "gates": ", ".join(SPECS[a].gates),
-                     "parameters": num_parameters(s.model)})
+    first = lesson.presets[0]  # the networks and the task the live runs below train: code_lm, hidden 32
+    untrained_ = {a: untrained(first.task, a, first.hidden, first.seq_len) for a in VARIANTS}
+    rows = [{"variant": a, "what changes": SPECS[a].summary, "gates": ", ".join(SPECS[a].gates),
+             "parameters": num_parameters(s.model)} for a, s in untrained_.items()]
     st.table(pd.DataFrame(rows).set_index("variant"))  # a plain table: grows with the page's font on a projector
-    traces = {a: untrained("bracket_depth", a, 24).latest for a in VARIANTS}
+    traces = {a: s.latest for a, s in untrained_.items()}
+    steps = next(iter(traces.values())).steps
     widgets.figure(grad_compare(traces, theme=widgets.theme(), title="How far back each variant's gradient reaches",
-                                subtitle="Untrained, same input, 40 steps: at initialisation they all carry the "
-                                "gradient back about equally; the differences come with training (the scores below)."),
+                                subtitle=f"Untrained, the same {steps}-step input from {first.task}: at initialisation "
+                                "they all carry the gradient back about equally; the differences come with training "
+                                "(the scores below)."),
                    "lesson5.reach", name="variants reach")
 
     def draw(mine):
