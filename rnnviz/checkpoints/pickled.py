@@ -22,11 +22,11 @@ from __future__ import annotations
 import io
 import pickle
 import pickletools
-from _compat_pickle import IMPORT_MAPPING, NAME_MAPPING
 import re
 import threading
 import warnings
 import zipfile
+from _compat_pickle import IMPORT_MAPPING, NAME_MAPPING  # Python 2 names in protocol-2 pickles, as torch maps them
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
