@@ -513,12 +513,12 @@ def test_the_53_mb_word_model_of_the_example_opens(tmp_path):
 
 # --- the app, with uploaded models ----------------------------------------------------------------------------
 
-def test_every_view_page_draws_an_uploaded_word_model_and_a_one_hot_model():
-    """Both once raised tracebacks (words re-split into characters; one-hot rows read as ids). The one-hot model's
-    vocabulary is derived from a training text, so every page says in the sidebar which order was assumed. (The
-    53 MB word model opens in the browser test; its views differ from the word model's only in the head's width.)
+def test_the_view_pages_draw_an_uploaded_word_model_a_one_hot_model_and_a_reset_before_gru():
+    """The first two once raised tracebacks (words re-split into characters; one-hot rows read as ids). The one-hot
+    model's vocabulary is derived from a training text, so the sidebar says on each page which order was assumed.
     A GRU with its reset gate before W_hn (what Keras's reset_after=False and ONNX files bring) draws the pages
-    that depend on the cell: its equations, gates and per-step share of dL/dW_hh."""
+    that depend on the cell. Together they cover every view page. (The 53 MB word model opens in the browser test;
+    its views differ from the word model's only in the head's width.)"""
     from streamlit.testing.v1 import AppTest
 
     from test_app import APP, VIEWS, assert_no_exception, pages
@@ -534,9 +534,13 @@ def test_every_view_page_draws_an_uploaded_word_model_and_a_one_hot_model():
     cho = Loaded(build_model(ModelConfig(arch="gru_reset_before", vocab_size=V, embed_size=D, hidden_size=H,
                                          output_size=V), "cpu").eval(), None, "keras", vocab=words)
     cho.config = cho.model.cfg
-    views = [p for p in VIEWS if p != "attention"]  # none has attention: that page shows its demo, said in a line
-    for name, loaded, pages_ in [("model.net", word, views), ("rnn.net", one_hot, views),
-                                 ("cho.keras", cho, ["graph", "gradients", "gates", "hidden"])]:
+    # Each model on the pages its kind could break: words (typed input, generation, labels), one-hot rows read back
+    # as characters (every page that labels steps), and the cell's own equations, gates and dL/dW_hh shares.
+    cases = [("model.net", word, ["hidden", "generate", "checkpoints", "graph"]),
+             ("rnn.net", one_hot, ["graph", "gradients", "hidden", "gates", "checkpoints"]),
+             ("cho.keras", cho, ["graph", "gradients", "gates"])]
+    assert {p for _, _, ps in cases for p in ps} == set(VIEWS) - {"attention"}  # none has attention: its demo shows
+    for name, loaded, pages_ in cases:
         at = AppTest.from_file(APP, default_timeout=60)
         at.session_state[K_UPLOADS] = {name: from_checkpoint(loaded, name)}
         at.session_state[K_CURRENT] = f"upload:{name}"
