@@ -115,7 +115,7 @@ def _alarm(signum, frame):
 
 
 @pytest.mark.parametrize("kind", FORMATS)
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(edits=st.lists(edit, min_size=1, max_size=4))
 def test_mutated_files_load_cleanly_or_are_refused_in_one_sentence(kind, edits):
     data = mutate(valid(kind), edits)
