@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import os
 
-from rnnviz.checkpoints.foreign import looks_like_onnx, read_keras, read_npz, read_onnx, zip_kind
+from rnnviz.checkpoints.foreign import zip_kind
+from rnnviz.checkpoints.keras_file import read_keras
+from rnnviz.checkpoints.npz_file import read_npz
+from rnnviz.checkpoints.onnx_file import looks_like_onnx, read_onnx
 from rnnviz.checkpoints.importer import import_state_dict
 from rnnviz.checkpoints.loaded import Loaded, summarize
 from rnnviz.checkpoints.pickled import pickle_notes
@@ -43,7 +46,7 @@ def load_checkpoint(source: str | os.PathLike | bytes, *, filename: str | None =
     The format is told by content, never by name: an rnnviz checkpoint; a state_dict in .safetensors or
     torch.save form (plain, or wrapped as {"state_dict": ...} / {"model": ..., "optimizer": ...}); a whole
     pickled model or a TorchScript archive (pickled.py: read without running it); NumPy .npz, Keras
-    (.keras, .h5, .weights.h5) or ONNX (foreign.py). vocab (token strings by id)
+    (.keras, .h5, .weights.h5) or ONNX (npz_file.py, keras_file.py, onnx_file.py). vocab (token strings by id)
     overrides the file's; a torch.save file's own (a list or map under a key like "vocab", "chars" or "stoi"
     next to the weights) is used when it fits. nonlinearity ("tanh" or "relu") is for nn.RNN weights, which
     cannot tell: None reads what a pickled nn.RNN says, else assumes tanh and notes it.
