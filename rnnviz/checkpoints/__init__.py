@@ -99,7 +99,7 @@ FOREIGN = {"npz": "NumPy .npz", "keras": "Keras .keras", "hdf5": "HDF5 (Keras)",
 
 
 def _read_foreign(data: bytes, name: str, kind: str):
-    """foreign.py's reader for `kind`. The zip, HDF5 and protobuf libraries underneath raise many kinds of error
+    """The reader for `kind` (npz_file, keras_file, onnx_file). The zip, HDF5 and protobuf libraries underneath raise many kinds of error
     on a damaged file (BadZipFile, OSError, KeyError, DecodeError, ...): each becomes one sentence."""
     try:
         if kind == "npz":
