@@ -99,8 +99,9 @@ FOREIGN = {"npz": "NumPy .npz", "keras": "Keras .keras", "hdf5": "HDF5 (Keras)",
 
 
 def _read_foreign(data: bytes, name: str, kind: str):
-    """The reader for `kind` (npz_file, keras_file, onnx_file). The zip, HDF5 and protobuf libraries underneath raise many kinds of error
-    on a damaged file (BadZipFile, OSError, KeyError, DecodeError, ...): each becomes one sentence."""
+    """The reader for `kind` (npz_file, keras_file, onnx_file). The zip, HDF5 and protobuf libraries underneath
+    raise many kinds of error on a damaged file (BadZipFile, OSError, KeyError, DecodeError, ...): each becomes
+    one sentence."""
     try:
         if kind == "npz":
             return read_npz(data, name)
