@@ -108,7 +108,7 @@ def opened(page, name: str) -> None:
     """The upload became the subject: the sidebar shows it and no error or traceback is on the page."""
     wait_for(lambda: page.evaluate("""name => [...document.querySelectorAll(
         "[data-testid='stSidebar'] input[aria-label='Showing']")].some(i => i.value === "Upload: " + name)""", name),
-        60, what=f"the sidebar showing {name}")
+        90, what=f"the sidebar showing {name}")
     wait_idle(page)
     assert showing(page) == f"Upload: {name}"
     assert_no_error(page)
@@ -123,6 +123,7 @@ def the_checkpoints_people_bring_open(page, tmp_path) -> None:
     formats.py's AppTest, which costs the suite far less than a browser visit of each.)"""
     words = ["the", "cat", "sat", "on", "a", "mat", "."]
     upload(page, "Vocabulary", "words.txt", "\n".join(words).encode())
+    wait_idle(page)  # each upload reruns the page (and reloads what is open): one at a time, as a user does
     upload(page, "A checkpoint", "word_lm.net", whole(WordModel(len(words))))
     opened(page, "word_lm.net")
     main = page.locator("[data-testid='stMain']")
@@ -130,6 +131,7 @@ def the_checkpoints_people_bring_open(page, tmp_path) -> None:
     typed = page.get_by_label("Type an input (text)").input_value()
     assert set(typed.split()) <= set(words) and " " in typed, typed  # words, spaced: not characters run together
     upload(page, "Vocabulary", "names.txt", b"anna\nbob\neve\n")  # a text: its 7 characters, in code-point order
+    wait_idle(page)
     upload(page, "A checkpoint", "names.pt", whole(NamesRNN(7)))
     opened(page, "names.pt")
     expect(page.locator("[data-testid='stSidebar']").get_by_text("code-point order", exact=False)).to_be_visible()
