@@ -133,8 +133,7 @@ def _rnn(name, torch_equivalent, nonlinearity, summary) -> CellSpec:
 GRU_MEANINGS = (("r", "reset gate: how much of W_hn h_{t−1} reaches the candidate n_t"),
                 ("z", "update gate: how much of h_{t−1} is kept; 1 − z_t of the candidate n_t is written"),
                 ("n", "candidate: the new state on offer, in [−1, 1]"))
-GRU_BEFORE_MEANINGS = (("r", "reset gate: how much of W_hn h_{t−1} reaches the candidate n_t, reset before W_hn"),) \
-    + GRU_MEANINGS[1:]
+GRU_BEFORE_MEANINGS = (("r", "reset gate: how much of h_{t−1} W_hn reads for the candidate n_t"),) + GRU_MEANINGS[1:]
 
 SPECS: dict[str, CellSpec] = {
     s.name: s

@@ -95,8 +95,13 @@ def try_input(subject: Subject) -> None:
         st.caption("Typed input needs a token model (with a vocabulary for text); the views use the probe batch.")
         return
     ids = subject.input_ids(subject.latest, 0) or []
-    default = (join_tokens([subject.vocab[i] for i in ids[:60] if 0 <= i < len(subject.vocab)], subject.vocab)[:300]
-               if subject.vocab else ",".join(map(str, ids[:20])) or "0,1,2,3")
+    if subject.vocab:  # the traced input's first tokens, whole ones only, within the box's 400 characters
+        tokens = [subject.vocab[i] for i in ids[:60] if 0 <= i < len(subject.vocab)]
+        while len(join_tokens(tokens, subject.vocab)) > 400:
+            tokens.pop()
+        default = join_tokens(tokens, subject.vocab)
+    else:
+        default = ",".join(map(str, ids[:20])) or "0,1,2,3"
     text = st.text_input("Type an input" + (" (text)" if subject.vocab else " (token ids, comma separated)"),
                          default, key=f"ckpt.input.{subject.label}", max_chars=400)  # per model: text for
     # another model's vocabulary would be refused
