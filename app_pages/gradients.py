@@ -4,7 +4,7 @@ import streamlit as st
 from rnnviz.analysis import input_connectivity, recurrent_weights, spectral_radius
 from rnnviz.plots.connectivity import connectivity_figure
 from rnnviz.plots.gradients import grad_curve, grad_heat_figure, jacobian_figure
-from rnnviz.plots.spectra import eigenvalue_figure, singular_value_figure
+from rnnviz.plots.spectra import decay_figure, eigenvalue_figure, singular_value_figure
 from rnnviz.ui import pickers, race, state, whatif_panel, widgets
 
 st.title("Gradient flow through time")
@@ -24,7 +24,8 @@ def draw(layer: int, sample: int):
                               per_step_loss=pickers.per_step_loss(s, prefix)),
                    "gradients.curve", trace.frame(prefix + "grad.h", sample=sample), name="dL-dh over time")
     left, right = widgets.side_by_side(2)
-    rho = spectral_radius(s.model, prefix, layer)
+    has_w_hh = s.model.spec.has_w_hh
+    rho = spectral_radius(s.model, prefix, layer) if has_w_hh else None
     with left:
         widgets.figure(jacobian_figure(trace, rho, layer=layer, prefix=prefix, theme=theme),
                        "gradients.jacobian", trace.frame(prefix + "jacobian"), name="jacobian by lag")
@@ -34,6 +35,10 @@ def draw(layer: int, sample: int):
         else:
             st.info("The map of ||dL/dh_t|| over training needs probes from a training run; train one on the "
                     "Train page.")
+    if not has_w_hh:  # a linear recurrence: its step Jacobian's eigenvalues are the decays the input sets
+        widgets.figure(decay_figure(trace, layer, sample, prefix, tokens, theme), "gradients.decay",
+                       trace.frame(prefix + "decay", sample=sample), name="decays")
+        return
     w = recurrent_weights(s.model, prefix, layer)
     left, right = widgets.side_by_side(2)
     with left:

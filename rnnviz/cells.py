@@ -14,77 +14,17 @@ Leading dimensions are free: (B, .) per step, or (T*B, .) when every step is eva
 
 Each cell's CellSpec in SPECS also says what the views need, so they ask the cell rather than its family: its
 equations, its gates and what each means, whether it has a W_hh matrix, and how its step Jacobian is formed.
-A new cell is one entry in SPECS (and a step function for a new family) plus its reference test.
+A new cell is one entry in SPECS (and a step function for a new family) plus its reference test. The linear
+recurrences (minGRU, minLSTM), whose gates read x_t only, are written out in linear_cells.py and joined here.
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
-from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-
-TRANSITIONS = {  # spec.transition -> the step Jacobian ∂h_t/∂h_{t−1} that backpropagation multiplies by
-    "elman": "diag(φ′(a_t)) W_hh: one fixed matrix per step, so ρ(W_hh)^lag sets the gradient's rate",
-    "leaky": "(1 − α) I + α diag(tanh′(a_t)) W_hh: the leak keeps part of h_{t−1}, so for α < 1 the rate "
-             "lies nearer 1 than ρ(W_hh)",
-    "gated": "a sum of paths whose factors are the gates at each step: no single matrix sets the rate",
-    "diagonal": "diag(λ_t): each unit decays at its own rate, no W_hh matrix",
-}
-RHO_TRANSITIONS = ("elman", "leaky")  # diag(φ′) W_hh-like transitions, where a ρ(W_hh)^lag line means something
-
-
-@dataclass(frozen=True)
-class CellSpec:
-    """What a cell is and what the views need to show it; tuples throughout, so a spec can be a dict key.
-    Equations and gate meanings are plain text in the step docstrings' notation (h_{t−1}, ⊙, σ), with the
-    unrolled graph's matrix names (W_xh, W_hh); analysis/equations.py turns them into HTML."""
-
-    name: str
-    family: str  # "rnn" | "lstm" | "gru" | "esn": how the step is computed
-    blocks: tuple[str, ...]  # row blocks of W_ih / W_hh, in storage order
-    gates: tuple[str, ...]  # gate activations the trace records (may include derived ones)
-    torch_equivalent: str | None  # the torch.nn module with the same numerics, if any
-    has_cell: bool = False  # carries c_t besides h_t
-    peephole: bool = False  # Gers & Schmidhuber (2000) peepholes p ⊙ c
-    input_act: bool = True  # g_t = tanh(a_g); False: g_t = a_g (NIAF)
-    output_act: bool = True  # h_t = o_t ⊙ tanh(c_t); False: h_t = o_t ⊙ c_t (NOAF)
-    coupled: bool = False  # CIFG: f_t = 1 - i_t
-    nonlinearity: str = "tanh"  # rnn family: "tanh" or "relu"
-    summary: str = ""
-    equations: tuple[str, ...] = ()  # the update, one line per quantity ("h_t = ..."), as the step computes it
-    gate_meanings: tuple[tuple[str, str], ...] = ()  # (gate, "name: what it does"), for every gate recorded
-    has_w_hh: bool = True  # False for a recurrence without a W_hh matrix (a diagonal one: minGRU, LRU)
-    transition: str = ""  # a key of TRANSITIONS: how ∂h_t/∂h_{t−1} is formed
-    memory_gate: str = ""  # the gate that, near 1, keeps the old state (LSTM f, GRU z); "" if none
-    reset_before: bool = False  # GRU family: r_t applied to h_{t−1} before W_hn (Cho et al. 2014; Keras
-    # reset_after=False; ONNX linear_before_reset=0), not after it as torch.nn.GRU does
-
-    @property
-    def num_blocks(self) -> int:
-        return len(self.blocks)
-
-    @property
-    def rho_sets_rate(self) -> bool:
-        """True where ∂h_t/∂h_{t−1} is diag(φ′) W_hh-like, so ρ(W_hh)^lag is the rate to compare with."""
-        return self.has_w_hh and self.transition in RHO_TRANSITIONS
-
-    def gate_meaning(self, gate: str) -> str:
-        """The spec's words for one of its gates, e.g. "forget gate: how much of c_{t−1} is kept"."""
-        for g, meaning in self.gate_meanings:
-            if g == gate:
-                return meaning
-        raise ValueError(f"{self.name} declares no meaning for gate {gate!r}; it has {', '.join(self.gates) or 'none'}")
-
-    def gate_label(self, gate: str) -> str:
-        """The gate's short name with its symbol, "forget gate f": the meaning's words before the colon."""
-        return f"{self.gate_meaning(gate).split(':')[0]} {gate}"
-
-    def equation(self, symbol: str) -> str | None:
-        """The line that defines `symbol` ("h" -> "h_t = ..."), or None if the spec has none."""
-        return next((e for e in self.equations if e.startswith(f"{symbol}_t =")), None)
+from rnnviz.cellspec import RHO_TRANSITIONS, TRANSITIONS, CellSpec, LayerWeights  # noqa: F401 (re-exported)
+from rnnviz.linear_cells import LINEAR_SPECS, LINEAR_STEPS
 
 
 def _gate_line(g: str, act: str = "σ", extra: str = "") -> str:
@@ -165,22 +105,13 @@ SPECS: dict[str, CellSpec] = {
                  summary="Echo state network: fixed random reservoir, leaky tanh units, trained readout",
                  equations=("h_t = (1 − α) h_{t−1} + α tanh(W_in x_t + W h_{t−1} + b)",), transition="leaky"),
     )
-}
+} | LINEAR_SPECS
 
 
 def get_spec(arch: str) -> CellSpec:
     if arch not in SPECS:
         raise ValueError(f"unknown architecture {arch!r}; choose one of {', '.join(SPECS)}")
     return SPECS[arch]
-
-
-class LayerWeights(NamedTuple):
-    """One layer's recurrent weights as a step needs them."""
-
-    weight_hh: Tensor  # (G*H, H)
-    bias_hh: Tensor | None  # (G*H,)
-    peephole: dict[str, Tensor] | None = None  # gate -> (H,)
-    leak_rate: float = 1.0  # ESN only
 
 
 def hidden_projection(h: Tensor, w: LayerWeights) -> Tensor:
@@ -292,7 +223,7 @@ def lstm_step(gx: Tensor, h: Tensor, c: Tensor, w: LayerWeights, spec: CellSpec)
     return h, c, rec
 
 
-STEPS = {"rnn": rnn_step, "esn": esn_step, "gru": gru_step, "lstm": lstm_step}
+STEPS = {"rnn": rnn_step, "esn": esn_step, "gru": gru_step, "lstm": lstm_step} | LINEAR_STEPS
 
 
 def step_fn(spec: CellSpec):

@@ -62,13 +62,16 @@ def apply_init(rnn: Recurrent, cfg: InitConfig, generator: torch.Generator | Non
     """Re-initialises every layer of `rnn` under `cfg` (draws from `generator` for reproducibility)."""
     cfg.validate()
     spec = rnn.spec
+    if cfg.scheme != "default" and not spec.has_w_hh:
+        raise ValueError(f"{spec.name} has no W_hh matrix for the {cfg.scheme!r} initialisation to shape; "
+                         "use default")
     for k in range(rnn.num_layers):
         w_ih, b_ih, w = rnn.layer(k)
         H, bound = rnn.hidden_size, 1.0 / rnn.hidden_size ** 0.5
         for t in (w_ih, w.weight_hh, b_ih, w.bias_hh):
             if t is not None:
                 t.uniform_(-bound, bound, generator=generator)
-        for block in blocks(w.weight_hh, spec.num_blocks):
+        for block in blocks(w.weight_hh, spec.num_blocks) if spec.has_w_hh else ():
             if cfg.scheme == "orthogonal":
                 q, r = torch.linalg.qr(torch.randn(H, H, generator=generator, dtype=torch.float64))
                 block.copy_(cfg.gain * q * torch.sign(torch.diagonal(r)))  # Haar-distributed (Mezzadri 2007)
@@ -87,7 +90,8 @@ def apply_init(rnn: Recurrent, cfg: InitConfig, generator: torch.Generator | Non
 
 @torch.no_grad()
 def set_forget_bias(rnn: Recurrent, layer: int, value: float) -> None:
-    """Makes the forget gate's total bias b_if + b_hf equal `value` (LSTM family with an f block only)."""
+    """Makes the forget gate's total bias b_if + b_hf equal `value` (cells with an f block only; minLSTM's has
+    no b_hf, so b_if alone is set)."""
     spec = rnn.spec
     if "f" not in spec.blocks:
         raise ValueError(f"{spec.name} has no forget-gate weights to bias")
@@ -96,7 +100,8 @@ def set_forget_bias(rnn: Recurrent, layer: int, value: float) -> None:
         raise ValueError("this model has no biases (bias=False)")
     j, H = spec.blocks.index("f"), rnn.hidden_size
     b_ih[j * H:(j + 1) * H] = value
-    w.bias_hh[j * H:(j + 1) * H] = 0.0
+    if w.bias_hh is not None:
+        w.bias_hh[j * H:(j + 1) * H] = 0.0
 
 
 @torch.no_grad()
@@ -125,6 +130,8 @@ def matrix_spectrum(w: Tensor) -> dict:
 
 def layer_spectra(rnn: Recurrent) -> list[dict]:
     """Per layer: each W_hh gate block's spectrum, the largest block radius, and σ_max of the whole W_hh."""
+    if not rnn.spec.has_w_hh:
+        raise ValueError(f"{rnn.spec.name} has no W_hh matrix to take the spectrum of; its recurrence is diagonal")
     out = []
     for k in range(rnn.num_layers):
         w_hh = rnn.layer(k)[2].weight_hh

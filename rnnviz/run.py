@@ -75,6 +75,9 @@ class RunSpec:
         from rnnviz.cells import get_spec
 
         has_forget = "f" in get_spec(arch).blocks
+        if self.init != "default" and not get_spec(arch).has_w_hh:
+            raise ValueError(f"{arch} has no W_hh matrix for the {self.init!r} initialisation to shape; "
+                             "use init default")
         steps = self.steps or d.steps
         spec = dataclasses.replace(
             self, arch=arch, hidden=self.hidden or d.hidden_size, layers=self.layers or d.num_layers,

@@ -15,6 +15,8 @@ from torch import Tensor, nn
 
 from rnnviz import fused
 from rnnviz.cells import CellSpec, LayerWeights, get_spec, step_fn
+from rnnviz.linear_cells import coefficients
+from rnnviz.scan import log_scan
 
 MAX_HIDDEN = 1024  # beyond this nothing trains or traces interactively on a CPU
 MAX_LAYERS = 4
@@ -49,6 +51,7 @@ class Recurrent(nn.Module):
 
     Parameters per layer k: weight_ih_lk (G*H, D), weight_hh_lk (G*H, H), bias_ih_lk, bias_hh_lk (G*H,),
     plus peephole_{i,f,o}_lk (H,) for lstm_peephole. For the ESN they are buffers: the reservoir is fixed.
+    A cell without W_hh (minGRU, minLSTM: spec.has_w_hh False) has only weight_ih_lk and bias_ih_lk.
     """
 
     def __init__(self, arch: str, input_size: int, hidden_size: int, num_layers: int = 1,
@@ -62,9 +65,11 @@ class Recurrent(nn.Module):
         G, H = self.spec.num_blocks, hidden_size
         fixed = self.spec.family == "esn"
         for k in range(num_layers):
-            shapes = {f"weight_ih_l{k}": (G * H, input_size if k == 0 else H), f"weight_hh_l{k}": (G * H, H)}
+            rec = self.spec.has_w_hh
+            shapes = {f"weight_ih_l{k}": (G * H, input_size if k == 0 else H)} | ({f"weight_hh_l{k}": (G * H, H)}
+                                                                                 if rec else {})
             if bias:
-                shapes.update({f"bias_ih_l{k}": (G * H,), f"bias_hh_l{k}": (G * H,)})
+                shapes.update({f"bias_ih_l{k}": (G * H,)} | ({f"bias_hh_l{k}": (G * H,)} if rec else {}))
             if self.spec.peephole:
                 shapes.update({f"peephole_{g}_l{k}": (H,) for g in "ifo"})
             for name, shape in shapes.items():
@@ -121,6 +126,10 @@ class Recurrent(nn.Module):
             if k > 0:
                 x = F.dropout(x, self.dropout, self.training)
             w_ih, b_ih, w = self.layer(k)
+            if spec.parallel:  # linear in h: every step at once (scan.py), equal to the step loop
+                x = log_scan(*coefficients(F.linear(x, w_ih, b_ih), spec), h0[k])
+                hs.append(x[:, -1])
+                continue
             if spec.family == "gru" and not spec.reset_before:  # the hand-written BPTT is torch's GRU
                 x = fused.gru_layer(x, h0[k], w_ih, w.weight_hh, b_ih, w.bias_hh)
                 hs.append(x[:, -1])
@@ -187,7 +196,7 @@ class Recurrent(nn.Module):
 
 def _torch_order(rec: Recurrent) -> list[Tensor]:
     """torch's _flat_weights order: per layer w_ih, w_hh, b_ih, b_hh."""
-    names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if rec.bias else [])
+    names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if rec.bias else [])  # only cells with W_hh
     return [getattr(rec, f"{n}_l{k}") for k in range(rec.num_layers) for n in names]
 
 

@@ -53,7 +53,7 @@ def train(m, x, y, steps=150, lr=0.03):
     return first, float(loss.detach())
 
 
-@pytest.mark.parametrize("arch", [a for a in SPECS if a.startswith("lstm_")] + ["gru", "rnn_tanh"])
+@pytest.mark.parametrize("arch", [a for a in SPECS if a.startswith("lstm_")] + ["gru", "rnn_tanh", "mingru", "minlstm"])
 def test_each_variant_learns_a_tiny_task(arch):
     m = build_model(ModelConfig(arch=arch, input_size=1, hidden_size=8, output_size=1), seed=0)
     x, y = delay_task()

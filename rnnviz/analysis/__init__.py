@@ -2,7 +2,8 @@
 
 Not figures (rnnviz/plots draws these), not training, not streamlit. One module per question:
     traces        which stack, layer, sample and unit a view means; token labels
-    gradients     ||dL/dh_t|| per step, Jacobian norms by lag, W_hh spectra, gradient heat, TBPTT windows
+    gradients     ||dL/dh_t|| per step, Jacobian norms by lag (and a linear recurrence's exact law), W_hh
+                  spectra, gradient heat, TBPTT windows
     whatif        edited copies of a model: W_hh scaled, forget bias set or clamped to 1, a unit ablated
     connectivity  |dy_T/dx_s| for every input step s
     hidden        unit orderings, PCA of the trajectory, the unit finder
@@ -13,15 +14,16 @@ Not figures (rnnviz/plots draws these), not training, not streamlit. One module 
 from rnnviz.analysis.connectivity import input_connectivity, trace_connectivity
 from rnnviz.analysis.gates import saturation, saturation_many
 from rnnviz.analysis.generation import topk_table
-from rnnviz.analysis.gradients import (block_spectra, geometric_rate, grad_heat_matrix, grad_norms, jacobian_by_lag,
-                                       recurrent_weights, spectral_radius, tbptt_windows)
+from rnnviz.analysis.gradients import (block_spectra, diagonal_jacobian_by_lag, geometric_rate, grad_heat_matrix,
+                                       grad_norms, jacobian_by_lag, recurrent_weights, spectral_radius, tbptt_windows)
 from rnnviz.analysis.hidden import cluster_order, pca, token_pattern, unit_correlations, unit_order
 from rnnviz.analysis.traces import gates, layered, resolve_prefix, visible
 from rnnviz.analysis.unrolled import unrolled_graph
 from rnnviz.analysis.whatif import ablated, probe_pair, scaled_recurrent, with_forget_bias, with_forget_clamped
 
 __all__ = [
-    "ablated", "block_spectra", "cluster_order", "gates", "geometric_rate", "grad_heat_matrix", "grad_norms",
+    "ablated", "block_spectra", "cluster_order", "diagonal_jacobian_by_lag", "gates", "geometric_rate",
+    "grad_heat_matrix", "grad_norms",
     "input_connectivity", "jacobian_by_lag", "layered", "pca", "probe_pair", "recurrent_weights",
     "resolve_prefix", "saturation", "saturation_many", "scaled_recurrent", "spectral_radius", "tbptt_windows",
     "token_pattern", "topk_table", "trace_connectivity", "unit_correlations", "unit_order", "unrolled_graph",

@@ -46,6 +46,18 @@ def jacobian_by_lag(trace: Trace, layer: int = 0, prefix: str | None = None) -> 
     return LagCurve(lag[keep].astype(np.float32), norm[keep].astype(np.float32))
 
 
+def diagonal_jacobian_by_lag(trace: Trace, layer: int = 0, prefix: str | None = None, sample: int = 0) -> LagCurve:
+    """For a linear recurrence h_t = a_t ⊙ h_{t−1} + b_t (the trace has "decay" a_t), the exact law:
+    ∂h_{T−1}/∂h_t = diag(Π_{s=t+1..T−1} a_s), so ||·||_F = sqrt(Σ_u Π_s a_{s,u}²), from the recorded decays alone,
+    against lag as jacobian_by_lag gives the measured norms (which are of sample 0)."""
+    p = resolve_prefix(trace, prefix)
+    a = tensor(trace, "decay", p).astype(np.float64)  # (L, B, T, H)
+    a = a[check_index("layer", layer, a.shape[0]), check_index("sample", sample, a.shape[1])]  # (T, H)
+    later = np.concatenate([np.cumprod((a * a)[::-1], 0)[::-1][1:], np.ones((1, a.shape[1]))])  # Π_{s>t} a_s²
+    norm = np.sqrt(later.sum(1))[::-1]  # by lag 0..T−1
+    return LagCurve(np.arange(norm.size, dtype=np.float32), norm.astype(np.float32))
+
+
 def geometric_rate(lag, rho: float, anchor: float) -> np.ndarray:
     """anchor · ρ^lag: the decay (ρ < 1) or growth (ρ > 1) a linear recurrence with radius ρ implies."""
     rate = anchor * np.power(float(rho), np.asarray(lag, dtype=np.float64))
@@ -55,6 +67,8 @@ def geometric_rate(lag, rho: float, anchor: float) -> np.ndarray:
 def recurrent_weights(model: nn.Module, prefix: str = "", layer: int = 0) -> torch.Tensor:
     """W_hh (G*H, H) of one layer of a model's recurrent stack (prefix "", "enc." or "dec."), detached."""
     rnn = stack_of(model, prefix)
+    if not rnn.spec.has_w_hh:
+        raise ValueError(f"{rnn.spec.name} has no W_hh matrix; its recurrence is diagonal (see its decays a_t)")
     return rnn.layer(check_index("layer", layer, rnn.num_layers))[2].weight_hh.detach().cpu()
 
 

@@ -4,18 +4,20 @@ the original, so "before" and "after" can be probed side by side. Not training, 
 Exactly what each edit does (stack None edits every recurrent stack: both halves of an encoder-decoder;
 layer None edits every layer):
   scaled_recurrent   W_hh <- factor · W_hh (every gate block), so every block's spectral radius scales by
-                     |factor|; biases and input weights untouched.
+                     |factor|; biases and input weights untouched. Refused for a cell without W_hh.
   with_forget_bias   the forget gate's total bias b_if + b_hf <- value (init.set_forget_bias): LSTM family
                      with its own f weights only (not GRU, NFG or CIFG, whose f is 1 or 1 - i).
   with_forget_clamped  f_t = 1 at every step for every input, without a new cell type: the f rows of W_ih
                      and W_hh (and the peephole p_f) become 0 and b_if + b_hf = FORGET_CLAMP_BIAS, so
                      cells.lstm_step computes f = σ(30) = 1 - 9e-14, which is 1.0 exactly in float32 (and its
                      gradient f(1 - f) is 0). This is the NFG variant's f_t = 1 (Greff et al. 2015) in an
-                     ordinary LSTM's weights, so it saves, loads and trains like one.
+                     ordinary LSTM's weights, so it saves, loads and trains like one. Refused for minLSTM,
+                     whose normalised f′ = f / (f + i) would still be below 1 (can_clamp_forget).
   ablated            unit u of one layer is silenced: row u of every gate block of W_ih, W_hh, b_ih, b_hh
                      (and u's peepholes) becomes 0, so every pre-activation of u is 0 and, from a zero
                      initial state, h_u = c_u = 0 at every step in every cell (tanh/relu(0) = 0; LSTM
-                     c = f·c + i·tanh(0) = 0; GRU n = tanh(0 + r·0) = 0 and h = z·h_{t-1} = 0; ESN likewise).
+                     c = f·c + i·tanh(0) = 0; GRU n = tanh(0 + r·0) = 0 and h = z·h_{t-1} = 0; ESN likewise;
+                     minGRU and minLSTM n = 0, so h = a·h_{t-1} = 0).
                      Column u of W_hh becomes 0 too, so the weights show that u feeds no other unit.
                      Readers of h_u (the next layer, the head, attention) are left alone: they multiply 0.
                      An encoder-decoder's decoder starts from the encoder's state, so ablate both (stack=None).
@@ -67,6 +69,8 @@ def scaled_recurrent(model: nn.Module, factor: float, layer: int | None = None,
         raise ValueError(f"scale factor {factor} must be a finite number, e.g. 0.5 or 2")
     out = copy.deepcopy(model)
     for rnn, k in _targets(out, stack, layer):
+        if not rnn.spec.has_w_hh:
+            raise ValueError(f"{rnn.spec.name} has no W_hh to scale; its recurrence is diagonal")
         rnn.layer(k)[2].weight_hh.mul_(factor)
     return out
 
@@ -90,16 +94,25 @@ def with_forget_clamped(model: nn.Module, layer: int | None = None, stack: str |
     _need_forget_weights(model)
     if not model.cfg.bias:
         raise ValueError("this model has no biases (bias=False), so its forget gate cannot be held at 1")
+    if not can_clamp_forget(model.spec):
+        raise ValueError(f"{model.spec.name}'s forget gate is normalised, f′ = f / (f + i), so holding f at 1 does "
+                         "not keep h_(t−1); set its bias instead")
     out = copy.deepcopy(model)
     for rnn, k in _targets(out, stack, layer):
         w_ih, b_ih, w = rnn.layer(k)
         rows = _gate_rows(rnn, "f")
         w_ih[rows] = 0.0
-        w.weight_hh[rows] = 0.0
+        if w.weight_hh is not None:
+            w.weight_hh[rows] = 0.0
         if w.peephole is not None:
             w.peephole["f"].zero_()
         set_forget_bias(rnn, k, FORGET_CLAMP_BIAS)
     return out
+
+
+def can_clamp_forget(spec) -> bool:
+    """Whether f = 1 keeps the old state: a forget gate used as it is (not minLSTM's normalised one)."""
+    return "f" in spec.blocks and spec.family != "min"
 
 
 @torch.no_grad()
@@ -115,7 +128,8 @@ def ablated(model: nn.Module, unit: int, layer: int = 0, stack: str | None = Non
         for t in tensors:
             if t is not None:
                 t[rows] = 0.0
-        w.weight_hh[:, u] = 0.0
+        if w.weight_hh is not None:
+            w.weight_hh[:, u] = 0.0
         for p in (w.peephole or {}).values():
             p[u] = 0.0
     return out

@@ -2,7 +2,8 @@
 
 `summarize` is exactly `python -m rnnviz inspect --json`. Its "input_size" is the recurrent stack's input
 width (torch.nn.LSTM's input_size): the embedding width for token models, the features per step otherwise.
-"layers" lists one entry per recurrent layer; an encoder-decoder lists the encoder's then the decoder's.
+"layers" lists one entry per recurrent layer; an encoder-decoder lists the encoder's then the decoder's. A cell
+without W_hh (minGRU, minLSTM) has no spectrum: its entries' values are None.
 "num_parameters" counts tied weights (a head sharing the embedding's matrix) once. "notes" are the sentences the
 app shows: guesses (an nn.RNN assumed tanh), what was ignored, where the vocabulary came from.
 """
@@ -40,7 +41,9 @@ def summarize(loaded: Loaded) -> dict:
     """The architecture in one JSON-able dict (see the module docstring for the meaning of each key)."""
     cfg = loaded.config
     layers = [{"spectral_radius": s["spectral_radius"], "max_singular_value": s["max_singular_value"]}
-              for rnn in recurrent_stacks(loaded.model).values() for s in layer_spectra(rnn)]
+              if rnn.spec.has_w_hh else {"spectral_radius": None, "max_singular_value": None}
+              for rnn in recurrent_stacks(loaded.model).values()
+              for s in (layer_spectra(rnn) if rnn.spec.has_w_hh else [None] * rnn.num_layers)]
     return {
         "source": loaded.source,
         "arch": cfg.arch,

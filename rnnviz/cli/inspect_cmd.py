@@ -65,6 +65,9 @@ def describe(loaded: Loaded, s: dict) -> list[str]:
     stacks = ["encoder", "decoder"] if cfg.seq2seq else ["layer"]
     for i, layer in enumerate(s["layers"]):
         label = f"{stacks[i // cfg.num_layers]} {i % cfg.num_layers}"
+        if layer["spectral_radius"] is None:
+            lines.append(f"{label:<13} no W_hh: a diagonal recurrence h_t = a_t * h_(t-1) + b_t, a_t set by the input")
+            continue
         lines.append(f"{label:<13} spectral radius {layer['spectral_radius']:.3f}, "
                      f"largest singular value {layer['max_singular_value']:.3f}")
     if loaded.task:

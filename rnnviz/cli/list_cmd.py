@@ -37,7 +37,7 @@ def run(args) -> int:
     print("architectures:")
     for a in data["archs"]:
         gates = ",".join(a["gates"]) or "-"
-        print(f"  {a['name']:<14} gates {gates:<8} {a['transition']:<6} torch {a['torch_equivalent'] or '-':<28} "
+        print(f"  {a['name']:<16} gates {gates:<7} {a['transition']:<8} torch {a['torch_equivalent'] or '-':<28} "
               f"{a['summary']}")
     print("tasks:")
     for t in data["tasks"]:

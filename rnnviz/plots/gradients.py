@@ -12,7 +12,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from rnnviz.analysis.equations import to_html
-from rnnviz.analysis.gradients import geometric_rate, grad_heat_matrix, grad_norms, jacobian_by_lag, tbptt_windows
+from rnnviz.analysis.gradients import (diagonal_jacobian_by_lag, geometric_rate, grad_heat_matrix, grad_norms,
+                                       jacobian_by_lag, tbptt_windows)
 from rnnviz.analysis.traces import check_index, resolve_prefix, stack_label, train_step_label
 from rnnviz.cells import TRANSITIONS, CellSpec, get_spec
 from rnnviz.plots.axes import check_tokens, hover_tokens, token_ticks
@@ -139,7 +140,7 @@ def _spec(trace: Trace) -> CellSpec | None:
         return None
 
 
-def _rate_note(spec: CellSpec | None, arch: str, rho: float, said: str, drawn: bool) -> str:
+def _rate_note(spec: CellSpec | None, arch: str, rho: float | None, said: str, drawn: bool) -> str:
     """One sentence on what sets the decay, from the spec's transition (cells.TRANSITIONS)."""
     if drawn:
         note = f"ρ = {rho:.3g} is W<sub>hh</sub>'s spectral radius: ρ < 1 predicts vanishing, ρ > 1 exploding."
@@ -150,7 +151,8 @@ def _rate_note(spec: CellSpec | None, arch: str, rho: float, said: str, drawn: b
         why = f"This version does not know how {arch}'s step Jacobian is formed, so no ρ line is drawn."
     elif not spec.has_w_hh:
         step = to_html(TRANSITIONS[spec.transition].split(":")[0])
-        why = f"{arch} has no W<sub>hh</sub> (its step Jacobian is {step}), so no ρ line applies."
+        why = (f"{arch} has no W<sub>hh</sub>: its step Jacobian is {step}, so the norm is exactly "
+               "√(Σ<sub>u</sub> Π<sub>s</sub> a<sub>s,u</sub>²) of the recorded decays (dashed).")
     elif spec.transition == "gated":
         why = f"Gated {arch}: the gates, not W<sub>hh</sub>'s ρ, set the decay."
     else:
@@ -169,12 +171,13 @@ def measured_rate(lag, norm) -> float | None:
     return float(np.exp(np.log(norm[-1] / norm[0]) / (lag[-1] - lag[0])))
 
 
-def jacobian_figure(trace: Trace, rho: float, layer: int = 0, prefix: str | None = None,
+def jacobian_figure(trace: Trace, rho: float | None, layer: int = 0, prefix: str | None = None,
                     theme: Theme = NORMAL, gated: bool | None = None) -> go.Figure:
     """||∂h_{T-1}/∂h_t|| against lag T-1-t (log y), named with its measured average factor per step. Where the
     cell's spec says its step Jacobian is diag(φ′) W_hh-like (spec.rho_sets_rate: rnn_tanh, rnn_relu, esn)
     anchor·ρ^lag is drawn over it, anchor = the norm at lag 0 (sqrt(H), the identity's); for a gated cell or
-    one without W_hh no ρ line is drawn and the subtitle says why (gated True or False overrides the spec).
+    one without W_hh no ρ line is drawn and the subtitle says why (gated True or False overrides the spec); rho may
+    then be None. For a linear recurrence (a "decay" in the trace) the exact law from the decays is drawn instead.
     The y range comes from the measurement alone. Thinned steps (NaN in the trace) are left out."""
     p = resolve_prefix(trace, prefix)
     curve = jacobian_by_lag(trace, layer, p)
@@ -182,6 +185,8 @@ def jacobian_figure(trace: Trace, rho: float, layer: int = 0, prefix: str | None
         raise ValueError("this trace has no Jacobian norms; probe with jacobian=True")
     spec = _spec(trace)
     gated = not (spec is not None and spec.rho_sets_rate) if gated is None else bool(gated)  # gated: no ρ line
+    if not gated and rho is None:
+        raise ValueError(f"a ρ line for {trace.arch} needs W_hh's spectral radius rho")
     rate = measured_rate(curve.lag, curve.norm)
     said = f"measured: ×{rate:.3g} per step" if rate is not None else "measured"
     fig = go.Figure(go.Scatter(x=curve.lag, y=_positive(curve.norm), mode="lines+markers", name=said,
@@ -189,6 +194,12 @@ def jacobian_figure(trace: Trace, rho: float, layer: int = 0, prefix: str | None
                                marker={"size": theme.marker_size},
                                hovertemplate="lag %{x}<br>||∂h<sub>T−1</sub>/∂h<sub>t</sub>|| = %{y:.3g}"
                                              "<extra></extra>"))
+    if spec is not None and spec.transition == "diagonal" and p + "decay" in trace:
+        exact = diagonal_jacobian_by_lag(trace, layer, p)
+        fig.add_trace(go.Scatter(x=exact.lag, y=_positive(exact.norm), mode="lines",
+                                 name="exact from the decays a<sub>t</sub>",
+                                 line={"width": theme.line_width, "color": GATE_COLORS["f"], "dash": "dash"},
+                                 hovertemplate="lag %{x}<br>exact = %{y:.3g}<extra></extra>"))
     if not gated:
         anchor = float(curve.norm[0]) if curve.lag[0] == 0 else float(np.sqrt(trace.meta.get("hidden_size", 1)))
         fig.add_trace(go.Scatter(x=curve.lag, y=_positive(geometric_rate(curve.lag, rho, anchor)), mode="lines",

@@ -14,7 +14,7 @@ from rnnviz.plots.budget import HEATMAP_MAX_CELLS, HOVER_TEXT_MAX_CELLS, decimat
 from rnnviz.plots.theme import GATE_COLORS, NORMAL, Theme, style
 
 STATE_NAMES = {"h": "Hidden state h<sub>t</sub>", "c": "Cell state c<sub>t</sub>",
-               "grad.h": "Gradient dL/dh<sub>t</sub>"}
+               "grad.h": "Gradient dL/dh<sub>t</sub>", "decay": "Decay a<sub>t</sub> per unit and step"}
 ORDER_WORDS = {"index": "as stored", "variance": "most variable first", "pc1": "by PC1 loading",
                "cluster": "clustered"}
 ORDER_NOTES = {"index": "", "variance": " Most variable units at the top.",

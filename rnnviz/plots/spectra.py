@@ -1,5 +1,6 @@
 """Figures of W_hh's spectrum: eigenvalues in the complex plane against the unit circle, and sorted singular
-values against 1, one colour per gate block (LSTM i f g o, GRU r z n; a plain RNN's single block "h").
+values against 1, one colour per gate block (LSTM i f g o, GRU r z n; a plain RNN's single block "h"); and,
+for a linear recurrence without W_hh, its per-step decays a_t (decay_figure).
 Numbers from analysis.block_spectra; pass analysis.recurrent_weights(model, prefix, layer) and the trace's
 or model's block names (model.spec.blocks).
 
@@ -13,6 +14,7 @@ import plotly.graph_objects as go
 
 from rnnviz.analysis.gradients import block_spectra
 from rnnviz.plots.budget import f32
+from rnnviz.plots.hidden import state_heatmap
 from rnnviz.plots.theme import MUTED, NORMAL, Theme, gate_color, gate_dash, gate_symbol, style
 
 CIRCLE_POINTS = 361
@@ -66,3 +68,14 @@ def singular_value_figure(w_hh, blocks: list[str], theme: Theme = NORMAL, title:
         note = ("σ<sub>max</sub> < 1 guarantees vanishing gradients for a tanh RNN (Pascanu et al. 2013); "
                 "the grey dashed line is σ = 1.")
     return style(fig, theme, title or "Singular values of W<sub>hh</sub>", note)
+
+
+def decay_figure(trace, layer: int = 0, sample: int = 0, prefix: str | None = None, tokens: list[str] | None = None,
+                 theme: Theme = NORMAL) -> go.Figure:
+    """What a linear recurrence (minGRU, minLSTM) has in place of W_hh's spectrum: each unit's decay a_t over time,
+    the eigenvalues of its step Jacobian diag(a_t), on a fixed 0 to 1 colour scale."""
+    fig = state_heatmap(trace, "decay", layer, sample, prefix, tokens=tokens, theme=theme)
+    fig.update_traces(zmin=0.0, zmax=1.0, colorbar={"title": {"text": "a<sub>t</sub>"}},
+                      selector={"type": "heatmap"})
+    return style(fig, theme, None, "The eigenvalues of ∂h<sub>t</sub>/∂h<sub>t−1</sub> = diag(a<sub>t</sub>), "
+                 "all in (0, 1): bright keeps h (and its gradient) for many steps; the input decides when.")

@@ -53,11 +53,15 @@ def summary(subject: Subject) -> None:
             "outputs": cfg.output_size or "none (hidden states)", "parameters": f"{num_parameters(subject.model):,}",
             "encoder-decoder": f"yes, attention {cfg.attention}" if cfg.seq2seq else "no"}
     st.table(pd.DataFrame({"": list(rows), "value": [str(v) for v in rows.values()]}).set_index(""))
-    spectra = [(STACK_WORDS[p], k, s) for p, rnn in recurrent_stacks(subject.model).items()
+    spectra = [(STACK_WORDS[p], k, s) for p, rnn in recurrent_stacks(subject.model).items() if rnn.spec.has_w_hh
                for k, s in enumerate(layer_spectra(rnn))]
-    st.dataframe(pd.DataFrame([{"stack": n, "layer": k, "spectral radius of W_hh": round(s["spectral_radius"], 4),
-                                "largest singular value": round(s["max_singular_value"], 4)} for n, k, s in spectra]),
-                 hide_index=True)
+    if not subject.model.spec.has_w_hh:
+        st.caption(f"{cfg.arch} has no W_hh: its recurrence is diagonal, h_t = a_t ⊙ h_(t−1) + b_t, with a_t set by "
+                   "the input; Gradient flow shows the decays a_t.")
+    else:
+        st.dataframe(pd.DataFrame([{"stack": n, "layer": k, "spectral radius of W_hh": round(s["spectral_radius"], 4),
+                                    "largest singular value": round(s["max_singular_value"], 4)}
+                                   for n, k, s in spectra]), hide_index=True)
     unmatched, notes = st.session_state.get("ckpt.summary." + subject.label, ([], subject.notes))
     for note in notes:
         st.caption(f":material/info: {plain(note)}")
@@ -75,6 +79,10 @@ def weights(subject: Subject) -> None:
     rnn = stacks[p]
     w_ih, _, w = rnn.layer(int(k))
     theme, blocks = widgets.theme(), list(rnn.spec.blocks)
+    if w.weight_hh is None:  # minGRU, minLSTM: every gate reads x_t only
+        widgets.figure(weight_blocks(w_ih, blocks, "W_ih", theme), "ckpt.wih", name="W_ih")
+        st.caption(f"{rnn.spec.name} has no W_hh, so no recurrent spectrum: every block above reads x_t only.")
+        return
     widgets.figure(weight_blocks(w.weight_hh, blocks, "W_hh", theme), "ckpt.whh", name="W_hh")
     widgets.figure(weight_blocks(w_ih, blocks, "W_ih", theme), "ckpt.wih", name="W_ih")
     left, right = widgets.side_by_side(2)

@@ -103,7 +103,12 @@ def controls() -> dict:
     c3.select_slider("Truncated BPTT window", TBPTT, key=by["tbptt"].key,
                      format_func=lambda v: "full" if v == 0 else str(v),
                      help="Backpropagate at most this many steps: cheaper, but blind to longer dependencies.")
-    c1.selectbox("Initialisation", list(SCHEMES), key=by["init"].key, help=" · ".join(f"{k}: {v}" for k, v in SCHEMES.items()))
+    shaped = SPECS[st.session_state[by["arch"].key]].has_w_hh  # the schemes shape W_hh; minGRU has none
+    if not shaped:
+        st.session_state[by["init"].key] = "default"
+    c1.selectbox("Initialisation", list(SCHEMES), key=by["init"].key, disabled=not shaped,
+                 help=" · ".join(f"{k}: {v}" for k, v in SCHEMES.items()) if shaped else
+                 "This cell has no W_hh for a scheme to shape: its weights start as torch's default.")
     c2.number_input("Seed", 0, 10_000, key=by["seed"].key, help="Same seed, same data and weights: fair comparisons.")
     c3.select_slider("Steps", STEPS, key=by["steps"].key, help="Optimiser steps before the run finishes.")
     if st.session_state[by["init"].key] == "spectral":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from rnnviz.analysis import ablated, probe_pair, scaled_recurrent, with_forget_bias, with_forget_clamped
+from rnnviz.analysis.whatif import can_clamp_forget
 from rnnviz.subject import Subject
 from rnnviz.ui import widgets
 from rnnviz.ui.safe import plain
@@ -17,7 +18,8 @@ def draw(subject: Subject, layer: int, prefix: str, sample: int = 0) -> None:
     from rnnviz.plots.gradients import before_after
 
     spec = subject.model.spec
-    choices = [k for k in EDITS if k in ("scale", "ablate") or "f" in spec.blocks]
+    applies = {"scale": spec.has_w_hh, "bias": "f" in spec.blocks, "clamp": can_clamp_forget(spec), "ablate": True}
+    choices = [k for k in EDITS if applies[k]]
     what = st.radio("What if we…", choices, format_func=EDITS.get, horizontal=True, key="whatif.kind",
                     help="Each edit changes a copy; the trained model is untouched.")
     stack = prefix

@@ -1,0 +1,267 @@
+"""minGRU and minLSTM against a naive loop of the paper's equations, and the parallel scan against the step loop.
+
+"Were RNNs All We Needed?" (Feng et al. 2024), written out here with tiny sizes and nothing of rnnviz's own
+steps: each gate sliced out of W_ih by hand, minLSTM's gates normalised by dividing (the cell uses a log-space
+form). Checked: the fast forward (the scan) and the traced forward, their float64 gradients, what a probe
+records (gates, dL/dx, the exact Jacobian diag(a_t)), and the scan alone at lengths up to 2048. A near miss
+(torch's GRU convention for z) shows each comparison can fail.
+"""
+import copy
+import json
+
+import pytest
+import torch
+from torch import sigmoid
+
+from rnnviz.cells import SPECS
+from rnnviz.models import ModelConfig, RNNModel
+from rnnviz.scan import log_scan
+from rnnviz.trace import probe
+
+N, T, D, H = 3, 4, 5, 6
+F32 = dict(rtol=1e-5, atol=1e-6)
+F64 = dict(rtol=1e-9, atol=1e-12)
+
+
+def mingru(a, h):  # h_t = (1 − z_t) ⊙ h_{t−1} + z_t ⊙ h̃_t, z and h̃ of x_t only
+    z, n = sigmoid(a("z")), a("n")
+    return (1 - z) * h + z * n, dict(z=z, n=n)
+
+
+def mingru_gru_convention(a, h):  # the near miss: z keeps h_{t−1}, as in torch's GRU
+    z, n = sigmoid(a("z")), a("n")
+    return z * h + (1 - z) * n, dict(z=z, n=n)
+
+
+def minlstm(a, h):  # f′ = f / (f + i), i′ = i / (f + i), h_t = f′ ⊙ h_{t−1} + i′ ⊙ h̃_t
+    f, i, n = sigmoid(a("f")), sigmoid(a("i")), a("n")
+    fn, i_n = f / (f + i), i / (f + i)
+    return fn * h + i_n * n, dict(f=fn, i=i_n, n=n)
+
+
+def minlstm_unnormalised(a, h):  # the near miss: f and i used as they are
+    f, i, n = sigmoid(a("f")), sigmoid(a("i")), a("n")
+    return f * h + i * n, dict(f=f, i=i, n=n)
+
+
+REFS = {"mingru": ("zn", mingru, mingru_gru_convention), "minlstm": ("fin", minlstm, minlstm_unnormalised)}
+
+
+def naive(step, blocks, P, x, h0):
+    """The stack over time: layer k reads layer k−1's h; returns (out, h_n, {name: (L, N, T, H)})."""
+    L = h0.shape[0]
+    h = list(h0)
+    rec = [[] for _ in range(L)]
+    outs = []
+    for t in range(x.shape[1]):
+        inp = x[:, t]
+        for k in range(L):
+            W, b = P[f"weight_ih_l{k}"], P[f"bias_ih_l{k}"]
+
+            def a(gate, inp=inp, W=W, b=b):
+                j = blocks.index(gate) * H
+                return inp @ W[j:j + H].T + b[j:j + H]
+
+            h[k], gates = step(a, h[k])
+            rec[k].append(dict(gates, h=h[k]))
+            inp = h[k]
+        outs.append(inp)
+    stacked = {n: torch.stack([torch.stack([r[n] for r in steps], 1) for steps in rec]) for n in rec[0][0]}
+    return torch.stack(outs, 1), torch.stack(h), stacked
+
+
+def model_for(arch, layers=1):
+    return RNNModel(ModelConfig(arch=arch, input_size=D, hidden_size=H, num_layers=layers))
+
+
+def params(rec, grad=False):
+    return {n: t.detach().clone().requires_grad_(grad) for n, t in rec.state_dict().items()}
+
+
+def test_every_linear_cell_has_a_reference_here_and_no_w_hh():
+    linear = {a for a, s in SPECS.items() if not s.has_w_hh}
+    assert linear == set(REFS)
+    for arch, (blocks, _, _) in REFS.items():
+        spec = SPECS[arch]
+        assert spec.blocks == tuple(blocks) and spec.transition == "diagonal" and spec.parallel
+        names = [n for n, _ in model_for(arch, 2).rnn.named_parameters()]
+        assert names == ["weight_ih_l0", "bias_ih_l0", "weight_ih_l1", "bias_ih_l1"]
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("arch", list(REFS))
+def test_the_scan_and_the_traced_loop_match_the_naive_loop(arch, layers):
+    model = model_for(arch, layers)
+    blocks, step, wrong = REFS[arch]
+    x = torch.randn(N, T, D)
+    P = params(model.rnn)
+    for h0 in (torch.zeros(layers, N, H), torch.randn(layers, N, H)):
+        out, h_n, _ = naive(step, blocks, P, x, h0)
+        for got_out, (got_h, got_c) in (model(x, state=h0), model.forward_traced(x, state=h0)[:2]):
+            torch.testing.assert_close(got_out, out, **F32)
+            torch.testing.assert_close(got_h, h_n, **F32)
+            assert got_c is None
+        miss, _, _ = naive(wrong, blocks, P, x, h0)
+        with pytest.raises(AssertionError):
+            torch.testing.assert_close(model(x, state=h0)[0], miss, **F32)
+
+
+@pytest.mark.parametrize("arch", list(REFS))
+def test_gradients_of_both_paths_match_the_naive_loop_in_float64(arch):
+    rec = copy.deepcopy(model_for(arch, 2).rnn).double()
+    weights = dict(rec.named_parameters())
+    blocks, step, _ = REFS[arch]
+    x = torch.randn(N, T, D, dtype=torch.float64, requires_grad=True)
+    h0 = torch.randn(2, N, H, dtype=torch.float64, requires_grad=True)
+    w_out, w_h = torch.randn(N, T, H, dtype=torch.float64), torch.randn(2, N, H, dtype=torch.float64)
+    P = params(rec, grad=True)
+    out, h_n, _ = naive(step, blocks, P, x, h0)
+    want = torch.autograd.grad((out * w_out).sum() + (h_n * w_h).sum(), [x, h0, *P.values()])
+    out, (h_n, _) = rec(x, h0)
+    got = torch.autograd.grad((out * w_out).sum() + (h_n * w_h).sum(), [x, h0, *weights.values()])
+    for name, g, w in zip(["x", "h0", *weights], got, want):
+        torch.testing.assert_close(g, w, **F64, msg=lambda m, name=name: f"scan d/d{name}: {m}")
+    out, (h_n, _), _ = rec.forward_traced(x, h0)
+    got = torch.autograd.grad((out * w_out).sum() + (h_n * w_h).sum(), [x, *weights.values()])
+    for name, g, w in zip(["x", *weights], got, [want[0], *want[2:]]):
+        torch.testing.assert_close(g, w, **F64, msg=lambda m, name=name: f"traced d/d{name}: {m}")
+
+
+@pytest.mark.parametrize("arch", list(REFS))
+def test_the_probe_records_the_papers_gates_and_the_exact_jacobian(arch):
+    model = model_for(arch, 2)
+    blocks, step, _ = REFS[arch]
+    x = torch.randn(N, T, D)
+    trace = probe(model, x)
+    P = params(model.rnn, grad=True)
+    xr = x.clone().requires_grad_()
+    out, _, rec = naive(step, blocks, P, xr, torch.zeros(2, N, H))
+    assert {n.removeprefix("gate.") for n in trace.tensors if n.startswith("gate.")} == set(SPECS[arch].gates)
+    for name, want in rec.items():
+        key = name if name == "h" else f"gate.{name}"
+        torch.testing.assert_close(trace[key], want.detach(), **F32, msg=lambda m, key=key: f"{key}: {m}")
+    if arch == "minlstm":  # normalised: what is kept and what is written add up to 1
+        torch.testing.assert_close(trace["gate.f"] + trace["gate.i"], torch.ones(2, N, T, H), **F32)
+    loss = 0.5 * out[:, -1].pow(2).sum(-1).mean()
+    (g_x,) = torch.autograd.grad(loss, [xr])
+    torch.testing.assert_close(trace["grad.x"], g_x, **F32)
+    assert "grad.gh" not in trace and "dW_hh.norm" not in trace  # no W_hh, so no share of its gradient
+    # ∂h_t/∂h_{t−1} = diag(a_t): ||∂h_{T−1}/∂h_t||_F = sqrt(Σ_u Π_{s>t} a_{s,u}²) for the first sample, top layer
+    a = 1 - rec["z"][1, 0] if arch == "mingru" else rec["f"][1, 0]  # (T, H)
+    want = torch.stack([a[t + 1:].prod(0).pow(2).sum().sqrt() for t in range(T)]).detach()
+    torch.testing.assert_close(trace["jacobian"][1], want, **F32)
+
+
+@pytest.mark.parametrize("T_long", [64, 2048])
+def test_the_scan_equals_the_loop_at_any_length_and_stays_finite(T_long):
+    """float32 within 1e-4 relative at 2048 steps (chunked log-space scan), float64 within 1e-10, gradients too."""
+    gen = torch.Generator().manual_seed(0)
+    for dtype, tol in ((torch.float32, dict(rtol=1e-4, atol=1e-4)), (torch.float64, dict(rtol=1e-10, atol=1e-10))):
+        a_z = (3 * torch.randn(2, T_long, 4, generator=gen, dtype=torch.float64)).to(dtype).requires_grad_()
+        n = torch.randn(2, T_long, 4, generator=gen, dtype=torch.float64).to(dtype).requires_grad_()
+        h0 = torch.randn(2, 4, generator=gen, dtype=torch.float64).to(dtype).requires_grad_()
+        z = sigmoid(a_z)
+        got = log_scan(-torch.nn.functional.softplus(a_z), z * n, h0)
+        h, loop = h0, []
+        for t in range(T_long):
+            h = (1 - z[:, t]) * h + z[:, t] * n[:, t]
+            loop.append(h)
+        want = torch.stack(loop, 1)
+        torch.testing.assert_close(got, want, **tol)
+        g_got = torch.autograd.grad(got.sum(), [a_z, n, h0], retain_graph=True)
+        g_want = torch.autograd.grad(want.sum(), [a_z, n, h0])
+        for g, w in zip(g_got, g_want):
+            assert torch.isfinite(g).all()
+            torch.testing.assert_close(g, w, rtol=tol["rtol"] * 10, atol=tol["atol"] * 10)
+
+
+def test_the_scan_handles_zero_and_one_signed_parts_and_refuses_mismatched_shapes():
+    """b all negative, h0 zero: the positive part is empty at every step (logcumsumexp of −inf) yet the result
+    and its gradient are finite and right; a = 1 (log a = 0) keeps a running sum."""
+    b = -torch.rand(1, 5, 2, dtype=torch.float64, requires_grad=True)
+    h = log_scan(torch.zeros(1, 5, 2, dtype=torch.float64), b, torch.zeros(1, 2, dtype=torch.float64))
+    torch.testing.assert_close(h, b.cumsum(1), **F64)
+    (g,) = torch.autograd.grad(h.sum(), [b])
+    torch.testing.assert_close(g, torch.arange(5, 0, -1, dtype=torch.float64).view(1, 5, 1).expand(1, 5, 2), **F64)
+    with pytest.raises(ValueError, match="do not fit"):
+        log_scan(torch.zeros(1, 5, 2), torch.zeros(1, 5, 3), torch.zeros(1, 2))
+
+
+def test_the_exact_law_from_the_decays_is_the_measured_jacobian_and_is_drawn_beside_it():
+    from rnnviz.analysis import diagonal_jacobian_by_lag, jacobian_by_lag
+    from rnnviz.plots.gradients import jacobian_figure
+    from rnnviz.plots.spectra import decay_figure
+
+    for arch in REFS:
+        trace = probe(model_for(arch, 2), torch.randn(N, 8, D))
+        for layer in (0, 1):
+            measured, exact = jacobian_by_lag(trace, layer), diagonal_jacobian_by_lag(trace, layer)
+            torch.testing.assert_close(torch.from_numpy(exact.norm), torch.from_numpy(measured.norm), **F32)
+        fig = jacobian_figure(trace, None, layer=1)
+        drawn = {t.name: t for t in fig.data}
+        assert "exact from the decays a<sub>t</sub>" in drawn and not any("ρ" in n for n in drawn)
+        assert "has no W<sub>hh</sub>" in fig.layout.title.subtitle.text
+        heat = decay_figure(trace, layer=1, sample=2).data[0]
+        torch.testing.assert_close(torch.tensor(heat.z), trace["decay"][1, 2].T, **F32)
+        assert (heat.zmin, heat.zmax) == (0.0, 1.0)
+    with pytest.raises(ValueError, match="needs W_hh's spectral radius"):
+        jacobian_figure(probe(model_for("rnn_tanh"), torch.randn(N, 8, D)), None)
+
+
+def test_what_needs_w_hh_is_refused_in_one_sentence_and_the_rest_works():
+    from rnnviz.analysis import ablated, recurrent_weights, scaled_recurrent, with_forget_bias, with_forget_clamped
+    from rnnviz.checkpoints import Loaded, summarize
+    from rnnviz.run import RunSpec
+
+    gru, lstm = model_for("mingru", 2), model_for("minlstm")
+    with pytest.raises(ValueError, match="mingru has no W_hh to scale"):
+        scaled_recurrent(gru, 2.0)
+    with pytest.raises(ValueError, match="mingru has no W_hh matrix"):
+        recurrent_weights(gru)
+    with pytest.raises(ValueError, match="normalised.*set its bias instead"):
+        with_forget_clamped(lstm)
+    biased = with_forget_bias(lstm, 3.0)
+    assert torch.equal(biased.rnn.bias_ih_l0[:H], torch.full((H,), 3.0))  # b_f: the f block comes first
+    x = torch.randn(N, T, D)
+    for m in (gru, lstm):  # a silenced unit stays exactly 0 from a zero start, through the scan and the loop
+        cut = ablated(m, 2, layer=m.rnn.num_layers - 1)
+        for out in (cut.rnn(x)[0], cut.rnn.forward_traced(x)[0]):
+            assert out[..., 2].abs().max() == 0 and out[..., 1].abs().max() > 0
+    with pytest.raises(ValueError, match="no W_hh matrix for the 'spectral' initialisation"):
+        RunSpec(task="first_symbol", arch="mingru", init="spectral").resolved()
+    assert RunSpec(task="first_symbol", arch="minlstm", forget_bias=1.0).resolved().forget_bias == 1.0
+    summary = summarize(Loaded(gru, gru.cfg, "rnnviz"))
+    assert summary["layers"] == [{"spectral_radius": None, "max_singular_value": None}] * 2
+
+
+def test_every_view_page_opens_on_a_linear_cell_and_says_what_has_no_w_hh():
+    """minGRU on every view page (the attention page shows its demo), minLSTM where its gates differ; the
+    what-if offers only the edits that apply: no W_hh to scale, no forget gate to clamp when it is normalised."""
+    from streamlit.testing.v1 import AppTest
+
+    from test_app import APP, VIEWS, assert_no_exception, pages
+    from rnnviz.build import build_model
+    from rnnviz.checkpoints import Loaded
+    from rnnviz.subject import from_checkpoint
+    from rnnviz.ui.state import K_CURRENT, K_UPLOADS
+
+    files = dict((p, f) for f, p in pages())
+    for arch, views in (("mingru", VIEWS), ("minlstm", ["gradients", "gates"])):
+        m = build_model(ModelConfig(arch=arch, vocab_size=8, embed_size=D, hidden_size=H, output_size=8), "cpu")
+        loaded = Loaded(m.eval(), m.cfg, "rnnviz", vocab=list("abcdefgh"))
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.session_state[K_UPLOADS] = {f"{arch}.safetensors": from_checkpoint(loaded, f"{arch}.safetensors")}
+        at.session_state[K_CURRENT] = f"upload:{arch}.safetensors"
+        for path in views:
+            at.switch_page(f"app_pages/{files[path]}").run()
+            assert_no_exception(at)
+            assert not at.error, f"/{path} for {arch}: {at.error[0].value}"
+            charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+            titles = " ".join(c["layout"].get("title", {}).get("text", "") for c in charts)
+            if path == "gradients":
+                assert "Decay a<sub>t</sub>" in titles and "Eigenvalues" not in titles
+                kinds = at.radio(key="whatif.kind").options
+                assert kinds == (["Ablate one unit"] if arch == "mingru" else ["Set the forget-gate bias",
+                                                                                 "Ablate one unit"])
+            if path in ("graph", "checkpoints"):
+                assert any("has no W_hh" in c.value for c in at.caption), f"/{path} does not say why there is no W_hh"
