@@ -21,6 +21,8 @@ from rnnviz.trace import probe
 from rnnviz.training import TrainConfig, Trainer
 
 TORCH = {"rnn_tanh": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+REFERENCE = {"mingru": "lstm", "minlstm": "lstm"}  # no torch.nn twin: measured against nn.LSTM (issue #13's target)
+SCAN_LENGTHS = (64, 512, 2048)
 
 
 @dataclass
@@ -41,7 +43,7 @@ class TorchReference(nn.Module):
     def __init__(self, arch: str, vocab: int, cfg: BenchConfig):
         super().__init__()
         self.embedding = nn.Embedding(vocab, cfg.embed)
-        self.rnn = TORCH[arch](cfg.embed, cfg.hidden, batch_first=True)
+        self.rnn = TORCH[REFERENCE.get(arch, arch)](cfg.embed, cfg.hidden, batch_first=True)
         self.head = nn.Linear(cfg.hidden, vocab)
 
     def forward(self, x):
@@ -89,7 +91,7 @@ def bench_arch(arch: str, cfg: BenchConfig) -> dict:
     x, y = trainer.probe_batch
     trace_ms = statistics.median(
         [_timed(lambda: probe(trainer.model, x, y, task.loss), 1) for _ in range(cfg.trace_repeats)])
-    return {"arch": arch, "torch_ms": round(torch_ms, 2), "rnnviz_ms": round(rnnviz_ms, 2),
+    return {"arch": arch, "torch": f"nn.{TORCH[REFERENCE.get(arch, arch)].__name__}", "torch_ms": round(torch_ms, 2), "rnnviz_ms": round(rnnviz_ms, 2),
             "ratio": round(rnnviz_ms / torch_ms, 3), "probe_every": trainer.cfg.probe_every,
             "trace_ms": round(trace_ms, 1), "trace_mb_t1000_h512": trace_megabytes(arch, cfg)}
 
@@ -100,6 +102,37 @@ def trace_megabytes(arch: str, cfg: BenchConfig) -> float:
                                 output_size=65), device="cpu", seed=0)
     x = torch.randint(0, 65, (4, cfg.memory_steps), generator=torch.Generator().manual_seed(0))
     return round(probe(m, x).nbytes / 2**20, 1)
+
+
+def bench_scan(lengths=SCAN_LENGTHS, batch: int = 8, width: int = 64, rounds: int = 3) -> dict:
+    """Forward + backward ms of one recurrent layer (input and state width `width`, loss = sum of outputs) at each
+    length, interleaved and medians of `rounds`: minGRU and minLSTM as a parallel scan and as their own step loop,
+    nn.GRU and nn.LSTM (torch's fused kernels); with the scan's speed-up over its loop and over nn.GRU."""
+    from rnnviz.stack import Recurrent
+
+    torch.manual_seed(0)
+    layers = {"mingru": Recurrent("mingru", width, width), "minlstm": Recurrent("minlstm", width, width),
+              "gru": nn.GRU(width, width, batch_first=True), "lstm": nn.LSTM(width, width, batch_first=True)}
+    ways = {"minGRU scan": lambda x: layers["mingru"](x)[0],
+            "minGRU loop": lambda x: layers["mingru"](x, scan=False)[0],
+            "minLSTM scan": lambda x: layers["minlstm"](x)[0],
+            "minLSTM loop": lambda x: layers["minlstm"](x, scan=False)[0],
+            "nn.GRU": lambda x: layers["gru"](x)[0], "nn.LSTM": lambda x: layers["lstm"](x)[0]}
+    rows = []
+    for T in lengths:
+        x = torch.randn(batch, T, width, requires_grad=True)
+        n = max(1, 2048 // T)  # repeats per block: short sequences are timed over several calls
+        times: dict[str, list[float]] = {w: [] for w in ways}
+        for r in range(rounds + 1):  # the first round warms up and is dropped
+            for name, fn in ways.items():
+                ms = _timed(lambda: fn(x).sum().backward(), n)
+                if r:
+                    times[name].append(ms)
+        ms = {w: round(statistics.median(v), 2) for w, v in times.items()}
+        rows.append({"length": T, "ms": ms, "minGRU scan vs loop": round(ms["minGRU loop"] / ms["minGRU scan"], 1),
+                     "minGRU scan vs nn.GRU": round(ms["nn.GRU"] / ms["minGRU scan"], 2)})
+    return {"config": {"batch": batch, "width": width, "rounds": rounds, "threads": torch.get_num_threads()},
+            "results": rows}
 
 
 def run_bench(archs=("rnn_tanh", "lstm", "gru"), cfg: BenchConfig | None = None, **overrides) -> dict:

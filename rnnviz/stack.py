@@ -112,8 +112,9 @@ class Recurrent(nn.Module):
         if x.dim() != 3 or x.shape[-1] != self.input_size:
             raise ValueError(f"input has shape {tuple(x.shape)}; expected (batch, time, {self.input_size})")
 
-    def forward(self, x: Tensor, state=None):
-        """Fast path. x (B, T, D) -> out (B, T, H), (h_n, c_n) each (L, B, H) (c_n None without a cell)."""
+    def forward(self, x: Tensor, state=None, scan: bool = True):
+        """Fast path. x (B, T, D) -> out (B, T, H), (h_n, c_n) each (L, B, H) (c_n None without a cell).
+        scan=False runs the step loop even where the cell has a parallel form (to compare the two)."""
         self.check_input(x)
         h0, c0 = self.initial_state(x, state)
         spec = self.spec
@@ -126,7 +127,7 @@ class Recurrent(nn.Module):
             if k > 0:
                 x = F.dropout(x, self.dropout, self.training)
             w_ih, b_ih, w = self.layer(k)
-            if spec.parallel:  # linear in h: every step at once (scan.py), equal to the step loop
+            if spec.parallel and scan:  # linear in h: every step at once (scan.py), equal to the step loop
                 x = log_scan(*coefficients(F.linear(x, w_ih, b_ih), spec), h0[k])
                 hs.append(x[:, -1])
                 continue

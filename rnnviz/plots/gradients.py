@@ -140,7 +140,8 @@ def _spec(trace: Trace) -> CellSpec | None:
         return None
 
 
-def _rate_note(spec: CellSpec | None, arch: str, rho: float | None, said: str, drawn: bool) -> str:
+def _rate_note(spec: CellSpec | None, arch: str, rho: float | None, said: str, drawn: bool,
+               exact: bool = False) -> str:
     """One sentence on what sets the decay, from the spec's transition (cells.TRANSITIONS)."""
     if drawn:
         note = f"ρ = {rho:.3g} is W<sub>hh</sub>'s spectral radius: ρ < 1 predicts vanishing, ρ > 1 exploding."
@@ -151,8 +152,9 @@ def _rate_note(spec: CellSpec | None, arch: str, rho: float | None, said: str, d
         why = f"This version does not know how {arch}'s step Jacobian is formed, so no ρ line is drawn."
     elif not spec.has_w_hh:
         step = to_html(TRANSITIONS[spec.transition].split(":")[0])
-        why = (f"{arch} has no W<sub>hh</sub>: its step Jacobian is {step}, so the norm is exactly "
-               "√(Σ<sub>u</sub> Π<sub>s</sub> a<sub>s,u</sub>²) of the recorded decays (dashed).")
+        why = f"{arch} has no W<sub>hh</sub>: its step Jacobian is {step}" + (
+            ", so the norm is exactly √(Σ<sub>u</sub> Π<sub>s</sub> a<sub>s,u</sub>²) of the recorded decays (dashed)."
+            if exact else ", so no ρ line applies.")
     elif spec.transition == "gated":
         why = f"Gated {arch}: the gates, not W<sub>hh</sub>'s ρ, set the decay."
     else:
@@ -194,9 +196,10 @@ def jacobian_figure(trace: Trace, rho: float | None, layer: int = 0, prefix: str
                                marker={"size": theme.marker_size},
                                hovertemplate="lag %{x}<br>||∂h<sub>T−1</sub>/∂h<sub>t</sub>|| = %{y:.3g}"
                                              "<extra></extra>"))
-    if spec is not None and spec.transition == "diagonal" and p + "decay" in trace:
-        exact = diagonal_jacobian_by_lag(trace, layer, p)
-        fig.add_trace(go.Scatter(x=exact.lag, y=_positive(exact.norm), mode="lines",
+    exact = spec is not None and spec.transition == "diagonal" and p + "decay" in trace
+    if exact:
+        exact_curve = diagonal_jacobian_by_lag(trace, layer, p)
+        fig.add_trace(go.Scatter(x=exact_curve.lag, y=_positive(exact_curve.norm), mode="lines",
                                  name="exact from the decays a<sub>t</sub>",
                                  line={"width": theme.line_width, "color": GATE_COLORS["f"], "dash": "dash"},
                                  hovertemplate="lag %{x}<br>exact = %{y:.3g}<extra></extra>"))
@@ -216,7 +219,7 @@ def jacobian_figure(trace: Trace, rho: float | None, layer: int = 0, prefix: str
     fig.update_xaxes(title_text="lag T−1−t (steps back from the end)")
     fig.update_layout(showlegend=True)  # the legend names the measured rate, even with one line
     method = (trace.meta.get("jacobian") or {}).get(p, "")
-    note = _rate_note(spec, trace.arch, rho, said, drawn=not gated)
+    note = _rate_note(spec, trace.arch, rho, said, drawn=not gated, exact=exact)
     return style(fig, theme, f"{stack_label(p).capitalize()}Jacobian norm against lag, layer {layer}"
                  f"{train_step_label(trace)}", note + (f" ({method})" if method else ""))
 
