@@ -106,15 +106,24 @@ def trace_megabytes(arch: str, cfg: BenchConfig) -> float:
 
 def bench_scan(lengths=SCAN_LENGTHS, batch: int = 8, width: int = 64, rounds: int = 3) -> dict:
     """Forward + backward ms of one recurrent layer (input and state width `width`, loss = sum of outputs) at each
-    length, interleaved and medians of `rounds`: minGRU and minLSTM as a parallel scan and as their own step loop,
-    nn.GRU and nn.LSTM (torch's fused kernels); with the scan's speed-up over its loop and over nn.GRU."""
+    length, interleaved and medians of `rounds`: minGRU and minLSTM as the associative scan training uses and as
+    their own step loop, minGRU as the paper's log-space scan, nn.GRU and nn.LSTM (torch's fused kernels); with
+    the scan's speed-up over its loop and over nn.GRU."""
+    from rnnviz.linear_cells import coefficients
+    from rnnviz.scan import log_scan
     from rnnviz.stack import Recurrent
+
+    def log_space(rnn, x):
+        w_ih, b_ih, _ = rnn.layer(0)
+        log_a, b = coefficients(nn.functional.linear(x, w_ih, b_ih), rnn.spec, log=True)
+        return log_scan(log_a, b, x.new_zeros(x.shape[0], width))
 
     torch.manual_seed(0)
     layers = {"mingru": Recurrent("mingru", width, width), "minlstm": Recurrent("minlstm", width, width),
               "gru": nn.GRU(width, width, batch_first=True), "lstm": nn.LSTM(width, width, batch_first=True)}
     ways = {"minGRU scan": lambda x: layers["mingru"](x)[0],
             "minGRU loop": lambda x: layers["mingru"](x, scan=False)[0],
+            "minGRU log-space scan": lambda x: log_space(layers["mingru"], x),
             "minLSTM scan": lambda x: layers["minlstm"](x)[0],
             "minLSTM loop": lambda x: layers["minlstm"](x, scan=False)[0],
             "nn.GRU": lambda x: layers["gru"](x)[0], "nn.LSTM": lambda x: layers["lstm"](x)[0]}

@@ -42,7 +42,7 @@ class CellSpec:
     equations: tuple[str, ...] = ()  # the update, one line per quantity ("h_t = ..."), as the step computes it
     gate_meanings: tuple[tuple[str, str], ...] = ()  # (gate, "name: what it does"), for every gate recorded
     has_w_hh: bool = True  # False for a recurrence without a W_hh matrix (a diagonal one: minGRU, LRU)
-    parallel: str = ""  # the fast path's whole-sequence form, where the recurrence has one ("log-space scan")
+    parallel: str = ""  # the fast path's whole-sequence form, where the recurrence has one ("associative scan")
     transition: str = ""  # a key of TRANSITIONS: how ∂h_t/∂h_{t−1} is formed
     memory_gate: str = ""  # the gate that, near 1, keeps the old state (LSTM f, GRU z); "" if none
     reset_before: bool = False  # GRU family: r_t applied to h_{t−1} before W_hn (Cho et al. 2014; Keras

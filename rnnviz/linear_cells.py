@@ -6,7 +6,7 @@ so there is no W_hh and h_t is linear in h_{t−1}:
     h_t = a_t ⊙ h_{t−1} + b_t,   ∂h_t/∂h_{t−1} = diag(a_t) exactly,
 
 with a_t and b_t functions of x_t alone. That is why they train in parallel: `coefficients` gives every
-step's (log a_t, b_t) at once for scan.log_scan, and the tests hold the scan equal to the step loop below.
+step's (a_t, b_t) at once for scan.py's scans, and the tests hold each scan equal to the step loop below.
 The step has the same shape as every cell's (cells.py): h_t, c_t, rec = step(gx_t, h_{t−1}, c_{t−1}, w, spec),
 gx_t = W_ih x_t + b_ih holding the blocks in spec.blocks' order. The paper's candidate h̃_t is named n_t here,
 as the GRU's candidate is, so gate names stay plain letters.
@@ -38,22 +38,21 @@ def min_step(gx: Tensor, h: Tensor, c: Tensor | None, w: LayerWeights, spec: Cel
     return f * h + i * n, None, rec
 
 
-def coefficients(gx: Tensor, spec: CellSpec) -> tuple[Tensor, Tensor]:
-    """Every step's (log a_t, b_t), each (B, T, H), from gx (B, T, G*H): the step's h_t = a_t ⊙ h_{t−1} + b_t.
-    minGRU: a_t = 1 − z_t, log a_t = −softplus(a_z); b_t = z_t ⊙ n_t.
-    minLSTM: a_t = f'_t, log f'_t = −softplus(log i_t − log f_t); b_t = i'_t ⊙ n_t."""
+def coefficients(gx: Tensor, spec: CellSpec, log: bool = False) -> tuple[Tensor, Tensor]:
+    """Every step's (a_t, b_t), each (B, T, H), from gx (B, T, G*H): the step's h_t = a_t ⊙ h_{t−1} + b_t;
+    log a_t instead of a_t with log=True (for scan.log_scan). Each a_t is one sigmoid, exact near 0 and 1:
+    minGRU a_t = 1 − z_t = σ(−a_z), b_t = z_t ⊙ n_t; minLSTM a_t = f'_t = σ(−d_t), b_t = i'_t ⊙ n_t,
+    d_t = log i_t − log f_t."""
     pre = dict(zip(spec.blocks, gx.chunk(spec.num_blocks, -1)))
-    if spec.name == "mingru":
-        return -F.softplus(pre["z"]), torch.sigmoid(pre["z"]) * pre["n"]
-    d = _log_sigmoid(pre["i"]) - _log_sigmoid(pre["f"])  # log i_t − log f_t
-    return -F.softplus(d), torch.sigmoid(d) * pre["n"]
+    d = pre["z"] if spec.name == "mingru" else _log_sigmoid(pre["i"]) - _log_sigmoid(pre["f"])
+    return (-F.softplus(d) if log else torch.sigmoid(-d)), torch.sigmoid(d) * pre["n"]
 
 
 def _log_sigmoid(a: Tensor) -> Tensor:
     return -F.softplus(-a)
 
 
-_DIAGONAL = dict(has_w_hh=False, transition="diagonal", parallel="log-space scan", torch_equivalent=None)
+_DIAGONAL = dict(has_w_hh=False, transition="diagonal", parallel="associative scan", torch_equivalent=None)
 
 LINEAR_SPECS: dict[str, CellSpec] = {
     s.name: s

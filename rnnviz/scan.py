@@ -3,8 +3,14 @@
 Not a cell (linear_cells.py writes each recurrence out one step at a time, the form the trace records, and
 says how its a_t and b_t come from the input); this computes the same h_1..h_T in a few whole-sequence tensor
 operations, which is why recurrences whose gates read only x_t train in parallel (Martin & Cundy 2018).
+Two forms, both tested equal to the step loop:
 
-Heinsen (2023)'s log-space scan, as "Were RNNs All We Needed?" (Feng et al. 2024) uses it for minGRU/minLSTM.
+associative_scan, what training uses: the steps compose as (a, b) ∘ (a′, b′) = (a′ a, a′ b + b′), an
+associative operator, so Hillis & Steele (1986)'s scan gets every prefix in ⌈log₂ T⌉ rounds of whole-sequence
+multiply-adds. Products of a_t ∈ (0, 1] only shrink (to 0 at worst), so float32 stays within about 1e-6 of
+the loop; on a CPU it is about 4× faster than the log-space form below (`python -m rnnviz bench --scan`).
+
+log_scan, Heinsen (2023)'s log-space scan, as "Were RNNs All We Needed?" (Feng et al. 2024) uses it for minGRU/minLSTM.
 Unrolled, with A_t = Σ_{s≤t} log a_s (A_0 = 0) and b_0 = h_0:
 
     h_t = Σ_{s=0..t} exp(A_t − A_s) b_s = exp(A_t) · Σ_{s=0..t} exp(log b_s − A_s)
@@ -23,16 +29,63 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 
 
 CHUNK = 128
 
 
+def associative_scan(a: Tensor, b: Tensor, h0: Tensor) -> Tensor:
+    """h (B, T, H) with h_t = a_t ⊙ h_{t−1} + b_t, from a, b (B, T, H) and h0 (B, H); a may be complex.
+    Its backward is the same scan run backwards in time (_Scan), not autograd through every round."""
+    _check(a, b, h0)
+    return _Scan.apply(a, b, h0)
+
+
+class _Scan(torch.autograd.Function):
+    """Forward: Hillis–Steele over (a, b) with h0 folded into step 0. Backward (Martin & Cundy 2018): with
+    g_t = dL/dh_t, the total derivative ĝ_t = g_t + conj(a_{t+1}) ĝ_{t+1} is a linear scan from the end, and
+    dL/db_t = ĝ_t, dL/da_t = ĝ_t conj(h_{t−1}), dL/dh0 = conj(a_0) ĝ_0 (conj: Wirtinger, a no-op for real a)."""
+
+    @staticmethod
+    def forward(ctx, a: Tensor, b: Tensor, h0: Tensor) -> Tensor:
+        h = _hillis_steele(a, torch.cat([b[:, :1] + a[:, :1] * h0.unsqueeze(1), b[:, 1:]], 1))
+        ctx.save_for_backward(a, h, h0)
+        return h
+
+    @staticmethod
+    @once_differentiable  # the saved h carries no graph: a second derivative would be silently wrong
+    def backward(ctx, g: Tensor):
+        a, h, h0 = ctx.saved_tensors
+        a_next = torch.cat([a[:, 1:], torch.zeros_like(a[:, :1])], 1).conj()  # a_{t+1}; none after the end
+        g_hat = _hillis_steele(a_next.flip(1), g.flip(1)).flip(1)  # in reversed time, ĝ is a forward scan
+        h_prev = torch.cat([h0.unsqueeze(1), h[:, :-1]], 1)
+        return g_hat * h_prev.conj(), g_hat, g_hat[:, 0] * a[:, 0].conj()
+
+
+def _hillis_steele(a: Tensor, b: Tensor) -> Tensor:
+    """r_t = a_t r_{t−1} + b_t from r_{−1} = 0 (a_0 unused), in ⌈log₂ T⌉ rounds: after the round with offset k,
+    (a_t, b_t) compose steps t−2k+1..t, so b_t is r_t once 2k ≥ T. In place on copies (no graph is kept here):
+    each right-hand side is a new tensor before it is added, so no round reads what it writes."""
+    a, b = a.clone(), b.clone()
+    T, k = b.shape[1], 1
+    while k < T:
+        b[:, k:] += a[:, k:] * b[:, :-k]
+        if 2 * k < T:  # the last round needs no products of a
+            a[:, k:] *= a[:, :-k].clone()
+        k *= 2
+    return b
+
+
+def _check(a: Tensor, b: Tensor, h0: Tensor) -> None:
+    if a.shape != b.shape or a.dim() != 3 or h0.shape != (b.shape[0], b.shape[2]):
+        raise ValueError(f"a {tuple(a.shape)}, b {tuple(b.shape)} and h0 {tuple(h0.shape)} do not fit "
+                         "(B, T, H), (B, T, H), (B, H)")
+
+
 def log_scan(log_a: Tensor, b: Tensor, h0: Tensor, chunk: int = CHUNK) -> Tensor:
     """h (B, T, H) with h_t = a_t ⊙ h_{t−1} + b_t, from log_a (B, T, H) ≤ 0, b (B, T, H) and h0 (B, H)."""
-    if log_a.shape != b.shape or log_a.dim() != 3 or h0.shape != (b.shape[0], b.shape[2]):
-        raise ValueError(f"log_a {tuple(log_a.shape)}, b {tuple(b.shape)} and h0 {tuple(h0.shape)} do not fit "
-                         "(B, T, H), (B, T, H), (B, H)")
+    _check(log_a, b, h0)
     outs = []
     for s in range(0, b.shape[1], chunk):
         outs.append(_scan(log_a[:, s:s + chunk], b[:, s:s + chunk], h0))

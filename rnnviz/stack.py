@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from rnnviz import fused
 from rnnviz.cells import CellSpec, LayerWeights, get_spec, step_fn
 from rnnviz.linear_cells import coefficients
-from rnnviz.scan import log_scan
+from rnnviz.scan import associative_scan
 
 MAX_HIDDEN = 1024  # beyond this nothing trains or traces interactively on a CPU
 MAX_LAYERS = 4
@@ -128,7 +128,7 @@ class Recurrent(nn.Module):
                 x = F.dropout(x, self.dropout, self.training)
             w_ih, b_ih, w = self.layer(k)
             if spec.parallel and scan:  # linear in h: every step at once (scan.py), equal to the step loop
-                x = log_scan(*coefficients(F.linear(x, w_ih, b_ih), spec), h0[k])
+                x = associative_scan(*coefficients(F.linear(x, w_ih, b_ih), spec), h0[k])
                 hs.append(x[:, -1])
                 continue
             if spec.family == "gru" and not spec.reset_before:  # the hand-written BPTT is torch's GRU

@@ -15,7 +15,7 @@ from torch import sigmoid
 
 from rnnviz.cells import SPECS
 from rnnviz.models import ModelConfig, RNNModel
-from rnnviz.scan import log_scan
+from rnnviz.scan import associative_scan, log_scan
 from rnnviz.trace import probe
 
 N, T, D, H = 3, 4, 5, 6
@@ -152,16 +152,24 @@ def test_the_probe_records_the_papers_gates_and_the_exact_jacobian(arch):
     torch.testing.assert_close(trace["jacobian"][1], want, **F32)
 
 
-@pytest.mark.parametrize("T_long", [64, 2048])
-def test_the_scan_equals_the_loop_at_any_length_and_stays_finite(T_long):
-    """float32 within 1e-4 relative at 2048 steps (chunked log-space scan), float64 within 1e-10, gradients too."""
+SCANS = {"associative": (lambda a_z, b, h0: associative_scan(sigmoid(-a_z), b, h0), 1e-5),  # (scan, float32 tol)
+         "log-space": (lambda a_z, b, h0: log_scan(-torch.nn.functional.softplus(a_z), b, h0), 1e-4)}
+
+
+@pytest.mark.parametrize("form", list(SCANS))
+@pytest.mark.parametrize("T_long", [63, 2048])
+def test_the_scan_equals_the_loop_at_any_length_and_stays_finite(T_long, form):
+    """Both parallel forms against the loop at 63 steps (not a power of 2) and 2048: float32 within 1e-5
+    (associative) or 1e-4 (log-space, chunked), float64 within 1e-10; gradients too, finite."""
+    scan, f32_tol = SCANS[form]
     gen = torch.Generator().manual_seed(0)
-    for dtype, tol in ((torch.float32, dict(rtol=1e-4, atol=1e-4)), (torch.float64, dict(rtol=1e-10, atol=1e-10))):
+    for dtype, tol in ((torch.float32, dict(rtol=f32_tol, atol=f32_tol)),
+                       (torch.float64, dict(rtol=1e-10, atol=1e-10))):
         a_z = (3 * torch.randn(2, T_long, 4, generator=gen, dtype=torch.float64)).to(dtype).requires_grad_()
         n = torch.randn(2, T_long, 4, generator=gen, dtype=torch.float64).to(dtype).requires_grad_()
         h0 = torch.randn(2, 4, generator=gen, dtype=torch.float64).to(dtype).requires_grad_()
         z = sigmoid(a_z)
-        got = log_scan(-torch.nn.functional.softplus(a_z), z * n, h0)
+        got = scan(a_z, z * n, h0)
         h, loop = h0, []
         for t in range(T_long):
             h = (1 - z[:, t]) * h + z[:, t] * n[:, t]
@@ -185,6 +193,25 @@ def test_the_scan_handles_zero_and_one_signed_parts_and_refuses_mismatched_shape
     torch.testing.assert_close(g, torch.arange(5, 0, -1, dtype=torch.float64).view(1, 5, 1).expand(1, 5, 2), **F64)
     with pytest.raises(ValueError, match="do not fit"):
         log_scan(torch.zeros(1, 5, 2), torch.zeros(1, 5, 3), torch.zeros(1, 2))
+    with pytest.raises(ValueError, match="do not fit"):
+        associative_scan(torch.zeros(1, 5, 2), torch.zeros(1, 5, 2), torch.zeros(2, 2))
+
+
+def test_the_associative_scan_takes_complex_decays_as_a_rotation_and_shrink_each_step():
+    """a_t = r e^{iθ} (the LRU's λ): the scan equals the loop, and with b = 0 after step 0 h_t = a^t h_0."""
+    gen = torch.Generator().manual_seed(1)
+    a = torch.polar(torch.rand(2, 37, 3, generator=gen, dtype=torch.float64) * 0.5 + 0.5,
+                    torch.rand(2, 37, 3, generator=gen, dtype=torch.float64) * 6.28)
+    b = torch.complex(*torch.randn(2, 2, 37, 3, generator=gen, dtype=torch.float64))
+    h0 = torch.complex(*torch.randn(2, 2, 3, generator=gen, dtype=torch.float64))
+    h, loop = h0, []
+    for t in range(37):
+        h = a[:, t] * h + b[:, t]
+        loop.append(h)
+    torch.testing.assert_close(associative_scan(a, b, h0), torch.stack(loop, 1), **F64)
+    lam = a[:, :1].expand(-1, 37, -1)
+    free = associative_scan(lam, torch.zeros_like(b), h0)
+    torch.testing.assert_close(free[:, -1], lam[:, 0] ** 37 * h0, **F64)
 
 
 def test_the_exact_law_from_the_decays_is_the_measured_jacobian_and_is_drawn_beside_it():
