@@ -6,7 +6,10 @@ and prints: task, arch, steps, wall seconds, CPU seconds (all threads; a check w
 final validation metric, and whether it met USEFUL below.
 The last row is a control: the adding problem with a tanh RNN, which should NOT be useful.
 
-    python bench/tasks_time_to_useful.py [--tasks adding copy_memory] [--seed 1] [--threads 2] [--plain]
+    python bench/tasks_time_to_useful.py [--tasks adding copy_memory] [--archs lstm mingru] [--seed 1]
+                                         [--threads 2] [--plain]
+
+--archs trains every named task with each architecture (its defaults otherwise unchanged), side by side.
 """
 from __future__ import annotations
 
@@ -84,12 +87,15 @@ def main(argv=None) -> int:
     p.add_argument("--tasks", nargs="*", default=list(TASKS), help="task names (default: all)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--archs", nargs="*", default=None, help="architectures to train each task with "
+                   "(default: the task's own)")
     p.add_argument("--plain", action="store_true", help="a bare Adam loop instead of rnnviz.training")
     p.add_argument("--no-control", action="store_true", help="skip the adding/rnn_tanh control row")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     train = train_plain if args.plain else train_with_trainer
-    runs = [(name, None) for name in args.tasks] + ([] if args.no_control else [("adding", "rnn_tanh")])
+    runs = [(name, a) for name in args.tasks for a in (args.archs or [None])]
+    runs += [] if args.no_control else [("adding", "rnn_tanh")]
     print(f"{'task':<14} {'arch':<9} {'steps':>6} {'seconds':>8} {'cpu s':>6} {'metric':<16} {'value':>8} {'useful':>7}"
           "  useful if")
     for name, arch in runs:

@@ -28,7 +28,7 @@ class CellSpec:
     unrolled graph's matrix names (W_xh, W_hh); analysis/equations.py turns them into HTML."""
 
     name: str
-    family: str  # "rnn" | "lstm" | "gru" | "esn": how the step is computed
+    family: str  # "rnn" | "lstm" | "gru" | "esn" | "min" | "lru": how the step is computed
     blocks: tuple[str, ...]  # row blocks of W_ih / W_hh, in storage order
     gates: tuple[str, ...]  # gate activations the trace records (may include derived ones)
     torch_equivalent: str | None  # the torch.nn module with the same numerics, if any
@@ -43,6 +43,7 @@ class CellSpec:
     gate_meanings: tuple[tuple[str, str], ...] = ()  # (gate, "name: what it does"), for every gate recorded
     has_w_hh: bool = True  # False for a recurrence without a W_hh matrix (a diagonal one: minGRU, LRU)
     parallel: str = ""  # the fast path's whole-sequence form, where the recurrence has one ("associative scan")
+    carry: str = ""  # without W_hh: what multiplies h_{t−1} on the unrolled graph's recurrent edge ("a_t ⊙")
     transition: str = ""  # a key of TRANSITIONS: how ∂h_t/∂h_{t−1} is formed
     memory_gate: str = ""  # the gate that, near 1, keeps the old state (LSTM f, GRU z); "" if none
     reset_before: bool = False  # GRU family: r_t applied to h_{t−1} before W_hn (Cho et al. 2014; Keras
@@ -80,3 +81,4 @@ class LayerWeights(NamedTuple):
     bias_hh: Tensor | None  # (G*H,)
     peephole: dict[str, Tensor] | None = None  # gate -> (H,)
     leak_rate: float = 1.0  # ESN only
+    extra: dict[str, Tensor] | None = None  # a cell's own recurrent parameters (the LRU's nu_log, theta_log, ...)

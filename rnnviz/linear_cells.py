@@ -1,23 +1,28 @@
-"""The linear recurrences of "Were RNNs All We Needed?" (Feng et al. 2024): minGRU and minLSTM, one step each.
+"""The linear recurrences, one step each: minGRU and minLSTM ("Were RNNs All We Needed?", Feng et al. 2024) and
+the LRU (Orvieto et al. 2023, "Resurrecting Recurrent Neural Networks for Long Sequences").
 
 Not the loops (stack.py) and not the parallel scan itself (scan.py). Their gates read x_t only, never h_{t−1},
-so there is no W_hh and h_t is linear in h_{t−1}:
+so there is no W_hh and h_t is linear in h_{t−1} (the LRU's a_t = λ is complex and the same at every step):
 
     h_t = a_t ⊙ h_{t−1} + b_t,   ∂h_t/∂h_{t−1} = diag(a_t) exactly,
 
 with a_t and b_t functions of x_t alone. That is why they train in parallel: `coefficients` gives every
-step's (a_t, b_t) at once for scan.py's scans, and the tests hold each scan equal to the step loop below.
+step's (a_t, b_t) at once for scan.py's scans, `parallel_forward` runs a layer that way, and the tests hold each
+scan equal to the step loop below.
 The step has the same shape as every cell's (cells.py): h_t, c_t, rec = step(gx_t, h_{t−1}, c_{t−1}, w, spec),
 gx_t = W_ih x_t + b_ih holding the blocks in spec.blocks' order. The paper's candidate h̃_t is named n_t here,
 as the GRU's candidate is, so gate names stay plain letters.
 """
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from rnnviz.cellspec import CellSpec, LayerWeights
+from rnnviz.scan import associative_scan
 
 
 def min_step(gx: Tensor, h: Tensor, c: Tensor | None, w: LayerWeights, spec: CellSpec):
@@ -52,6 +57,64 @@ def _log_sigmoid(a: Tensor) -> Tensor:
     return -F.softplus(-a)
 
 
+def lru_step(gx: Tensor, h: Tensor, c: Tensor | None, w: LayerWeights, spec: CellSpec):
+    """LRU (Orvieto et al. 2023), a complex diagonal linear recurrence with the paper's position-wise GELU after it:
+        λ = exp(−exp(ν) + i·exp(θ))               |λ| = exp(−exp(ν)) < 1 for any ν, θ: stable by construction
+        h_t = λ ⊙ h_{t−1} + γ ⊙ (B x_t)           γ = exp(γ_log), initialised to sqrt(1 − |λ|²)
+        y_t = GELU(Re(C h_t) + D x_t)
+    h (N complex units) is carried as [Re h, Im h], H = 2N real numbers, so the views see the state; y_t, what the
+    next layer or the head reads, is rec["y"]. gx = [Re(B x_t), Im(B x_t), D x_t] (+ b_ih); C is stored as the
+    real (H, 2N) matrix [Re C | −Im C], so Re(C h) = weight_c @ [Re h, Im h]. D is a matrix, not the paper's
+    diagonal, since a layer's input and output widths may differ. "decay" is |λ| for both halves of each unit."""
+    lam_re, lam_im, gamma = lru_lambda(w)
+    h_re, h_im = h.chunk(2, -1)
+    N = h_re.shape[-1]
+    bx_re, bx_im, dx = gx.split([N, N, 2 * N], -1)
+    h = torch.cat([lam_re * h_re - lam_im * h_im + gamma * bx_re, lam_re * h_im + lam_im * h_re + gamma * bx_im], -1)
+    pre = F.linear(h, w.extra["weight_c"]) + dx
+    mag = torch.cat([lam_re.hypot(lam_im)] * 2).expand_as(h)
+    return h, None, {"y": F.gelu(pre), "preact.y": pre, "decay": mag}
+
+
+def lru_lambda(w: LayerWeights) -> tuple[Tensor, Tensor, Tensor]:
+    """(Re λ, Im λ, γ), each (N,), from the layer's ν, θ and γ logs."""
+    e = w.extra
+    r, theta = torch.exp(-torch.exp(e["nu_log"])), torch.exp(e["theta_log"])
+    return r * torch.cos(theta), r * torch.sin(theta), torch.exp(e["gamma_log"])
+
+
+@torch.no_grad()
+def init_lru(extra: dict[str, Tensor], w_ih: Tensor, r_min: float = 0.0, r_max: float = 1.0,
+             max_phase: float = 2 * math.pi, generator: torch.Generator | None = None) -> None:
+    """The paper's initialisation (and minimal-LRU's defaults): λ uniform on the ring r_min ≤ |λ| ≤ r_max with
+    phase in [0, max_phase], γ = sqrt(1 − |λ|²), B ~ N(0, 1/(2 D)) per real part, C ~ N(0, 1/N), D ~ N(0, 1/D)."""
+    N, D = extra["nu_log"].shape[0], w_ih.shape[1]
+    u1, u2 = torch.rand(2, N, generator=generator, dtype=torch.float64)
+    nu = -0.5 * torch.log(u1 * (r_max ** 2 - r_min ** 2) + r_min ** 2)
+    extra["nu_log"].copy_(torch.log(nu))
+    extra["theta_log"].copy_(torch.log(max_phase * u2.clamp_min(1e-4)))
+    extra["gamma_log"].copy_(0.5 * torch.log1p(-torch.exp(-2 * nu)))  # log sqrt(1 − |λ|²), |λ|² = exp(−2ν)
+    w_ih[:2 * N].normal_(0.0, (2 * D) ** -0.5, generator=generator)
+    w_ih[2 * N:].normal_(0.0, D ** -0.5, generator=generator)
+    extra["weight_c"].normal_(0.0, N ** -0.5, generator=generator)
+
+
+def parallel_forward(gx: Tensor, h0: Tensor, w: LayerWeights, spec: CellSpec) -> tuple[Tensor, Tensor]:
+    """A whole layer as one scan: gx (B, T, G*H), h0 (B, H) -> (the layer's outputs (B, T, ·), h_T (B, H)),
+    equal to running the step over t."""
+    if spec.family == "min":
+        h = associative_scan(*coefficients(gx, spec), h0)
+        return h, h[:, -1]
+    lam_re, lam_im, gamma = lru_lambda(w)
+    N = lam_re.shape[0]
+    bx_re, bx_im, dx = gx.split([N, N, 2 * N], -1)
+    lam = torch.complex(lam_re, lam_im).expand(*gx.shape[:2], N)
+    h0_re, h0_im = h0.chunk(2, -1)
+    s = associative_scan(lam, torch.complex(gamma * bx_re, gamma * bx_im), torch.complex(h0_re, h0_im))
+    h = torch.cat([s.real, s.imag], -1)
+    return F.gelu(F.linear(h, w.extra["weight_c"]) + dx), h[:, -1]
+
+
 _DIAGONAL = dict(has_w_hh=False, transition="diagonal", parallel="associative scan", torch_equivalent=None)
 
 LINEAR_SPECS: dict[str, CellSpec] = {
@@ -65,7 +128,7 @@ LINEAR_SPECS: dict[str, CellSpec] = {
                                       "is kept (the reverse of torch's GRU z)"),
                                 ("n", "candidate: the new state on offer, a linear function of x_t (the paper's "
                                       "h̃_t)")),
-                 **_DIAGONAL),
+                 carry="a_t ⊙", **_DIAGONAL),
         CellSpec("minlstm", "min", ("f", "i", "n"), ("f", "i", "n"),
                  summary="minLSTM (Feng et al. 2024): forget and input gates read x_t only and are normalised to "
                          "sum to 1; trains as a parallel scan",
@@ -75,8 +138,14 @@ LINEAR_SPECS: dict[str, CellSpec] = {
                                 ("i", "input gate: normalised, i′_t = 1 − f′_t of the candidate n_t is written"),
                                 ("n", "candidate: the new state on offer, a linear function of x_t (the paper's "
                                       "h̃_t)")),
-                 memory_gate="f", **_DIAGONAL),
+                 memory_gate="f", carry="a_t ⊙", **_DIAGONAL),
+        CellSpec("lru", "lru", ("B", "D"), (),
+                 summary="LRU (Orvieto et al. 2023): a complex diagonal linear recurrence, |λ| < 1 by construction, "
+                         "then GELU; trains as a parallel scan",
+                 equations=("λ = exp(−exp(ν) + i exp(θ)),  |λ| < 1", "h_t = λ ⊙ h_{t−1} + γ ⊙ (B x_t)",
+                            "y_t = GELU(Re(C h_t) + D x_t)"),
+                 carry="λ ⊙", **_DIAGONAL),
     )
 }
 
-LINEAR_STEPS = {"min": min_step}
+LINEAR_STEPS = {"min": min_step, "lru": lru_step}

@@ -15,9 +15,9 @@ from torch import Tensor, nn
 
 from rnnviz import fused
 from rnnviz.cells import CellSpec, LayerWeights, get_spec, step_fn
-from rnnviz.linear_cells import coefficients
-from rnnviz.scan import associative_scan
+from rnnviz.linear_cells import init_lru, parallel_forward
 
+LRU_LOGS = ("nu_log", "theta_log", "gamma_log")  # the LRU's λ and γ, as the paper parametrises them
 MAX_HIDDEN = 1024  # beyond this nothing trains or traces interactively on a CPU
 MAX_LAYERS = 4
 
@@ -51,13 +51,17 @@ class Recurrent(nn.Module):
 
     Parameters per layer k: weight_ih_lk (G*H, D), weight_hh_lk (G*H, H), bias_ih_lk, bias_hh_lk (G*H,),
     plus peephole_{i,f,o}_lk (H,) for lstm_peephole. For the ESN they are buffers: the reservoir is fixed.
-    A cell without W_hh (minGRU, minLSTM: spec.has_w_hh False) has only weight_ih_lk and bias_ih_lk.
+    A cell without W_hh (minGRU, minLSTM: spec.has_w_hh False) has only weight_ih_lk and bias_ih_lk; the LRU adds
+    nu_log_lk, theta_log_lk, gamma_log_lk (H/2,) and weight_c_lk (H, H) (linear_cells.lru_step).
     """
 
     def __init__(self, arch: str, input_size: int, hidden_size: int, num_layers: int = 1,
                  dropout: float = 0.0, bias: bool = True, leak_rate: float = 1.0):
         super().__init__()
         self.spec = check_sizes(arch, input_size, hidden_size, num_layers, dropout)
+        if self.spec.family == "lru" and hidden_size % 2:
+            raise ValueError(f"the LRU's hidden size {hidden_size} must be even: it holds H/2 complex units as "
+                             "their real and imaginary parts")
         if not 0.0 < leak_rate <= 1.0:
             raise ValueError(f"leak rate {leak_rate} must be in (0, 1]")
         self.arch, self.input_size, self.hidden_size = arch, input_size, hidden_size
@@ -72,6 +76,8 @@ class Recurrent(nn.Module):
                 shapes.update({f"bias_ih_l{k}": (G * H,)} | ({f"bias_hh_l{k}": (G * H,)} if rec else {}))
             if self.spec.peephole:
                 shapes.update({f"peephole_{g}_l{k}": (H,) for g in "ifo"})
+            if self.spec.family == "lru":
+                shapes.update({f"{n}_l{k}": (H // 2,) for n in LRU_LOGS} | {f"weight_c_l{k}": (H, H)})
             for name, shape in shapes.items():
                 if fixed:
                     self.register_buffer(name, torch.empty(shape))
@@ -80,11 +86,17 @@ class Recurrent(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """torch.nn.RNNBase's default: every weight and bias uniform in ±1/sqrt(H)."""
+        """torch.nn.RNNBase's default: every weight and bias uniform in ±1/sqrt(H); the LRU's own ring init after."""
         bound = 1.0 / math.sqrt(self.hidden_size)
         with torch.no_grad():
             for t in self.weights():
                 t.uniform_(-bound, bound)
+            if self.spec.family == "lru":
+                for k in range(self.num_layers):
+                    w_ih, b_ih, w = self.layer(k)
+                    init_lru(w.extra, w_ih)
+                    if b_ih is not None:
+                        b_ih.zero_()
 
     def weights(self) -> list[Tensor]:
         """Every recurrent weight, trainable or fixed, in a stable order."""
@@ -94,7 +106,8 @@ class Recurrent(nn.Module):
         """(weight_ih, bias_ih, LayerWeights) of layer k."""
         g = lambda n: getattr(self, f"{n}_l{k}", None)  # noqa: E731
         peep = {p: g(f"peephole_{p}") for p in "ifo"} if self.spec.peephole else None
-        return g("weight_ih"), g("bias_ih"), LayerWeights(g("weight_hh"), g("bias_hh"), peep, self.leak_rate)
+        extra = {n: g(n) for n in (*LRU_LOGS, "weight_c")} if self.spec.family == "lru" else None
+        return g("weight_ih"), g("bias_ih"), LayerWeights(g("weight_hh"), g("bias_hh"), peep, self.leak_rate, extra)
 
     def initial_state(self, x: Tensor, state) -> tuple[Tensor, Tensor | None]:
         L, B, H = self.num_layers, x.shape[0], self.hidden_size
@@ -128,8 +141,8 @@ class Recurrent(nn.Module):
                 x = F.dropout(x, self.dropout, self.training)
             w_ih, b_ih, w = self.layer(k)
             if spec.parallel and scan:  # linear in h: every step at once (scan.py), equal to the step loop
-                x = associative_scan(*coefficients(F.linear(x, w_ih, b_ih), spec), h0[k])
-                hs.append(x[:, -1])
+                x, h = parallel_forward(F.linear(x, w_ih, b_ih), h0[k], w, spec)
+                hs.append(h)
                 continue
             if spec.family == "gru" and not spec.reset_before:  # the hand-written BPTT is torch's GRU
                 x = fused.gru_layer(x, h0[k], w_ih, w.weight_hh, b_ih, w.bias_hh)
@@ -175,7 +188,8 @@ class Recurrent(nn.Module):
             if tape is not None:
                 rec["h"], rec["c"] = h[k], c[k]
                 tape.steps[k].append(rec)
-            x_t = h[k] if k == self.num_layers - 1 else F.dropout(h[k], self.dropout, self.training)
+            y = rec.get("y", h[k])  # what the layer outputs: its state, or the LRU's readout of it
+            x_t = y if k == self.num_layers - 1 else F.dropout(y, self.dropout, self.training)
         return x_t, h, c
 
     def _loop(self, x, h, c, w_ih, b_ih, w: LayerWeights, steps: list | None):
@@ -188,7 +202,7 @@ class Recurrent(nn.Module):
             if steps is not None:
                 rec["h"], rec["c"] = h, c
                 steps.append(rec)
-            outs.append(h)
+            outs.append(rec.get("y", h))
         return torch.stack(outs, 1), h, c
 
     def extra_repr(self) -> str:

@@ -157,7 +157,7 @@ def _add_states(b: _Builder, part: Part, L: int) -> None:
                 b.edge(f"{p}c{k}@{t}", f"{p}h{k}@{t}", "", "cell", g, b.value(gc, False))
             if t > 0:
                 prev = b.value(b.vec(p + "grad.h", k, t - 1), False)
-                carry = _w("W_hh", k, L, part.name) if b.spec.has_w_hh else "a<sub>t</sub> ⊙"  # diagonal: no matrix
+                carry = _w("W_hh", k, L, part.name) if b.spec.has_w_hh else eq.to_html(b.spec.carry)  # diagonal
                 b.edge(f"{p}h{k}@{t - 1}", f"{p}h{k}@{t}", carry, "recurrent", g - 1, prev)
                 if cell:
                     prev_c = b.value(b.vec(p + "grad.c", k, t - 1), False)
