@@ -10,8 +10,9 @@ st.markdown("Unrolling a recurrent network through time gives an ordinary deep n
             "width and colour are the gradient flowing back through it (backpropagation through time).")
 subject = state.current_subject()
 if not subject.model.spec.has_w_hh:
-    st.caption(f"{subject.cfg.arch} has no W_hh: h_(t−1) reaches h_t only through a_t ⊙, each unit keeping the "
-               "fraction a_t of itself that the input sets, so training computes every step at once as a scan.")
+    spec = subject.model.spec
+    st.caption(f"{spec.name} has no W_hh: h_(t−1) reaches h_t only through {spec.carry}, each unit scaled on its own "
+               f"({spec.equation('h')}), so training computes every step at once as a scan.")
 trace = subject.latest
 T = trace.steps if not subject.cfg.seq2seq else int(trace["enc.h"].shape[2])
 seq_type = subject.task.info.sequence_type if subject.task is not None else "many-to-many-sync"

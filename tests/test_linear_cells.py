@@ -254,6 +254,10 @@ def test_what_needs_w_hh_is_refused_in_one_sentence_and_the_rest_works():
         cut = ablated(m, 2, layer=m.rnn.num_layers - 1)
         for out in (cut.rnn(x)[0], cut.rnn.forward_traced(x)[0]):
             assert out[..., 2].abs().max() == 0 and out[..., 1].abs().max() > 0
+    cut = ablated(model_for("lru", 2), 4, layer=1)  # H = 6: state unit 4 is Im of complex unit 1, silenced whole
+    states = torch.stack([r["h"] for r in cut.rnn.forward_traced(x)[2].steps[1]], 1)
+    assert states[..., [1, 4]].abs().max() == 0 and states[..., 0].abs().max() > 0
+    assert cut.rnn(x)[1][0][1][:, [1, 4]].abs().max() == 0  # the scan's last state too
     with pytest.raises(ValueError, match="no W_hh matrix for the 'spectral' initialisation"):
         RunSpec(task="first_symbol", arch="mingru", init="spectral").resolved()
     assert RunSpec(task="first_symbol", arch="minlstm", forget_bias=1.0).resolved().forget_bias == 1.0
@@ -273,7 +277,8 @@ def test_every_view_page_opens_on_a_linear_cell_and_says_what_has_no_w_hh():
     from rnnviz.ui.state import K_CURRENT, K_UPLOADS
 
     files = dict((p, f) for f, p in pages())
-    for arch, views in (("mingru", VIEWS), ("minlstm", ["gradients", "gates"])):
+    for arch, views in (("mingru", VIEWS), ("minlstm", ["gradients", "gates"]),
+                        ("lru", ["gradients", "graph", "checkpoints", "hidden"])):
         m = build_model(ModelConfig(arch=arch, vocab_size=8, embed_size=D, hidden_size=H, output_size=8), "cpu")
         loaded = Loaded(m.eval(), m.cfg, "rnnviz", vocab=list("abcdefgh"))
         at = AppTest.from_file(APP, default_timeout=60)
@@ -285,11 +290,12 @@ def test_every_view_page_opens_on_a_linear_cell_and_says_what_has_no_w_hh():
             assert not at.error, f"/{path} for {arch}: {at.error[0].value}"
             charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
             titles = " ".join(c["layout"].get("title", {}).get("text", "") for c in charts)
-            if path == "gradients":
-                assert "Decay a<sub>t</sub>" in titles and "Eigenvalues" not in titles
+            if path == "gradients":  # what the cell has in place of W_hh's spectrum
+                shown = "The LRU's λ" if arch == "lru" else "Decay a<sub>t</sub>"
+                assert shown in titles and "Eigenvalues of W<sub>hh</sub>" not in titles
                 kinds = at.radio(key="whatif.kind").options
-                assert kinds == (["Ablate one unit"] if arch == "mingru" else ["Set the forget-gate bias",
-                                                                                 "Ablate one unit"])
+                assert kinds == (["Set the forget-gate bias", "Ablate one unit"] if arch == "minlstm"
+                                 else ["Ablate one unit"])
             if path in ("graph", "checkpoints"):
                 assert any("has no W_hh" in c.value for c in at.caption), f"/{path} does not say why there is no W_hh"
 

@@ -17,7 +17,9 @@ layer None edits every layer):
                      (and u's peepholes) becomes 0, so every pre-activation of u is 0 and, from a zero
                      initial state, h_u = c_u = 0 at every step in every cell (tanh/relu(0) = 0; LSTM
                      c = f·c + i·tanh(0) = 0; GRU n = tanh(0 + r·0) = 0 and h = z·h_{t-1} = 0; ESN likewise;
-                     minGRU and minLSTM n = 0, so h = a·h_{t-1} = 0).
+                     minGRU and minLSTM n = 0, so h = a·h_{t-1} = 0). The LRU's state unit u is the real or
+                     imaginary part of complex unit j = u mod H/2: B_j's rows (both parts) and column j of C
+                     (both parts) become 0, so both halves of h_j stay 0; D, which reads x_t, is left alone.
                      Column u of W_hh becomes 0 too, so the weights show that u feeds no other unit.
                      Readers of h_u (the next layer, the head, attention) are left alone: they multiply 0.
                      An encoder-decoder's decoder starts from the encoder's state, so ablate both (stack=None).
@@ -124,6 +126,10 @@ def ablated(model: nn.Module, unit: int, layer: int = 0, stack: str | None = Non
         w_ih, b_ih, w = rnn.layer(k)
         H = rnn.hidden_size
         rows = [j * H + u for j in range(rnn.spec.num_blocks)]
+        if rnn.spec.family == "lru":  # u is Re or Im of complex unit j: its drive B_j x_t is silenced, both parts
+            j = u % (H // 2)
+            rows, u = [j, j + H // 2], [j, j + H // 2]
+            w.extra["weight_c"][:, u] = 0.0
         tensors: list[Tensor | None] = [w_ih, w.weight_hh, b_ih, w.bias_hh]
         for t in tensors:
             if t is not None:

@@ -56,8 +56,8 @@ def summary(subject: Subject) -> None:
     spectra = [(STACK_WORDS[p], k, s) for p, rnn in recurrent_stacks(subject.model).items() if rnn.spec.has_w_hh
                for k, s in enumerate(layer_spectra(rnn))]
     if not subject.model.spec.has_w_hh:
-        st.caption(f"{cfg.arch} has no W_hh: its recurrence is diagonal, h_t = a_t ⊙ h_(t−1) + b_t, with a_t set by "
-                   "the input; Gradient flow shows the decays a_t.")
+        st.caption(f"{cfg.arch} has no W_hh: its recurrence is diagonal, {subject.model.spec.equation('h')}; "
+                   "Gradient flow shows what each unit keeps per step.")
     else:
         st.dataframe(pd.DataFrame([{"stack": n, "layer": k, "spectral radius of W_hh": round(s["spectral_radius"], 4),
                                     "largest singular value": round(s["max_singular_value"], 4)}
