@@ -379,3 +379,22 @@ def test_the_lru_stays_inside_the_unit_circle_through_training_and_its_jacobian_
                                torch.from_numpy(jacobian_by_lag(trace).norm), rtol=1e-4, atol=1e-6)
     with pytest.raises(ValueError, match="must be even"):
         RNNModel(ModelConfig(arch="lru", input_size=1, hidden_size=7))
+
+
+@pytest.mark.parametrize("arch", ["mingru", "lru"])
+def test_a_saved_linear_cell_loads_back_equal_and_inspect_states_its_recurrence(arch, tmp_path, capsys):
+    from rnnviz.checkpoints import load_checkpoint, save_checkpoint
+    from rnnviz.cli import main
+
+    model = model_for(arch, 2).eval()
+    path = tmp_path / f"{arch}.safetensors"
+    save_checkpoint(path, model, traces=[probe(model, torch.randn(2, T, D))])
+    loaded = load_checkpoint(str(path))
+    x = torch.randn(N, T, D)
+    torch.testing.assert_close(loaded.model(x)[0], model(x)[0], **F32)
+    assert "decay" in loaded.traces[0]
+    assert main(["inspect", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert text.count(f"no W_hh: a diagonal recurrence, {SPECS[arch].equation('h')}") == 2
+    assert main(["inspect", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["layers"] == [{"spectral_radius": None, "max_singular_value": None}] * 2

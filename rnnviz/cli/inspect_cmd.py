@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from rnnviz.cells import get_spec
 from rnnviz.checkpoints import Loaded, load_checkpoint, summarize
 
 
@@ -66,7 +67,7 @@ def describe(loaded: Loaded, s: dict) -> list[str]:
     for i, layer in enumerate(s["layers"]):
         label = f"{stacks[i // cfg.num_layers]} {i % cfg.num_layers}"
         if layer["spectral_radius"] is None:
-            lines.append(f"{label:<13} no W_hh: a diagonal recurrence h_t = a_t * h_(t-1) + b_t, a_t set by the input")
+            lines.append(f"{label:<13} no W_hh: a diagonal recurrence, {get_spec(cfg.arch).equation('h')}")
             continue
         lines.append(f"{label:<13} spectral radius {layer['spectral_radius']:.3f}, "
                      f"largest singular value {layer['max_singular_value']:.3f}")
