@@ -21,7 +21,7 @@ from rnnviz.trace import probe
 from rnnviz.training import TrainConfig, Trainer
 
 TORCH = {"rnn_tanh": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
-REFERENCE = {"mingru": "lstm", "minlstm": "lstm"}  # no torch.nn twin: measured against nn.LSTM (issue #13's target)
+REFERENCE = {"mingru": "lstm", "minlstm": "lstm", "lru": "lstm"}  # no torch.nn twin: measured against nn.LSTM (issue #13's target)
 SCAN_LENGTHS = (64, 512, 2048)
 
 
