@@ -2,6 +2,7 @@
 import streamlit as st
 
 from rnnviz.analysis.equations import all_equations, gate_glossary
+from rnnviz.analysis.traces import SIGMOID_GATES
 from rnnviz.plots.gates import cell_state_figure, cell_vs_hidden, gate_heatmaps, gate_lines, saturation_figure
 from rnnviz.ui import pickers, state, widgets
 from rnnviz.ui.safe import plain
@@ -39,7 +40,11 @@ def draw(layer: int, sample: int):
                            trace.frame(prefix + "c", sample), name="cell state")
         with right:
             widgets.figure(cell_vs_hidden(trace, layer, sample, p, theme), "gates.cvh", name="c against h")
-    others = [r for r in state.my_runs() if r.latest_trace is not None and r.latest_trace.meta["gates"]]
+    if not set(SIGMOID_GATES) & set(s.model.spec.gates):  # S6's Δ_t is a step size, not a gate in [0, 1]
+        st.caption(f"{s.model.spec.name} has no sigmoid gates, so there is no saturation to count.")
+        return
+    others = [r for r in state.my_runs() if r.latest_trace is not None
+              and set(SIGMOID_GATES) & set(r.latest_trace.meta["gates"])]
     traces, labels = [trace], [s.label]
     traces += [r.latest_trace for r in others if r.label != s.label]
     labels += [r.label for r in others if r.label != s.label]

@@ -28,7 +28,7 @@ class CellSpec:
     unrolled graph's matrix names (W_xh, W_hh); analysis/equations.py turns them into HTML."""
 
     name: str
-    family: str  # "rnn" | "lstm" | "gru" | "esn" | "min" | "lru": how the step is computed
+    family: str  # "rnn" | "lstm" | "gru" | "esn" | "min" | "lru" | "s6": how the step is computed
     blocks: tuple[str, ...]  # row blocks of W_ih / W_hh, in storage order
     gates: tuple[str, ...]  # gate activations the trace records (may include derived ones)
     torch_equivalent: str | None  # the torch.nn module with the same numerics, if any
@@ -44,6 +44,8 @@ class CellSpec:
     has_w_hh: bool = True  # False for a recurrence without a W_hh matrix (a diagonal one: minGRU, LRU)
     parallel: str = ""  # the fast path's whole-sequence form, where the recurrence has one ("associative scan")
     carry: str = ""  # without W_hh: what multiplies h_{t−1} on the unrolled graph's recurrent edge ("a_t ⊙")
+    state_per_unit: int = 1  # state numbers per unit of hidden size: S6 keeps N per channel (its h is H·N wide)
+    reads_out: bool = False  # the layer outputs y_t read from its state (LRU, S6), not the state h_t itself
     transition: str = ""  # a key of TRANSITIONS: how ∂h_t/∂h_{t−1} is formed
     memory_gate: str = ""  # the gate that, near 1, keeps the old state (LSTM f, GRU z); "" if none
     reset_before: bool = False  # GRU family: r_t applied to h_{t−1} before W_hn (Cho et al. 2014; Keras

@@ -25,7 +25,7 @@ def jacobian_norms(rnn: Recurrent, tape: Tape, layer: int, sample: int = 0) -> t
     """(norms (T,), method) with norms[t] = ||∂h_{T-1}/∂h_t||_F; norms[T-1] = ||I||_F = sqrt(H)."""
     w_ih, b_ih, w = rnn.layer(layer)
     step, spec = step_fn(rnn.spec), rnn.spec
-    H = rnn.hidden_size
+    H = rnn.state_size  # the hidden size, or S6's H·N
     exact = H <= EXACT_MAX_HIDDEN
     gen = torch.Generator(device="cpu").manual_seed(0)
     cot = torch.eye(H) if exact else torch.randn(PROJECTIONS, H, generator=gen)  # (K, H)

@@ -1,5 +1,6 @@
-"""The linear recurrences, one step each: minGRU and minLSTM ("Were RNNs All We Needed?", Feng et al. 2024) and
-the LRU (Orvieto et al. 2023, "Resurrecting Recurrent Neural Networks for Long Sequences").
+"""The linear recurrences, one step each: minGRU and minLSTM ("Were RNNs All We Needed?", Feng et al. 2024), the
+LRU (Orvieto et al. 2023, "Resurrecting Recurrent Neural Networks for Long Sequences") and Mamba's selective
+state space S6 (Gu & Dao 2023).
 
 Not the loops (stack.py) and not the parallel scan itself (scan.py). Their gates read x_t only, never h_{t−1},
 so there is no W_hh and h_t is linear in h_{t−1} (the LRU's a_t = λ is complex and the same at every step):
@@ -99,12 +100,63 @@ def init_lru(extra: dict[str, Tensor], w_ih: Tensor, r_min: float = 0.0, r_max: 
     extra["weight_c"].normal_(0.0, N ** -0.5, generator=generator)
 
 
+S6_STATE = 4  # N, state numbers per channel: Mamba uses 16; 4 keeps the state (H·N) readable on screen
+
+
+def s6_step(gx: Tensor, h: Tensor, c: Tensor | None, w: LayerWeights, spec: CellSpec):
+    """S6, Mamba's selective state space (Gu & Dao 2023), in the smallest block that keeps its gating branch (no
+    convolution): per channel d of H, a state of N numbers whose forgetting depends on the input.
+        u_t = SiLU(W_xu x_t + b_u),  z_t = W_xz x_t + b_z                    (Mamba's two branches)
+        Δ_t = softplus(W_Δ u_t + b_Δ),  B_t = W_B u_t,  C_t = W_C u_t          (selection: all from the input)
+        h_t[d, n] = exp(Δ_t[d] A[d, n]) h_{t−1}[d, n] + Δ_t[d] B_t[n] u_t[d]   A = −exp(A_log) < 0
+        y_t = (Σ_n C_t[n] h_t[·, n] + D ⊙ u_t) ⊙ SiLU(z_t)
+    h is carried flat, (.., H·N) with n fastest; [W_Δ; W_B; W_C] is weight_x (H + 2N, H) (Mamba's x_proj and
+    dt_proj in one, without the low rank), b_Δ is bias_dt. "decay" is exp(Δ_t A), the eigenvalues of
+    ∂h_t/∂h_{t−1}; gate.dt is Δ_t: large Δ forgets the past and takes in u_t, small Δ keeps the state."""
+    u, z, dt, B, C, A = _s6_inputs(gx, w)
+    decay = torch.exp(dt.unsqueeze(-1) * A)  # (.., H, N)
+    hs = decay * h.unflatten(-1, A.shape) + (dt * u).unsqueeze(-1) * B.unsqueeze(-2)
+    y = ((hs * C.unsqueeze(-2)).sum(-1) + w.extra["D"] * u) * F.silu(z)
+    return hs.flatten(-2), None, {"y": y, "gate.dt": dt, "preact.z": z, "u": u, "decay": decay.flatten(-2)}
+
+
+def _s6_inputs(gx: Tensor, w: LayerWeights):
+    """(u, z, Δ, B, C, A) of the step above, for one step (.., ·) or every step (B, T, ·) at once."""
+    u_pre, z = gx.chunk(2, -1)
+    u = F.silu(u_pre)
+    A = -torch.exp(w.extra["A_log"])  # (H, N)
+    H, N = A.shape
+    dt_pre, B, C = F.linear(u, w.extra["weight_x"]).split([H, N, N], -1)
+    return u, z, F.softplus(dt_pre + w.extra["bias_dt"]), B, C, A
+
+
+@torch.no_grad()
+def init_s6(extra: dict[str, Tensor], w_ih: Tensor, dt_min: float = 1e-3, dt_max: float = 0.1,
+            generator: torch.Generator | None = None) -> None:
+    """Mamba's initialisation (mamba-minimal's): A = −(1, 2, .., N) per channel (S4D-real), D = 1, Δ's bias so
+    softplus(b_Δ) is log-uniform in [dt_min, dt_max], the projections uniform in ±1/sqrt(fan-in)."""
+    H, N = extra["A_log"].shape
+    extra["A_log"].copy_(torch.log(torch.arange(1, N + 1, dtype=torch.float32)).expand(H, N))
+    extra["D"].fill_(1.0)
+    dt = torch.exp(torch.rand(H, generator=generator) * (math.log(dt_max) - math.log(dt_min)) + math.log(dt_min))
+    extra["bias_dt"].copy_(dt + torch.log(-torch.expm1(-dt)))  # the inverse of softplus
+    extra["weight_x"].uniform_(-H ** -0.5, H ** -0.5, generator=generator)
+    w_ih.uniform_(-w_ih.shape[1] ** -0.5, w_ih.shape[1] ** -0.5, generator=generator)
+
+
 def parallel_forward(gx: Tensor, h0: Tensor, w: LayerWeights, spec: CellSpec) -> tuple[Tensor, Tensor]:
     """A whole layer as one scan: gx (B, T, G*H), h0 (B, H) -> (the layer's outputs (B, T, ·), h_T (B, H)),
     equal to running the step over t."""
     if spec.family == "min":
         h = associative_scan(*coefficients(gx, spec), h0)
         return h, h[:, -1]
+    if spec.family == "s6":
+        u, z, dt, B, C, A = _s6_inputs(gx, w)
+        a = torch.exp(dt.unsqueeze(-1) * A)  # (B, T, H, N)
+        b = (dt * u).unsqueeze(-1) * B.unsqueeze(-2)
+        hs = associative_scan(a.flatten(-2), b.flatten(-2), h0).unflatten(-1, A.shape)
+        y = ((hs * C.unsqueeze(-2)).sum(-1) + w.extra["D"] * u) * F.silu(z)
+        return y, hs[:, -1].flatten(-2)
     lam_re, lam_im, gamma = lru_lambda(w)
     N = lam_re.shape[0]
     bx_re, bx_im, dx = gx.split([N, N, 2 * N], -1)
@@ -144,8 +196,17 @@ LINEAR_SPECS: dict[str, CellSpec] = {
                          "then GELU; trains as a parallel scan",
                  equations=("λ = exp(−exp(ν) + i exp(θ)),  |λ| < 1", "h_t = λ ⊙ h_{t−1} + γ ⊙ (B x_t)",
                             "y_t = GELU(Re(C h_t) + D x_t)"),
-                 carry="λ ⊙", **_DIAGONAL),
+                 carry="λ ⊙", reads_out=True, **_DIAGONAL),
+        CellSpec("s6", "s6", ("u", "z"), ("dt",),
+                 summary="S6, Mamba's selective state space (Gu & Dao 2023): how fast each channel forgets, Δ_t, "
+                         "is chosen by the input; trains as a parallel scan",
+                 equations=("u_t = SiLU(W_xu x_t + b_u),  z_t = W_xz x_t + b_z",
+                            "Δ_t = softplus(W_Δ u_t + b_Δ),  B_t = W_B u_t,  C_t = W_C u_t",
+                            "h_t = exp(Δ_t A) ⊙ h_{t−1} + Δ_t B_t u_t",
+                            "y_t = (C_t h_t + D ⊙ u_t) ⊙ SiLU(z_t)"),
+                 gate_meanings=(("dt", "step size: Δ_t, large forgets h_{t−1} and takes in u_t, small keeps h"),),
+                 carry="exp(Δ_t A) ⊙", state_per_unit=S6_STATE, reads_out=True, **_DIAGONAL),
     )
 }
 
-LINEAR_STEPS = {"min": min_step, "lru": lru_step}
+LINEAR_STEPS = {"min": min_step, "lru": lru_step, "s6": s6_step}

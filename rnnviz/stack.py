@@ -15,9 +15,10 @@ from torch import Tensor, nn
 
 from rnnviz import fused
 from rnnviz.cells import CellSpec, LayerWeights, get_spec, step_fn
-from rnnviz.linear_cells import init_lru, parallel_forward
+from rnnviz.linear_cells import init_lru, init_s6, parallel_forward
 
 LRU_LOGS = ("nu_log", "theta_log", "gamma_log")  # the LRU's λ and γ, as the paper parametrises them
+EXTRA = {"lru": (*LRU_LOGS, "weight_c"), "s6": ("A_log", "D", "weight_x", "bias_dt")}  # a family's own weights
 MAX_HIDDEN = 1024  # beyond this nothing trains or traces interactively on a CPU
 MAX_LAYERS = 4
 
@@ -52,7 +53,8 @@ class Recurrent(nn.Module):
     Parameters per layer k: weight_ih_lk (G*H, D), weight_hh_lk (G*H, H), bias_ih_lk, bias_hh_lk (G*H,),
     plus peephole_{i,f,o}_lk (H,) for lstm_peephole. For the ESN they are buffers: the reservoir is fixed.
     A cell without W_hh (minGRU, minLSTM: spec.has_w_hh False) has only weight_ih_lk and bias_ih_lk; the LRU adds
-    nu_log_lk, theta_log_lk, gamma_log_lk (H/2,) and weight_c_lk (H, H) (linear_cells.lru_step).
+    nu_log_lk, theta_log_lk, gamma_log_lk (H/2,) and weight_c_lk (H, H); S6 adds A_log_lk (H, N), D_lk (H,),
+    weight_x_lk (H + 2N, H) and bias_dt_lk (H,) (linear_cells.py). S6's state h is H·N wide (state_size).
     """
 
     def __init__(self, arch: str, input_size: int, hidden_size: int, num_layers: int = 1,
@@ -78,6 +80,10 @@ class Recurrent(nn.Module):
                 shapes.update({f"peephole_{g}_l{k}": (H,) for g in "ifo"})
             if self.spec.family == "lru":
                 shapes.update({f"{n}_l{k}": (H // 2,) for n in LRU_LOGS} | {f"weight_c_l{k}": (H, H)})
+            if self.spec.family == "s6":
+                N = self.spec.state_per_unit
+                shapes.update({f"A_log_l{k}": (H, N), f"D_l{k}": (H,), f"weight_x_l{k}": (H + 2 * N, H),
+                               f"bias_dt_l{k}": (H,)})
             for name, shape in shapes.items():
                 if fixed:
                     self.register_buffer(name, torch.empty(shape))
@@ -91,12 +97,11 @@ class Recurrent(nn.Module):
         with torch.no_grad():
             for t in self.weights():
                 t.uniform_(-bound, bound)
-            if self.spec.family == "lru":
-                for k in range(self.num_layers):
-                    w_ih, b_ih, w = self.layer(k)
-                    init_lru(w.extra, w_ih)
-                    if b_ih is not None:
-                        b_ih.zero_()
+            for k in range(self.num_layers) if self.spec.family in ("lru", "s6") else ():
+                w_ih, b_ih, w = self.layer(k)
+                (init_lru if self.spec.family == "lru" else init_s6)(w.extra, w_ih)
+                if b_ih is not None:
+                    b_ih.zero_()
 
     def weights(self) -> list[Tensor]:
         """Every recurrent weight, trainable or fixed, in a stable order."""
@@ -106,11 +111,16 @@ class Recurrent(nn.Module):
         """(weight_ih, bias_ih, LayerWeights) of layer k."""
         g = lambda n: getattr(self, f"{n}_l{k}", None)  # noqa: E731
         peep = {p: g(f"peephole_{p}") for p in "ifo"} if self.spec.peephole else None
-        extra = {n: g(n) for n in (*LRU_LOGS, "weight_c")} if self.spec.family == "lru" else None
+        extra = {n: g(n) for n in EXTRA.get(self.spec.family, ())} or None
         return g("weight_ih"), g("bias_ih"), LayerWeights(g("weight_hh"), g("bias_hh"), peep, self.leak_rate, extra)
 
+    @property
+    def state_size(self) -> int:
+        """Numbers in one layer's h: the hidden size, times S6's N per channel."""
+        return self.hidden_size * self.spec.state_per_unit
+
     def initial_state(self, x: Tensor, state) -> tuple[Tensor, Tensor | None]:
-        L, B, H = self.num_layers, x.shape[0], self.hidden_size
+        L, B, H = self.num_layers, x.shape[0], self.state_size
         if state is None:
             h0 = x.new_zeros(L, B, H)
             return h0, (x.new_zeros(L, B, H) if self.spec.has_cell else None)

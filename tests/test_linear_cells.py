@@ -80,7 +80,7 @@ def params(rec, grad=False):
 
 def test_every_linear_cell_has_a_reference_here_and_no_w_hh():
     linear = {a for a, s in SPECS.items() if not s.has_w_hh}
-    assert linear == set(REFS) | {"lru"}
+    assert linear == set(REFS) | {"lru", "s6"}  # those two: test_state_space_cells.py
     for arch, (blocks, _, _) in REFS.items():
         spec = SPECS[arch]
         assert spec.blocks == tuple(blocks) and spec.transition == "diagonal" and spec.parallel
@@ -278,7 +278,8 @@ def test_every_view_page_opens_on_a_linear_cell_and_says_what_has_no_w_hh():
 
     files = dict((p, f) for f, p in pages())
     for arch, views in (("mingru", VIEWS), ("minlstm", ["gradients", "gates"]),
-                        ("lru", ["gradients", "graph", "checkpoints", "hidden"])):
+                        ("lru", ["gradients", "graph", "checkpoints", "hidden"]),
+                        ("s6", ["gradients", "gates", "graph"])):
         m = build_model(ModelConfig(arch=arch, vocab_size=8, embed_size=D, hidden_size=H, output_size=8), "cpu")
         loaded = Loaded(m.eval(), m.cfg, "rnnviz", vocab=list("abcdefgh"))
         at = AppTest.from_file(APP, default_timeout=60)
@@ -291,97 +292,20 @@ def test_every_view_page_opens_on_a_linear_cell_and_says_what_has_no_w_hh():
             charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
             titles = " ".join(c["layout"].get("title", {}).get("text", "") for c in charts)
             if path == "gradients":  # what the cell has in place of W_hh's spectrum
-                shown = "The LRU's λ" if arch == "lru" else "Decay a<sub>t</sub>"
+                shown = "The LRU's λ" if arch == "lru" else "Decay a<sub>t</sub>"  # S6: exp(Δ_t A), input-chosen
                 assert shown in titles and "Eigenvalues of W<sub>hh</sub>" not in titles
                 kinds = at.radio(key="whatif.kind").options
                 assert kinds == (["Set the forget-gate bias", "Ablate one unit"] if arch == "minlstm"
                                  else ["Ablate one unit"])
             if path in ("graph", "checkpoints"):
                 assert any("has no W_hh" in c.value for c in at.caption), f"/{path} does not say why there is no W_hh"
+            if path == "gates" and arch == "s6":
+                assert any("no sigmoid gates, so there is no saturation" in c.value for c in at.caption)
+                assert "Gate saturation" not in titles and "Δ" in at.markdown[1].value
 
 
 
-# -- the LRU (Orvieto et al. 2023), in complex arithmetic ---------------------------------------------------------
-
-def lru_naive(P, x, h0, conj=False):
-    """The paper's equations with torch's complex numbers, layer by layer: (out, h_n as [Re, Im], |λ| per layer).
-    conj=True is the near miss: the state turns the other way (conj λ)."""
-    L, inp, hs = h0.shape[0], x, []
-    for k in range(L):
-        g = lambda n: P[f"{n}_l{k}"]  # noqa: E731
-        lam = torch.exp(-torch.exp(g("nu_log")) + 1j * torch.exp(g("theta_log")))
-        lam = lam.conj() if conj else lam
-        gamma, W, b, Wc = torch.exp(g("gamma_log")), g("weight_ih"), g("bias_ih"), g("weight_c")
-        N = lam.shape[0]
-        B, Bb = torch.complex(W[:N], W[N:2 * N]), torch.complex(b[:N], b[N:2 * N])
-        C = torch.complex(Wc[:, :N], -Wc[:, N:])  # weight_c = [Re C | −Im C]
-        s, outs = torch.complex(h0[k, :, :N], h0[k, :, N:]), []
-        for t in range(inp.shape[1]):
-            s = lam * s + gamma * (inp[:, t].to(B.dtype) @ B.T + Bb)
-            outs.append(torch.nn.functional.gelu((s @ C.T).real + inp[:, t] @ W[2 * N:].T + b[2 * N:]))
-        inp = torch.stack(outs, 1)
-        hs.append(torch.cat([s.real, s.imag], -1))
-    return inp, torch.stack(hs)
-
-
-def test_the_lru_matches_its_papers_equations_on_both_paths_and_in_float64_gradients():
-    model = model_for("lru", 2)
-    x, h0 = torch.randn(N, T, D), torch.randn(2, N, H)
-    P = params(model.rnn)
-    out, h_n = lru_naive(P, x, h0)
-    for got_out, (got_h, got_c) in (model(x, state=h0), model.forward_traced(x, state=h0)[:2]):
-        torch.testing.assert_close(got_out, out, **F32)
-        torch.testing.assert_close(got_h, h_n, **F32)
-    miss, _ = lru_naive(P, x, h0, conj=True)
-    with pytest.raises(AssertionError):
-        torch.testing.assert_close(model(x, state=h0)[0], miss, **F32)
-    rec = copy.deepcopy(model.rnn).double()
-    weights = dict(rec.named_parameters())
-    xd = x.double().requires_grad_()
-    hd = h0.double().requires_grad_()
-    w_out = torch.randn(N, T, H, dtype=torch.float64)
-    Pd = params(rec, grad=True)
-    out, h_n = lru_naive(Pd, xd, hd)
-    want = torch.autograd.grad((out * w_out).sum() + h_n.sum(), [xd, hd, *Pd.values()])
-    for path in ("scan", "traced"):
-        out, (h_n, _) = rec(xd, hd)[:2] if path == "scan" else rec.forward_traced(xd, hd)[:2]
-        leaves = [xd, hd] if path == "scan" else [xd]
-        got = torch.autograd.grad((out * w_out).sum() + h_n.sum(), [*leaves, *weights.values()])
-        for name, g, w in zip([*["x", "h0"][:len(leaves)], *weights], got, [*want[:len(leaves)], *want[2:]]):
-            torch.testing.assert_close(g, w, **F64, msg=lambda m, name=name: f"{path} d/d{name}: {m}")
-
-
-def test_the_lru_stays_inside_the_unit_circle_through_training_and_its_jacobian_is_exact():
-    """|λ| = exp(−exp(ν)) < 1 whatever the optimiser does (a large learning rate pushes hard); the recorded decays
-    are |λ| and give the measured Jacobian norms exactly: each complex unit is a turning, shrinking 2×2 block."""
-    from rnnviz.analysis import diagonal_jacobian_by_lag, jacobian_by_lag
-    from rnnviz.linear_cells import lru_lambda
-
-    torch.manual_seed(0)
-    model = RNNModel(ModelConfig(arch="lru", input_size=1, hidden_size=8, output_size=1))
-    opt = torch.optim.Adam(model.parameters(), lr=0.5)
-    x = torch.randn(16, 30, 1)
-    y = x.cumsum(1)  # a running sum wants |λ| = 1 exactly: the optimiser pushes λ onto the circle
-    re, im, _ = lru_lambda(model.rnn.layer(0)[2])
-    start = float(re.hypot(im).max().detach())
-    for _ in range(150):
-        opt.zero_grad()
-        (model(x)[0] - y).pow(2).mean().backward()
-        opt.step()
-        re, im, _ = lru_lambda(model.rnn.layer(0)[2])
-        top = float(re.hypot(im).max().detach())
-        assert top < 1.0
-    assert top > 0.99 > start  # pushed from 0.88 to the circle's edge, and stayed inside
-    trace = probe(model, torch.randn(2, 12, 1))
-    re, im, _ = lru_lambda(model.rnn.layer(0)[2])
-    torch.testing.assert_close(trace["decay"][0, 0, 0], torch.cat([re.hypot(im)] * 2).detach(), **F32)
-    torch.testing.assert_close(torch.from_numpy(diagonal_jacobian_by_lag(trace).norm),
-                               torch.from_numpy(jacobian_by_lag(trace).norm), rtol=1e-4, atol=1e-6)
-    with pytest.raises(ValueError, match="must be even"):
-        RNNModel(ModelConfig(arch="lru", input_size=1, hidden_size=7))
-
-
-@pytest.mark.parametrize("arch", ["mingru", "lru"])
+@pytest.mark.parametrize("arch", ["mingru", "lru", "s6"])
 def test_a_saved_linear_cell_loads_back_equal_and_inspect_states_its_recurrence(arch, tmp_path, capsys):
     from rnnviz.checkpoints import load_checkpoint, save_checkpoint
     from rnnviz.cli import main

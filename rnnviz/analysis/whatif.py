@@ -20,6 +20,8 @@ layer None edits every layer):
                      minGRU and minLSTM n = 0, so h = a·h_{t-1} = 0). The LRU's state unit u is the real or
                      imaginary part of complex unit j = u mod H/2: B_j's rows (both parts) and column j of C
                      (both parts) become 0, so both halves of h_j stay 0; D, which reads x_t, is left alone.
+                     S6's unit u is channel u: its u and z rows become 0, so u_t[u] = SiLU(0) = 0 feeds its
+                     N state numbers nothing (they stay 0) and y_t[u] = (0 + D·0) ⊙ SiLU(0) = 0.
                      Column u of W_hh becomes 0 too, so the weights show that u feeds no other unit.
                      Readers of h_u (the next layer, the head, attention) are left alone: they multiply 0.
                      An encoder-decoder's decoder starts from the encoder's state, so ablate both (stack=None).

@@ -1,0 +1,178 @@
+"""The state-space cells against their papers' equations, written out here: the LRU (Orvieto et al. 2023) in
+torch's complex numbers, and S6 (Gu & Dao 2023) with a plain loop over channels and state numbers. Both paths
+(the scan and the traced step loop), float64 gradients, what a probe records, and what each is built to keep:
+the LRU's |λ| < 1 whatever the optimiser does, S6's input-chosen forgetting exp(Δ_t A) in (0, 1).
+"""
+import copy
+
+import pytest
+import torch
+
+from rnnviz.models import ModelConfig, RNNModel
+from rnnviz.trace import probe
+from test_linear_cells import D, F32, F64, H, N, T, model_for, params
+
+
+# -- the LRU (Orvieto et al. 2023), in complex arithmetic ---------------------------------------------------------
+
+def lru_naive(P, x, h0, conj=False):
+    """The paper's equations with torch's complex numbers, layer by layer: (out, h_n as [Re, Im], |λ| per layer).
+    conj=True is the near miss: the state turns the other way (conj λ)."""
+    L, inp, hs = h0.shape[0], x, []
+    for k in range(L):
+        g = lambda n: P[f"{n}_l{k}"]  # noqa: E731
+        lam = torch.exp(-torch.exp(g("nu_log")) + 1j * torch.exp(g("theta_log")))
+        lam = lam.conj() if conj else lam
+        gamma, W, b, Wc = torch.exp(g("gamma_log")), g("weight_ih"), g("bias_ih"), g("weight_c")
+        N = lam.shape[0]
+        B, Bb = torch.complex(W[:N], W[N:2 * N]), torch.complex(b[:N], b[N:2 * N])
+        C = torch.complex(Wc[:, :N], -Wc[:, N:])  # weight_c = [Re C | −Im C]
+        s, outs = torch.complex(h0[k, :, :N], h0[k, :, N:]), []
+        for t in range(inp.shape[1]):
+            s = lam * s + gamma * (inp[:, t].to(B.dtype) @ B.T + Bb)
+            outs.append(torch.nn.functional.gelu((s @ C.T).real + inp[:, t] @ W[2 * N:].T + b[2 * N:]))
+        inp = torch.stack(outs, 1)
+        hs.append(torch.cat([s.real, s.imag], -1))
+    return inp, torch.stack(hs)
+
+
+def test_the_lru_matches_its_papers_equations_on_both_paths_and_in_float64_gradients():
+    model = model_for("lru", 2)
+    x, h0 = torch.randn(N, T, D), torch.randn(2, N, H)
+    P = params(model.rnn)
+    out, h_n = lru_naive(P, x, h0)
+    for got_out, (got_h, got_c) in (model(x, state=h0), model.forward_traced(x, state=h0)[:2]):
+        torch.testing.assert_close(got_out, out, **F32)
+        torch.testing.assert_close(got_h, h_n, **F32)
+    miss, _ = lru_naive(P, x, h0, conj=True)
+    with pytest.raises(AssertionError):
+        torch.testing.assert_close(model(x, state=h0)[0], miss, **F32)
+    rec = copy.deepcopy(model.rnn).double()
+    weights = dict(rec.named_parameters())
+    xd = x.double().requires_grad_()
+    hd = h0.double().requires_grad_()
+    w_out = torch.randn(N, T, H, dtype=torch.float64)
+    Pd = params(rec, grad=True)
+    out, h_n = lru_naive(Pd, xd, hd)
+    want = torch.autograd.grad((out * w_out).sum() + h_n.sum(), [xd, hd, *Pd.values()])
+    for path in ("scan", "traced"):
+        out, (h_n, _) = rec(xd, hd)[:2] if path == "scan" else rec.forward_traced(xd, hd)[:2]
+        leaves = [xd, hd] if path == "scan" else [xd]
+        got = torch.autograd.grad((out * w_out).sum() + h_n.sum(), [*leaves, *weights.values()])
+        for name, g, w in zip([*["x", "h0"][:len(leaves)], *weights], got, [*want[:len(leaves)], *want[2:]]):
+            torch.testing.assert_close(g, w, **F64, msg=lambda m, name=name: f"{path} d/d{name}: {m}")
+
+
+def test_the_lru_stays_inside_the_unit_circle_through_training_and_its_jacobian_is_exact():
+    """|λ| = exp(−exp(ν)) < 1 whatever the optimiser does (a large learning rate pushes hard); the recorded decays
+    are |λ| and give the measured Jacobian norms exactly: each complex unit is a turning, shrinking 2×2 block."""
+    from rnnviz.analysis import diagonal_jacobian_by_lag, jacobian_by_lag
+    from rnnviz.linear_cells import lru_lambda
+
+    torch.manual_seed(0)
+    model = RNNModel(ModelConfig(arch="lru", input_size=1, hidden_size=8, output_size=1))
+    opt = torch.optim.Adam(model.parameters(), lr=0.5)
+    x = torch.randn(16, 30, 1)
+    y = x.cumsum(1)  # a running sum wants |λ| = 1 exactly: the optimiser pushes λ onto the circle
+    re, im, _ = lru_lambda(model.rnn.layer(0)[2])
+    start = float(re.hypot(im).max().detach())
+    for _ in range(150):
+        opt.zero_grad()
+        (model(x)[0] - y).pow(2).mean().backward()
+        opt.step()
+        re, im, _ = lru_lambda(model.rnn.layer(0)[2])
+        top = float(re.hypot(im).max().detach())
+        assert top < 1.0
+    assert top > 0.99 > start  # pushed from 0.88 to the circle's edge, and stayed inside
+    trace = probe(model, torch.randn(2, 12, 1))
+    re, im, _ = lru_lambda(model.rnn.layer(0)[2])
+    torch.testing.assert_close(trace["decay"][0, 0, 0], torch.cat([re.hypot(im)] * 2).detach(), **F32)
+    torch.testing.assert_close(torch.from_numpy(diagonal_jacobian_by_lag(trace).norm),
+                               torch.from_numpy(jacobian_by_lag(trace).norm), rtol=1e-4, atol=1e-6)
+    with pytest.raises(ValueError, match="must be even"):
+        RNNModel(ModelConfig(arch="lru", input_size=1, hidden_size=7))
+
+
+# -- S6, Mamba's selective state space (Gu & Dao 2023), one channel and one state number at a time -------------
+
+def s6_naive(P, x, h0, selective=True):
+    """Every channel d and state number n written out; h as (B, H, N). selective=False is the near miss: Δ, B and C
+    fixed at their values for a zero input, a time-invariant system (what the LRU and S4 are)."""
+    L, inp, hs = h0.shape[0], x, []
+    for k in range(L):
+        g = lambda n: P[f"{n}_l{k}"]  # noqa: E731
+        A, Dk, Wx, b_dt = -torch.exp(g("A_log")), g("D"), g("weight_x"), g("bias_dt")
+        W, b = g("weight_ih"), g("bias_ih")
+        Hk, Nk = A.shape
+        h = h0[k].reshape(h0.shape[1], Hk, Nk).clone()
+        outs = []
+        for t in range(inp.shape[1]):
+            pre = inp[:, t] @ W.T + b
+            u, z = torch.nn.functional.silu(pre[:, :Hk]), pre[:, Hk:]
+            sel = u if selective else torch.zeros_like(u)
+            proj = sel @ Wx.T
+            dt = torch.nn.functional.softplus(proj[:, :Hk] + b_dt)
+            Bt, Ct = proj[:, Hk:Hk + Nk], proj[:, Hk + Nk:]
+            rows, y = [], []
+            for d in range(Hk):
+                row = [torch.exp(dt[:, d] * A[d, n]) * h[:, d, n] + dt[:, d] * Bt[:, n] * u[:, d] for n in range(Nk)]
+                y.append(sum(r * Ct[:, n] for n, r in enumerate(row)) + Dk[d] * u[:, d])
+                rows.append(torch.stack(row, -1))
+            h = torch.stack(rows, 1)
+            outs.append(torch.stack(y, -1) * torch.nn.functional.silu(z))
+        inp = torch.stack(outs, 1)
+        hs.append(h.flatten(1))
+    return inp, torch.stack(hs)
+
+
+def test_s6_matches_its_equations_on_both_paths_and_in_float64_gradients():
+    model = model_for("s6", 2)
+    S = H * model.rnn.spec.state_per_unit
+    x, h0 = torch.randn(N, T, D), torch.randn(2, N, S)
+    P = params(model.rnn)
+    out, h_n = s6_naive(P, x, h0)
+    for got_out, (got_h, _) in (model(x, state=h0), model.forward_traced(x, state=h0)[:2]):
+        torch.testing.assert_close(got_out, out, **F32)
+        torch.testing.assert_close(got_h, h_n, **F32)
+    miss, _ = s6_naive(P, x, h0, selective=False)
+    with pytest.raises(AssertionError):
+        torch.testing.assert_close(model(x, state=h0)[0], miss, **F32)
+    rec = copy.deepcopy(model.rnn).double()
+    weights = dict(rec.named_parameters())
+    xd, hd = x.double().requires_grad_(), h0.double().requires_grad_()
+    w_out = torch.randn(N, T, H, dtype=torch.float64)
+    Pd = params(rec, grad=True)
+    out, h_n = s6_naive(Pd, xd, hd)
+    want = torch.autograd.grad((out * w_out).sum() + h_n.sum(), [xd, hd, *Pd.values()])
+    out, (h_n, _) = rec(xd, hd)
+    got = torch.autograd.grad((out * w_out).sum() + h_n.sum(), [xd, hd, *weights.values()])
+    for name, g_, w in zip(["x", "h0", *weights], got, want):
+        torch.testing.assert_close(g_, w, **F64, msg=lambda m, name=name: f"scan d/d{name}: {m}")
+
+
+def test_s6_forgets_as_its_input_chooses_and_its_jacobian_is_exact():
+    """The probe records Δ_t (gate.dt) and the decays exp(Δ_t A): inside (0, 1), different from step to step (the
+    selection), and their products give the measured Jacobian norms; the state is H·N wide."""
+    from rnnviz.analysis import diagonal_jacobian_by_lag, jacobian_by_lag
+
+    model = model_for("s6", 2)
+    trace = probe(model, torch.randn(2, 12, D))
+    NS = model.rnn.spec.state_per_unit
+    assert trace["h"].shape == (2, 2, 12, H * NS) and trace["gate.dt"].shape == (2, 2, 12, H)
+    decay = trace["decay"]
+    assert float(decay.min()) > 0 and float(decay.max()) < 1
+    A = -torch.exp(model.rnn.A_log_l1.detach())
+    torch.testing.assert_close(decay[1], torch.exp(trace["gate.dt"][1].unsqueeze(-1) * A).flatten(-2), **F32)
+    assert float(decay[1, 0].std(0).max()) > 1e-4  # it changes over time: the input selects
+    for layer in (0, 1):
+        torch.testing.assert_close(torch.from_numpy(diagonal_jacobian_by_lag(trace, layer).norm),
+                                   torch.from_numpy(jacobian_by_lag(trace, layer).norm), rtol=1e-4, atol=1e-6)
+
+
+def test_cells_that_read_their_output_from_the_state_are_refused_for_an_encoder_decoder():
+    from rnnviz.run import RunSpec
+
+    for arch in ("s6", "lru"):
+        with pytest.raises(ValueError, match=f"output is its state, and {arch} reads"):
+            RunSpec(task="reverse", arch=arch).resolved()
+    assert RunSpec(task="reverse", arch="mingru").resolved().arch == "mingru"
