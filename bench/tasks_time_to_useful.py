@@ -38,6 +38,7 @@ USEFUL = {  # validation metric a run must reach (>= when higher is better, else
     "spell_numbers": 0.9,  # token accuracy; chance 1/31
     "adding": 0.05,  # mse; the mean predictor scores 0.167
     "copy_memory": 0.9,  # recall accuracy; chance 1/8
+    "selective_copy": 0.9,  # recall accuracy; chance 1/8
     "latching": 0.95,  # accuracy; chance 0.5
     "first_symbol": 0.95,  # accuracy at lag 20; chance 0.25
     "noisy_sine": 0.03,  # mse; repeating the last reading scores 0.087, the best linear fit on 8 readings 0.048

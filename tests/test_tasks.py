@@ -189,6 +189,22 @@ def test_copy_memory_layout_and_memoryless_baseline():
     assert task.metric(torch.nn.functional.one_hot(torch.zeros_like(y), 6).float(), y) == 0.0  # blanks score 0
 
 
+def test_selective_copy_scatters_the_symbols_and_asks_for_them_in_order():
+    task = get_task("selective_copy", seq_len=9, n_memorize=3, n_symbols=5)
+    x, y = task.batch(64, gen())
+    assert x.shape == y.shape == (64, 12) and (x[:, 9:] == 6).all() and (y[:, :9] == 0).all()
+    for xs, ys in zip(x, y):  # exactly 3 symbols among blanks, replayed in the order they came
+        held = xs[:9][xs[:9] != 0]
+        assert held.numel() == 3 and torch.equal(ys[9:], held)
+        assert task.dependency(xs) == (xs[:9] != 0).nonzero().flatten().tolist()
+    places = {tuple(task.dependency(xs)) for xs in x}
+    assert len(places) > 20  # where the symbols sit changes from sequence to sequence: not copy_memory's fixed start
+    loss, recall = task.baseline()
+    assert loss == pytest.approx(task.baseline_loss, rel=0.02) and recall == pytest.approx(1 / 5, abs=0.05)
+    with pytest.raises(ValueError, match="do not fit among 2 places"):
+        get_task("selective_copy", seq_len=2, n_memorize=3)
+
+
 def test_the_input_ignored_baseline_matches_each_closed_form():
     """Task.baseline(): the best predictor that never reads its input, measured; checked against the formulas."""
     loss, mse = get_task("adding", seq_len=50).baseline()

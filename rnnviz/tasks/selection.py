@@ -1,0 +1,86 @@
+"""Tasks that need selection: remembering some inputs and ignoring others, chosen by what each input is.
+
+Not the long-dependency benchmarks (long_term.py), whose cause sits at a fixed place: here where the data
+sits changes from sequence to sequence, which a time-invariant linear recurrence (the LRU, S4) cannot
+follow, and a selective one (S6, whose Δ_t is chosen by the input) can (Gu & Dao 2023, section 3.1).
+"""
+from __future__ import annotations
+
+import math
+import string
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from rnnviz.tasks.base import Task, TaskInfo, TaskParams, TrainDefaults
+
+
+@dataclass
+class SelectiveCopyParams(TaskParams):
+    seq_len: int = 16  # L: the stretch the symbols are scattered over, blanks elsewhere
+    n_memorize: int = 4  # k symbols to copy, in the order they came
+    n_symbols: int = 8  # alphabet
+
+
+class SelectiveCopy(Task):
+    """Selective copying (Gu & Dao 2023; Arjovsky et al.'s copy task with random spacing, after Jing et al. 2019).
+
+    Input (length L + k): k symbols at random distinct places among L − k blanks, then k delimiters ':'.
+    Target: blanks, then the k symbols in the order they came, one per delimiter. The loss is cross-entropy over
+    every step (as copy_memory); the metric scores only the recall window. Unlike copy_memory, the gap from a
+    symbol to its copy differs in every sequence, so a fixed filter over time cannot pick the symbols out.
+    """
+
+    info = TaskInfo(
+        name="selective_copy", sequence_type="many-to-many-sync", inputs="tokens", outputs="tokens",
+        metric="recall accuracy",
+        teaches="The symbols sit at random places among blanks: only a network that decides from each input "
+                "whether to keep it (S6's Δ_t) can replay them in order, whatever the spacing.",
+        family="long-term")
+    Params = SelectiveCopyParams
+    defaults = TrainDefaults(arch="s6", hidden_size=32, steps=1000, batch_size=32, lr=3e-3)
+    limits = {"seq_len": (2, 1000), "n_memorize": (1, 20), "n_symbols": (2, 26)}
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        p = self.params
+        if p.n_memorize > p.seq_len:
+            raise ValueError(f"{p.n_memorize} symbols do not fit among {p.seq_len} places; use a length of at "
+                             f"least {p.n_memorize}")
+        letters = list(string.ascii_lowercase[:p.n_symbols])
+        self.input_vocab = ["_"] + letters + [":"]  # blank 0, symbols 1..n, delimiter n + 1
+        self.output_vocab = ["_"] + letters
+        self.output_size = len(self.output_vocab)
+
+    def batch(self, batch_size: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        """x (B, L + k) ids: symbols at k random sorted places among blanks, then k delimiters; y (B, L + k)."""
+        L, k, n = self.params.seq_len, self.params.n_memorize, self.params.n_symbols
+        places = torch.rand(batch_size, L, generator=generator).argsort(1)[:, :k].sort(1).values  # (B, k)
+        symbols = torch.randint(1, n + 1, (batch_size, k), generator=generator)
+        x = torch.zeros(batch_size, L + k, dtype=torch.long)
+        x.scatter_(1, places, symbols)
+        x[:, L:] = n + 1
+        y = torch.zeros_like(x)
+        y[:, L:] = symbols
+        return x, y
+
+    def metric(self, output: Tensor, y: Tensor) -> float:
+        """Accuracy over the recall window (the last k steps) only."""
+        k = self.params.n_memorize
+        return float((output.detach()[:, -k:].argmax(-1) == y[:, -k:]).float().mean())
+
+    @property
+    def baseline_loss(self) -> float:
+        """The loss of a model that outputs blanks and then guesses uniformly: k ln n / (L + k)."""
+        L, k, n = self.params.seq_len, self.params.n_memorize, self.params.n_symbols
+        return k * math.log(n) / (L + k)
+
+    @property
+    def lag(self) -> int:
+        return self.params.seq_len  # the longest gap, from the first place to the first delimiter
+
+    def dependency(self, x: Tensor) -> list[int]:
+        """The places that hold symbols in this sequence (they differ from sequence to sequence)."""
+        n = self.params.n_symbols
+        return torch.nonzero((x >= 1) & (x <= n)).flatten().tolist()
