@@ -18,7 +18,7 @@ from rnnviz.tasks.base import Task, TaskInfo, TaskParams, TrainDefaults
 
 @dataclass
 class SelectiveCopyParams(TaskParams):
-    seq_len: int = 16  # L: the stretch the symbols are scattered over, blanks elsewhere
+    seq_len: int = 64  # L: the stretch the symbols are scattered over; at 16 an LRU of 32 units simply stores it all
     n_memorize: int = 4  # k symbols to copy, in the order they came
     n_symbols: int = 8  # alphabet
 
@@ -35,11 +35,11 @@ class SelectiveCopy(Task):
     info = TaskInfo(
         name="selective_copy", sequence_type="many-to-many-sync", inputs="tokens", outputs="tokens",
         metric="recall accuracy",
-        teaches="The symbols sit at random places among blanks: only a network that decides from each input "
-                "whether to keep it (S6's Δ_t) can replay them in order, whatever the spacing.",
+        teaches="The symbols sit at random places among blanks, so each input must decide whether it is kept: "
+                "S6's Δ_t does this, a time-invariant recurrence must hold the whole stretch instead.",
         family="long-term")
     Params = SelectiveCopyParams
-    defaults = TrainDefaults(arch="s6", hidden_size=32, steps=1000, batch_size=32, lr=3e-3)
+    defaults = TrainDefaults(arch="s6", hidden_size=32, steps=2000, batch_size=32, lr=3e-3)
     limits = {"seq_len": (2, 1000), "n_memorize": (1, 20), "n_symbols": (2, 26)}
 
     def __init__(self, **params):
