@@ -200,7 +200,7 @@ LINEAR_SPECS: dict[str, CellSpec] = {
         CellSpec("s6", "s6", ("u", "z"), ("dt",),
                  summary="S6, Mamba's selective state space (Gu & Dao 2023): how fast each channel forgets, Δ_t, "
                          "is chosen by the input; trains as a parallel scan",
-                 equations=("u_t = SiLU(W_xu x_t + b_u),  z_t = W_xz x_t + b_z",
+                 equations=("u_t = SiLU(W_xu x_t + b_u)", "z_t = W_xz x_t + b_z",
                             "Δ_t = softplus(W_Δ u_t + b_Δ),  B_t = W_B u_t,  C_t = W_C u_t",
                             "h_t = exp(Δ_t A) ⊙ h_{t−1} + Δ_t B_t u_t",
                             "y_t = (C_t h_t + D ⊙ u_t) ⊙ SiLU(z_t)"),
