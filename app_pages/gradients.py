@@ -1,10 +1,10 @@
 """Gradient flow: how far back in time the error signal reaches, why it vanishes or explodes, and the cures."""
 import streamlit as st
 
-from rnnviz.analysis import input_connectivity, lru_transition, recurrent_weights, spectral_radius
+from rnnviz.analysis import input_connectivity, recurrent_weights, spectral_radius
 from rnnviz.plots.connectivity import connectivity_figure
 from rnnviz.plots.gradients import grad_curve, grad_heat_figure, jacobian_figure
-from rnnviz.plots.spectra import decay_figure, eigenvalue_figure, singular_value_figure
+from rnnviz.plots.spectra import decay_figure, eigenvalue_figure, lambda_figure, singular_value_figure
 from rnnviz.ui import pickers, race, state, whatif_panel, widgets
 
 st.title("Gradient flow through time")
@@ -35,10 +35,8 @@ def draw(layer: int, sample: int):
         else:
             st.info("The map of ||dL/dh_t|| over training needs probes from a training run; train one on the "
                     "Train page.")
-    if s.model.spec.family == "lru":  # one fixed λ per unit: its place in the unit disk says how long it remembers
-        widgets.figure(eigenvalue_figure(lru_transition(s.model, prefix, layer), ["λ"], theme=theme,
-                                         title="The LRU's λ and conj λ, inside the unit circle by construction"),
-                       "gradients.eig", name="eigenvalues")
+    if s.model.spec.family == "lru":  # one λ per unit: where it sits in the disk says how long it remembers
+        widgets.figure(lambda_figure(s.traces or [trace], layer, prefix, theme), "gradients.lambda", name="lambda")
         return
     if not has_w_hh:  # a linear recurrence: its step Jacobian's eigenvalues are the decays the input sets
         widgets.figure(decay_figure(trace, layer, sample, prefix, tokens, theme), "gradients.decay",

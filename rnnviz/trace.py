@@ -21,7 +21,8 @@ Not analysis (rnnviz/analysis derives quantities) and not plotting. Names, with 
 An encoder-decoder's stack names carry a prefix: enc.h, dec.gate.i, dec.jacobian, ...
 grad.* are total derivatives through time (every path from that tensor to L), not one step's direct share.
 meta["input_vocab"] / meta["output_vocab"] name the ids when known: every label on screen is read from
-the trace it draws (its own inputs and targets), never from a batch generated again.
+the trace it draws (its own inputs and targets), never from a batch generated again. An LRU's trace keeps its
+λ at probe time, meta["lambda"][prefix][layer] = [Re λ, Im λ] (lists of H/2), so λ can be drawn over training.
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnviz.jacobian import jacobian_norms
+from rnnviz.linear_cells import lru_lambda
 from rnnviz.stack import Tape, stack_of
 
 LAYERED = ("layer", "sample", "step", "unit")
@@ -227,9 +229,11 @@ def _assemble(model, out, loss, tapes, extras, grad_of, jac, train_step) -> Trac
     if "attention" in extras:
         put("attention", extras["attention"], ("sample", "step", "source"))
     cfg = model.cfg
+    lam = {p: [[t.tolist() for t in lru_lambda(stack_of(model, p).layer(k)[2])[:2]] for k in range(len(tape.steps))]
+           for p, tape in tapes.items() if stack_of(model, p).spec.family == "lru"}
     meta = {"loss": float(loss.detach()), "prefixes": list(tapes), "gates": list(model.spec.gates),
             "blocks": list(model.spec.blocks), "hidden_size": cfg.hidden_size, "num_layers": cfg.num_layers,
-            "train_step": train_step, "jacobian": {p: j[0][1] for p, j in jac.items()}}
+            "train_step": train_step, "jacobian": {p: j[0][1] for p, j in jac.items()}} | ({"lambda": lam} if lam else {})
     return Trace(cfg.arch, tensors, dims, meta)
 
 

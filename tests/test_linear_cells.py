@@ -312,11 +312,15 @@ def test_a_saved_linear_cell_loads_back_equal_and_inspect_states_its_recurrence(
 
     model = model_for(arch, 2).eval()
     path = tmp_path / f"{arch}.safetensors"
-    save_checkpoint(path, model, traces=[probe(model, torch.randn(2, T, D))])
+    trace = probe(model, torch.randn(2, T, D))
+    saved_meta = trace.meta
+    save_checkpoint(path, model, traces=[trace])
     loaded = load_checkpoint(str(path))
     x = torch.randn(N, T, D)
     torch.testing.assert_close(loaded.model(x)[0], model(x)[0], **F32)
     assert "decay" in loaded.traces[0]
+    if arch == "lru":  # λ at probe time travels with the trace
+        assert loaded.traces[0].meta["lambda"] == saved_meta["lambda"]
     assert main(["inspect", str(path)]) == 0
     text = capsys.readouterr().out
     assert text.count(f"no W_hh: a diagonal recurrence, {SPECS[arch].equation('h')}") == 2

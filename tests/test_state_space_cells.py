@@ -76,14 +76,23 @@ def test_the_lru_stays_inside_the_unit_circle_through_training_and_its_jacobian_
     y = x.cumsum(1)  # a running sum wants |λ| = 1 exactly: the optimiser pushes λ onto the circle
     re, im, _ = lru_lambda(model.rnn.layer(0)[2])
     start = float(re.hypot(im).max().detach())
-    for _ in range(150):
+    probes = []
+    for step in range(150):
         opt.zero_grad()
         (model(x)[0] - y).pow(2).mean().backward()
         opt.step()
         re, im, _ = lru_lambda(model.rnn.layer(0)[2])
         top = float(re.hypot(im).max().detach())
         assert top < 1.0
+        if step % 50 == 0:  # each probe keeps λ as it was then
+            probes.append((probe(model, x[:2], train_step=step), re.detach().clone(), im.detach().clone()))
     assert top > 0.99 > start  # pushed from 0.88 to the circle's edge, and stayed inside
+    from rnnviz.plots.spectra import lambda_figure
+
+    dots = lambda_figure([t for t, _, _ in probes]).data[0]  # λ over training, one dot per unit per probe
+    torch.testing.assert_close(torch.tensor(dots.x), torch.cat([r for _, r, _ in probes]), **F32)
+    torch.testing.assert_close(torch.tensor(dots.y), torch.cat([i for _, _, i in probes]), **F32)
+    assert list(dots.marker.color) == [0] * 4 + [50] * 4 + [100] * 4  # coloured by the probe's training step
     trace = probe(model, torch.randn(2, 12, 1))
     re, im, _ = lru_lambda(model.rnn.layer(0)[2])
     torch.testing.assert_close(trace["decay"][0, 0, 0], torch.cat([re.hypot(im)] * 2).detach(), **F32)

@@ -15,8 +15,7 @@ from rnnviz.analysis.connectivity import input_connectivity, trace_connectivity
 from rnnviz.analysis.gates import saturation, saturation_many
 from rnnviz.analysis.generation import topk_table
 from rnnviz.analysis.gradients import (block_spectra, diagonal_jacobian_by_lag, geometric_rate, grad_heat_matrix,
-                                       grad_norms, jacobian_by_lag, lru_transition, recurrent_weights, spectral_radius,
-                                       tbptt_windows)
+                                       grad_norms, jacobian_by_lag, recurrent_weights, spectral_radius, tbptt_windows)
 from rnnviz.analysis.hidden import cluster_order, pca, token_pattern, unit_correlations, unit_order
 from rnnviz.analysis.traces import gates, layered, resolve_prefix, visible
 from rnnviz.analysis.unrolled import unrolled_graph
@@ -25,7 +24,7 @@ from rnnviz.analysis.whatif import ablated, probe_pair, scaled_recurrent, with_f
 __all__ = [
     "ablated", "block_spectra", "cluster_order", "diagonal_jacobian_by_lag", "gates", "geometric_rate",
     "grad_heat_matrix", "grad_norms",
-    "input_connectivity", "jacobian_by_lag", "layered", "lru_transition", "pca", "probe_pair", "recurrent_weights",
+    "input_connectivity", "jacobian_by_lag", "layered", "pca", "probe_pair", "recurrent_weights",
     "resolve_prefix", "saturation", "saturation_many", "scaled_recurrent", "spectral_radius", "tbptt_windows",
     "token_pattern", "topk_table", "trace_connectivity", "unit_correlations", "unit_order", "unrolled_graph",
     "visible", "with_forget_bias", "with_forget_clamped",

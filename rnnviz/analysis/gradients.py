@@ -72,18 +72,6 @@ def recurrent_weights(model: nn.Module, prefix: str = "", layer: int = 0) -> tor
     return rnn.layer(check_index("layer", layer, rnn.num_layers))[2].weight_hh.detach().cpu()
 
 
-def lru_transition(model: nn.Module, prefix: str = "", layer: int = 0) -> torch.Tensor:
-    """The LRU's h ↦ λ ⊙ h on [Re h, Im h] as a real (H, H) matrix [[diag Re λ, −diag Im λ], [diag Im λ, diag Re λ]]:
-    its eigenvalues are λ and conj λ, so plots.spectra.eigenvalue_figure draws the LRU's λ in the unit disk."""
-    from rnnviz.linear_cells import lru_lambda
-
-    rnn = stack_of(model, prefix)
-    if rnn.spec.family != "lru":
-        raise ValueError(f"{rnn.spec.name} is not an LRU; its recurrent matrix is W_hh (recurrent_weights)")
-    re, im, _ = (t.detach().cpu() for t in lru_lambda(rnn.layer(check_index("layer", layer, rnn.num_layers))[2]))
-    return torch.cat([torch.cat([re.diag(), -im.diag()], 1), torch.cat([im.diag(), re.diag()], 1)])
-
-
 def spectral_radius(model: nn.Module, prefix: str = "", layer: int = 0) -> float:
     """ρ of a layer's W_hh: the largest over its gate blocks, as init.layer_spectra reports it."""
     rnn = stack_of(model, prefix)

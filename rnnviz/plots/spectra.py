@@ -79,3 +79,36 @@ def decay_figure(trace, layer: int = 0, sample: int = 0, prefix: str | None = No
                       selector={"type": "heatmap"})
     return style(fig, theme, None, "The eigenvalues of ∂h<sub>t</sub>/∂h<sub>t−1</sub> = diag(a<sub>t</sub>), "
                  "all in (0, 1): bright keeps h (and its gradient) for many steps; the input decides when.")
+
+
+def lambda_figure(traces: list, layer: int = 0, prefix: str = "", theme: Theme = NORMAL) -> go.Figure:
+    """The LRU's λ in the complex plane at every probe that recorded it (trace.meta["lambda"]), coloured by training
+    step, with the unit circle: how each unit's memory (|λ|) and rotation (arg λ) moved while it trained."""
+    shown = [t for t in traces if prefix in t.meta.get("lambda", {})]
+    if not shown:
+        raise ValueError("these probes recorded no LRU λ; probe an LRU model")
+    xs, ys, steps, units = [], [], [], []
+    for t in shown:
+        re, im = t.meta["lambda"][prefix][min(layer, len(t.meta["lambda"][prefix]) - 1)]
+        xs += re
+        ys += im
+        steps += [t.meta.get("train_step") or 0] * len(re)
+        units += list(range(len(re)))
+    x, y = np.asarray(xs, np.float32), np.asarray(ys, np.float32)
+    fig = go.Figure(go.Scatter(
+        x=x, y=y, mode="markers", name="λ of each unit, each probe",
+        marker={"size": theme.marker_size, "color": f32(steps), "colorscale": theme.magnitude_scale,
+                "opacity": POINT_OPACITY, "colorbar": {"title": {"text": "training step"}}},
+        customdata=np.stack([f32(units), f32(steps), f32(np.hypot(x, y))], -1),
+        hovertemplate="unit %{customdata[0]:.0f}, training step %{customdata[1]:.0f}<br>λ = %{x:.3f} %{y:+.3f}i"
+                      "<br>|λ| = %{customdata[2]:.4f}<extra></extra>"))
+    a = np.linspace(0, 2 * np.pi, CIRCLE_POINTS)
+    fig.add_trace(go.Scatter(x=f32(np.cos(a)), y=f32(np.sin(a)), mode="lines", name="unit circle |λ| = 1",
+                             line={"color": CIRCLE_COLOR, "width": max(3.0, theme.line_width)}, hoverinfo="skip"))
+    fig.update_xaxes(title_text="real part Re λ", zeroline=True)
+    fig.update_yaxes(title_text="imaginary part Im λ", zeroline=True, scaleanchor="x", scaleratio=1)
+    top = float(np.hypot(x, y).max())
+    probes = f"{len(shown)} probes" if len(shown) > 1 else "one probe"
+    return style(fig, theme, f"The LRU's λ over training, layer {layer} ({probes}; largest |λ| = {top:.4f})",
+                 "|λ| = exp(−exp(ν)) < 1 whatever training does, so no unit can leave the circle; near the rim a "
+                 "unit keeps its memory (and its gradient) for many steps.")
