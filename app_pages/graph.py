@@ -50,3 +50,18 @@ def draw(sample: int):
 
 
 pickers.live(draw, sample)
+
+if subject.model.spec.parallel and not subject.cfg.seq2seq:  # a linear recurrence: h_t for every t at once
+    from rnnviz.analysis.parallel import scan_vs_loop
+    from rnnviz.plots.parallel import scan_figure
+
+    st.header("Step by step, or all at once")
+    st.markdown(f"{subject.model.spec.name}'s h_t is linear in h_(t−1), and what multiplies it is known from the "
+                "inputs before any step runs, so every h_t can be computed at once as a parallel scan instead of a loop "
+                "(rnnviz trains it that way). Both ways, on the traced sequence:")
+    x, _ = subject.traced_batch()
+    result = scan_vs_loop(subject.model, x)
+    row = min(sample, x.shape[0] - 1)
+    widgets.figure(scan_figure(result, row, tokens=subject.input_labels(subject.latest, row), theme=widgets.theme()),
+                   "graph.scan", name="scan against loop")
+

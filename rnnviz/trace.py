@@ -233,7 +233,9 @@ def _assemble(model, out, loss, tapes, extras, grad_of, jac, train_step) -> Trac
            for p, tape in tapes.items() if stack_of(model, p).spec.family == "lru"}
     meta = {"loss": float(loss.detach()), "prefixes": list(tapes), "gates": list(model.spec.gates),
             "blocks": list(model.spec.blocks), "hidden_size": cfg.hidden_size, "num_layers": cfg.num_layers,
-            "train_step": train_step, "jacobian": {p: j[0][1] for p, j in jac.items()}} | ({"lambda": lam} if lam else {})
+            "train_step": train_step, "jacobian": {p: j[0][1] for p, j in jac.items()}}
+    if lam:
+        meta["lambda"] = lam
     return Trace(cfg.arch, tensors, dims, meta)
 
 

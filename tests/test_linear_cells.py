@@ -297,6 +297,8 @@ def test_every_view_page_opens_on_a_linear_cell_and_says_what_has_no_w_hh():
                 kinds = at.radio(key="whatif.kind").options
                 assert kinds == (["Set the forget-gate bias", "Ablate one unit"] if arch == "minlstm"
                                  else ["Ablate one unit"])
+            if path == "graph":  # the scan beside the loop, on the traced sequence
+                assert "Step by step and as one scan" in titles
             if path in ("graph", "checkpoints"):
                 assert any("has no W_hh" in c.value for c in at.caption), f"/{path} does not say why there is no W_hh"
             if path == "gates" and arch == "s6":
@@ -326,3 +328,23 @@ def test_a_saved_linear_cell_loads_back_equal_and_inspect_states_its_recurrence(
     assert text.count(f"no W_hh: a diagonal recurrence, {SPECS[arch].equation('h')}") == 2
     assert main(["inspect", str(path), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["layers"] == [{"spectral_radius": None, "max_singular_value": None}] * 2
+
+
+def test_the_scan_and_the_loop_agree_on_the_traced_sequence_and_are_timed_and_drawn():
+    from rnnviz.analysis.parallel import LONG, scan_vs_loop
+    from rnnviz.plots.parallel import scan_figure
+
+    for arch in ("minlstm", "lru", "s6"):
+        model = model_for(arch, 2)
+        x = torch.randn(N, T, D)
+        r = scan_vs_loop(model, x, repeats=1)
+        assert r.loop.shape == r.scan.shape == (N, T, H) and r.max_difference < 1e-5
+        torch.testing.assert_close(r.scan, model(x)[0], **F32)  # what the model outputs is the scan
+        assert min(r.loop_ms, r.scan_ms, r.long_loop_ms, r.long_scan_ms) > 0
+        fig = scan_figure(r, sample=1, units=(0, 2))
+        assert [t.name for t in fig.data] == ["unit 0, step by step", "unit 0, one scan", "unit 2, step by step",
+                                               "unit 2, one scan"]
+        torch.testing.assert_close(torch.tensor(fig.data[3].y), r.scan[1, :, 2], **F32)
+        assert f"{LONG} steps" in fig.layout.title.subtitle.text
+    with pytest.raises(ValueError, match="lstm has no parallel form"):
+        scan_vs_loop(model_for("lstm"), torch.randn(N, T, D))
