@@ -191,6 +191,6 @@ def test_the_jacobian_view_says_why_a_cell_without_w_hh_has_no_rho_line():
                     transition="diagonal")
     said = _rate_note(diag, "lru", 0.9, "measured: ×0.8 per step", drawn=False)
     assert "lru has no W<sub>hh</sub>" in said and "diag(a<sub>t</sub>)" in said and "×0.8 per step" in said
-    assert "no ρ line applies" in said and "exactly" in _rate_note(diag, "lru", None, "measured", False, exact=True)
+    assert "no ρ line applies" in said and "exact norm" in _rate_note(diag, "lru", None, "measured", False, exact=True)
     assert "Gated gru" in _rate_note(SPECS["gru"], "gru", 0.9, "measured", drawn=False)
     assert "leak" in _rate_note(SPECS["esn"], "esn", 0.9, "measured", drawn=True)

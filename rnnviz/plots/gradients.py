@@ -153,8 +153,7 @@ def _rate_note(spec: CellSpec | None, arch: str, rho: float | None, said: str, d
     elif not spec.has_w_hh:
         step = to_html(TRANSITIONS[spec.transition].split(":")[0])
         why = f"{arch} has no W<sub>hh</sub>: its step Jacobian is {step}" + (
-            ", so the norm is exactly √(Σ<sub>u</sub> Π<sub>s</sub> a<sub>s,u</sub>²) of the recorded decays (dashed)."
-            if exact else ", so no ρ line applies.")
+            ", whose exact norm is dashed." if exact else ", so no ρ line applies.")
     elif spec.transition == "gated":
         why = f"Gated {arch}: the gates, not W<sub>hh</sub>'s ρ, set the decay."
     else:

@@ -77,8 +77,8 @@ def decay_figure(trace, layer: int = 0, sample: int = 0, prefix: str | None = No
     fig = state_heatmap(trace, "decay", layer, sample, prefix, tokens=tokens, theme=theme)
     fig.update_traces(zmin=0.0, zmax=1.0, colorbar={"title": {"text": "a<sub>t</sub>"}},
                       selector={"type": "heatmap"})
-    return style(fig, theme, None, "The eigenvalues of ∂h<sub>t</sub>/∂h<sub>t−1</sub> = diag(a<sub>t</sub>), "
-                 "all in (0, 1): bright keeps h (and its gradient) for many steps; the input decides when.")
+    return style(fig, theme, None, "Eigenvalues of ∂h<sub>t</sub>/∂h<sub>t−1</sub> = diag(a<sub>t</sub>), in (0, 1): "
+                 "bright keeps h (and its gradient); the input decides.")
 
 
 def lambda_figure(traces: list, layer: int = 0, prefix: str = "", theme: Theme = NORMAL) -> go.Figure:
@@ -107,8 +107,8 @@ def lambda_figure(traces: list, layer: int = 0, prefix: str = "", theme: Theme =
                              line={"color": CIRCLE_COLOR, "width": max(3.0, theme.line_width)}, hoverinfo="skip"))
     fig.update_xaxes(title_text="real part Re λ", zeroline=True)
     fig.update_yaxes(title_text="imaginary part Im λ", zeroline=True, scaleanchor="x", scaleratio=1)
+    fig.update_layout(showlegend=False)  # the colour bar names the colours; the legend would sit on it
     top = float(np.hypot(x, y).max())
     probes = f"{len(shown)} probes" if len(shown) > 1 else "one probe"
     return style(fig, theme, f"The LRU's λ over training, layer {layer} ({probes}; largest |λ| = {top:.4f})",
-                 "|λ| = exp(−exp(ν)) < 1 whatever training does, so no unit can leave the circle; near the rim a "
-                 "unit keeps its memory (and its gradient) for many steps.")
+                 "One dot per unit per probe. |λ| = exp(−exp(ν)) < 1 always; near the rim a unit remembers longer.")
