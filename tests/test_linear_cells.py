@@ -236,7 +236,9 @@ def test_the_exact_law_from_the_decays_is_the_measured_jacobian_and_is_drawn_bes
 
 
 def test_what_needs_w_hh_is_refused_in_one_sentence_and_the_rest_works():
-    from rnnviz.analysis import ablated, recurrent_weights, scaled_recurrent, with_forget_bias, with_forget_clamped
+    from rnnviz.analysis import (ablated, recurrent_weights, scaled_lambda, scaled_recurrent, with_forget_bias,
+                                 with_forget_clamped, with_update_held)
+    from rnnviz.linear_cells import lru_lambda
     from rnnviz.checkpoints import Loaded, summarize
     from rnnviz.run import RunSpec
 
@@ -261,6 +263,19 @@ def test_what_needs_w_hh_is_refused_in_one_sentence_and_the_rest_works():
     with pytest.raises(ValueError, match="no W_hh matrix for the 'spectral' initialisation"):
         RunSpec(task="first_symbol", arch="mingru", init="spectral").resolved()
     assert RunSpec(task="first_symbol", arch="minlstm", forget_bias=1.0).resolved().forget_bias == 1.0
+    held = with_update_held(gru, 0.25)  # minGRU's z held: a fixed leak h_t = 0.75 h_(t−1) + 0.25 n_t
+    z = probe(held, x)["gate.z"]
+    torch.testing.assert_close(z, torch.full_like(z, 0.25), **F32)
+    with pytest.raises(ValueError, match="minlstm has no minGRU update gate"):
+        with_update_held(lstm, 0.5)
+    lru = model_for("lru")
+    lam = lambda m: torch.complex(*lru_lambda(m.rnn.layer(0)[2])[:2])  # noqa: E731
+    for f in (0.5, 1.5):  # |λ| scaled and kept inside the circle, the phase untouched
+        moved = scaled_lambda(lru, f)
+        torch.testing.assert_close(lam(moved).abs(), (lam(lru).abs() * f).clamp(max=1 - 1e-6), **F32)
+        torch.testing.assert_close(lam(moved).angle(), lam(lru).angle(), **F32)
+    with pytest.raises(ValueError, match="mingru has no λ to scale"):
+        scaled_lambda(gru, 0.9)
     summary = summarize(Loaded(gru, gru.cfg, "rnnviz"))
     assert summary["layers"] == [{"spectral_radius": None, "max_singular_value": None}] * 2
 
@@ -295,8 +310,14 @@ def test_every_view_page_opens_on_a_linear_cell_and_says_what_has_no_w_hh():
                 shown = "The LRU's λ" if arch == "lru" else "Decay a<sub>t</sub>"  # S6: exp(Δ_t A), input-chosen
                 assert shown in titles and "Eigenvalues of W<sub>hh</sub>" not in titles
                 kinds = at.radio(key="whatif.kind").options
-                assert kinds == (["Set the forget-gate bias", "Ablate one unit"] if arch == "minlstm"
-                                 else ["Ablate one unit"])
+                assert kinds == {"mingru": ["Hold the update gate z", "Ablate one unit"],
+                                 "minlstm": ["Set the forget-gate bias", "Ablate one unit"],
+                                 "lru": ["Scale the LRU's |λ|", "Ablate one unit"], "s6": ["Ablate one unit"]}[arch]
+                if arch != "s6":  # the cell's own edit, drawn before and after
+                    own = {"mingru": "hold", "minlstm": "bias", "lru": "lambda"}[arch]  # the radio's values are keys
+                    at.radio(key="whatif.kind").set_value(own).run()
+                    assert_no_exception(at)
+                    assert not at.error and any(c.value.startswith("Loss on the probe: before") for c in at.caption)
             if path == "graph":  # the scan beside the loop, on the traced sequence
                 assert "Step by step and as one scan" in titles
             if path in ("graph", "checkpoints"):

@@ -13,6 +13,8 @@ layer None edits every layer):
                      gradient f(1 - f) is 0). This is the NFG variant's f_t = 1 (Greff et al. 2015) in an
                      ordinary LSTM's weights, so it saves, loads and trains like one. Refused for minLSTM,
                      whose normalised f′ = f / (f + i) would still be below 1 (can_clamp_forget).
+  scaled_lambda      the LRU's |λ| <- factor · |λ| (kept in (0, 1)), phases and the rest unchanged.
+  with_update_held   minGRU's z_t = value at every step (z rows of W_ih 0, b_z = logit(value)): a fixed leak.
   ablated            unit u of one layer is silenced: row u of every gate block of W_ih, W_hh, b_ih, b_hh
                      (and u's peepholes) becomes 0, so every pre-activation of u is 0 and, from a zero
                      initial state, h_u = c_u = 0 at every step in every cell (tanh/relu(0) = 0; LSTM
@@ -117,6 +119,41 @@ def with_forget_clamped(model: nn.Module, layer: int | None = None, stack: str |
 def can_clamp_forget(spec) -> bool:
     """Whether f = 1 keeps the old state: a forget gate used as it is (not minLSTM's normalised one)."""
     return "f" in spec.blocks and spec.family != "min"
+
+
+@torch.no_grad()
+def scaled_lambda(model: nn.Module, factor: float, layer: int | None = None, stack: str | None = None) -> nn.Module:
+    """A copy whose LRU λ have their radius |λ| multiplied by `factor` (kept inside (0, 1) as the LRU's
+    parametrisation requires), their phase and everything else unchanged: ν ← log(−log(factor · |λ|))."""
+    if not math.isfinite(factor) or factor <= 0:
+        raise ValueError(f"scale factor {factor} must be a positive number, e.g. 0.9 or 1.05")
+    out = copy.deepcopy(model)
+    for rnn, k in _targets(out, stack, layer):
+        if rnn.spec.family != "lru":
+            raise ValueError(f"{rnn.spec.name} has no λ to scale; this edit is the LRU's")
+        nu_log = rnn.layer(k)[2].extra["nu_log"]
+        r = (torch.exp(-torch.exp(nu_log.double())) * factor).clamp(1e-6, 1 - 1e-6)
+        nu_log.copy_(torch.log(-torch.log(r)))
+    return out
+
+
+@torch.no_grad()
+def with_update_held(model: nn.Module, value: float, layer: int | None = None, stack: str | None = None) -> nn.Module:
+    """A copy of a minGRU whose update gate z_t is `value` at every step, whatever the input: the z rows of W_ih
+    become 0 and b_z = logit(value), so h_t = (1 − value) h_(t−1) + value n_t, a fixed leak."""
+    if not 0.0 < value < 1.0:
+        raise ValueError(f"the update gate can be held at a value in (0, 1), not {value}")
+    if model.spec.name != "mingru":
+        raise ValueError(f"{model.spec.name} has no minGRU update gate to hold")
+    if not model.cfg.bias:
+        raise ValueError("this model has no biases (bias=False), so its update gate cannot be held")
+    out = copy.deepcopy(model)
+    for rnn, k in _targets(out, stack, layer):
+        w_ih, b_ih, _ = rnn.layer(k)
+        rows = _gate_rows(rnn, "z")
+        w_ih[rows] = 0.0
+        b_ih[rows] = math.log(value / (1 - value))
+    return out
 
 
 @torch.no_grad()
