@@ -7,13 +7,13 @@ follow, and a selective one (S6, whose Δ_t is chosen by the input) can (Gu & Da
 from __future__ import annotations
 
 import math
-import string
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
-from rnnviz.tasks.base import Task, TaskInfo, TaskParams, TrainDefaults
+from rnnviz.tasks.base import TaskInfo, TaskParams, TrainDefaults
+from rnnviz.tasks.long_term import CopyMemory
 
 
 @dataclass
@@ -23,13 +23,14 @@ class SelectiveCopyParams(TaskParams):
     n_symbols: int = 8  # alphabet
 
 
-class SelectiveCopy(Task):
+class SelectiveCopy(CopyMemory):
     """Selective copying (Gu & Dao 2023; Arjovsky et al.'s copy task with random spacing, after Jing et al. 2019).
 
     Input (length L + k): k symbols at random distinct places among L − k blanks, then k delimiters ':'.
     Target: blanks, then the k symbols in the order they came, one per delimiter. The loss is cross-entropy over
     every step (as copy_memory); the metric scores only the recall window. Unlike copy_memory, the gap from a
     symbol to its copy differs in every sequence, so a fixed filter over time cannot pick the symbols out.
+    Its vocabulary (blank, symbols, ':') and recall-window metric are copy_memory's.
     """
 
     info = TaskInfo(
@@ -48,10 +49,6 @@ class SelectiveCopy(Task):
         if p.n_memorize > p.seq_len:
             raise ValueError(f"{p.n_memorize} symbols do not fit among {p.seq_len} places; use a length of at "
                              f"least {p.n_memorize}")
-        letters = list(string.ascii_lowercase[:p.n_symbols])
-        self.input_vocab = ["_"] + letters + [":"]  # blank 0, symbols 1..n, delimiter n + 1
-        self.output_vocab = ["_"] + letters
-        self.output_size = len(self.output_vocab)
 
     def batch(self, batch_size: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
         """x (B, L + k) ids: symbols at k random sorted places among blanks, then k delimiters; y (B, L + k)."""
@@ -64,11 +61,6 @@ class SelectiveCopy(Task):
         y = torch.zeros_like(x)
         y[:, L:] = symbols
         return x, y
-
-    def metric(self, output: Tensor, y: Tensor) -> float:
-        """Accuracy over the recall window (the last k steps) only."""
-        k = self.params.n_memorize
-        return float((output.detach()[:, -k:].argmax(-1) == y[:, -k:]).float().mean())
 
     @property
     def baseline_loss(self) -> float:
