@@ -17,6 +17,8 @@ TRANSITIONS = {  # spec.transition -> the step Jacobian ∂h_t/∂h_{t−1} that
              "lies nearer 1 than ρ(W_hh)",
     "gated": "a sum of paths whose factors are the gates at each step: no single matrix sets the rate",
     "diagonal": "diag(a_t): each unit keeps the fraction a_t of itself that the input sets, no W_hh matrix",
+    "rotation": "a 2×2 turn-and-shrink per complex unit: [[Re λ, −Im λ], [Im λ, Re λ]] on [Re h, Im h] turns by "
+                "arg λ and shrinks by |λ|, no W_hh matrix",
 }
 RHO_TRANSITIONS = ("elman", "leaky")  # diag(φ′) W_hh-like transitions, where a ρ(W_hh)^lag line means something
 

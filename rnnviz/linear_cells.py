@@ -180,7 +180,7 @@ LINEAR_SPECS: dict[str, CellSpec] = {
                                       "is kept (the reverse of torch's GRU z)"),
                                 ("n", "candidate: the new state on offer, a linear function of x_t (the paper's "
                                       "h̃_t)")),
-                 carry="a_t ⊙", **_DIAGONAL),
+                 carry="a_t ⊙", input_act=False, **_DIAGONAL),
         CellSpec("minlstm", "min", ("f", "i", "n"), ("f", "i", "n"),
                  summary="minLSTM (Feng et al. 2024): forget and input gates read x_t only and are normalised to "
                          "sum to 1; trains as a parallel scan",
@@ -190,13 +190,13 @@ LINEAR_SPECS: dict[str, CellSpec] = {
                                 ("i", "input gate: normalised, i′_t = 1 − f′_t of the candidate n_t is written"),
                                 ("n", "candidate: the new state on offer, a linear function of x_t (the paper's "
                                       "h̃_t)")),
-                 memory_gate="f", carry="a_t ⊙", **_DIAGONAL),
+                 memory_gate="f", carry="a_t ⊙", input_act=False, **_DIAGONAL),
         CellSpec("lru", "lru", ("B", "D"), (),
                  summary="LRU (Orvieto et al. 2023): a complex diagonal linear recurrence, |λ| < 1 by construction, "
                          "then GELU; trains as a parallel scan",
                  equations=("λ = exp(−exp(ν) + i exp(θ)),  |λ| < 1", "h_t = λ ⊙ h_{t−1} + γ ⊙ (B x_t)",
                             "y_t = GELU(Re(C h_t) + D x_t)"),
-                 carry="λ ⊙", reads_out=True, **_DIAGONAL),
+                 carry="λ ⊙", reads_out=True, **(_DIAGONAL | {"transition": "rotation"})),
         CellSpec("s6", "s6", ("u", "z"), ("dt",),
                  summary="S6, Mamba's selective state space (Gu & Dao 2023): how fast each channel forgets, Δ_t, "
                          "is chosen by the input; trains as a parallel scan",

@@ -10,7 +10,7 @@ associative operator, so Hillis & Steele (1986)'s scan gets every prefix in ⌈l
 multiply-adds. Products of a_t ∈ (0, 1] only shrink (to 0 at worst), so float32 stays within about 1e-6 of
 the loop; on a CPU it is about 4× faster than the log-space form below (`python -m rnnviz bench --scan`).
 
-log_scan, Heinsen (2023)'s log-space scan, as "Were RNNs All We Needed?" (Feng et al. 2024) uses it for minGRU/minLSTM.
+log_scan, Heinsen (2023)'s log-space scan (the forward pass; its backward is the reverse scan), as "Were RNNs All We Needed?" (Feng et al. 2024) uses it for minGRU/minLSTM.
 Unrolled, with A_t = Σ_{s≤t} log a_s (A_0 = 0) and b_0 = h_0:
 
     h_t = Σ_{s=0..t} exp(A_t − A_s) b_s = exp(A_t) · Σ_{s=0..t} exp(log b_s − A_s)
@@ -56,11 +56,16 @@ class _Scan(torch.autograd.Function):
     @staticmethod
     @once_differentiable  # the saved h carries no graph: a second derivative would be silently wrong
     def backward(ctx, g: Tensor):
-        a, h, h0 = ctx.saved_tensors
-        a_next = torch.cat([a[:, 1:], torch.zeros_like(a[:, :1])], 1).conj()  # a_{t+1}; none after the end
-        g_hat = _hillis_steele(a_next.flip(1), g.flip(1)).flip(1)  # in reversed time, ĝ is a forward scan
-        h_prev = torch.cat([h0.unsqueeze(1), h[:, :-1]], 1)
-        return g_hat * h_prev.conj(), g_hat, g_hat[:, 0] * a[:, 0].conj()
+        return _reverse(*ctx.saved_tensors, g)
+
+
+def _reverse(a: Tensor, h: Tensor, h0: Tensor, g: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """(dL/da, dL/db, dL/dh0) of h = scan(a, b, h0) from g = dL/dh: ĝ_t = g_t + conj(a_{t+1}) ĝ_{t+1}, a linear
+    scan in reversed time; dL/db_t = ĝ_t, dL/da_t = ĝ_t conj(h_{t−1}), dL/dh0 = conj(a_0) ĝ_0."""
+    a_next = torch.cat([a[:, 1:], torch.zeros_like(a[:, :1])], 1).conj()  # a_{t+1}; none after the end
+    g_hat = _hillis_steele(a_next.flip(1), g.flip(1)).flip(1)
+    h_prev = torch.cat([h0.unsqueeze(1), h[:, :-1]], 1)
+    return g_hat * h_prev.conj(), g_hat, g_hat[:, 0] * a[:, 0].conj()
 
 
 def _hillis_steele(a: Tensor, b: Tensor) -> Tensor:
@@ -84,13 +89,31 @@ def _check(a: Tensor, b: Tensor, h0: Tensor) -> None:
 
 
 def log_scan(log_a: Tensor, b: Tensor, h0: Tensor, chunk: int = CHUNK) -> Tensor:
-    """h (B, T, H) with h_t = a_t ⊙ h_{t−1} + b_t, from log_a (B, T, H) ≤ 0, b (B, T, H) and h0 (B, H)."""
+    """h (B, T, H) with h_t = a_t ⊙ h_{t−1} + b_t, from log_a (B, T, H) ≤ 0, b (B, T, H) and h0 (B, H). The
+    log-space form is the forward pass; the backward is the reverse scan above (as _Scan's), since autograd
+    through the split would lose the gradient wherever b or h0 is exactly 0 (both parts masked there)."""
     _check(log_a, b, h0)
-    outs = []
-    for s in range(0, b.shape[1], chunk):
-        outs.append(_scan(log_a[:, s:s + chunk], b[:, s:s + chunk], h0))
-        h0 = outs[-1][:, -1]
-    return torch.cat(outs, 1)
+    return _LogScan.apply(log_a, b, h0, chunk)
+
+
+class _LogScan(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, log_a: Tensor, b: Tensor, h0: Tensor, chunk: int) -> Tensor:
+        outs, start = [], h0
+        for s in range(0, b.shape[1], chunk):
+            outs.append(_scan(log_a[:, s:s + chunk], b[:, s:s + chunk], start))
+            start = outs[-1][:, -1]
+        h = torch.cat(outs, 1)
+        a = log_a.exp()
+        ctx.save_for_backward(a, h, h0)
+        return h
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, g: Tensor):
+        a = ctx.saved_tensors[0]
+        d_a, d_b, d_h0 = _reverse(*ctx.saved_tensors, g)
+        return d_a * a, d_b, d_h0, None  # dL/dlog a = dL/da · a
 
 
 def _scan(log_a: Tensor, b: Tensor, h0: Tensor) -> Tensor:

@@ -90,6 +90,9 @@ class StepReport:
     diverged: str | None = None  # why the run stopped, when the loss or gradient became NaN or inf
 
 
+NO_DECAY = ("rnn.A_log", "encoder.A_log", "decoder.A_log")  # S6's A: Mamba keeps it out of weight decay
+
+
 class Trainer:
     """One training run: model, optimiser, fixed validation and probe batches, and its RunRecord (history,
     probe traces, gradient map, status)."""
@@ -172,8 +175,8 @@ class Trainer:
             return self._diverge(reason, float(loss), total)
         clipped = self._clip(grads, total)
         if self.cfg.l2:
-            torch._foreach_add_(grads, [p.detach() if p.dim() > 1 else torch.zeros_like(p) for p in self.params],
-                                alpha=self.cfg.l2)
+            torch._foreach_add_(grads, [p.detach() if p.dim() > 1 and not n.startswith(NO_DECAY) else torch.zeros_like(p)
+                                        for n, p in zip(self.names, self.params)], alpha=self.cfg.l2)
         torch._foreach_copy_(self.good, [p.detach() for p in self.params])
         self.opt.step()
         self.step_count += 1

@@ -22,7 +22,8 @@ def test_list_json(capsys):
     lstm = data["archs"][2]
     assert lstm == lstm | {"family": "lstm", "gates": ["i", "f", "g", "o"], "torch_equivalent": "nn.LSTM"}
     for a in data["archs"][-4:]:  # the linear recurrences: no W_hh, a diagonal step Jacobian, gates of x_t only
-        assert a == a | {"has_w_hh": False, "transition": "diagonal", "torch_equivalent": None}
+        assert a == a | {"has_w_hh": False, "torch_equivalent": None}
+        assert a["transition"] == ("rotation" if a["name"] == "lru" else "diagonal")
     assert data["archs"][-3]["gates"] == ["f", "i", "n"] and data["archs"][-3]["memory_gate"] == "f"
     assert data["archs"][-2] == data["archs"][-2] | {"family": "lru", "gates": [], "blocks": ["B", "D"]}
     assert data["archs"][-1] == data["archs"][-1] | {"family": "s6", "gates": ["dt"], "blocks": ["u", "z"]}

@@ -84,6 +84,7 @@ def test_every_linear_cell_has_a_reference_here_and_no_w_hh():
     for arch, (blocks, _, _) in REFS.items():
         spec = SPECS[arch]
         assert spec.blocks == tuple(blocks) and spec.transition == "diagonal" and spec.parallel
+        assert not spec.input_act  # the candidate n is linear: the Gates heatmap does not clip it to [−1, 1]
         names = [n for n, _ in model_for(arch, 2).rnn.named_parameters()]
         assert names == ["weight_ih_l0", "bias_ih_l0", "weight_ih_l1", "bias_ih_l1"]
 
@@ -185,12 +186,28 @@ def test_the_scan_equals_the_loop_at_any_length_and_stays_finite(T_long, form):
 
 def test_the_scan_handles_zero_and_one_signed_parts_and_refuses_mismatched_shapes():
     """b all negative, h0 zero: the positive part is empty at every step (logcumsumexp of −inf) yet the result
-    and its gradient are finite and right; a = 1 (log a = 0) keeps a running sum."""
+    and its gradient are finite and right; a = 1 (log a = 0) keeps a running sum; where b or h0 is exactly 0 the
+    gradient is still the loop's (both signed parts are empty there)."""
     b = -torch.rand(1, 5, 2, dtype=torch.float64, requires_grad=True)
     h = log_scan(torch.zeros(1, 5, 2, dtype=torch.float64), b, torch.zeros(1, 2, dtype=torch.float64))
     torch.testing.assert_close(h, b.cumsum(1), **F64)
     (g,) = torch.autograd.grad(h.sum(), [b])
     torch.testing.assert_close(g, torch.arange(5, 0, -1, dtype=torch.float64).view(1, 5, 1).expand(1, 5, 2), **F64)
+    gen = torch.Generator().manual_seed(2)
+    a = torch.rand(2, 7, 3, generator=gen, dtype=torch.float64).requires_grad_()
+    b = torch.randn(2, 7, 3, generator=gen, dtype=torch.float64)
+    b[:, 2], b[0, :, 0] = 0.0, 0.0
+    b.requires_grad_()
+    h0 = torch.zeros(2, 3, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(2, 7, 3, generator=gen, dtype=torch.float64)
+    h, loop = h0, []
+    for t in range(7):
+        h = a[:, t] * h + b[:, t]
+        loop.append(h)
+    want = torch.autograd.grad((torch.stack(loop, 1) * w).sum(), [a, b, h0])
+    for scan in (lambda: log_scan(a.log(), b, h0, chunk=3), lambda: associative_scan(a, b, h0)):
+        for g, w_ in zip(torch.autograd.grad((scan() * w).sum(), [a, b, h0]), want):
+            torch.testing.assert_close(g, w_, **F64)
     with pytest.raises(ValueError, match="do not fit"):
         log_scan(torch.zeros(1, 5, 2), torch.zeros(1, 5, 3), torch.zeros(1, 2))
     with pytest.raises(ValueError, match="do not fit"):
@@ -229,10 +246,31 @@ def test_the_exact_law_from_the_decays_is_the_measured_jacobian_and_is_drawn_bes
         assert "exact from the decays a<sub>t</sub>" in drawn and not any("ρ" in n for n in drawn)
         assert "has no W<sub>hh</sub>" in fig.layout.title.subtitle.text
         heat = decay_figure(trace, layer=1, sample=2).data[0]
+        from rnnviz.plots.gates import gate_heatmaps, gate_lines
+        axes = {t.name: t.coloraxis for t in gate_heatmaps(trace).data}
+        assert axes["n"] == "coloraxis2" and gate_heatmaps(trace).layout.coloraxis2.cmin is None  # linear: unclipped
+        assert "linear: unbounded" in gate_lines(trace).layout.title.subtitle.text
         torch.testing.assert_close(torch.tensor(heat.z), trace["decay"][1, 2].T, **F32)
         assert (heat.zmin, heat.zmax) == (0.0, 1.0)
     with pytest.raises(ValueError, match="needs W_hh's spectral radius"):
         jacobian_figure(probe(model_for("rnn_tanh"), torch.randn(N, 8, D)), None)
+
+
+def test_the_pascanu_regulariser_reaches_a_linear_cells_weights_through_its_input_gates():
+    """Ω asks each step's Jacobian to keep the error's norm; for minGRU that Jacobian is diag(1 − z_t), set by W_ih:
+    Ω must change W_ih's gradient (it would not if the input projection were cut from the graph)."""
+    from rnnviz.penalties import pascanu_penalty
+
+    model = RNNModel(ModelConfig(arch="mingru", input_size=D, hidden_size=H, output_size=2))
+    x = torch.randn(N, 8, D)
+    out, _, tapes, _ = model.forward_traced(x)
+    loss = out[:, -1].pow(2).sum()
+    omega = pascanu_penalty(model.rnn, tapes[""], loss)
+    assert omega.requires_grad and float(omega.detach()) > 0
+    w = model.rnn.weight_ih_l0
+    plain, = torch.autograd.grad(loss, w, retain_graph=True)
+    both, = torch.autograd.grad(loss + 100 * omega, w)
+    assert float((both - plain).abs().max()) > 1e-3
 
 
 def test_what_needs_w_hh_is_refused_in_one_sentence_and_the_rest_works():

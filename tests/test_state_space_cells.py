@@ -185,3 +185,38 @@ def test_cells_that_read_their_output_from_the_state_are_refused_for_an_encoder_
         with pytest.raises(ValueError, match=f"output is its state, and {arch} reads"):
             RunSpec(task="reverse", arch=arch).resolved()
     assert RunSpec(task="reverse", arch="mingru").resolved().arch == "mingru"
+
+
+def test_weight_decay_leaves_s6s_a_alone_and_compact_checkpoints_keep_decays_exact(tmp_path):
+    """L2 decays S6's projections but not A = −exp(A_log) (Mamba keeps it out, or every A drifts toward −1); a
+    compact (bfloat16) checkpoint keeps the decays float32, since the exact Jacobian law multiplies them."""
+    from rnnviz.checkpoints import load_checkpoint, save_checkpoint
+    from rnnviz.run import RunSpec
+    from rnnviz.training import Trainer
+
+    after = {}
+    for l2 in (0.0, 1.0):
+        trainer = Trainer.from_spec(RunSpec(task="first_symbol", arch="s6", hidden=8, steps=1, l2=l2, seed=3))
+        for _ in trainer.reports():
+            pass
+        after[l2] = dict(trainer.model.named_parameters())
+    torch.testing.assert_close(after[1.0]["rnn.A_log_l0"], after[0.0]["rnn.A_log_l0"], rtol=0, atol=0)
+    assert not torch.allclose(after[1.0]["rnn.weight_x_l0"], after[0.0]["rnn.weight_x_l0"])  # the rest decays
+    model = model_for("s6")
+    trace = probe(model, torch.randn(2, T, D))
+    path = tmp_path / "compact.safetensors"
+    save_checkpoint(path, model, traces=[trace], trace_dtype="bfloat16")
+    kept = load_checkpoint(str(path)).traces[0]
+    torch.testing.assert_close(kept["decay"], trace["decay"], rtol=0, atol=0)
+    assert not torch.equal(kept["h"], trace["h"])  # the rest is compact
+
+
+def test_s6s_step_size_has_its_own_colour_scale_and_its_gates_are_h_wide():
+    from rnnviz.plots.gates import gate_heatmaps, gate_lines
+
+    trace = probe(model_for("s6"), torch.randn(2, T, D))
+    fig = gate_heatmaps(trace)
+    assert fig.data[0].coloraxis == "coloraxis3" and fig.layout.coloraxis3.colorbar.title.text == "step Δ"
+    assert "Δ_t is a step size, not a gate" in gate_lines(trace, [H - 1]).layout.title.subtitle.text
+    with pytest.raises(ValueError, match="unit"):  # H channels have a Δ, not the H·N state numbers
+        gate_lines(trace, [H])

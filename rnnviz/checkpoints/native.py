@@ -39,7 +39,9 @@ MAX_TRACES = 32  # enough to scrub through training; each can be megabytes
 MAX_TRACE_BYTES = 16 * 1024 * 1024  # all kept traces' tensors together
 MAX_HISTORY = 10_000  # metric history entries
 TRACE_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}  # stored; always float32 once loaded
-EXACT = ("input", "target")  # a trace's own inputs and targets stay float32 even when compact: ids must be exact
+# float32 even when compact: a trace's own inputs and targets (ids must be exact), and a linear recurrence's decays
+# (the exact Jacobian law multiplies them over the lag, so bfloat16's 0.004 steps near 1 would compound)
+EXACT = ("input", "target", "decay")
 VOCABS = ("input_vocab", "output_vocab")  # kept once in "trace_vocab", not in every trace's meta
 MIGRATIONS: dict = {}  # version v -> function(meta) -> meta of version v + 1
 
@@ -88,7 +90,7 @@ def checkpoint_bytes(model: nn.Module, *, task: dict | None = None, vocab: list[
     kept = bounded_traces(list(traces or []))
     for i, tr in enumerate(kept):
         for name, t in tr.tensors.items():
-            dtype = torch.float32 if name in EXACT else TRACE_DTYPES[trace_dtype]
+            dtype = torch.float32 if name.removeprefix("enc.").removeprefix("dec.") in EXACT else TRACE_DTYPES[trace_dtype]
             tensors[f"trace.{i}.{name}"] = t.detach().to("cpu", dtype).contiguous().clone()
     shared = {k: kept[-1].meta[k] for k in VOCABS if kept and k in kept[-1].meta}
     meta = {"format": "rnnviz", "version": FORMAT_VERSION, "config": cfg.to_dict(), "task": task, "vocab": vocab,

@@ -57,7 +57,7 @@ def gate_lines(trace: Trace, units: list[int] = (0,), layer: int = 0, sample: in
     names, units = _gate_list(trace, p), list(units)
     if not 1 <= len(units) <= MAX_UNITS_LINES:
         raise ValueError(f"{len(units)} units chosen; choose 1 to {MAX_UNITS_LINES} (the heatmaps show them all)")
-    H = layered(trace, "h", layer, sample, p).shape[1]
+    H = layered(trace, f"gate.{names[0]}", layer, sample, p).shape[1]  # gates are H wide (S6's state is H·N)
     units = [check_index("unit", u, H) for u in units]
     T = layered(trace, "h", layer, sample, p).shape[0]
     tokens = check_tokens(tokens, T)
@@ -76,8 +76,33 @@ def gate_lines(trace: Trace, units: list[int] = (0,), layer: int = 0, sample: in
     fig.update_xaxes(title_text="time step t", row=len(units), col=1, **(token_ticks(tokens) if tokens else {}))
     fig.update_layout(height=int(theme.height * max(1.0, 0.55 * len(units))))
     return style(fig, theme, f"{stack_label(p).capitalize()}Gates of {trace.arch}, layer {layer}, sample {sample}"
-                 f"{train_step_label(trace)}", "Sigmoid gates live in [0, 1]: 0 shut, 1 open. "
-                 "Candidates (g, n) live in [−1, 1].")
+                 f"{train_step_label(trace)}", _gate_note(trace.arch, names))
+
+
+def _gate_note(arch: str, names: list[str]) -> str:
+    """What the lines' ranges are, for the gates this cell has."""
+    note = "Sigmoid gates live in [0, 1]: 0 shut, 1 open." if set(names) & set(SIGMOID_GATES) else ""
+    if set(names) & set(CANDIDATES):
+        bounded = _spec(arch) is None or _spec(arch).input_act
+        note += " Candidates (g, n) live in [−1, 1]." if bounded else " Candidates (n) are linear: unbounded."
+    if "dt" in names:
+        note += " Δ_t is a step size, not a gate: large forgets h and takes in the input, small keeps h."
+    return note.strip()
+
+
+def _spec(arch: str):
+    try:
+        return get_spec(arch)
+    except ValueError:
+        return None
+
+
+CANDIDATES = ("g", "n")  # the new content on offer: tanh in [−1, 1], or linear (NIAF, minGRU, minLSTM)
+
+
+def _axis(gate: str) -> str:
+    """A gate's colour axis: [0, 1] for sigmoid gates, signed for candidates, its own for a step size (S6's Δ)."""
+    return "coloraxis" if gate in SIGMOID_GATES else "coloraxis2" if gate in CANDIDATES else "coloraxis3"
 
 
 def gate_heatmaps(trace: Trace, layer: int = 0, sample: int = 0, prefix: str | None = None,
@@ -95,18 +120,21 @@ def gate_heatmaps(trace: Trace, layer: int = 0, sample: int = 0, prefix: str | N
         # each column one step: hover names its token, while the strings stay within budget
         named = tokens is not None and grid.col_factor == 1 and grid.z.size * len(names) <= HOVER_TEXT_MAX_CELLS
         fig.add_trace(go.Heatmap(z=grid.z, x=grid.cols, y=grid.rows, name=g,
-                                 coloraxis="coloraxis" if g in SIGMOID_GATES else "coloraxis2",
+                                 coloraxis=_axis(g),
                                  customdata=heat_tokens(tokens, grid.z.shape[0]) if named else None,
                                  hovertemplate=f"{g}: unit %{{y:.0f}}, t = %{{x:.0f}}"
                                                + ("%{customdata}" if named else "") + "<br>%{z:.3f}<extra></extra>"),
                       row=r, col=1)
         fig.update_yaxes(title_text="unit", autorange="reversed", row=r, col=1)
     fig.update_xaxes(title_text="time step t", row=len(names), col=1, **(token_ticks(tokens) if tokens else {}))
+    bounded = _spec(trace.arch) is None or _spec(trace.arch).input_act
     fig.update_layout(coloraxis={"colorscale": theme.magnitude_scale, "cmin": 0, "cmax": 1,
                                  "colorbar": {"title": {"text": "gate"}, "len": 0.45, "y": 0.75}},
                       coloraxis2={"colorscale": theme.signed_scale, "cmid": 0,
-                                  **({"cmin": -1, "cmax": 1} if get_spec(trace.arch).input_act else {}),
+                                  **({"cmin": -1, "cmax": 1} if bounded else {}),
                                   "colorbar": {"title": {"text": "candidate"}, "len": 0.45, "y": 0.25}},
+                      coloraxis3={"colorscale": theme.magnitude_scale, "cmin": 0,  # S6's Δ_t: a positive step
+                                  "colorbar": {"title": {"text": "step Δ"}, "len": 0.45, "y": 0.5}},
                       height=int(theme.height * max(1.0, 0.5 * len(names))))
     return style(fig, theme, f"{stack_label(p).capitalize()}Every gate of {trace.arch}, layer {layer}, sample {sample}"
                  f"{train_step_label(trace)}", "Bright: open (1). Dark: shut (0)." + _memory_note(trace.arch))

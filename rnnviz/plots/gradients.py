@@ -195,7 +195,7 @@ def jacobian_figure(trace: Trace, rho: float | None, layer: int = 0, prefix: str
                                marker={"size": theme.marker_size},
                                hovertemplate="lag %{x}<br>||∂h<sub>T−1</sub>/∂h<sub>t</sub>|| = %{y:.3g}"
                                              "<extra></extra>"))
-    exact = spec is not None and spec.transition == "diagonal" and p + "decay" in trace
+    exact = spec is not None and not spec.has_w_hh and p + "decay" in trace  # the decays' product is exact
     if exact:
         exact_curve = diagonal_jacobian_by_lag(trace, layer, p)
         fig.add_trace(go.Scatter(x=exact_curve.lag, y=_positive(exact_curve.norm), mode="lines",
