@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from rnnviz.linear_cells import init_lru, init_s6
 from rnnviz.stack import Recurrent
 
 SCHEMES = {
@@ -71,6 +72,10 @@ def apply_init(rnn: Recurrent, cfg: InitConfig, generator: torch.Generator | Non
         for t in (w_ih, w.weight_hh, b_ih, w.bias_hh):
             if t is not None:
                 t.uniform_(-bound, bound, generator=generator)
+        if spec.family in ("lru", "s6"):  # their default is their paper's own initialisation, as Recurrent makes it
+            (init_lru if spec.family == "lru" else init_s6)(w.extra, w_ih, generator=generator)
+            if b_ih is not None:
+                b_ih.zero_()
         for block in blocks(w.weight_hh, spec.num_blocks) if spec.has_w_hh else ():
             if cfg.scheme == "orthogonal":
                 q, r = torch.linalg.qr(torch.randn(H, H, generator=generator, dtype=torch.float64))

@@ -220,3 +220,20 @@ def test_s6s_step_size_has_its_own_colour_scale_and_its_gates_are_h_wide():
     assert "Δ_t is a step size, not a gate" in gate_lines(trace, [H - 1]).layout.title.subtitle.text
     with pytest.raises(ValueError, match="unit"):  # H channels have a Δ, not the H·N state numbers
         gate_lines(trace, [H])
+
+
+def test_the_default_initialisation_of_the_lru_and_s6_is_their_papers():
+    """apply_init's "default" redraws every weight as Recurrent makes it: for these two, their papers' schemes."""
+    from rnnviz.init import InitConfig, apply_init
+    from rnnviz.linear_cells import lru_lambda
+
+    for arch in ("lru", "s6"):
+        rnn = model_for(arch).rnn
+        apply_init(rnn, InitConfig("default"), torch.Generator().manual_seed(0))
+        assert float(rnn.bias_ih_l0.detach().abs().max()) == 0.0
+        if arch == "s6":  # S4D-real: A = −(1, 2, .., N) in every channel
+            N = rnn.spec.state_per_unit
+            torch.testing.assert_close(rnn.A_log_l0, torch.log(torch.arange(1.0, N + 1)).expand(H, N))
+        else:  # γ = sqrt(1 − |λ|²)
+            re, im, gamma = lru_lambda(rnn.layer(0)[2])
+            torch.testing.assert_close(gamma, (1 - re ** 2 - im ** 2).sqrt(), **F32)
