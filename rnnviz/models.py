@@ -54,9 +54,6 @@ class ModelConfig:
         if self.seq2seq and spec.reads_out:  # attention queries the decoder's state: it must be what it outputs
             raise ValueError(f"an encoder-decoder needs a cell whose output is its state, and {self.arch} reads "
                              "its output from its state; choose another cell for this task")
-        if spec.family == "lru" and self.hidden_size % 2:
-            raise ValueError(f"the LRU's hidden size {self.hidden_size} must be even: it holds H/2 complex units "
-                             "as their real and imaginary parts")
         for name, value, top in (("vocabulary size", self.vocab_size, MAX_VOCAB),
                                  ("input size", self.input_size, MAX_FEATURES),
                                  ("output size", self.output_size, MAX_VOCAB)):

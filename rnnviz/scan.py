@@ -8,10 +8,11 @@ Two forms, both tested equal to the step loop:
 associative_scan, what training uses: the steps compose as (a, b) ∘ (a′, b′) = (a′ a, a′ b + b′), an
 associative operator, so Hillis & Steele (1986)'s scan gets every prefix in ⌈log₂ T⌉ rounds of whole-sequence
 multiply-adds. Products of a_t ∈ (0, 1] only shrink (to 0 at worst), so float32 stays within about 1e-6 of
-the loop; on a CPU it is about 4× faster than the log-space form below (`python -m rnnviz bench --scan`).
+the loop; on a CPU, forward and backward take about a third of the log-space form's time (`python -m rnnviz
+bench --scan`).
 
-log_scan, Heinsen (2023)'s log-space scan (the forward pass; its backward is the reverse scan), as "Were RNNs All We Needed?" (Feng et al. 2024) uses it for minGRU/minLSTM.
-Unrolled, with A_t = Σ_{s≤t} log a_s (A_0 = 0) and b_0 = h_0:
+log_scan, Heinsen (2023)'s log-space scan, as "Were RNNs All We Needed?" (Feng et al. 2024) uses it for minGRU
+and minLSTM (the forward pass; its backward is the reverse scan). Unrolled, with A_t = Σ_{s≤t} log a_s (A_0 = 0) and b_0 = h_0:
 
     h_t = Σ_{s=0..t} exp(A_t − A_s) b_s = exp(A_t) · Σ_{s=0..t} exp(log b_s − A_s)
 

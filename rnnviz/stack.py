@@ -42,6 +42,9 @@ def check_sizes(arch: str, input_size: int, hidden_size: int, num_layers: int, d
         raise ValueError(f"{num_layers} layers is out of range; use 1 to {MAX_LAYERS}")
     if input_size < 1:
         raise ValueError(f"input size {input_size} must be at least 1")
+    if spec.family == "lru" and hidden_size % 2:
+        raise ValueError(f"the LRU's hidden size {hidden_size} must be even: it holds H/2 complex units as their "
+                         "real and imaginary parts")
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout {dropout} must be in [0, 1)")
     return spec
@@ -61,9 +64,6 @@ class Recurrent(nn.Module):
                  dropout: float = 0.0, bias: bool = True, leak_rate: float = 1.0):
         super().__init__()
         self.spec = check_sizes(arch, input_size, hidden_size, num_layers, dropout)
-        if self.spec.family == "lru" and hidden_size % 2:
-            raise ValueError(f"the LRU's hidden size {hidden_size} must be even: it holds H/2 complex units as "
-                             "their real and imaginary parts")
         if not 0.0 < leak_rate <= 1.0:
             raise ValueError(f"leak rate {leak_rate} must be in (0, 1]")
         self.arch, self.input_size, self.hidden_size = arch, input_size, hidden_size
@@ -92,7 +92,7 @@ class Recurrent(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """torch.nn.RNNBase's default: every weight and bias uniform in ±1/sqrt(H); the LRU's own ring init after."""
+        """torch.nn.RNNBase's default: every weight and bias uniform in ±1/sqrt(H); then the LRU's and S6's own."""
         bound = 1.0 / math.sqrt(self.hidden_size)
         with torch.no_grad():
             for t in self.weights():
