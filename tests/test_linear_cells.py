@@ -387,6 +387,10 @@ def test_a_saved_linear_cell_loads_back_equal_and_inspect_states_its_recurrence(
     assert text.count(f"no W_hh: a diagonal recurrence, {SPECS[arch].equation('h')}") == 2
     assert main(["inspect", str(path), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["layers"] == [{"spectral_radius": None, "max_singular_value": None}] * 2
+    bare = tmp_path / "bare.pt"  # its state_dict alone: the cell cannot be told from shapes without W_hh
+    torch.save(model.state_dict(), bare)
+    with pytest.raises(ValueError, match="have no weight_hh .* opens from rnnviz's own .safetensors checkpoint"):
+        load_checkpoint(str(bare))
 
 
 def test_the_scan_and_the_loop_agree_on_the_traced_sequence_and_are_timed_and_drawn():
