@@ -15,7 +15,8 @@ Leading dimensions are free: (B, .) per step, or (T*B, .) when every step is eva
 Each cell's CellSpec in SPECS also says what the views need, so they ask the cell rather than its family: its
 equations, its gates and what each means, whether it has a W_hh matrix, and how its step Jacobian is formed.
 A new cell is one entry in SPECS (and a step function for a new family) plus its reference test. The linear
-recurrences (minGRU, minLSTM), whose gates read x_t only, are written out in linear_cells.py and joined here.
+recurrences (minGRU, minLSTM, the LRU, S6), whose gates read x_t only, are written out in linear_cells.py, and
+xLSTM's sLSTM and mLSTM in xlstm_cells.py; both are joined here.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from torch import Tensor
 
 from rnnviz.cellspec import RHO_TRANSITIONS, TRANSITIONS, CellSpec, LayerWeights  # noqa: F401 (re-exported)
 from rnnviz.linear_cells import LINEAR_SPECS, LINEAR_STEPS
+from rnnviz.xlstm_cells import XLSTM_SPECS, XLSTM_STEPS
 
 
 def _gate_line(g: str, act: str = "σ", extra: str = "") -> str:
@@ -60,7 +62,8 @@ def _lstm_meanings(blocks, input_act=True, output_act=True, coupled=False) -> tu
 def _lstm(name, blocks, summary, torch_equivalent=None, **kw) -> CellSpec:
     gates = tuple(g for g in "ifgo" if g in blocks or (g == "f" and kw.get("coupled")))
     act = {k: v for k, v in kw.items() if k != "peephole"}
-    return CellSpec(name, "lstm", tuple(blocks), gates, torch_equivalent, has_cell=True, summary=summary,
+    return CellSpec(name, "lstm", tuple(blocks), gates, torch_equivalent, has_cell=True, carried=("c",),
+                    summary=summary,
                     equations=_lstm_equations(blocks, **kw), gate_meanings=_lstm_meanings(blocks, **act),
                     transition="gated", memory_gate="f" if "f" in gates else "", **kw)
 
@@ -105,7 +108,7 @@ SPECS: dict[str, CellSpec] = {
                  summary="Echo state network: fixed random reservoir, leaky tanh units, trained readout",
                  equations=("h_t = (1 − α) h_{t−1} + α tanh(W_in x_t + W h_{t−1} + b)",), transition="leaky"),
     )
-} | LINEAR_SPECS
+} | LINEAR_SPECS | XLSTM_SPECS
 
 
 def get_spec(arch: str) -> CellSpec:
@@ -220,10 +223,11 @@ def lstm_step(gx: Tensor, h: Tensor, c: Tensor, w: LayerWeights, spec: CellSpec)
         if k in pre:
             rec[f"preact.{k}"] = pre[k]
         rec[f"gate.{k}"] = act[k]
+    rec["c"] = c
     return h, c, rec
 
 
-STEPS = {"rnn": rnn_step, "esn": esn_step, "gru": gru_step, "lstm": lstm_step} | LINEAR_STEPS
+STEPS = {"rnn": rnn_step, "esn": esn_step, "gru": gru_step, "lstm": lstm_step} | LINEAR_STEPS | XLSTM_STEPS
 
 
 def step_fn(spec: CellSpec):

@@ -30,11 +30,11 @@ class CellSpec:
     unrolled graph's matrix names (W_xh, W_hh); analysis/equations.py turns them into HTML."""
 
     name: str
-    family: str  # "rnn" | "lstm" | "gru" | "esn" | "min" | "lru" | "s6": how the step is computed
+    family: str  # "rnn" | "lstm" | "gru" | "esn" | "min" | "lru" | "s6" | "slstm" | "mlstm": how the step is computed
     blocks: tuple[str, ...]  # row blocks of W_ih / W_hh, in storage order
     gates: tuple[str, ...]  # gate activations the trace records (may include derived ones)
     torch_equivalent: str | None  # the torch.nn module with the same numerics, if any
-    has_cell: bool = False  # carries c_t besides h_t
+    has_cell: bool = False  # has a cell state c_t besides h_t, which the views show
     peephole: bool = False  # Gers & Schmidhuber (2000) peepholes p ⊙ c
     input_act: bool = True  # g_t = tanh(a_g); False: g_t = a_g (NIAF)
     output_act: bool = True  # h_t = o_t ⊙ tanh(c_t); False: h_t = o_t ⊙ c_t (NOAF)
@@ -47,7 +47,11 @@ class CellSpec:
     parallel: str = ""  # the fast path's whole-sequence form, where the recurrence has one ("associative scan")
     carry: str = ""  # without W_hh: what multiplies h_{t−1} on the unrolled graph's recurrent edge ("a_t ⊙")
     state_per_unit: int = 1  # state numbers per unit of hidden size: S6 keeps N per channel (its h is H·N wide)
-    reads_out: bool = False  # the layer outputs y_t read from its state (LRU, S6), not the state h_t itself
+    reads_out: bool = False  # the layer outputs y_t read from its state (LRU, S6, mLSTM), not the state h_t itself
+    carried: tuple[str, ...] = ()  # what the step's second state (its c slot) packs, each H wide: LSTM ("c",);
+    # sLSTM ("c", "n", "m"): its cell, normaliser and stabiliser; each part is also recorded under its name
+    state_symbol: str = "h"  # what the step's first state (h slot) is: the mLSTM's is its memory C_t
+    head_blocks: tuple[str, ...] = ()  # blocks with one row per head of state_per_unit channels (mLSTM's i, f)
     transition: str = ""  # a key of TRANSITIONS: how ∂h_t/∂h_{t−1} is formed
     memory_gate: str = ""  # the gate that, near 1, keeps the old state (LSTM f, GRU z); "" if none
     reset_before: bool = False  # GRU family: r_t applied to h_{t−1} before W_hn (Cho et al. 2014; Keras
@@ -56,6 +60,19 @@ class CellSpec:
     @property
     def num_blocks(self) -> int:
         return len(self.blocks)
+
+    def block_width(self, block: str, hidden: int) -> int:
+        """Rows of W_ih that one block takes: the hidden size, or one per head for a head block."""
+        return hidden // self.state_per_unit if block in self.head_blocks else hidden
+
+    def block_rows(self, block: str, hidden: int) -> slice:
+        """The rows of W_ih (and b_ih, W_hh, b_hh) that hold one block, e.g. the forget gate's."""
+        start = sum(self.block_width(b, hidden) for b in self.blocks[:self.blocks.index(block)])
+        return slice(start, start + self.block_width(block, hidden))
+
+    def input_rows(self, hidden: int) -> int:
+        """Rows of W_ih: G·H, less for a cell with head blocks."""
+        return sum(self.block_width(b, hidden) for b in self.blocks)
 
     @property
     def rho_sets_rate(self) -> bool:

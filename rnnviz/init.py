@@ -103,10 +103,10 @@ def set_forget_bias(rnn: Recurrent, layer: int, value: float) -> None:
     _, b_ih, w = rnn.layer(layer)
     if b_ih is None:
         raise ValueError("this model has no biases (bias=False)")
-    j, H = spec.blocks.index("f"), rnn.hidden_size
-    b_ih[j * H:(j + 1) * H] = value
+    rows = spec.block_rows("f", rnn.hidden_size)
+    b_ih[rows] = value
     if w.bias_hh is not None:
-        w.bias_hh[j * H:(j + 1) * H] = 0.0
+        w.bias_hh[rows] = 0.0
 
 
 @torch.no_grad()

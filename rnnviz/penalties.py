@@ -32,12 +32,13 @@ def pascanu_penalty(rnn: Recurrent, tape: Tape, loss: Tensor, eps: float = 1e-12
         B, H = steps[0]["h"].shape
         g_next = torch.stack([gi if gi is not None else torch.zeros(B, H) for gi in g[1:]]).detach()  # (T-1, B, H)
         h_prev = torch.stack([r["h"] for r in steps[:-1]]).detach().requires_grad_()  # h_k, k = 0..T-2
-        c_prev = torch.stack([r["c"] for r in steps[:-1]]).detach() if spec.has_cell else None
+        c_prev = torch.stack([torch.cat([r[p] for p in spec.carried], -1)  # the c slot, rebuilt from its parts
+                              for r in steps[:-1]]).detach() if spec.carried else None
         gx = torch.nn.functional.linear(tape.inputs[k][:, 1:].transpose(0, 1), w_ih, b_ih)  # x_{k+1}
         if spec.has_w_hh:  # the paper's Ω differentiates through W_hh; a cell without one (minGRU: diag(a_t),
             gx = gx.detach()  # a_t set by x_t through W_ih) has its Jacobian depend on the weights only through gx
         h_next, _, _ = step(gx.reshape((T - 1) * B, -1), h_prev.reshape(-1, H),
-                            None if c_prev is None else c_prev.reshape(-1, H), w, spec)
+                            None if c_prev is None else c_prev.reshape((T - 1) * B, -1), w, spec)
         (vjp,) = torch.autograd.grad(h_next, h_prev, g_next.reshape(-1, H), create_graph=True)
         num = vjp.reshape(T - 1, B, H).norm(dim=-1)
         den = g_next.norm(dim=-1)

@@ -16,6 +16,7 @@ from torch import Tensor, nn
 from rnnviz import fused
 from rnnviz.cells import CellSpec, LayerWeights, get_spec, step_fn
 from rnnviz.linear_cells import init_lru, init_s6, parallel_forward
+from rnnviz.xlstm_cells import MLSTM_HEAD, mlstm_parallel
 
 LRU_LOGS = ("nu_log", "theta_log", "gamma_log")  # the LRU's λ and γ, as the paper parametrises them
 EXTRA = {"lru": (*LRU_LOGS, "weight_c"), "s6": ("A_log", "D", "weight_x", "bias_dt")}  # a family's own weights
@@ -45,6 +46,9 @@ def check_sizes(arch: str, input_size: int, hidden_size: int, num_layers: int, d
     if spec.family == "lru" and hidden_size % 2:
         raise ValueError(f"the LRU's hidden size {hidden_size} must be even: it holds H/2 complex units as their "
                          "real and imaginary parts")
+    if spec.family == "mlstm" and hidden_size % MLSTM_HEAD:
+        raise ValueError(f"the mLSTM's hidden size {hidden_size} must be a multiple of {MLSTM_HEAD}: it holds "
+                         f"heads of {MLSTM_HEAD} channels")
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout {dropout} must be in [0, 1)")
     return spec
@@ -68,14 +72,14 @@ class Recurrent(nn.Module):
             raise ValueError(f"leak rate {leak_rate} must be in (0, 1]")
         self.arch, self.input_size, self.hidden_size = arch, input_size, hidden_size
         self.num_layers, self.dropout, self.bias, self.leak_rate = num_layers, dropout, bias, leak_rate
-        G, H = self.spec.num_blocks, hidden_size
+        G, H, rows = self.spec.num_blocks, hidden_size, self.spec.input_rows(hidden_size)
         fixed = self.spec.family == "esn"
         for k in range(num_layers):
             rec = self.spec.has_w_hh
-            shapes = {f"weight_ih_l{k}": (G * H, input_size if k == 0 else H)} | ({f"weight_hh_l{k}": (G * H, H)}
-                                                                                 if rec else {})
+            shapes = {f"weight_ih_l{k}": (rows, input_size if k == 0 else H)} | ({f"weight_hh_l{k}": (G * H, H)}
+                                                                               if rec else {})
             if bias:
-                shapes.update({f"bias_ih_l{k}": (G * H,)} | ({f"bias_hh_l{k}": (G * H,)} if rec else {}))
+                shapes.update({f"bias_ih_l{k}": (rows,)} | ({f"bias_hh_l{k}": (G * H,)} if rec else {}))
             if self.spec.peephole:
                 shapes.update({f"peephole_{g}_l{k}": (H,) for g in "ifo"})
             if self.spec.family == "lru":
@@ -119,16 +123,22 @@ class Recurrent(nn.Module):
         """Numbers in one layer's h: the hidden size, times S6's N per channel."""
         return self.hidden_size * self.spec.state_per_unit
 
+    @property
+    def carried_size(self) -> int:
+        """Numbers in one layer's second state (c slot): H per part the cell carries there (0 without one)."""
+        return self.hidden_size * len(self.spec.carried)
+
     def initial_state(self, x: Tensor, state) -> tuple[Tensor, Tensor | None]:
-        L, B, H = self.num_layers, x.shape[0], self.state_size
+        L, B, H, C = self.num_layers, x.shape[0], self.state_size, self.carried_size
         if state is None:
-            h0 = x.new_zeros(L, B, H)
-            return h0, (x.new_zeros(L, B, H) if self.spec.has_cell else None)
+            return x.new_zeros(L, B, H), (x.new_zeros(L, B, C) if C else None)
         h0, c0 = state if isinstance(state, tuple) else (state, None)
         if h0.shape != (L, B, H):
             raise ValueError(f"initial state has shape {tuple(h0.shape)}; expected {(L, B, H)}")
-        if self.spec.has_cell and c0 is None:
-            c0 = torch.zeros_like(h0)
+        if C and c0 is None:
+            c0 = x.new_zeros(L, B, C)
+        if C and c0.shape != (L, B, C):
+            raise ValueError(f"initial cell state has shape {tuple(c0.shape)}; expected {(L, B, C)}")
         return h0, c0
 
     def check_input(self, x: Tensor) -> None:
@@ -150,8 +160,13 @@ class Recurrent(nn.Module):
             if k > 0:
                 x = F.dropout(x, self.dropout, self.training)
             w_ih, b_ih, w = self.layer(k)
-            if spec.parallel and scan:  # linear in h: every step at once (scan.py), equal to the step loop
-                x, h = parallel_forward(F.linear(x, w_ih, b_ih), h0[k], w, spec)
+            if spec.parallel and scan:  # linear in h: every step at once, equal to the step loop
+                gx = F.linear(x, w_ih, b_ih)
+                if spec.family == "mlstm":
+                    x, h, c = mlstm_parallel(gx, h0[k], c0[k], w, spec)
+                    cs.append(c)
+                else:
+                    x, h = parallel_forward(gx, h0[k], w, spec)
                 hs.append(h)
                 continue
             if spec.family == "gru" and not spec.reset_before:  # the hand-written BPTT is torch's GRU
@@ -161,7 +176,7 @@ class Recurrent(nn.Module):
             x, h, c = self._loop(x, h0[k], None if c0 is None else c0[k], w_ih, b_ih, w, None)
             hs.append(h)
             cs.append(c)
-        return x, (torch.stack(hs), torch.stack(cs) if spec.has_cell else None)
+        return x, (torch.stack(hs), torch.stack(cs) if spec.carried else None)
 
     def forward_traced(self, x: Tensor, state=None, tape: Tape | None = None):
         """The written-out loop, layer by layer, keeping every step's record on `tape` (eval: no dropout)."""
@@ -181,7 +196,7 @@ class Recurrent(nn.Module):
             tape.steps.append(steps)
             hs.append(h)
             cs.append(c)
-        return x, (torch.stack(hs), torch.stack(cs) if self.spec.has_cell else None), tape
+        return x, (torch.stack(hs), torch.stack(cs) if self.spec.carried else None), tape
 
     def step(self, x_t: Tensor, h: list[Tensor], c: list, tape: Tape | None = None):
         """One time step through every layer (for decoders that feed back): x_t (B, D), h and c lists of
@@ -196,7 +211,7 @@ class Recurrent(nn.Module):
                 tape.c0.append(c[k])
             h[k], c[k], rec = step(F.linear(x_t, w_ih, b_ih), h[k], c[k], w, spec)
             if tape is not None:
-                rec["h"], rec["c"] = h[k], c[k]
+                rec["h"] = h[k]
                 tape.steps[k].append(rec)
             y = rec.get("y", h[k])  # what the layer outputs: its state, or the LRU's readout of it
             x_t = y if k == self.num_layers - 1 else F.dropout(y, self.dropout, self.training)
@@ -210,7 +225,7 @@ class Recurrent(nn.Module):
         for t in range(x.shape[1]):
             h, c, rec = step(gx[:, t], h, c, w, spec)
             if steps is not None:
-                rec["h"], rec["c"] = h, c
+                rec["h"] = h
                 steps.append(rec)
             outs.append(rec.get("y", h))
         return torch.stack(outs, 1), h, c

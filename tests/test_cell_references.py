@@ -191,7 +191,7 @@ IDS = [a if a != "esn" else f"esn-alpha{alpha}" for a, alpha in CASES]
 
 def test_the_references_cover_every_cell_without_a_torch_twin_in_its_block_order():
     without_twin = {a for a, s in SPECS.items() if s.torch_equivalent is None and s.has_w_hh}
-    assert without_twin == set(LSTMS) | {"esn"}  # the W_hh-less linear recurrences: test_linear_cells.py
+    assert without_twin == set(LSTMS) | {"esn", "slstm"}  # sLSTM: test_xlstm_cells.py; no W_hh: test_linear_cells.py
     for arch, (blocks, _, _) in LSTMS.items():
         assert SPECS[arch].blocks == tuple(blocks)
     assert SPECS["esn"].blocks == ("h",)

@@ -105,7 +105,7 @@ GREFF = {"lstm_nig": "c", "lstm_nfg": "c", "lstm_nog": "h", "lstm_cifg": "c", "l
 def test_every_spec_declares_what_views_need(arch):
     spec = SPECS[arch]
     assert spec.equations and all(e.strip() for e in spec.equations)
-    assert spec.equation("h") is not None, "every cell says how h_t is formed"
+    assert spec.equation(spec.state_symbol) is not None, "every cell says how its state h_t (mLSTM: C_t) is formed"
     assert (spec.equation("c") is not None) == spec.has_cell
     if spec.family == "lru":  # its blocks are the matrices B and D, named in its lines
         assert all(f"{b} x_t" in " ".join(spec.equations) for b in spec.blocks)
@@ -118,7 +118,7 @@ def test_every_spec_declares_what_views_need(arch):
     assert all(": " in m and m.split(":")[1].strip() for m in meanings.values()), "\"name: what it does\""
     assert spec.memory_gate == "" or spec.memory_gate in spec.gates
     assert hash(spec) == hash(SPECS[arch])  # still usable as a dict key
-    assert eq.hidden_equation(spec).startswith("h<sub>t</sub> =")
+    assert eq.hidden_equation(spec).startswith(f"{spec.state_symbol}<sub>t</sub> =")
 
 
 def test_transitions_and_gate_words_say_what_they_should():

@@ -18,15 +18,20 @@ def test_list_json(capsys):
     data = json.loads(capsys.readouterr().out)
     names = [a["name"] for a in data["archs"]]
     assert names == ["rnn_tanh", "rnn_relu", "lstm", "gru", "gru_reset_before", "lstm_peephole", "lstm_nig",
-                     "lstm_nfg", "lstm_nog", "lstm_cifg", "lstm_niaf", "lstm_noaf", "esn", "mingru", "minlstm", "lru", "s6"]
+                     "lstm_nfg", "lstm_nog", "lstm_cifg", "lstm_niaf", "lstm_noaf", "esn", "mingru", "minlstm", "lru",
+                     "s6", "slstm", "mlstm"]
     lstm = data["archs"][2]
     assert lstm == lstm | {"family": "lstm", "gates": ["i", "f", "g", "o"], "torch_equivalent": "nn.LSTM"}
-    for a in data["archs"][-4:]:  # the linear recurrences: no W_hh, a diagonal step Jacobian, gates of x_t only
-        assert a == a | {"has_w_hh": False, "torch_equivalent": None}
-        assert a["transition"] == ("rotation" if a["name"] == "lru" else "diagonal")
-    assert data["archs"][-3]["gates"] == ["f", "i", "n"] and data["archs"][-3]["memory_gate"] == "f"
-    assert data["archs"][-2] == data["archs"][-2] | {"family": "lru", "gates": [], "blocks": ["B", "D"]}
-    assert data["archs"][-1] == data["archs"][-1] | {"family": "s6", "gates": ["dt"], "blocks": ["u", "z"]}
+    arch = {a["name"]: a for a in data["archs"]}
+    for name in ("mingru", "minlstm", "lru", "s6", "mlstm"):  # linear: no W_hh, a diagonal Jacobian, gates of x_t
+        assert arch[name] == arch[name] | {"has_w_hh": False, "torch_equivalent": None}
+        assert arch[name]["transition"] == ("rotation" if name == "lru" else "diagonal")
+    assert arch["minlstm"]["gates"] == ["f", "i", "n"] and arch["minlstm"]["memory_gate"] == "f"
+    assert arch["lru"] == arch["lru"] | {"family": "lru", "gates": [], "blocks": ["B", "D"]}
+    assert arch["s6"] == arch["s6"] | {"family": "s6", "gates": ["dt"], "blocks": ["u", "z"]}
+    assert arch["slstm"] == arch["slstm"] | {"family": "slstm", "gates": ["i", "f", "g", "o"], "has_w_hh": True}
+    assert arch["mlstm"] == arch["mlstm"] | {"family": "mlstm", "gates": ["i", "f", "o"],
+                                             "blocks": ["q", "k", "v", "o", "i", "f"]}
     assert {"adding", "code_lm", "reverse"} <= {t["name"] for t in data["tasks"]}
     assert all(set(t) == {"name", "sequence_type", "teaches", "inputs", "outputs", "metric"} for t in data["tasks"])
 

@@ -80,7 +80,7 @@ def params(rec, grad=False):
 
 def test_every_linear_cell_has_a_reference_here_and_no_w_hh():
     linear = {a for a, s in SPECS.items() if not s.has_w_hh}
-    assert linear == set(REFS) | {"lru", "s6"}  # those two: test_state_space_cells.py
+    assert linear == set(REFS) | {"lru", "s6", "mlstm"}  # test_state_space_cells.py, test_xlstm_cells.py
     for arch, (blocks, _, _) in REFS.items():
         spec = SPECS[arch]
         assert spec.blocks == tuple(blocks) and spec.transition == "diagonal" and spec.parallel

@@ -29,8 +29,8 @@ def _line(spec: CellSpec, symbol: str, what: str) -> str:
 
 
 def hidden_equation(spec: CellSpec) -> str:
-    """h_t's update as the cell computes it (the variant's own form)."""
-    return _line(spec, "h", "hidden state h_t")
+    """h_t's update as the cell computes it (the variant's own form); the mLSTM's state is its memory C_t."""
+    return _line(spec, spec.state_symbol, "hidden state h_t")
 
 
 def cell_equation(spec: CellSpec) -> str:

@@ -24,6 +24,9 @@ layer None edits every layer):
                      (both parts) become 0, so both halves of h_j stay 0; D, which reads x_t, is left alone.
                      S6's unit u is channel u: its u and z rows become 0, so u_t[u] = SiLU(0) = 0 feeds its
                      N state numbers nothing (they stay 0) and y_t[u] = (0 + D·0) ⊙ SiLU(0) = 0.
+                     The mLSTM's unit u is value channel u: its v row becomes 0, so v_t[u] = 0 writes nothing
+                     into row u of its head's C, which stays 0, and y_t[u] = o_t[u] · (C_t q_t)[u] / · = 0.
+                     sLSTM: g = tanh(0) = 0, so c_u = f′·c_u + i′·0 = 0 and h_u = o·0 / n_u = 0 (n_u ≥ 1).
                      Column u of W_hh becomes 0 too, so the weights show that u feeds no other unit.
                      Readers of h_u (the next layer, the head, attention) are left alone: they multiply 0.
                      An encoder-decoder's decoder starts from the encoder's state, so ablate both (stack=None).
@@ -56,8 +59,7 @@ def _targets(model: nn.Module, stack: str | None, layer: int | None) -> list[tup
 
 
 def _gate_rows(rnn: Recurrent, gate: str) -> slice:
-    j, H = rnn.spec.blocks.index(gate), rnn.hidden_size
-    return slice(j * H, (j + 1) * H)
+    return rnn.spec.block_rows(gate, rnn.hidden_size)
 
 
 def _need_forget_weights(model: nn.Module) -> None:
@@ -164,7 +166,9 @@ def ablated(model: nn.Module, unit: int, layer: int = 0, stack: str | None = Non
         u = check_index("unit", unit, rnn.hidden_size)
         w_ih, b_ih, w = rnn.layer(k)
         H = rnn.hidden_size
-        rows = [j * H + u for j in range(rnn.spec.num_blocks)]
+        rows = [rnn.spec.block_rows(b, H).start + u for b in rnn.spec.blocks]
+        if rnn.spec.family == "mlstm":  # u is value channel u: v_t[u] = 0 writes nothing into row u of C
+            rows = [rnn.spec.block_rows("v", H).start + u]
         if rnn.spec.family == "lru":  # u is Re or Im of complex unit j: its drive B_j x_t is silenced, both parts
             j = u % (H // 2)
             rows, u = [j, j + H // 2], [j, j + H // 2]

@@ -64,10 +64,11 @@ def describe(loaded: Loaded, s: dict) -> list[str]:
                  "head          none: outputs are the last layer's hidden states")
     lines.append(f"parameters    {s['num_parameters']:,}")
     stacks = ["encoder", "decoder"] if cfg.seq2seq else ["layer"]
+    spec = get_spec(cfg.arch)
     for i, layer in enumerate(s["layers"]):
         label = f"{stacks[i // cfg.num_layers]} {i % cfg.num_layers}"
         if layer["spectral_radius"] is None:
-            lines.append(f"{label:<13} no W_hh: a diagonal recurrence, {get_spec(cfg.arch).equation('h')}")
+            lines.append(f"{label:<13} no W_hh: a diagonal recurrence, {spec.equation(spec.state_symbol)}")
             continue
         lines.append(f"{label:<13} spectral radius {layer['spectral_radius']:.3f}, "
                      f"largest singular value {layer['max_singular_value']:.3f}")

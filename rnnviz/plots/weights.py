@@ -13,14 +13,15 @@ CLIP_PERCENTILE = 99  # of |w|: the colour scale's end; the hover still shows ea
 
 
 def weight_blocks(w, blocks: list[str], name: str = "W_hh", theme: Theme = NORMAL,
-                  max_cells: int = HEATMAP_MAX_CELLS) -> go.Figure:
+                  max_cells: int = HEATMAP_MAX_CELLS, rows: list[int] | None = None) -> go.Figure:
     """A (G*H, D) weight matrix as G heatmaps of (H, D), one per gate block, sharing one colour scale
     symmetric about 0 and clipped at the CLIP_PERCENTILE-th percentile of |w|, so the blocks compare at a glance
-    and outliers do not wash the rest out. Each block is decimated to max_cells / G cells."""
+    and outliers do not wash the rest out. Each block is decimated to max_cells / G cells. `rows` gives each
+    block's row count where they differ (the mLSTM's per-head gates: CellSpec.block_width)."""
     m = np.asarray(f32(w), dtype=np.float64)
-    if m.ndim != 2 or m.shape[0] % len(blocks):
+    if m.ndim != 2 or (sum(rows) != m.shape[0] if rows else m.shape[0] % len(blocks)):
         raise ValueError(f"{name} has shape {m.shape}, which does not split into {len(blocks)} gate blocks")
-    parts = np.split(m, len(blocks), axis=0)
+    parts = np.split(m, np.cumsum(rows)[:-1] if rows else len(blocks), axis=0)
     # a few outliers would set the scale and wash every other weight out to white
     bound = float(np.percentile(np.abs(m), CLIP_PERCENTILE)) if m.size else 0.0
     bound = bound or float(np.abs(m).max(initial=0.0)) or 1.0

@@ -56,7 +56,7 @@ def summary(subject: Subject) -> None:
     spectra = [(STACK_WORDS[p], k, s) for p, rnn in recurrent_stacks(subject.model).items() if rnn.spec.has_w_hh
                for k, s in enumerate(layer_spectra(rnn))]
     if not subject.model.spec.has_w_hh:
-        st.caption(f"{cfg.arch} has no W_hh: its recurrence is diagonal, {subject.model.spec.equation('h')}; "
+        st.caption(f"{cfg.arch} has no W_hh: its recurrence is diagonal, {subject.model.spec.equation(subject.model.spec.state_symbol)}; "
                    "Gradient flow shows what each unit keeps per step.")
     else:
         st.dataframe(pd.DataFrame([{"stack": n, "layer": k, "spectral radius of W_hh": round(s["spectral_radius"], 4),
@@ -79,8 +79,9 @@ def weights(subject: Subject) -> None:
     rnn = stacks[p]
     w_ih, _, w = rnn.layer(int(k))
     theme, blocks = widgets.theme(), list(rnn.spec.blocks)
-    if w.weight_hh is None:  # minGRU, minLSTM: every gate reads x_t only
-        widgets.figure(weight_blocks(w_ih, blocks, "W_ih", theme), "ckpt.wih", name="W_ih")
+    if w.weight_hh is None:  # minGRU, minLSTM, LRU, S6, mLSTM: every gate reads x_t only
+        rows = [rnn.spec.block_width(b, rnn.hidden_size) for b in blocks]
+        widgets.figure(weight_blocks(w_ih, blocks, "W_ih", theme, rows=rows), "ckpt.wih", name="W_ih")
         st.caption(f"{rnn.spec.name} has no W_hh, so no recurrent spectrum: every block above reads x_t only.")
         return
     widgets.figure(weight_blocks(w.weight_hh, blocks, "W_hh", theme), "ckpt.whh", name="W_hh")
