@@ -222,8 +222,8 @@ class Recurrent(nn.Module):
         gx = F.linear(x, w_ih, b_ih)  # (B, T, G*H), every step's input projection in one matmul
         step, spec = step_fn(self.spec), self.spec
         outs = []
-        for t in range(x.shape[1]):
-            h, c, rec = step(gx[:, t], h, c, w, spec)
+        for gx_t in gx.unbind(1):  # not gx[:, t]: each slice's backward would fill a whole (B, T, G*H) zero tensor
+            h, c, rec = step(gx_t, h, c, w, spec)
             if steps is not None:
                 rec["h"] = h
                 steps.append(rec)

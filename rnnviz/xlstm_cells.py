@@ -4,7 +4,7 @@ mLSTM's parallel form. Not the loops (stack.py).
 Both give the LSTM an exponential input gate, i_t = exp(ĩ_t), so a new input can outweigh everything stored;
 to keep exp from overflowing they carry a stabiliser m_t, the running maximum of the log gates, and store their
 memories scaled by exp(−m_t). The scale cancels in what they output (h_t = o_t ⊙ c_t / n_t), so m_t changes
-no result, only the range of the numbers:
+no result, only the range of the numbers; for the same reason no gradient needs to flow through it (detached):
 
     m_t = max(log f_t + m_{t−1}, ĩ_t),  i′_t = exp(ĩ_t − m_t) ≤ 1,  f′_t = exp(log f_t + m_{t−1} − m_t) ≤ 1
 
@@ -30,8 +30,8 @@ from torch import Tensor
 
 from rnnviz.cellspec import CellSpec, LayerWeights
 
-MLSTM_HEAD = 4  # d, channels per mLSTM head: its memory is d×d per head, H·d numbers per layer
-MLSTM_CHUNK = 64  # steps per block of the parallel form: memory O(T · chunk), not O(T²)
+MLSTM_HEAD = 16  # d, channels per mLSTM head: its memory is d×d per head, H·d numbers per layer
+MLSTM_CHUNK = 32  # steps per chunk of the parallel form: memory O(T · chunk), not O(T²)
 
 
 def slstm_step(gx: Tensor, h: Tensor, c: Tensor, w: LayerWeights, spec: CellSpec):
@@ -49,7 +49,7 @@ def slstm_step(gx: Tensor, h: Tensor, c: Tensor, w: LayerWeights, spec: CellSpec
     gh = F.linear(h, w.weight_hh, w.bias_hh)
     a_i, a_f, a_g, a_o = (gx + gh).chunk(4, -1)
     log_f = F.logsigmoid(a_f)
-    m = torch.maximum(log_f + m_prev, a_i)
+    m = torch.maximum(log_f + m_prev, a_i).detach()  # h_t does not depend on m_t: no gradient flows through it
     i, f = torch.exp(a_i - m), torch.exp(log_f + m_prev - m)
     g, o = torch.tanh(a_g), torch.sigmoid(a_o)
     c_new = f * c_prev + i * g
@@ -89,7 +89,7 @@ def mlstm_step(gx: Tensor, h: Tensor, c: Tensor, w: LayerWeights, spec: CellSpec
     C = h.unflatten(-1, (NH, MLSTM_HEAD, MLSTM_HEAD))
     n_prev, m_prev = c[..., :H].unflatten(-1, (NH, MLSTM_HEAD)), c[..., H::MLSTM_HEAD]
     log_f = F.logsigmoid(a_f)
-    m = torch.maximum(log_f + m_prev, a_i)
+    m = torch.maximum(log_f + m_prev, a_i).detach()  # y_t does not depend on m_t: no gradient flows through it
     i, f = torch.exp(a_i - m), torch.exp(log_f + m_prev - m)
     C = f[..., None, None] * C + i[..., None, None] * v.unsqueeze(-1) * k.unsqueeze(-2)
     n = f.unsqueeze(-1) * n_prev + i.unsqueeze(-1) * k
@@ -105,40 +105,54 @@ def mlstm_step(gx: Tensor, h: Tensor, c: Tensor, w: LayerWeights, spec: CellSpec
 def mlstm_parallel(gx: Tensor, h0: Tensor, c0: Tensor, w: LayerWeights, spec: CellSpec,
                    chunk: int = MLSTM_CHUNK) -> tuple[Tensor, Tensor, Tensor]:
     """The whole layer without a loop over steps: gx (B, T, ·), h0 = C_0 (B, H·d), c0 = [n_0, m_0] (B, 2H) ->
-    (y (B, T, H), C_T, [n_T, m_T]), equal to running mlstm_step over t. Within a chunk of steps, the paper's
-    parallel form: with F_t = Σ_{s≤t} log σ(f̃_s) (from the chunk's start),
-        D_tj = exp(F_t − F_j + ĩ_j − m_t) for j ≤ t, 0 after;  w_t = exp(F_t + m_0 − m_t) weighs the state carried in
-        m_t = max(max_j (F_t − F_j + ĩ_j), F_t + m_0)            (the step's m_t, unrolled)
-        C_t q_t = Σ_j D_tj (q_t·k_j) v_j + w_t C_0 q_t,   n_tᵀ q_t = Σ_j D_tj (q_t·k_j) + w_t n_0ᵀ q_t
-    and the chunk's last row gives the state for the next chunk, so memory grows with T · chunk, not T²."""
+    (y (B, T, H), C_T, [n_T, m_T]), equal to running mlstm_step over t. The sequence is cut into chunks of L steps.
+    Within each, the paper's parallel form, with F_t = Σ_{s≤t} log σ(f̃_s) from the chunk's start and the state
+    (C, n, m) the chunk starts from:
+        m_t = max(max_{j≤t} (F_t − F_j + ĩ_j), F_t + m)         (the step's m_t, unrolled)
+        D_tj = exp(F_t − F_j + ĩ_j − m_t) for j ≤ t, 0 after;  w_t = exp(F_t + m − m_t) weighs the state carried in
+        C_t q_t = Σ_j D_tj (q_t·k_j) v_j + w_t C q_t,   n_tᵀ q_t = Σ_j D_tj (q_t·k_j) + w_t nᵀ q_t
+    Every chunk is computed at once; only the states the chunks start from are a loop, one short step per chunk
+    (each chunk's writes summed at its end, then carried on), so memory grows with T · L, not T²."""
     B, T, _ = gx.shape
     H = c0.shape[-1] // 2
     NH, d = H // MLSTM_HEAD, MLSTM_HEAD
-    q, k, v, a_o, a_i, a_f = (t.transpose(1, 2) for t in _mlstm_inputs(gx, H))  # heads first: (B, NH, T, ·)
+    nc = -(-T // chunk)
+    L = -(-T // nc)  # chunks of at most `chunk` steps, as even as they come: 100 steps are 4 of 25, not 32+32+32+4
+    pad = nc * L - T
+    q, k, v, a_o, a_i, a_f = _mlstm_inputs(gx, H)
     log_f = F.logsigmoid(a_f)
+    if pad:  # steps past the end write nothing (ĩ = −∞) and keep everything (log f = 0): the final state is T's
+        q, k, v = (F.pad(t, (0, 0, 0, 0, 0, pad)) for t in (q, k, v))
+        a_i, log_f = F.pad(a_i, (0, 0, 0, pad), value=-math.inf), F.pad(log_f, (0, 0, 0, pad))
+    chunks = lambda t: t.transpose(1, 2).unflatten(2, (nc, L))  # noqa: E731  (B, NH, chunk, L, ·)
+    q, k, v, a_i, log_f = chunks(q), chunks(k), chunks(v), chunks(a_i), chunks(log_f)
+    Fc = log_f.cumsum(-1)  # (B, NH, nc, L)
+    # each chunk's own writes, as its final state holds them: Σ_j exp(F_L − F_j + ĩ_j − a) v_j k_jᵀ, a their max
+    log_e = Fc[..., -1:] - Fc + a_i
+    a = log_e.amax(-1).detach()  # every m and a here only scales what it divides: y does not depend on them
+    e = torch.exp(log_e - a.unsqueeze(-1))
+    writes_C, writes_n = torch.einsum("bhcj,bhcjv,bhcjk->bhcvk", e, v, k), torch.einsum("bhcj,bhcjk->bhck", e, k)
     C, n, m = h0.view(B, NH, d, d), c0[:, :H].view(B, NH, d), c0[:, H::d]
-    reads = []
-    for s in range(0, T, chunk):
-        e = min(s + chunk, T)
-        qc, kc, vc, ic = q[:, :, s:e], k[:, :, s:e], v[:, :, s:e], a_i[:, :, s:e]
-        Fc = log_f[:, :, s:e].cumsum(-1)  # (B, NH, L)
-        L = e - s
-        causal = torch.ones(L, L, dtype=torch.bool, device=gx.device).tril()
-        log_d = (Fc.unsqueeze(-1) - Fc.unsqueeze(-2) + ic.unsqueeze(-2)).masked_fill(~causal, -math.inf)
-        log_w = Fc + m.unsqueeze(-1)
-        m_t = torch.maximum(log_d.amax(-1), log_w)
-        dmat, wt = torch.exp(log_d - m_t.unsqueeze(-1)), torch.exp(log_w - m_t)
-        s_qk = (qc @ kc.transpose(-1, -2)) * dmat  # (B, NH, L, L)
-        num = s_qk @ vc + wt.unsqueeze(-1) * (qc @ C.transpose(-1, -2))
-        den = s_qk.sum(-1) + wt * (qc @ n.unsqueeze(-1)).squeeze(-1)
-        reads.append(num / torch.maximum(den.abs(), torch.exp(-m_t)).unsqueeze(-1))
-        last = dmat[:, :, -1]  # (B, NH, L): the weights of the chunk's steps in its final state
-        C = wt[:, :, -1, None, None] * C + torch.einsum("bhj,bhjv,bhjk->bhvk", last, vc, kc)
-        n = wt[:, :, -1, None] * n + torch.einsum("bhj,bhjk->bhk", last, kc)
-        m = m_t[:, :, -1]
-    read = torch.cat(reads, 2).transpose(1, 2).flatten(-2)  # (B, T, H)
-    y = torch.sigmoid(a_o.transpose(1, 2)) * read
-    return y, C.flatten(-3), torch.cat([n.flatten(-2), _per_channel(m)], -1)
+    starts = []
+    for c in range(nc):  # the state each chunk starts from, carried across chunks
+        starts.append((C, n, m))
+        m_end = torch.maximum(a[:, :, c], Fc[:, :, c, -1] + m).detach()
+        keep, add = torch.exp(Fc[:, :, c, -1] + m - m_end), torch.exp(a[:, :, c] - m_end)
+        C = keep[..., None, None] * C + add[..., None, None] * writes_C[:, :, c]
+        n = keep[..., None] * n + add[..., None] * writes_n[:, :, c]
+        m = m_end
+    C0, n0, m0 = (torch.stack(t, 2) for t in zip(*starts))  # (B, NH, nc, ·)
+    causal = torch.ones(L, L, dtype=torch.bool, device=gx.device).tril()
+    log_d = (Fc.unsqueeze(-1) - Fc.unsqueeze(-2) + a_i.unsqueeze(-2)).masked_fill(~causal, -math.inf)
+    log_w = Fc + m0.unsqueeze(-1)
+    m_t = torch.maximum(log_d.amax(-1), log_w).detach()
+    dmat, wt = torch.exp(log_d - m_t.unsqueeze(-1)), torch.exp(log_w - m_t)
+    s_qk = (q @ k.transpose(-1, -2)) * dmat  # (B, NH, nc, L, L)
+    num = s_qk @ v + wt.unsqueeze(-1) * (q @ C0.transpose(-1, -2))
+    den = s_qk.sum(-1) + wt * (q @ n0.unsqueeze(-1)).squeeze(-1)
+    read = num / torch.maximum(den.abs(), torch.exp(-m_t)).unsqueeze(-1)
+    read = read.flatten(2, 3)[:, :, :T].transpose(1, 2).flatten(-2)  # (B, T, H)
+    return torch.sigmoid(a_o) * read, C.flatten(-3), torch.cat([n.flatten(-2), _per_channel(m)], -1)
 
 
 XLSTM_SPECS: dict[str, CellSpec] = {

@@ -8,7 +8,7 @@ from rnnviz.cells import SPECS
 from rnnviz.init import InitConfig, apply_init, layer_spectra, set_forget_bias
 from rnnviz.models import ModelConfig, num_parameters
 
-N, T, D, H, O = 3, 5, 4, 8, 2  # H a multiple of 4: the mLSTM has heads of 4
+N, T, D, H, O = 3, 5, 4, 16, 2  # H a multiple of 16: the mLSTM has heads of 16
 
 
 def mse(out, y):

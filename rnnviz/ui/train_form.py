@@ -93,13 +93,13 @@ def controls() -> dict:
     links.seed(ps)
     by = {p.name: p for p in ps}
     c1, c2, c3 = st.columns(3)
-    seq2seq = task(name).info.sequence_type == "many-to-many-async"  # attention reads the state: not LRU, S6
+    seq2seq = task(name).info.sequence_type == "many-to-many-async"  # attention reads the state: not LRU, S6, mLSTM
     archs = [a for a, spec in SPECS.items() if not (seq2seq and spec.reads_out)]
     if st.session_state.get(by["arch"].key) not in archs:  # e.g. ?task=reverse&arch=s6 in a link
         st.session_state[by["arch"].key] = task(name).defaults.arch
     c1.selectbox("Architecture", archs, key=by["arch"].key, help="The recurrent cell (see `rnnviz list`)." +
-                 (" An encoder-decoder's attention reads its decoder's state, so the LRU and S6, whose output is "
-                  "read from their state, are not offered." if seq2seq else ""))
+                 (" An encoder-decoder's attention reads its decoder's state, so the LRU, S6 and the mLSTM, whose "
+                  "output is read from their state, are not offered." if seq2seq else ""))
     c2.select_slider("Hidden units", HIDDEN, key=by["hidden"].key, help="Units per layer; more learn more, slower.")
     c3.slider("Layers", 1, 4, key=by["layers"].key, help="Stacked recurrent layers.")
     c1.select_slider("Learning rate", LRS, key=by["lr"].key, format_func=lambda v: f"{v:g}",
