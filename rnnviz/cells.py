@@ -25,8 +25,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from rnnviz.cellspec import RHO_TRANSITIONS, TRANSITIONS, CellSpec, LayerWeights  # noqa: F401 (re-exported)
-from rnnviz.linear_cells import LINEAR_SPECS, LINEAR_STEPS
-from rnnviz.xlstm_cells import XLSTM_SPECS, XLSTM_STEPS
+from rnnviz.linear_cells import LINEAR_READOUTS, LINEAR_SPECS, LINEAR_STEPS
+from rnnviz.xlstm_cells import XLSTM_READOUTS, XLSTM_SPECS, XLSTM_STEPS
 
 
 def _gate_line(g: str, act: str = "σ", extra: str = "") -> str:
@@ -228,6 +228,7 @@ def lstm_step(gx: Tensor, h: Tensor, c: Tensor, w: LayerWeights, spec: CellSpec)
 
 
 STEPS = {"rnn": rnn_step, "esn": esn_step, "gru": gru_step, "lstm": lstm_step} | LINEAR_STEPS | XLSTM_STEPS
+READOUTS = LINEAR_READOUTS | XLSTM_READOUTS  # family -> readout(gx, h, c, w): y_t for a spec.reads_out cell
 
 
 def step_fn(spec: CellSpec):

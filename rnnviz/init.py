@@ -11,11 +11,11 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from rnnviz.linear_cells import init_lru, init_s6
-from rnnviz.stack import Recurrent
+from rnnviz.stack import OWN_INIT, Recurrent, init_own
 
 SCHEMES = {
-    "default": "torch's default: every weight uniform in ±1/sqrt(H)",
+    "default": "torch's default, every weight uniform in ±1/sqrt(H); the LRU, S6, sLSTM and mLSTM as their papers "
+               "initialise them",
     "orthogonal": "each gate block of W_hh a random orthogonal matrix times the gain (Saxe et al. 2014)",
     "identity": "W_hh = gain × I, zero biases, tiny input weights: the IRNN of Le, Jaitly & Hinton (2015)",
     "spectral": "default weights with each W_hh block rescaled to the chosen spectral radius",
@@ -72,10 +72,8 @@ def apply_init(rnn: Recurrent, cfg: InitConfig, generator: torch.Generator | Non
         for t in (w_ih, w.weight_hh, b_ih, w.bias_hh):
             if t is not None:
                 t.uniform_(-bound, bound, generator=generator)
-        if spec.family in ("lru", "s6"):  # their default is their paper's own initialisation, as Recurrent makes it
-            (init_lru if spec.family == "lru" else init_s6)(w.extra, w_ih, generator=generator)
-            if b_ih is not None:
-                b_ih.zero_()
+        if spec.family in OWN_INIT and cfg.scheme == "default":  # their paper's own, as Recurrent makes it
+            init_own(rnn, k, generator)
         for block in blocks(w.weight_hh, spec.num_blocks) if spec.has_w_hh else ():
             if cfg.scheme == "orthogonal":
                 q, r = torch.linalg.qr(torch.randn(H, H, generator=generator, dtype=torch.float64))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnnviz.lessons import BY_SLUG, LAG_ARCHS, LAGS, VARIANTS
+from rnnviz.lessons import BY_SLUG, LAG_ARCHS, LAGS, LINEAR_ARCHS, LINEAR_LAG, VARIANTS
 from rnnviz.run import RunRecord, RunSpec
 
 Outcome = tuple[RunSpec, RunRecord]
@@ -131,9 +131,49 @@ def attention(outcomes: Sequence[Outcome]) -> list[Claim]:
     ]
 
 
+def kept_across(trace) -> float:
+    """How much of its state the best unit keeps across the whole lag: Π_{t≥1} a_t of the recorded decays, the
+    largest over units, averaged over the probe's samples (a linear recurrence's exact memory of step 0)."""
+    d = trace["decay"][-1].double()  # top layer: (sample, step, unit)
+    return float(d[:, 1:].prod(1).amax(1).mean())
+
+
+def came_back(outcomes: Sequence[Outcome]) -> list[Claim]:
+    runs: dict[str, list[RunRecord]] = {}
+    for spec, rec in outcomes:
+        runs.setdefault(spec.arch, []).append(rec)
+    acc = {a: [final(r) for r in rs] for a, rs in runs.items()}
+    kept = {a: [kept_across(r.latest_trace) for r in rs] for a, rs in runs.items()}
+    chance = outcomes[0][0].baseline()[1]
+    lam = [[float(np.hypot(*t.meta["lambda"][""][0]).max()) for t in r.traces] for r in runs["lru"]]
+    mingru_decay = [float(r.latest_trace["decay"].mean()) for r in runs["mingru"]]
+    d = [r.latest_trace["decay"][-1] for r in runs["mlstm"]]
+    first, later = [float(x[:, 0].mean()) for x in d], [float(x[:, 1:].mean()) for x in d]
+    name = LINEAR_ARCHS
+    return [
+        Claim(f"At lag {LINEAR_LAG} the LRU and the mLSTM learn the first symbol in every seed.",
+              all(v >= 0.95 for a in ("lru", "mlstm") for v in acc[a]),
+              "; ".join(f"{name[a]} {_fmt(acc[a])}" for a in ("lru", "mlstm"))),
+        Claim("The LRU starts its λ near the rim, training moves the largest closer, and every λ stays inside the "
+              "unit circle.", all(s[0] >= 0.95 and s[-1] > s[0] and max(s) < 1.0 for s in lam),
+              "largest |λ| at the first and last probe: " + "; ".join(f"{s[0]:.4f} → {s[-1]:.4f}" for s in lam)),
+        Claim("The minGRU's decays stay near 0.6, it keeps almost nothing across the lag (its best unit under 1%), "
+              "and it stays near chance in every seed.",
+              all(0.4 <= v <= 0.8 for v in mingru_decay) and all(v < 0.01 for v in kept["mingru"])
+              and all(v <= chance + 0.15 for v in acc["mingru"]),
+              f"mean decay {_fmt(mingru_decay)}; best unit keeps " + ", ".join(f"{v:.1e}" for v in kept["mingru"])
+              + f"; accuracy {_fmt(acc['mingru'])}, chance {chance:.2f}"),
+        Claim("The mLSTM chooses from the input: at the first symbol it keeps little of its memory (its input gate "
+              "writes over it), over the distractors it keeps nearly all of it, every step.",
+              all(b >= 0.85 and b - a >= 0.3 for a, b in zip(first, later)),
+              "what it keeps per step at the first symbol: " + _fmt(first) + "; over the distractors: "
+              + _fmt(later)),
+    ]
+
+
 CHECKS: dict[str, Callable[[Sequence[Outcome]], list[Claim]]] = {
     "lesson-vanilla-rnn": vanilla_rnn, "lesson-vanishing-gradients": vanishing, "lesson-lstm-variants": variants,
-    "lesson-long-term": long_term, "lesson-attention": attention,
+    "lesson-long-term": long_term, "lesson-attention": attention, "lesson-recurrence-returns": came_back,
 }
 
 

@@ -37,6 +37,8 @@ SEEDS = (0, 1, 2)  # every comparison a lesson draws is run at several seeds: a 
 VARIANT_SEEDS = SEEDS[:2]  # nine variants are slower (step-by-step cells): two seeds keep the race under 30 s
 LAGS = (5, 20, 50)
 LAG_ARCHS = {"rnn_tanh": "tanh RNN", "lstm": "LSTM (f ≈ 0.95)", "gru": "GRU"}
+LINEAR_LAG = LAGS[-1]  # lesson 9 trains at lesson 6's longest lag
+LINEAR_ARCHS = {"lru": "LRU", "mlstm": "mLSTM", "mingru": "minGRU"}
 
 LESSONS = (
     Lesson(1, "lesson-sequence-types", "Sequence types",
@@ -120,6 +122,25 @@ LESSONS = (
            (preset("reverse, no attention", "reverse", "gru", 64, 300, 0.01, attention="none"),
             preset("reverse, additive attention", "reverse", "gru", 64, 300, 0.01, attention="additive")),
            "Train with and without"),
+    Lesson(9, "lesson-recurrence-returns", "Why recurrence came back",
+           "Since 2023 the recurrent networks that scale are linear in their state: their gates read only the input, "
+           "so h_t = a_t ⊙ h_{t−1} + b_t, with no W_hh (minGRU, the LRU, Mamba's S6, xLSTM's mLSTM). Lesson 3's "
+           "story then becomes exact: the gradient through time is the product of the decays a_t and nothing else, "
+           "and it cannot explode while every |a_t| < 1, which the LRU guarantees by keeping its eigenvalues λ "
+           "inside the unit circle. Memory needs decays near 1. Trained live at lag 50, three seeds each: the LRU "
+           "starts its λ near the rim and learns the first symbol in every seed; the minGRU's decays stay near "
+           "0.6, so it keeps almost nothing across the lag and stays near chance, like lesson 3's LSTM at its "
+           "default bias. The mLSTM chooses from the input: at the first symbol its exponential input gate writes over its "
+           "memory, over the distractors it keeps. Being linear in h, the whole sequence is one parallel scan.",
+           ("How far back the gradient reaches at initialisation, same 50-step input: the cells whose decays start "
+            "near 1 carry it back to the first symbol.",
+            "The LRU's Jacobian against lag, with the exact law from its decays drawn beside it: no W_hh, no guess.",
+            "The scan: the same outputs step by step and all at once, and the time each takes.",
+            "After training: accuracy, and how much of its state each cell's best unit keeps across the lag.",
+            "The LRU's λ during training: they move toward the rim and never leave the circle. The mLSTM's decays: "
+            "dark where it writes (the first symbol), bright where it keeps."),
+           tuple(preset(f"{name}, lag {LINEAR_LAG}, seed {seed}", "first_symbol", a, 32, 400, 0.01, seq_len=LINEAR_LAG,
+                        seed=seed) for a, name in LINEAR_ARCHS.items() for seed in SEEDS), "Train at lag 50"),
 )
 
 LESSONS = tuple(dataclasses.replace(lesson, presets=tuple(dataclasses.replace(p, lesson=lesson.slug)

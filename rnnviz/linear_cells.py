@@ -72,9 +72,14 @@ def lru_step(gx: Tensor, h: Tensor, c: Tensor | None, w: LayerWeights, spec: Cel
     N = h_re.shape[-1]
     bx_re, bx_im, dx = gx.split([N, N, 2 * N], -1)
     h = torch.cat([lam_re * h_re - lam_im * h_im + gamma * bx_re, lam_re * h_im + lam_im * h_re + gamma * bx_im], -1)
-    pre = F.linear(h, w.extra["weight_c"]) + dx
     mag = torch.cat([lam_re.hypot(lam_im)] * 2).expand_as(h)
-    return h, None, {"y": F.gelu(pre), "preact.y": pre, "decay": mag}
+    return h, None, {"decay": mag} | lru_readout(gx, h, None, w)
+
+
+def lru_readout(gx: Tensor, h: Tensor, c: Tensor | None, w: LayerWeights) -> dict[str, Tensor]:
+    """The LRU's output from its state h_t: y_t = GELU(Re(C h_t) + D x_t), with its pre-activation."""
+    pre = F.linear(h, w.extra["weight_c"]) + gx[..., h.shape[-1]:]
+    return {"y": F.gelu(pre), "preact.y": pre}
 
 
 def lru_lambda(w: LayerWeights) -> tuple[Tensor, Tensor, Tensor]:
@@ -115,9 +120,14 @@ def s6_step(gx: Tensor, h: Tensor, c: Tensor | None, w: LayerWeights, spec: Cell
     ∂h_t/∂h_{t−1}; gate.dt is Δ_t: large Δ forgets the past and takes in u_t, small Δ keeps the state."""
     u, z, dt, B, C, A = _s6_inputs(gx, w)
     decay = torch.exp(dt.unsqueeze(-1) * A)  # (.., H, N)
-    hs = decay * h.unflatten(-1, A.shape) + (dt * u).unsqueeze(-1) * B.unsqueeze(-2)
-    y = ((hs * C.unsqueeze(-2)).sum(-1) + w.extra["D"] * u) * F.silu(z)
-    return hs.flatten(-2), None, {"y": y, "gate.dt": dt, "preact.z": z, "u": u, "decay": decay.flatten(-2)}
+    h = (decay * h.unflatten(-1, A.shape) + (dt * u).unsqueeze(-1) * B.unsqueeze(-2)).flatten(-2)
+    return h, None, {"gate.dt": dt, "preact.z": z, "u": u, "decay": decay.flatten(-2)} | s6_readout(gx, h, None, w)
+
+
+def s6_readout(gx: Tensor, h: Tensor, c: Tensor | None, w: LayerWeights) -> dict[str, Tensor]:
+    """S6's output from its state h_t: y_t = (Σ_n C_t[n] h_t[·, n] + D ⊙ u_t) ⊙ SiLU(z_t)."""
+    u, z, _, _, C, A = _s6_inputs(gx, w)
+    return {"y": ((h.unflatten(-1, A.shape) * C.unsqueeze(-2)).sum(-1) + w.extra["D"] * u) * F.silu(z)}
 
 
 def _s6_inputs(gx: Tensor, w: LayerWeights):
@@ -210,3 +220,6 @@ LINEAR_SPECS: dict[str, CellSpec] = {
 }
 
 LINEAR_STEPS = {"min": min_step, "lru": lru_step, "s6": s6_step}
+# y_t from the state h_t, for the cells that read their output from it (spec.reads_out): each step ends by calling
+# its readout on the very h_t it returns, so dL/dh_t (the trace's grad.h) has y_t's path as well as h_{t+1}'s
+LINEAR_READOUTS = {"lru": lru_readout, "s6": s6_readout}

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from rnnviz import fused
 from rnnviz.cells import CellSpec, LayerWeights, get_spec, step_fn
 from rnnviz.linear_cells import init_lru, init_s6, parallel_forward
-from rnnviz.xlstm_cells import MLSTM_HEAD, mlstm_parallel
+from rnnviz.xlstm_cells import MLSTM_HEAD, init_xlstm, mlstm_parallel
 
 LRU_LOGS = ("nu_log", "theta_log", "gamma_log")  # the LRU's λ and γ, as the paper parametrises them
 EXTRA = {"lru": (*LRU_LOGS, "weight_c"), "s6": ("A_log", "D", "weight_x", "bias_dt")}  # a family's own weights
@@ -96,16 +96,16 @@ class Recurrent(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """torch.nn.RNNBase's default: every weight and bias uniform in ±1/sqrt(H); then the LRU's and S6's own."""
+        """torch.nn.RNNBase's default: every weight and bias uniform in ±1/sqrt(H); then the cell's paper's own
+        (init_own: the LRU, S6, sLSTM, mLSTM)."""
         bound = 1.0 / math.sqrt(self.hidden_size)
         with torch.no_grad():
             for t in self.weights():
                 t.uniform_(-bound, bound)
-            for k in range(self.num_layers) if self.spec.family in ("lru", "s6") else ():
-                w_ih, b_ih, w = self.layer(k)
-                (init_lru if self.spec.family == "lru" else init_s6)(w.extra, w_ih)
-                if b_ih is not None:
-                    b_ih.zero_()
+            for k in range(self.num_layers):
+                init_own(self, k)
+
+
 
     def weights(self) -> list[Tensor]:
         """Every recurrent weight, trainable or fixed, in a stable order."""
@@ -232,6 +232,24 @@ class Recurrent(nn.Module):
 
     def extra_repr(self) -> str:
         return f"{self.arch}, {self.input_size}, {self.hidden_size}, num_layers={self.num_layers}"
+
+
+OWN_INIT = ("lru", "s6", "slstm", "mlstm")  # families whose papers initialise them their own way
+
+
+@torch.no_grad()
+def init_own(rnn: Recurrent, k: int, generator: torch.Generator | None = None) -> None:
+    """Layer k as its cell's paper initialises it, over torch's uniform default: the LRU's ring and S6's S4D-real A
+    (linear_cells.py), xLSTM's gate biases (xlstm_cells.py); nothing for the other cells."""
+    if rnn.spec.family not in OWN_INIT:
+        return
+    w_ih, b_ih, w = rnn.layer(k)
+    if rnn.spec.family in ("slstm", "mlstm"):
+        init_xlstm(rnn.spec, rnn.hidden_size, k, rnn.num_layers, w_ih, b_ih, w, generator)
+        return
+    (init_lru if rnn.spec.family == "lru" else init_s6)(w.extra, w_ih, generator=generator)
+    if b_ih is not None:
+        b_ih.zero_()
 
 
 def _torch_order(rec: Recurrent) -> list[Tensor]:

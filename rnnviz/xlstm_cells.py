@@ -91,15 +91,25 @@ def mlstm_step(gx: Tensor, h: Tensor, c: Tensor, w: LayerWeights, spec: CellSpec
     log_f = F.logsigmoid(a_f)
     m = torch.maximum(log_f + m_prev, a_i).detach()  # y_t does not depend on m_t: no gradient flows through it
     i, f = torch.exp(a_i - m), torch.exp(log_f + m_prev - m)
-    C = f[..., None, None] * C + i[..., None, None] * v.unsqueeze(-1) * k.unsqueeze(-2)
-    n = f.unsqueeze(-1) * n_prev + i.unsqueeze(-1) * k
+    h = (f[..., None, None] * C + i[..., None, None] * v.unsqueeze(-1) * k.unsqueeze(-2)).flatten(-3)
+    n, m_h = (f.unsqueeze(-1) * n_prev + i.unsqueeze(-1) * k).flatten(-2), _per_channel(m)
+    c = torch.cat([n, m_h], -1)
+    rec = {"preact.i": _per_channel(a_i), "gate.i": _per_channel(i), "preact.f": _per_channel(a_f),
+           "gate.f": _per_channel(torch.sigmoid(a_f)), "n": n, "m": m_h,
+           "decay": f.repeat_interleave(MLSTM_HEAD * MLSTM_HEAD, -1)}
+    return h, c, rec | mlstm_readout(gx, h, c, w)
+
+
+def mlstm_readout(gx: Tensor, h: Tensor, c: Tensor, w: LayerWeights) -> dict[str, Tensor]:
+    """The mLSTM's output from its memory h_t = C_t and c_t = [n_t, m_t]: y_t = o_t ⊙ C_t q_t / max(|n_tᵀq_t|,
+    exp(−m_t)), with the output gate o_t."""
+    H = c.shape[-1] // 2
+    q, _, _, a_o, _, _ = _mlstm_inputs(gx, H)
+    C = h.unflatten(-1, (H // MLSTM_HEAD, MLSTM_HEAD, MLSTM_HEAD))
+    n, m = c[..., :H].unflatten(-1, q.shape[-2:]), c[..., H::MLSTM_HEAD]
     read = (C @ q.unsqueeze(-1)).squeeze(-1) / torch.maximum((n * q).sum(-1).abs(), torch.exp(-m)).unsqueeze(-1)
     o = torch.sigmoid(a_o)
-    n, m_h = n.flatten(-2), _per_channel(m)
-    rec = {"preact.i": _per_channel(a_i), "gate.i": _per_channel(i), "preact.f": _per_channel(a_f),
-           "gate.f": _per_channel(torch.sigmoid(a_f)), "preact.o": a_o, "gate.o": o, "y": o * read.flatten(-2),
-           "n": n, "m": m_h, "decay": f.repeat_interleave(MLSTM_HEAD * MLSTM_HEAD, -1)}
-    return C.flatten(-3), torch.cat([n, m_h], -1), rec
+    return {"y": o * read.flatten(-2), "gate.o": o, "preact.o": a_o}
 
 
 def mlstm_parallel(gx: Tensor, h0: Tensor, c0: Tensor, w: LayerWeights, spec: CellSpec,
@@ -155,6 +165,32 @@ def mlstm_parallel(gx: Tensor, h0: Tensor, c0: Tensor, w: LayerWeights, spec: Ce
     return torch.sigmoid(a_o) * read, C.flatten(-3), torch.cat([n.flatten(-2), _per_channel(m)], -1)
 
 
+@torch.no_grad()
+def init_xlstm(spec: CellSpec, hidden: int, layer: int, num_layers: int, w_ih: Tensor, b_ih: Tensor | None,
+               w: LayerWeights, generator: torch.Generator | None = None) -> None:
+    """NX-AI/xlstm's initialisation of the gates (the rest keeps torch's uniform ±1/√H):
+    sLSTM: R = 0 and every bias 0 but the forget gate's, which spreads from 5 (σ ≈ 0.99: long memory) down to −7
+    across the units, b_f[j] = 5 − 12 (j / (H − 1))^(0.3 + 1.3 r), r = layer / (layers − 1) ("powerlaw
+    blockdependent"); mLSTM: the gates' input weights 0, the forget bias spread linearly from 3 to 6 across the
+    heads, the input bias drawn from N(0, 0.1). Without biases only the weights change."""
+    if spec.family == "slstm":
+        w.weight_hh.zero_()
+        for b in (b_ih, w.bias_hh):
+            if b is not None:
+                b.zero_()
+        if b_ih is not None:
+            r = layer / (num_layers - 1) if num_layers > 1 else 0.0
+            j = torch.arange(hidden, dtype=torch.float32) / max(hidden - 1, 1)
+            b_ih[spec.block_rows("f", hidden)] = 5.0 - 12.0 * j ** (0.3 + 1.3 * r)
+        return
+    i_rows, f_rows = spec.block_rows("i", hidden), spec.block_rows("f", hidden)
+    w_ih[i_rows] = 0.0
+    w_ih[f_rows] = 0.0
+    if b_ih is not None:
+        b_ih[f_rows] = torch.linspace(3.0, 6.0, f_rows.stop - f_rows.start)
+        b_ih[i_rows] = torch.randn(i_rows.stop - i_rows.start, generator=generator) * 0.1
+
+
 XLSTM_SPECS: dict[str, CellSpec] = {
     s.name: s
     for s in (
@@ -198,3 +234,4 @@ XLSTM_SPECS: dict[str, CellSpec] = {
 }
 
 XLSTM_STEPS = {"slstm": slstm_step, "mlstm": mlstm_step}
+XLSTM_READOUTS = {"mlstm": mlstm_readout}  # as linear_cells.LINEAR_READOUTS

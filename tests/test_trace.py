@@ -155,3 +155,50 @@ def test_seq2seq_trace(attention):
         assert a.shape == (N, 4, 6)
         torch.testing.assert_close(a.sum(-1), torch.ones(N, 4))
     assert trace["enc.grad.h"][:, :, 0].abs().sum() > 0  # the decoder's loss reaches the first source step
+
+
+@pytest.mark.parametrize("arch", ["rnn_tanh", "lstm", "gru", "mingru", "lru", "s6", "slstm", "mlstm"])
+def test_grad_h_is_the_total_derivative_a_finite_difference_measures(arch, monkeypatch):
+    """grad.h[t] is dL/dh_t through every path, the layer's own output y_t included (S6 and the mLSTM read y_t from
+    h_t: the trace once missed that path and showed 0 at a many-to-one task's last step). Checked against a
+    central difference in float64: h_t is nudged by ±ε·v inside the loop and the loss measured again."""
+    import rnnviz.stack as stack
+    from rnnviz.cells import READOUTS
+
+    hidden = 16 if arch == "mlstm" else H
+    m = build_model(ModelConfig(arch=arch, input_size=D, hidden_size=hidden, num_layers=2, output_size=O)).double()
+    x, y = torch.randn(N, T, D, dtype=torch.float64), torch.randn(N, T, O, dtype=torch.float64)
+    trace = probe(m, x, y, mse, jacobian=False)
+    real = stack.step_fn
+    for layer, t in ((1, T - 1), (0, 1)):
+        v = torch.randn(trace["h"].shape[1], trace["h"].shape[-1], dtype=torch.float64)
+        calls = {"n": 0}
+
+        def nudged(eps):
+            def fn(spec):
+                step = real(spec)
+
+                def wrapped(gx, h, c, w, spec):
+                    k, s = divmod(calls["n"], T)
+                    calls["n"] += 1
+                    h, c, rec = step(gx, h, c, w, spec)
+                    if (k, s) == (layer, t):
+                        h = h + eps * v
+                        if spec.reads_out:  # y_t read from the nudged state, as the step reads it
+                            rec = rec | READOUTS[spec.family](gx, h, c, w)
+                    return h, c, rec
+                return wrapped
+            return fn
+
+        def loss(eps):
+            calls["n"] = 0
+            monkeypatch.setattr(stack, "step_fn", nudged(eps))
+            out = m.forward_traced(x)[0]
+            monkeypatch.setattr(stack, "step_fn", real)
+            return float(mse(out, y).detach())
+
+        eps = 1e-6
+        fd = (loss(eps) - loss(-eps)) / (2 * eps)
+        got = float((trace["grad.h"][layer, :, t].double() * v).sum())
+        assert got == pytest.approx(fd, rel=1e-4, abs=1e-7), f"layer {layer}, step {t}"
+        assert trace["grad.h"][layer, :, t].abs().max() > 0

@@ -79,9 +79,12 @@ def accuracy_vs_lag(results: dict[str, list[tuple[int, float]]], chance: float |
 
 
 def variant_scores(results: dict[str, list[float]], metric: str, baseline: float | None = None,
-                   higher_is_better: bool = True, theme: Theme = NORMAL) -> go.Figure:
+                   higher_is_better: bool = True, theme: Theme = NORMAL,
+                   title: str = "Which piece of the LSTM matters?", axis: str | None = None,
+                   log: bool = False) -> go.Figure:
     """Final validation metric per variant, one dot per run (seed) and a tick for their mean, best on top; the
-    input-ignored baseline as a dotted line. results: label -> [value per seed]."""
+    input-ignored baseline as a dotted line. results: label -> [value per seed]. `axis` replaces the x axis's
+    title; log=True draws it on a log scale (for quantities spread over decades)."""
     order = sorted(results, key=lambda k: float(np.mean(results[k])), reverse=higher_is_better)
     fig = go.Figure()
     fig.add_trace(go.Scatter(y=order, x=[float(np.mean(results[k])) for k in order], mode="markers", name="mean",
@@ -100,10 +103,14 @@ def variant_scores(results: dict[str, list[float]], metric: str, baseline: float
                       annotation_font_color="#7f7f7f")
     values = [v for vs in results.values() for v in vs] + ([baseline] if baseline is not None else [])
     lo, hi = min(values), max(values)
-    fig.update_xaxes(title_text=f"validation {metric} after training ({'higher' if higher_is_better else 'lower'} "
-                     "is better)", range=[0 if higher_is_better else lo - 0.1 * (hi - lo), hi + 0.05 * (hi - lo)])
+    text = axis or f"validation {metric} after training ({'higher' if higher_is_better else 'lower'} is better)"
+    if log:
+        fig.update_xaxes(title_text=text, type="log")
+    else:
+        fig.update_xaxes(title_text=text,
+                         range=[0 if higher_is_better else lo - 0.1 * (hi - lo), hi + 0.05 * (hi - lo)])
     fig.update_yaxes(autorange="reversed", title_text="")
     fig.update_layout(showlegend=False, height=int(theme.height * max(1.0, 0.14 * len(order))))
-    return style(fig, theme, "Which piece of the LSTM matters?",
-                 "Dots: one run each (seed); ticks: their mean; best on top. The dotted line: what ignoring the "
-                 "input scores.")
+    return style(fig, theme, title,
+                 "Dots: one run each (seed); ticks: their mean; best on top."
+                 + (" The dotted line: what ignoring the input scores." if baseline is not None else ""))

@@ -114,7 +114,8 @@ def controls() -> dict:
         st.session_state[by["init"].key] = "default"
     c1.selectbox("Initialisation", list(SCHEMES), key=by["init"].key, disabled=not shaped,
                  help=" · ".join(f"{k}: {v}" for k, v in SCHEMES.items()) if shaped else
-                 "This cell has no W_hh for a scheme to shape: its weights start as torch's default.")
+                 "This cell has no W_hh for a scheme to shape: its weights start as torch's default, or as its "
+                 "paper's (LRU, S6, mLSTM).")
     c2.number_input("Seed", 0, 10_000, key=by["seed"].key, help="Same seed, same data and weights: fair comparisons.")
     c3.select_slider("Steps", STEPS, key=by["steps"].key, help="Optimiser steps before the run finishes.")
     if st.session_state[by["init"].key] == "spectral":

@@ -1,5 +1,6 @@
 """Lesson pages: the idea, what to look at, a cold view that costs nothing (demos, untrained models), and a
-button that trains the lesson's presets live. Bodies per lesson live in basics.py, dynamics.py, language.py.
+button that trains the lesson's presets live. Bodies per lesson live in basics.py, dynamics.py, language.py and
+recurrence.py.
 """
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ def _start(lesson: Lesson) -> None:
 
 def show(slug: str) -> None:
     """The whole lesson page."""
-    from rnnviz.ui.lessons import basics, dynamics, language
+    from rnnviz.ui.lessons import basics, dynamics, language, recurrence
 
     lesson = BY_SLUG[slug]
     st.title(f"Lesson {lesson.number}: {lesson.title}")
@@ -57,7 +58,8 @@ def show(slug: str) -> None:
     with st.container(border=True):
         st.markdown("**What to look at**\n" + "\n".join(f"- {item}" for item in lesson.look_at))
     body = {1: basics.sequence_types, 2: basics.vanilla_rnn, 3: dynamics.vanishing, 4: basics.lstm_gates,
-            5: dynamics.variants, 6: dynamics.long_term, 7: language.char_rnn, 8: language.attention}[lesson.number]
+            5: dynamics.variants, 6: dynamics.long_term, 7: language.char_rnn, 8: language.attention,
+            9: recurrence.came_back}[lesson.number]
     body(lesson)
 
 
