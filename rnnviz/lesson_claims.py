@@ -145,7 +145,8 @@ def came_back(outcomes: Sequence[Outcome]) -> list[Claim]:
     acc = {a: [final(r) for r in rs] for a, rs in runs.items()}
     kept = {a: [kept_across(r.latest_trace) for r in rs] for a, rs in runs.items()}
     chance = outcomes[0][0].baseline()[1]
-    lam = [[float(np.hypot(*t.meta["lambda"][""][0]).max()) for t in r.traces] for r in runs["lru"]]
+    lam = [[float(np.hypot(*t.meta["lambda"][""][0]).max()) for t in r.traces if "lambda" in t.meta] or [np.nan]
+           for r in runs["lru"]]  # no λ recorded: NaN, and the claim does not hold
     mingru_decay = [float(r.latest_trace["decay"].mean()) for r in runs["mingru"]]
     d = [r.latest_trace["decay"][-1] for r in runs["mlstm"]]
     first, later = [float(x[:, 0].mean()) for x in d], [float(x[:, 1:].mean()) for x in d]
@@ -163,8 +164,8 @@ def came_back(outcomes: Sequence[Outcome]) -> list[Claim]:
               and all(v <= chance + 0.15 for v in acc["mingru"]),
               f"mean decay {_fmt(mingru_decay)}; best unit keeps " + ", ".join(f"{v:.1e}" for v in kept["mingru"])
               + f"; accuracy {_fmt(acc['mingru'])}, chance {chance:.2f}"),
-        Claim("The mLSTM chooses from the input: at the first symbol it keeps little of its memory (its input gate "
-              "writes over it), over the distractors it keeps nearly all of it, every step.",
+        Claim("The mLSTM chooses from the input: at the first symbol it keeps much less of its memory (its input "
+              "gate writes over it) than over the distractors, where it keeps 0.85 or more of it per step on average.",
               all(b >= 0.85 and b - a >= 0.3 for a, b in zip(first, later)),
               "what it keeps per step at the first symbol: " + _fmt(first) + "; over the distractors: "
               + _fmt(later)),

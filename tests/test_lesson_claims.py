@@ -75,3 +75,18 @@ def test_a_claim_fails_when_its_runs_do_not_show_it(outcomes):
     assert not held["At lag 5 all three learn it."] and not held["At lag 50 the tanh RNN is at chance in every seed."]
     with pytest.raises(ValueError, match="need all its runs"):
         check("lesson-long-term", runs[:-1])
+
+
+def test_lesson_9_objects_when_the_minGRU_and_the_LRU_trade_runs(outcomes):
+    """Lesson 9's checks can fail: give the minGRU's runs to the LRU (and back) and both cells' claims object."""
+    runs = outcomes["lesson-recurrence-returns"]
+    by_arch = {a: [r for s, r in runs if s.arch == a] for a in ("mingru", "lru")}
+    swapped, seen = [], {"mingru": 0, "lru": 0}
+    for s, r in runs:
+        if s.arch in seen:
+            other = "lru" if s.arch == "mingru" else "mingru"
+            r = by_arch[other][seen[s.arch]]
+            seen[s.arch] += 1
+        swapped.append((s, r))
+    held = [c.held for c in check("lesson-recurrence-returns", swapped)]
+    assert held == [False, False, False, True]

@@ -10,6 +10,8 @@ theme="streamlit", so style() sets every axis, colour bar, legend, hover label, 
 """
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -60,6 +62,8 @@ class Theme:
     max_height: int = 980  # px: no figure is taller than one 1080p screen (its toolbar and margins included)
     magnitude_scale: str = MAGNITUDE_SCALE
     signed_scale: str = SIGNED_SCALE
+    subtitle_chars: int = 100  # a subtitle wraps at this many characters: plotly never wraps, it clips at the edge
+    # (100 of 13 px fit a half-width chart at 1920 px; 90 of 22 px fit a full-width one on a 1280 px projector)
 
     @property
     def min_font(self) -> int:
@@ -70,7 +74,8 @@ class Theme:
 NORMAL = Theme()
 PRESENTATION = Theme(name="presentation", font_size=22, title_size=30, axis_title_size=26, tick_size=22,
                      legend_size=22, hover_size=22, annotation_size=22, line_width=4.0, marker_size=13.0,
-                     text_color="#000000", grid_color="#c8c8c8", axis_line_color="#000000", height=640)
+                     text_color="#000000", grid_color="#c8c8c8", axis_line_color="#000000", height=640,
+                     subtitle_chars=90)
 
 
 def theme_for(presentation: bool) -> Theme:
@@ -191,15 +196,38 @@ def _style_trace(trace, theme: Theme) -> None:
                                "family": theme.font_family})
 
 
+_TAG = re.compile(r"<[^>]+>")
+
+
+def wrap(text: str, width: int) -> str:
+    """Plotly HTML text broken into lines of at most `width` visible characters (tags not counted, never split) at
+    spaces, joined with <br>; line breaks already there are kept."""
+    lines = []
+    for para in text.split("<br>"):
+        line, seen = [], 0
+        for word in para.split(" "):
+            n = len(_TAG.sub("", html.unescape(word)))
+            if line and seen + 1 + n > width:
+                lines.append(" ".join(line))
+                line, seen = [], 0
+            seen += n + (1 if line else 0)
+            line.append(word)
+        lines.append(" ".join(line))
+    return "<br>".join(lines)
+
+
 def style(fig: go.Figure, theme: Theme = NORMAL, title: str | None = None, subtitle: str | None = None) -> go.Figure:
     """Applies `theme` to every text-bearing part of `fig` (in place, and returns it). `title` and `subtitle`
     (one line saying what to notice) replace the figure's own when given. A height the builder set (scaled
     from theme.height) is kept; otherwise the figure gets theme.height."""
     if title is not None:
         fig.update_layout(title_text=title)
-    if subtitle is not None:
-        fig.update_layout(title_subtitle_text=subtitle)
-    top = 20 + int(1.6 * theme.title_size) + (int(1.6 * theme.annotation_size) if fig.layout.title.subtitle.text else 0)
+    if subtitle is not None or fig.layout.title.subtitle.text:
+        fig.update_layout(title_subtitle_text=wrap(subtitle or fig.layout.title.subtitle.text, theme.subtitle_chars))
+    said = fig.layout.title.subtitle.text
+    lines = said.count("<br>") + 1 if said else 0  # each line below the first: 1.25 of the type's size
+    top = 20 + int(1.6 * theme.title_size) + (int(1.6 * theme.annotation_size) + int(1.25 * theme.annotation_size)
+                                              * (lines - 1) if lines else 0)
     if any(a.yref == "paper" and (a.y or 0) >= 1 for a in fig.layout.annotations):  # subplot titles sit above
         top += int(1.6 * theme.annotation_size)
     margin = {"l": 10, "r": 10, "b": 10}  # automargin grows these around tick and axis labels

@@ -282,7 +282,8 @@ def pages() -> list[tuple[str, str, str]]:
 
 PRESENTATION_MIN_TEXT = 24  # px: every text on a projected page, widget values and button labels included
 PRESENTATION_AUDIT = """(minText) => {  // text under minText px, text cut off, figures taller than the screen,
-    const small = [], clipped = [], tall = [], onTrack = [];  // slider values drawn over their track
+    const small = [], clipped = [], tall = [], onTrack = [], beyond = [];  // slider values over their track,
+    // chart text (titles, subtitles, labels) running past the chart's edge, where plotly cuts it off
     const root = document.querySelector("[data-testid='stAppViewContainer']") || document.body;
     const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
     const seen = new Set();
@@ -311,6 +312,14 @@ PRESENTATION_AUDIT = """(minText) => {  // text under minText px, text cut off, 
     for (const c of document.querySelectorAll("[data-testid='stPlotlyChart']")) {
         const h = c.getBoundingClientRect().height;
         if (h > window.innerHeight) tall.push([Math.round(h), (c.querySelector(".gtitle") || {}).textContent]);
+        const svg = c.querySelector(".main-svg");
+        if (!svg) continue;
+        const edge = svg.getBoundingClientRect();
+        for (const t of svg.querySelectorAll("text")) {
+            const b = t.getBoundingClientRect(), text = (t.textContent || "").trim();
+            if (text && b.width && (b.right > edge.right + 1 || b.left < edge.left - 1))
+                beyond.push([Math.round(Math.max(b.right - edge.right, edge.left - b.left)), text.slice(0, 40)]);
+        }
     }
     for (const s of root.querySelectorAll("[data-testid='stSlider']")) {
         const value = s.querySelector("[data-testid='stSliderThumbValue']"), thumb = value && value.parentElement;
@@ -318,15 +327,16 @@ PRESENTATION_AUDIT = """(minText) => {  // text under minText px, text cut off, 
         const v = value.getBoundingClientRect(), t = thumb.getBoundingClientRect();
         if (v.height && v.bottom > t.top + 1) onTrack.push(value.innerText.trim());
     }
-    return {small, clipped, tall, onTrack};
+    return {small, clipped, tall, onTrack, beyond};
 }"""
 
 
 def assert_presentable(page) -> None:
-    """Presentation mode at the page's viewport: no text under PRESENTATION_MIN_TEXT px, none cut off, every
-    figure within one screen height, no slider value drawn over its track."""
+    """Presentation mode at the page's viewport: no text under PRESENTATION_MIN_TEXT px, none cut off (in a box or
+    at a chart's edge), every figure within one screen height, no slider value drawn over its track."""
     found = page.evaluate(PRESENTATION_AUDIT, PRESENTATION_MIN_TEXT)
     assert not found["small"], f"text under {PRESENTATION_MIN_TEXT} px on a projected page: {found['small'][:8]}"
     assert not found["clipped"], f"text cut off by its box: {found['clipped'][:8]}"
     assert not found["tall"], f"figures taller than the screen: {found['tall']}"
     assert not found["onTrack"], f"slider values drawn over their track: {found['onTrack'][:8]}"
+    assert not found["beyond"], f"chart text cut off at the chart's edge (px past it, text): {found['beyond'][:8]}"
