@@ -14,7 +14,7 @@ from torch import Tensor, nn
 from rnnviz.stack import OWN_INIT, Recurrent, init_own
 
 SCHEMES = {
-    "default": "torch's default, every weight uniform in ±1/sqrt(H); the LRU, S6, sLSTM and mLSTM as their papers "
+    "default": "torch's default, every weight uniform in ±1/sqrt(H); the LRU, S6 and the mLSTM as their papers "
                "initialise them",
     "orthogonal": "each gate block of W_hh a random orthogonal matrix times the gain (Saxe et al. 2014)",
     "identity": "W_hh = gain × I, zero biases, tiny input weights: the IRNN of Le, Jaitly & Hinton (2015)",

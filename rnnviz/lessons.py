@@ -139,8 +139,9 @@ LESSONS = (
             "After training: accuracy, and how much of its state each cell's best unit keeps across the lag.",
             "The LRU's λ during training: they move toward the rim and never leave the circle. The mLSTM's decays: "
             "dark where it writes (the first symbol), bright where it keeps."),
-           tuple(preset(f"{name}, lag {LINEAR_LAG}, seed {seed}", "first_symbol", a, 32, 400, 0.01, seq_len=LINEAR_LAG,
-                        seed=seed) for a, name in LINEAR_ARCHS.items() for seed in SEEDS), "Train at lag 50"),
+           tuple(preset(f"{name}, lag {LINEAR_LAG}, seed {seed}", "first_symbol", a, 32, 400, 0.01, probe_every=50,
+                        seq_len=LINEAR_LAG, seed=seed)  # 9 probes: enough for λ's path, and each costs
+                 for a, name in LINEAR_ARCHS.items() for seed in SEEDS), "Train at lag 50"),
 )
 
 LESSONS = tuple(dataclasses.replace(lesson, presets=tuple(dataclasses.replace(p, lesson=lesson.slug)

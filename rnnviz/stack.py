@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from rnnviz import fused
 from rnnviz.cells import CellSpec, LayerWeights, get_spec, step_fn
 from rnnviz.linear_cells import init_lru, init_s6, parallel_forward
-from rnnviz.xlstm_cells import MLSTM_HEAD, init_xlstm, mlstm_parallel
+from rnnviz.xlstm_cells import MLSTM_HEAD, init_mlstm, mlstm_parallel
 
 LRU_LOGS = ("nu_log", "theta_log", "gamma_log")  # the LRU's λ and γ, as the paper parametrises them
 EXTRA = {"lru": (*LRU_LOGS, "weight_c"), "s6": ("A_log", "D", "weight_x", "bias_dt")}  # a family's own weights
@@ -97,7 +97,7 @@ class Recurrent(nn.Module):
 
     def reset_parameters(self) -> None:
         """torch.nn.RNNBase's default: every weight and bias uniform in ±1/sqrt(H); then the cell's paper's own
-        (init_own: the LRU, S6, sLSTM, mLSTM)."""
+        (init_own: the LRU, S6, the mLSTM)."""
         bound = 1.0 / math.sqrt(self.hidden_size)
         with torch.no_grad():
             for t in self.weights():
@@ -234,18 +234,18 @@ class Recurrent(nn.Module):
         return f"{self.arch}, {self.input_size}, {self.hidden_size}, num_layers={self.num_layers}"
 
 
-OWN_INIT = ("lru", "s6", "slstm", "mlstm")  # families whose papers initialise them their own way
+OWN_INIT = ("lru", "s6", "mlstm")  # families initialised as their papers do (the sLSTM: see init_mlstm)
 
 
 @torch.no_grad()
 def init_own(rnn: Recurrent, k: int, generator: torch.Generator | None = None) -> None:
     """Layer k as its cell's paper initialises it, over torch's uniform default: the LRU's ring and S6's S4D-real A
-    (linear_cells.py), xLSTM's gate biases (xlstm_cells.py); nothing for the other cells."""
+    (linear_cells.py), the mLSTM's gates (xlstm_cells.py); nothing for the other cells."""
     if rnn.spec.family not in OWN_INIT:
         return
     w_ih, b_ih, w = rnn.layer(k)
-    if rnn.spec.family in ("slstm", "mlstm"):
-        init_xlstm(rnn.spec, rnn.hidden_size, k, rnn.num_layers, w_ih, b_ih, w, generator)
+    if rnn.spec.family == "mlstm":
+        init_mlstm(rnn.spec, rnn.hidden_size, w_ih, b_ih, generator)
         return
     (init_lru if rnn.spec.family == "lru" else init_s6)(w.extra, w_ih, generator=generator)
     if b_ih is not None:

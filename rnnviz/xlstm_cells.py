@@ -166,23 +166,14 @@ def mlstm_parallel(gx: Tensor, h0: Tensor, c0: Tensor, w: LayerWeights, spec: Ce
 
 
 @torch.no_grad()
-def init_xlstm(spec: CellSpec, hidden: int, layer: int, num_layers: int, w_ih: Tensor, b_ih: Tensor | None,
-               w: LayerWeights, generator: torch.Generator | None = None) -> None:
-    """NX-AI/xlstm's initialisation of the gates (the rest keeps torch's uniform ±1/√H):
-    sLSTM: R = 0 and every bias 0 but the forget gate's, which spreads from 5 (σ ≈ 0.99: long memory) down to −7
-    across the units, b_f[j] = 5 − 12 (j / (H − 1))^(0.3 + 1.3 r), r = layer / (layers − 1) ("powerlaw
-    blockdependent"); mLSTM: the gates' input weights 0, the forget bias spread linearly from 3 to 6 across the
-    heads, the input bias drawn from N(0, 0.1). Without biases only the weights change."""
-    if spec.family == "slstm":
-        w.weight_hh.zero_()
-        for b in (b_ih, w.bias_hh):
-            if b is not None:
-                b.zero_()
-        if b_ih is not None:
-            r = layer / (num_layers - 1) if num_layers > 1 else 0.0
-            j = torch.arange(hidden, dtype=torch.float32) / max(hidden - 1, 1)
-            b_ih[spec.block_rows("f", hidden)] = 5.0 - 12.0 * j ** (0.3 + 1.3 * r)
-        return
+def init_mlstm(spec: CellSpec, hidden: int, w_ih: Tensor, b_ih: Tensor | None,
+               generator: torch.Generator | None = None) -> None:
+    """NX-AI/xlstm's initialisation of the mLSTM's gates (q, k, v and o keep torch's uniform ±1/√H): their input
+    weights 0, the forget bias spread linearly from 3 to 6 across the heads (σ ≈ 0.95 to 0.998: memory from the
+    start), the input bias drawn from N(0, 0.1). Without it the forget gates start near 0.5 and the mLSTM forgets
+    the first symbol within lesson 9's lag of 50 in every seed; with it, it learns it in every seed.
+    The sLSTM keeps torch's default: NX-AI's (R = 0, forget biases spread from 5 to −7) learned lesson 6's lag 20
+    in 2 of 3 seeds here, torch's in 3 of 3, and lag 50 in 3 of 3."""
     i_rows, f_rows = spec.block_rows("i", hidden), spec.block_rows("f", hidden)
     w_ih[i_rows] = 0.0
     w_ih[f_rows] = 0.0
