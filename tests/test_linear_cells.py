@@ -331,7 +331,7 @@ def test_every_view_page_opens_on_a_linear_cell_and_says_what_has_no_w_hh():
     from rnnviz.ui.state import K_CURRENT, K_UPLOADS
 
     files = dict((p, f) for f, p in pages())
-    for arch, views in (("mingru", ["graph", "gradients", "hidden", "gates", "checkpoints"]),
+    for arch, views in (("mingru", ["graph", "gradients", "checkpoints"]),
                         ("minlstm", ["gradients"]), ("lru", ["gradients"]), ("s6", ["gates"])):
         m = build_model(ModelConfig(arch=arch, vocab_size=8, embed_size=D, hidden_size=H, output_size=8), "cpu")
         loaded = Loaded(m.eval(), m.cfg, "rnnviz", vocab=list("abcdefgh"))
