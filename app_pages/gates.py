@@ -3,7 +3,8 @@ import streamlit as st
 
 from rnnviz.analysis.equations import all_equations, gate_glossary
 from rnnviz.analysis.traces import SIGMOID_GATES
-from rnnviz.plots.gates import cell_state_figure, cell_vs_hidden, gate_heatmaps, gate_lines, saturation_figure
+from rnnviz.plots.gates import (cell_state_figure, cell_vs_hidden, gate_heatmaps, gate_lines, saturation_figure,
+                                stabiliser_figure)
 from rnnviz.ui import pickers, state, widgets
 from rnnviz.ui.safe import plain
 
@@ -40,6 +41,9 @@ def draw(layer: int, sample: int):
                            trace.frame(prefix + "c", sample), name="cell state")
         with right:
             widgets.figure(cell_vs_hidden(trace, layer, sample, p, theme), "gates.cvh", name="c against h")
+    if prefix + "m" in trace:  # xLSTM's exponential gates and their stabiliser
+        widgets.figure(pickers.mark_step(stabiliser_figure(trace, layer, sample, p, tokens, theme)), "gates.m",
+                       trace.frame(prefix + "m", sample), name="stabiliser")
     if not set(SIGMOID_GATES) & set(s.model.spec.gates):  # S6's Δ_t is a step size, not a gate in [0, 1]
         st.caption(f"{s.model.spec.name} has no sigmoid gates, so there is no saturation to count.")
         return

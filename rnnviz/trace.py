@@ -10,6 +10,7 @@ Not analysis (rnnviz/analysis derives quantities) and not plotting. Names, with 
     dW_hh.norm    (layer, step)                ||that share||_F
     decay         (layer, sample, step, unit)  a_t of a linear recurrence h_t = a_t ⊙ h_{t−1} + b_t (minGRU,
                                                minLSTM): ∂h_t/∂h_{t−1} = diag(a_t), so a_t are its eigenvalues
+    n, m          (layer, sample, step, unit)  xLSTM's normaliser and stabiliser (xlstm_cells.py)
     jacobian      (layer, step)                ||∂h_{T-1}/∂h_t||_F for the first sample (jacobian.py)
     input         (sample, step) token ids, or (sample, step, unit) vectors: the probe's own raw input,
                                                stored as float32 (ids are exact up to 2^24); `trace.inputs`
@@ -39,7 +40,8 @@ from rnnviz.stack import Tape, stack_of
 
 LAYERED = ("layer", "sample", "step", "unit")
 # with gate.*, what older probes keep: enough to scrub states, gates and gradients through training at half the size
-SNAPSHOT = {"h", "c", "grad.h", "jacobian", "dW_hh.norm", "decay", "x", "output", "attention", "input", "target"}
+SNAPSHOT = {"h", "c", "n", "m", "grad.h", "jacobian", "dW_hh.norm", "decay", "x", "output", "attention", "input",
+            "target"}
 
 
 @dataclass

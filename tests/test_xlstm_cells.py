@@ -212,9 +212,19 @@ def test_the_probe_records_the_gates_the_stabiliser_and_the_exact_jacobian(arch,
     if arch == "slstm":  # m_0 = −∞: at the first step the input is written whole
         assert trace["gate.i"][:, :, 0].min() == 1
     if arch == "slstm":
+        from rnnviz.plots.gates import cell_state_figure, cell_vs_hidden, stabiliser_figure
+
         assert trace["n"].min() >= 1.0 - 1e-6  # the normaliser: m_0 = −∞ makes n_1 = 1, and n never shrinks below
         torch.testing.assert_close(trace["h"], trace["gate.o"] * trace["c"] / trace["n"], **F32)
         assert "grad.c" in trace and "dW_hh.norm" in trace
+        # the Gates page draws c / n, the memory as h reads it (in [−1, 1]), not the rescaled stored c, and the
+        # reference h = c / n, not an LSTM's tanh; the stabiliser as recorded; older snapshots keep all three
+        cell = cell_state_figure(trace, [2], layer=1, sample=1)
+        torch.testing.assert_close(torch.tensor(cell.data[0].y), (trace["c"] / trace["n"])[1, 1, :, 2], **F32)
+        assert (trace["c"] / trace["n"]).abs().max() <= 1 + 1e-6
+        assert [t.name for t in cell_vs_hidden(trace).data][1] == "h = c / n (o = 1)"
+        torch.testing.assert_close(torch.tensor(stabiliser_figure(trace, 1, 1).data[0].z), trace["m"][1, 1].T, **F32)
+        assert {"c", "n", "m"} <= set(trace.snapshot().tensors)
     else:  # ∂C_t/∂C_(t−1) = f′_t I per head: the law from the decays is the measured Jacobian
         assert trace["h"].shape[-1] == H * MLSTM_HEAD and trace["decay"].shape == trace["h"].shape
         for layer in (0, 1):
@@ -305,8 +315,9 @@ def test_the_view_pages_open_on_xlstm_cells_and_offer_the_edits_that_apply():
             assert not at.error, f"/{path} for {arch}: {at.error[0].value}"
             charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
             titles = " ".join(c["layout"].get("title", {}).get("text", "") for c in charts)
-            if path == "gates":  # the sLSTM's cell state, and its exponential input gate named as such
+            if path == "gates":  # the sLSTM's cell state, its exponential input gate named as such, its stabiliser
                 assert "Cell state c<sub>t</sub>" in titles or "cell state" in titles.lower()
+                assert "The stabiliser m<sub>t</sub>" in titles
                 assert any("exponential" in md.value for md in at.markdown)
             if path == "gradients":
                 assert at.radio(key="whatif.kind").options == edits[arch]

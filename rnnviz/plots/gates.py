@@ -17,6 +17,7 @@ from rnnviz.analysis.traces import SIGMOID_GATES, check_index, gates, layered, r
 from rnnviz.cells import SPECS, get_spec
 from rnnviz.plots.axes import check_tokens, heat_tokens, hover_tokens, token_ticks
 from rnnviz.plots.budget import HEATMAP_MAX_CELLS, HOVER_TEXT_MAX_CELLS, decimate_grid, f32, stride_index
+from rnnviz.plots.hidden import state_heatmap
 from rnnviz.plots.theme import MUTED, NORMAL, Theme, gate_color, run_line, style
 from rnnviz.trace import Trace
 
@@ -140,13 +141,26 @@ def gate_heatmaps(trace: Trace, layer: int = 0, sample: int = 0, prefix: str | N
                  f"{train_step_label(trace)}", "Bright: open (1). Dark: shut (0)." + _memory_note(trace.arch))
 
 
+def stabiliser_figure(trace: Trace, layer: int = 0, sample: int = 0, prefix: str | None = None,
+                      tokens: list[str] | None = None, theme: Theme = NORMAL) -> go.Figure:
+    """xLSTM's stabiliser m_t per unit over time (the mLSTM's: one per head, on each of its channels): the running
+    maximum of the log gates, by which the exponential input gate and the stored memory are divided."""
+    p = resolve_prefix(trace, prefix)
+    fig = state_heatmap(trace, "m", layer, sample, p, tokens=tokens, theme=theme)
+    fig.update_traces(colorbar={"title": {"text": "m<sub>t</sub>"}}, selector={"type": "heatmap"})
+    return style(fig, theme, f"{stack_label(p).capitalize()}The stabiliser m<sub>t</sub>, layer {layer}, sample "
+                 f"{sample}{train_step_label(trace)}",
+                 "m<sub>t</sub> = max(log f<sub>t</sub> + m<sub>t−1</sub>, log i<sub>t</sub>): where it jumps, the "
+                 "exponential input gate outweighed all that was stored. The memory is kept divided by "
+                 "exp(m<sub>t</sub>), and the input gate above is shown as i<sub>t</sub> / exp(m<sub>t</sub>).")
+
+
 def cell_state_figure(trace: Trace, units: list[int] | None = None, layer: int = 0, sample: int = 0,
                       prefix: str | None = None, tokens: list[str] | None = None, theme: Theme = NORMAL) -> go.Figure:
-    """c_t over t for chosen units (default: the MAX_CELL_LINES most variable), one line each."""
+    """c_t over t for chosen units (default: the MAX_CELL_LINES most variable), one line each (the sLSTM's
+    c_t / n_t: see _cell)."""
     p = resolve_prefix(trace, prefix)
-    if not get_spec(trace.arch).has_cell:
-        raise ValueError(f"a {trace.arch} cell has no cell state c_t; choose an LSTM-family model")
-    c = layered(trace, "c", layer, sample, p)  # (T, H)
+    c, name, note = _cell(trace, layer, sample, p)  # (T, H)
     tokens = check_tokens(tokens, c.shape[0])
     chosen = ([check_index("unit", u, c.shape[1]) for u in units] if units is not None
               else np.argsort(-c.var(0), kind="stable")[:MAX_CELL_LINES].tolist())
@@ -155,23 +169,40 @@ def cell_state_figure(trace: Trace, units: list[int] | None = None, layer: int =
         fig.add_trace(go.Scatter(x=np.arange(c.shape[0], dtype=np.float32), y=f32(c[:, u]), mode="lines",
                                  name=f"unit {u}", line=run_line(i, theme.line_width),
                                  customdata=hover_tokens(tokens, c.shape[0]),
-                                 hovertemplate=f"unit {u}<br>t = %{{x}}%{{customdata}}<br>c<sub>t</sub> = %{{y:.3f}}"
+                                 hovertemplate=f"unit {u}<br>t = %{{x}}%{{customdata}}<br>{name} = %{{y:.3f}}"
                                                "<extra></extra>"))
     fig.update_xaxes(title_text="time step t", **(token_ticks(tokens) if tokens else {}))
-    fig.update_yaxes(title_text="cell state c<sub>t</sub>")
-    return style(fig, theme, f"{stack_label(p).capitalize()}Cell state c<sub>t</sub>, layer {layer}, sample {sample}",
-                 "Unlike h<sub>t</sub>, c<sub>t</sub> is not squashed: it can count and hold values for many steps.")
+    fig.update_yaxes(title_text=f"cell state {name}")
+    return style(fig, theme, f"{stack_label(p).capitalize()}Cell state {name}, layer {layer}, sample {sample}",
+                 note or "Unlike h<sub>t</sub>, c<sub>t</sub> is not squashed: it can count and hold values for many "
+                 "steps.")
+
+
+def _cell(trace: Trace, layer: int, sample: int, p: str) -> tuple[np.ndarray, str, str]:
+    """(the cell state (T, H), its name, a note or ""): c_t, or the sLSTM's c_t / n_t, the memory as h_t reads it.
+    The sLSTM stores c_t and n_t both divided by exp(m_t), so c_t alone is a rescaled number; their ratio is not,
+    and it is a weighted average of the candidates written so far (each weighted by its input gate and what the
+    forget gates since kept of it), in [−1, 1]."""
+    spec = get_spec(trace.arch)
+    if not spec.has_cell:
+        raise ValueError(f"a {trace.arch} cell has no cell state c_t; choose an LSTM-family model")
+    c = layered(trace, "c", layer, sample, p)
+    if "n" not in spec.carried:
+        return c, "c<sub>t</sub>", ""
+    return (c / layered(trace, "n", layer, sample, p), "c<sub>t</sub> / n<sub>t</sub>",
+            "The sLSTM's memory as h<sub>t</sub> reads it: c<sub>t</sub> / n<sub>t</sub>, an average of the "
+            "candidates g written so far, weighted by input and forget gates (stored c<sub>t</sub> and "
+            "n<sub>t</sub> are both divided by exp(m<sub>t</sub>); their ratio is not).")
 
 
 def cell_vs_hidden(trace: Trace, layer: int = 0, sample: int = 0, prefix: str | None = None,
                    theme: Theme = NORMAL) -> go.Figure:
     """Every (c_t, h_t) pair of every unit, coloured by t, over the curve h = tanh(c) (h = c without output
-    activation): h_t = o_t ⊙ tanh(c_t) lies between 0 and that curve, o_t saying how far."""
+    activation; the sLSTM's c_t / n_t against h = c / n): h_t lies between 0 and that curve, o_t saying how far."""
     p = resolve_prefix(trace, prefix)
     spec = get_spec(trace.arch)
-    if not spec.has_cell:
-        raise ValueError(f"a {trace.arch} cell has no cell state c_t; choose an LSTM-family model")
-    c, h = layered(trace, "c", layer, sample, p), layered(trace, "h", layer, sample, p)
+    c, name, _ = _cell(trace, layer, sample, p)
+    h = layered(trace, "h", layer, sample, p)
     t = np.repeat(np.arange(c.shape[0], dtype=np.float32), c.shape[1])
     keep = stride_index(t.size)
     fig = go.Figure(go.Scatter(
@@ -181,14 +212,17 @@ def cell_vs_hidden(trace: Trace, layer: int = 0, sample: int = 0, prefix: str | 
         hovertemplate="c = %{x:.3f}<br>h = %{y:.3f}<extra></extra>"))
     lim = float(np.nanmax(np.abs(c))) if c.size else 1.0
     grid = np.linspace(-lim, lim, 200)
-    ref, label = (np.tanh(grid), "h = tanh(c) (o = 1)") if spec.output_act else (grid, "h = c (o = 1)")
+    normalised = "n" in spec.carried  # the sLSTM: h = o ⊙ c / n, no tanh
+    ref, label = ((np.tanh(grid), "h = tanh(c) (o = 1)") if spec.output_act and not normalised else
+                  (grid, "h = c / n (o = 1)" if normalised else "h = c (o = 1)"))
     fig.add_trace(go.Scatter(x=f32(grid), y=f32(ref), mode="lines", name=label, hoverinfo="skip",
                              line={"color": MUTED, "width": theme.line_width, "dash": "dash"}))
-    fig.update_xaxes(title_text="cell state c<sub>t</sub>")
+    fig.update_xaxes(title_text=f"cell state {name}")
     fig.update_yaxes(title_text="hidden state h<sub>t</sub>")
     fig.update_layout(legend={"x": 0.01, "y": 0.99, "bgcolor": "rgba(255,255,255,0.85)"})  # clear of the colour bar
-    return style(fig, theme, f"c<sub>t</sub> against h<sub>t</sub>, layer {layer}, sample {sample}",
-                 "c is free to grow; h is c squashed and scaled by the output gate.")
+    return style(fig, theme, f"{name} against h<sub>t</sub>, layer {layer}, sample {sample}",
+                 "h is c / n scaled by the output gate: no squashing, the normaliser keeps it in [−1, 1]."
+                 if normalised else "c is free to grow; h is c squashed and scaled by the output gate.")
 
 
 def saturation_figure(data, labels: list[str] | None = None, layer: int = 0, theme: Theme = NORMAL) -> go.Figure:
