@@ -60,6 +60,29 @@ def assert_no_exception(at: AppTest) -> None:
     assert not at.exception, "\n".join(e.value + "\n" + "\n".join(e.stack_trace) for e in at.exception)
 
 
+def views_of_untrained(arch: str, hidden: int, views: list[str], embed: int = 5):
+    """Each view page in turn on an untrained `arch` model (vocabulary a..h) opened as an upload: yields
+    (path, the AppTest after that page ran without exception or error, the page's chart titles joined)."""
+    from rnnviz.build import build_model
+    from rnnviz.checkpoints import Loaded
+    from rnnviz.models import ModelConfig
+    from rnnviz.subject import from_checkpoint
+    from rnnviz.ui.state import K_CURRENT, K_UPLOADS
+
+    files = dict((p, f) for f, p in pages())
+    m = build_model(ModelConfig(arch=arch, vocab_size=8, embed_size=embed, hidden_size=hidden, output_size=8), "cpu")
+    loaded = Loaded(m.eval(), m.cfg, "rnnviz", vocab=list("abcdefgh"))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state[K_UPLOADS] = {f"{arch}.safetensors": from_checkpoint(loaded, f"{arch}.safetensors")}
+    at.session_state[K_CURRENT] = f"upload:{arch}.safetensors"
+    for path in views:
+        at.switch_page(f"app_pages/{files[path]}").run()
+        assert_no_exception(at)
+        assert not at.error, f"/{path} for {arch}: {at.error[0].value}"
+        charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+        yield path, at, " ".join(c["layout"].get("title", {}).get("text", "") for c in charts)
+
+
 def step(at: AppTest) -> int:
     values = [m.value for m in at.metric if m.label == "Step"]
     return int(values[0].replace(",", "")) if values else 0

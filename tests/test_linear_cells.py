@@ -322,28 +322,11 @@ def test_every_view_page_opens_on_a_linear_cell_and_says_what_has_no_w_hh():
     """minGRU on the view pages that change for a cell without W_hh, the others where they differ from it (every
     view page of every cell opens: checked by hand; this keeps the suite short); the what-if offers only the edits
     that apply: no W_hh to scale, no forget gate to clamp when it is normalised, and each cell's own edit draws."""
-    from streamlit.testing.v1 import AppTest
+    from test_app import assert_no_exception, views_of_untrained
 
-    from test_app import APP, VIEWS, assert_no_exception, pages
-    from rnnviz.build import build_model
-    from rnnviz.checkpoints import Loaded
-    from rnnviz.subject import from_checkpoint
-    from rnnviz.ui.state import K_CURRENT, K_UPLOADS
-
-    files = dict((p, f) for f, p in pages())
     for arch, views in (("mingru", ["graph", "gradients", "checkpoints"]),
                         ("minlstm", ["gradients"]), ("lru", ["gradients"]), ("s6", ["gates"])):
-        m = build_model(ModelConfig(arch=arch, vocab_size=8, embed_size=D, hidden_size=H, output_size=8), "cpu")
-        loaded = Loaded(m.eval(), m.cfg, "rnnviz", vocab=list("abcdefgh"))
-        at = AppTest.from_file(APP, default_timeout=60)
-        at.session_state[K_UPLOADS] = {f"{arch}.safetensors": from_checkpoint(loaded, f"{arch}.safetensors")}
-        at.session_state[K_CURRENT] = f"upload:{arch}.safetensors"
-        for path in views:
-            at.switch_page(f"app_pages/{files[path]}").run()
-            assert_no_exception(at)
-            assert not at.error, f"/{path} for {arch}: {at.error[0].value}"
-            charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-            titles = " ".join(c["layout"].get("title", {}).get("text", "") for c in charts)
+        for path, at, titles in views_of_untrained(arch, H, views, embed=D):
             if path == "gradients":  # what the cell has in place of W_hh's spectrum
                 shown = "The LRU's λ" if arch == "lru" else "Decay a<sub>t</sub>"  # S6: exp(Δ_t A), input-chosen
                 assert shown in titles and "Eigenvalues of W<sub>hh</sub>" not in titles

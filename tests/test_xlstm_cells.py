@@ -292,29 +292,12 @@ def test_the_default_initialisation_is_nx_ai_xlstms_for_the_mlstm_and_torchs_for
 def test_the_view_pages_open_on_xlstm_cells_and_offer_the_edits_that_apply():
     """The sLSTM on the pages its cell state and W_hh change, the mLSTM on those its matrix memory and parallel
     form change (every view page of both opens: checked by hand; this keeps the suite short)."""
-    from streamlit.testing.v1 import AppTest
+    from test_app import views_of_untrained
 
-    from test_app import APP, assert_no_exception, pages
-    from rnnviz.build import build_model
-    from rnnviz.checkpoints import Loaded
-    from rnnviz.subject import from_checkpoint
-    from rnnviz.ui.state import K_CURRENT, K_UPLOADS
-
-    files = dict((p, f) for f, p in pages())
     edits = {"slstm": ["Scale W_hh", "Set the forget-gate bias", "Clamp the forget gate to 1", "Ablate one unit"],
              "mlstm": ["Set the forget-gate bias", "Clamp the forget gate to 1", "Ablate one unit"]}
     for arch, views in (("slstm", ["gates", "gradients"]), ("mlstm", ["gradients", "graph", "checkpoints"])):
-        m = build_model(ModelConfig(arch=arch, vocab_size=8, embed_size=D, hidden_size=16, output_size=8), "cpu")
-        loaded = Loaded(m.eval(), m.cfg, "rnnviz", vocab=list("abcdefgh"))
-        at = AppTest.from_file(APP, default_timeout=60)
-        at.session_state[K_UPLOADS] = {f"{arch}.safetensors": from_checkpoint(loaded, f"{arch}.safetensors")}
-        at.session_state[K_CURRENT] = f"upload:{arch}.safetensors"
-        for path in views:
-            at.switch_page(f"app_pages/{files[path]}").run()
-            assert_no_exception(at)
-            assert not at.error, f"/{path} for {arch}: {at.error[0].value}"
-            charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-            titles = " ".join(c["layout"].get("title", {}).get("text", "") for c in charts)
+        for path, at, titles in views_of_untrained(arch, 16, views, embed=D):
             if path == "gates":  # the sLSTM's cell state, its exponential input gate named as such, its stabiliser
                 assert "Cell state c<sub>t</sub>" in titles or "cell state" in titles.lower()
                 assert "The stabiliser m<sub>t</sub>" in titles
