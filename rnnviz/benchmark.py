@@ -131,7 +131,8 @@ def bench_scan(lengths=SCAN_LENGTHS, batch: int = 8, width: int = 64, rounds: in
             "minLSTM scan": lambda x: layers["minlstm"](x)[0],
             "minLSTM loop": lambda x: layers["minlstm"](x, scan=False)[0],
             "LRU scan": lambda x: layers["lru"](x)[0], "S6 scan": lambda x: layers["s6"](x)[0],
-            "mLSTM parallel": lambda x: layers["mlstm"](x)[0], "mLSTM loop": lambda x: layers["mlstm"](x, scan=False)[0],
+            "mLSTM parallel": lambda x: layers["mlstm"](x)[0],
+            "mLSTM loop": lambda x: layers["mlstm"](x, scan=False)[0],
             "nn.GRU": lambda x: layers["gru"](x)[0], "nn.LSTM": lambda x: layers["lstm"](x)[0]}
     rows = []
     for T in lengths:

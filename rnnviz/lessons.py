@@ -130,8 +130,9 @@ LESSONS = (
            "inside the unit circle. Memory needs decays near 1. Trained live at lag 50, three seeds each: the LRU "
            "starts its λ near the rim and learns the first symbol in every seed; the minGRU's decays stay near "
            "0.6, so it keeps almost nothing across the lag and stays near chance, like lesson 3's LSTM at its "
-           "default bias. The mLSTM chooses from the input: at the first symbol its exponential input gate writes over its "
-           "memory, over the distractors it keeps. Being linear in h, the whole sequence is one parallel scan.",
+           "default bias. The mLSTM chooses from the input: at the first symbol its exponential input gate writes "
+           "over its memory, over the distractors it keeps. Being linear in h, the whole sequence is one parallel "
+           "scan.",
            ("How far back the gradient reaches at initialisation, same 50-step input: the cells whose decays start "
             "near 1 carry it back to the first symbol.",
             "The LRU's Jacobian against lag, with the exact law from its decays drawn beside it: no W_hh, no guess.",

@@ -56,7 +56,8 @@ def summary(subject: Subject) -> None:
     spectra = [(STACK_WORDS[p], k, s) for p, rnn in recurrent_stacks(subject.model).items() if rnn.spec.has_w_hh
                for k, s in enumerate(layer_spectra(rnn))]
     if not subject.model.spec.has_w_hh:
-        st.caption(f"{cfg.arch} has no W_hh: its recurrence is diagonal, {subject.model.spec.equation(subject.model.spec.state_symbol)}; "
+        spec = subject.model.spec
+        st.caption(f"{cfg.arch} has no W_hh: its recurrence is diagonal, {spec.equation(spec.state_symbol)}; "
                    "Gradient flow shows what each unit keeps per step.")
     else:
         st.dataframe(pd.DataFrame([{"stack": n, "layer": k, "spectral radius of W_hh": round(s["spectral_radius"], 4),
