@@ -141,6 +141,8 @@ def kept_across(trace) -> float:
 def came_back(outcomes: Sequence[Outcome]) -> list[Claim]:
     runs: dict[str, list[RunRecord]] = {}
     for spec, rec in outcomes:
+        if rec.latest_trace is None:  # diverged before its first probe: nothing to judge its memory by
+            raise ValueError(f"{spec.label} was never probed ({rec.status} at step {rec.step})")
         runs.setdefault(spec.arch, []).append(rec)
     acc = {a: [final(r) for r in rs] for a, rs in runs.items()}
     kept = {a: [kept_across(r.latest_trace) for r in rs] for a, rs in runs.items()}

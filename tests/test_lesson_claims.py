@@ -90,3 +90,12 @@ def test_lesson_9_objects_when_the_minGRU_and_the_LRU_trade_runs(outcomes):
         swapped.append((s, r))
     held = [c.held for c in check("lesson-recurrence-returns", swapped)]
     assert held == [False, False, False, True]
+
+
+def test_lesson_9_says_in_a_sentence_when_a_run_was_never_probed(outcomes):
+    from rnnviz.run import RunRecord
+
+    runs = list(outcomes["lesson-recurrence-returns"])
+    runs[0] = (runs[0][0], RunRecord("diverged", [{"step": 1}]))
+    with pytest.raises(ValueError, match="was never probed \\(diverged at step 1\\)"):
+        check("lesson-recurrence-returns", runs)
