@@ -243,6 +243,8 @@ def test_saturation_fractions_counted_by_hand():
     np.testing.assert_allclose(df["frac_high"], [2 / 8, 0], rtol=1e-6)
     both = A.saturation_many([tr, tr], ["a", "b"])
     assert list(both["label"]) == ["a", "a", "b", "b"]
+    xl = fake_trace("slstm", **{"gate.i": gi, "gate.f": gi, "h": torch.zeros(1, 2, 4, 2)})
+    assert list(A.saturation(xl)["gate"]) == ["f", "f"]  # exp(ĩ − m) is 1 where it set m: not a gate wide open
     with pytest.raises(ValueError, match="no sigmoid gates"):
         A.saturation(probe(token_model("rnn_tanh"), tokens()))
 

@@ -92,6 +92,21 @@ def test_lesson_9_objects_when_the_minGRU_and_the_LRU_trade_runs(outcomes):
     assert held == [False, False, False, True]
 
 
+def test_lesson_9_objects_when_the_mlstm_did_not_learn_to_choose(outcomes):
+    """Give one mLSTM run the probe of its own untrained network (input gates that read nothing yet): the claim
+    that it chooses from the input must object, and only that one."""
+    import dataclasses
+
+    from rnnviz.training import Trainer
+
+    runs = list(outcomes["lesson-recurrence-returns"])
+    k = next(i for i, (s, _) in enumerate(runs) if s.arch == "mlstm")
+    spec, record = runs[k]
+    untrained = Trainer.from_spec(spec).probe()
+    runs[k] = (spec, dataclasses.replace(record, traces=record.traces[:-1] + [untrained]))
+    assert [c.held for c in check("lesson-recurrence-returns", runs)] == [True, True, True, False]
+
+
 def test_lesson_9_says_in_a_sentence_when_a_run_was_never_probed(outcomes):
     from rnnviz.run import RunRecord
 

@@ -9,6 +9,7 @@ import copy
 import json
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import exp, sigmoid, tanh
@@ -311,3 +312,36 @@ def test_the_view_pages_open_on_xlstm_cells_and_offer_the_edits_that_apply():
             if path == "checkpoints":  # W_ih split into its blocks, the per-head gates one row per head
                 assert "W_ih, split by gate block" in titles
                 assert any("has no W_hh" in c.value for c in at.caption)
+
+
+def test_the_mlstm_keeps_its_forget_gate_and_its_writes_are_weighted_by_exp_i():
+    """What the mLSTM keeps is σ(f̃_t), not the stored memory's f′_t (the stabiliser's rescaling is in that); the
+    share of the last memory that step s wrote is exp(ĩ_s) Π_{r>s} σ(f̃_r), normalised: written out here step by
+    step, and it must rebuild the recorded C_T up to its scale."""
+    from rnnviz.analysis.memory import kept_across, write_shares
+    from rnnviz.plots.spectra import write_share_figure
+
+    model, x = model_for("mlstm"), torch.randn(N, 8, D)
+    with torch.no_grad():
+        model.rnn.bias_ih_l0[4 * H:] += torch.randn(2 * NH)  # gates that differ by head, and input gates that
+        model.rnn.weight_ih_l0[4 * H:4 * H + NH] = 2 * torch.randn(NH, D)  # read the input: m_t follows either path
+    trace, P = probe(model, x), params(model.rnn)
+    lin = lambda r0, r1: (x @ P["weight_ih_l0"][r0:r1].T + P["bias_ih_l0"][r0:r1]).double()  # noqa: E731
+    i, f = exp(lin(4 * H, 4 * H + NH)), sigmoid(lin(4 * H + NH, 4 * H + 2 * NH))  # (N, T, NH)
+    w = torch.stack([i[:, s] * f[:, s + 1:].prod(1) for s in range(x.shape[1])], 1)
+    share = w / w.sum(1, keepdim=True)
+    torch.testing.assert_close(torch.from_numpy(write_shares(trace)), share, **F32)
+    fig = write_share_figure(trace, sample=1, tokens=list("abcdefgh"))  # lesson 9's figure: one bar group per head
+    torch.testing.assert_close(torch.from_numpy(np.stack([b.y for b in fig.data], 1)).double(), share[1], **F32)
+    assert list(fig.layout.xaxis.ticktext) == list("abcdefgh") and fig.layout.shapes[0].y0 == pytest.approx(1 / 8)
+    v = lin(2 * H, 3 * H).unflatten(-1, (NH, MLSTM_HEAD))
+    k = lin(H, 2 * H).unflatten(-1, (NH, MLSTM_HEAD)) / math.sqrt(MLSTM_HEAD)
+    rebuilt = torch.einsum("bsj,bsjv,bsjk->bjvk", share, v, k)
+    stored = trace["h"][0, :, -1].double().unflatten(-1, (NH, MLSTM_HEAD, MLSTM_HEAD))
+    scale = (stored * rebuilt).sum((-1, -2), keepdim=True) / (rebuilt ** 2).sum((-1, -2), keepdim=True)
+    torch.testing.assert_close(stored, scale * rebuilt, rtol=1e-4, atol=1e-6 * stored.abs().max().item())
+    assert not torch.allclose(stored, scale * rebuilt.roll(1, 2), rtol=1e-2)  # one scale per head, nothing more
+    best = f[:, 1:].prod(1).amax(1).mean().item()
+    assert kept_across(trace) == pytest.approx(best, rel=1e-5)
+    stored_decay = trace["decay"][0, :, 1:].double().prod(1).amax(1).mean().item()
+    assert stored_decay != pytest.approx(best, abs=0.05)  # f′ is not it: the stabiliser's rescaling is in it

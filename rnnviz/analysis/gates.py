@@ -3,7 +3,8 @@ architectures, as in Karpathy, Johnson & Fei-Fei (2015), "Visualizing and Unders
 Networks", figure 3. Not figures.
 
 A gate value below `low` (0.1) is left-saturated (shut), above `high` (0.9) right-saturated (open). Only
-sigmoid gates count (LSTM i, f, o; GRU r, z): g and n are tanh candidates, not gates in [0, 1].
+sigmoid gates count (LSTM i, f, o; GRU r, z): g and n are tanh candidates, not gates in [0, 1], and xLSTM's
+exponential input gate exp(ĩ − m) is 1 wherever it set the stabiliser, which is not being wide open.
 Fractions are over every recorded step of every probe sample.
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from rnnviz.analysis.traces import SIGMOID_GATES, check_index, gates, resolve_prefix, tensor
+from rnnviz.cells import get_spec
 from rnnviz.trace import Trace
 
 LOW, HIGH = 0.1, 0.9
@@ -23,7 +25,8 @@ def saturation(trace: Trace, layer: int = 0, prefix: str | None = None, low: flo
     if not 0.0 <= low < high <= 1.0:
         raise ValueError(f"saturation thresholds low={low}, high={high} must satisfy 0 <= low < high <= 1")
     p = resolve_prefix(trace, prefix)
-    names = [g for g in gates(trace, p) if g in SIGMOID_GATES]
+    exponential = ("i",) if get_spec(trace.arch).family in ("slstm", "mlstm") else ()
+    names = [g for g in gates(trace, p) if g in SIGMOID_GATES and g not in exponential]
     if not names:
         raise ValueError(f"a {trace.arch} cell has no sigmoid gates to saturate; choose an LSTM or a GRU")
     frames = []

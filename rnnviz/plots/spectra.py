@@ -1,6 +1,7 @@
 """Figures of W_hh's spectrum: eigenvalues in the complex plane against the unit circle, and sorted singular
 values against 1, one colour per gate block (LSTM i f g o, GRU r z n; a plain RNN's single block "h"); and,
-for a linear recurrence without W_hh, its per-step decays a_t (decay_figure).
+for a linear recurrence without W_hh, its per-step decays a_t (decay_figure), and where the mLSTM's memory at
+the last step was written (write_share_figure).
 Numbers from analysis.block_spectra; pass analysis.recurrent_weights(model, prefix, layer) and the trace's
 or model's block names (model.spec.blocks).
 
@@ -13,9 +14,12 @@ import numpy as np
 import plotly.graph_objects as go
 
 from rnnviz.analysis.gradients import block_spectra
+from rnnviz.analysis.memory import write_shares
+from rnnviz.analysis.traces import check_index
+from rnnviz.plots.axes import check_tokens, hover_tokens, token_ticks
 from rnnviz.plots.budget import f32
 from rnnviz.plots.hidden import state_heatmap
-from rnnviz.plots.theme import MUTED, NORMAL, Theme, gate_color, gate_dash, gate_symbol, style
+from rnnviz.plots.theme import MUTED, NORMAL, Theme, gate_color, gate_dash, gate_symbol, run_color, style
 
 CIRCLE_POINTS = 361
 CIRCLE_COLOR = "#000000"  # drawn last, thick and dark, so hundreds of points cannot hide it
@@ -112,3 +116,26 @@ def lambda_figure(traces: list, layer: int = 0, prefix: str = "", theme: Theme =
     probes = f"{len(shown)} probes" if len(shown) > 1 else "one probe"
     return style(fig, theme, f"The LRU's λ over training, layer {layer} ({probes}; largest |λ| = {top:.4f})",
                  "One dot per unit per probe. |λ| = exp(−exp(ν)) < 1 always; near the rim a unit remembers longer.")
+
+
+def write_share_figure(trace, sample: int = 0, tokens: list[str] | None = None, theme: Theme = NORMAL) -> go.Figure:
+    """The mLSTM's choice: for each head (bars side by side), how much of its memory at the last step each step
+    wrote (analysis.memory.write_shares), against an even write 1/T; one probe sample, the top layer."""
+    shares = write_shares(trace)
+    s = shares[check_index("sample", sample, shares.shape[0])]  # (step, head)
+    T = s.shape[0]
+    tokens = check_tokens(tokens, T)
+    fig = go.Figure()
+    for j in range(s.shape[1]):
+        fig.add_trace(go.Bar(x=np.arange(T), y=f32(s[:, j]), name=f"head {j + 1}", marker_color=run_color(j),
+                             customdata=hover_tokens(tokens, T),
+                             hovertemplate=f"head {j + 1}, t = %{{x}}%{{customdata}}<br>share %{{y:.3f}}<extra></extra>"))
+    fig.add_hline(y=1 / T, line={"color": MUTED, "dash": "dash", "width": theme.line_width},
+                  annotation_text=f"an even write, 1/{T}", annotation_position="top right")
+    fig.update_layout(barmode="group", bargap=0.15, xaxis_title="time step t (input token)",
+                      yaxis_title="share of the last memory", yaxis_range=[0, 1])
+    if tokens:
+        fig.update_xaxes(**token_ticks(tokens))
+    return style(fig, theme, "Where the mLSTM's memory at the last step comes from",
+                 "What each step wrote, weighted exp(ĩ<sub>s</sub>) Π<sub>r>s</sub> σ(f̃<sub>r</sub>): a tall bar is "
+                 "a step its input gate chose to write and its forget gate kept.")

@@ -29,9 +29,10 @@ def came_back(lesson: Lesson) -> None:
     cold = {name: untrained("first_symbol", arch, 32, LINEAR_LAG) for arch, name in REACH.items()}
     widgets.figure(grad_compare({n: s.latest for n, s in cold.items()}, theme=theme,
                                 title="How far back the gradient reaches at initialisation",
-                                subtitle=f"Untrained, the same {LINEAR_LAG}-step input. The LRU and the mLSTM start "
-                                "with decays near 1 and carry it back to the first symbol; the minGRU's start near "
-                                "0.5, and its gradient fades like the tanh RNN's."),
+                                subtitle=f"Untrained, the same {LINEAR_LAG}-step input. The LRU's λ fill the unit disk, "
+                                "its largest near the rim, and the mLSTM's forget gates start at 0.95 to 0.998: both "
+                                "carry it back to the first symbol. The minGRU's decays start near 0.5, and its "
+                                "gradient fades like the tanh RNN's."),
                    "lesson9.reach", name="reach at initialisation")
     lru = cold["LRU"]
     widgets.figure(jacobian_figure(lru.latest, None, theme=theme), "lesson9.jacobian", name="LRU Jacobian")
@@ -42,9 +43,10 @@ def came_back(lesson: Lesson) -> None:
                    "lesson9.scan", name="scan and loop")
 
     def draw(mine):
-        from rnnviz.lesson_claims import final, kept_across
+        from rnnviz.analysis.memory import kept_across
+        from rnnviz.lesson_claims import final
         from rnnviz.plots.lessons import variant_scores
-        from rnnviz.plots.spectra import decay_figure, lambda_figure
+        from rnnviz.plots.spectra import lambda_figure, write_share_figure
 
         done = [r for r in mine if r.status == "finished" and r.latest_trace is not None]
         if done:
@@ -59,7 +61,8 @@ def came_back(lesson: Lesson) -> None:
                         "lesson9.accuracy", name="accuracy")
             live_figure(done, lambda: variant_scores(
                 kept, "kept", None, theme=widgets.theme(), log=True, title="What survives the lag",
-                axis=f"share of its state the best unit keeps across {LINEAR_LAG} steps (Π a_t)"),
+                axis=f"what the best unit still holds of step 0's write after {LINEAR_LAG} steps (Π of its decays; "
+                "the mLSTM's forget gates)"),
                 "lesson9.kept", name="kept across the lag")
         first = {r.spec.arch: r for r in mine if r.spec.seed == min(x.spec.seed for x in mine) and r.history}
         if "lru" in first and first["lru"].record.traces:
@@ -70,7 +73,7 @@ def came_back(lesson: Lesson) -> None:
             run = first["mlstm"]
             trace = run.latest_trace
             tokens = cold["mLSTM"].input_labels(trace, 0)  # the same task: labels read from the run's own probe
-            live_figure([run], lambda: decay_figure(trace, tokens=tokens, theme=widgets.theme()), "lesson9.decay",
-                        name="mLSTM decays")
+            live_figure([run], lambda: write_share_figure(trace, tokens=tokens, theme=widgets.theme()),
+                        "lesson9.writes", name="mLSTM writes")
 
     live_section(lesson, draw)
