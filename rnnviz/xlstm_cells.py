@@ -100,6 +100,12 @@ def mlstm_step(gx: Tensor, h: Tensor, c: Tensor, w: LayerWeights, spec: CellSpec
     return h, c, rec | mlstm_readout(gx, h, c, w)
 
 
+def _normaliser(nq: Tensor, m: Tensor) -> Tensor:
+    """max(|n_tᵀq_t|, exp(−m_t)), never 0: past m_t ≈ 103 exp(−m_t) underflows in float32, and with n_tᵀq_t = 0
+    the read would be 0/0; the smallest normal float keeps it 0 instead (NX-AI adds 1e-6 for the same reason)."""
+    return torch.maximum(nq.abs(), torch.exp(-m)).clamp_min(torch.finfo(nq.dtype).tiny)
+
+
 def mlstm_readout(gx: Tensor, h: Tensor, c: Tensor, w: LayerWeights) -> dict[str, Tensor]:
     """The mLSTM's output from its memory h_t = C_t and c_t = [n_t, m_t]: y_t = o_t ⊙ C_t q_t / max(|n_tᵀq_t|,
     exp(−m_t)), with the output gate o_t."""
@@ -107,7 +113,7 @@ def mlstm_readout(gx: Tensor, h: Tensor, c: Tensor, w: LayerWeights) -> dict[str
     q, _, _, a_o, _, _ = _mlstm_inputs(gx, H)
     C = h.unflatten(-1, (H // MLSTM_HEAD, MLSTM_HEAD, MLSTM_HEAD))
     n, m = c[..., :H].unflatten(-1, q.shape[-2:]), c[..., H::MLSTM_HEAD]
-    read = (C @ q.unsqueeze(-1)).squeeze(-1) / torch.maximum((n * q).sum(-1).abs(), torch.exp(-m)).unsqueeze(-1)
+    read = (C @ q.unsqueeze(-1)).squeeze(-1) / _normaliser((n * q).sum(-1), m).unsqueeze(-1)
     o = torch.sigmoid(a_o)
     return {"y": o * read.flatten(-2), "gate.o": o, "preact.o": a_o}
 
@@ -160,7 +166,7 @@ def mlstm_parallel(gx: Tensor, h0: Tensor, c0: Tensor, w: LayerWeights, spec: Ce
     s_qk = (q @ k.transpose(-1, -2)) * dmat  # (B, NH, nc, L, L)
     num = s_qk @ v + wt.unsqueeze(-1) * (q @ C0.transpose(-1, -2))
     den = s_qk.sum(-1) + wt * (q @ n0.unsqueeze(-1)).squeeze(-1)
-    read = num / torch.maximum(den.abs(), torch.exp(-m_t)).unsqueeze(-1)
+    read = num / _normaliser(den, m_t).unsqueeze(-1)
     read = read.flatten(2, 3)[:, :, :T].transpose(1, 2).flatten(-2)  # (B, T, H)
     return torch.sigmoid(a_o) * read, C.flatten(-3), torch.cat([n.flatten(-2), _per_channel(m)], -1)
 

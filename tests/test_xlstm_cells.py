@@ -192,6 +192,12 @@ def test_at_length_2048_the_stabiliser_keeps_large_exponential_gates_finite(arch
     assert torch.isfinite(out).all() and torch.isfinite(h_n).all() and torch.isfinite(c_n).all()
     (g,) = torch.autograd.grad(out.pow(2).mean(), [xr])
     assert torch.isfinite(g).all() and g.abs().max() > 0
+    if arch == "mlstm":  # ĩ = 120 puts exp(−m_t) below float32's range; with q_t = 0 the read was 0/0 = nan
+        with torch.no_grad():
+            model.rnn.bias_ih_l0[SPECS[arch].block_rows("i", hidden)] = 120.0
+            model.rnn.weight_ih_l0[:H], model.rnn.bias_ih_l0[:H] = 0.0, 0.0
+        for scan in (True, False):
+            assert torch.isfinite(model.rnn(x[:, :100], scan=scan)[0]).all()
     if arch == "mlstm":  # at the initial weights' scale (the scaled ones make C_t q_t / n_tᵀq_t ill-conditioned)
         model, xs = model_for(arch), x[:, :, :D] * 0.5
         assert xs.shape[1] > 4 * MLSTM_CHUNK
