@@ -128,19 +128,21 @@ LESSONS = (
            "story then becomes exact: the gradient through time is the product of the decays a_t and nothing else, "
            "and it cannot explode while every |a_t| < 1, which the LRU guarantees by keeping its eigenvalues λ "
            "inside the unit circle. Memory needs decays near 1. Trained live at lag 50, three seeds each: the LRU "
-           "starts its largest λ near the rim and learns the first symbol in every seed; the minGRU's decays stay near "
-           "0.6, so it keeps almost nothing across the lag and stays near chance, like lesson 3's LSTM at its "
-           "default bias. The mLSTM chooses from the input: one head keeps nearly all of its memory across the "
-           "lag, and its exponential input gate opens wider at the first symbol than over the distractors, so the "
-           "first symbol fills much of what that head reads at the end. Being linear in h, the minGRU and the LRU "
-           "compute the whole sequence as one parallel scan, the mLSTM in parallel chunks.",
+           "starts its largest λ near the rim and learns the first symbol in every seed; the minGRU's decays stay "
+           "near 0.6, so it keeps almost nothing across the lag and stays near chance, like lesson 3's LSTM at its "
+           "default bias. The mLSTM chooses from the input: one head keeps nearly all of its memory across the lag, "
+           "and its exponential input gate, which reads only the token, learns to open for some class symbols far "
+           "wider than for any distractor, so a first symbol it opens for fills most of what that head reads at the "
+           "end. Being linear in h, the minGRU and the LRU compute the whole sequence as one parallel scan, the "
+           "mLSTM in parallel chunks.",
            ("How far back the gradient reaches at initialisation, same 50-step input: the cells whose decays start "
             "near 1 carry it back to the first symbol.",
             "The LRU's Jacobian against lag, with the exact law from its decays drawn beside it: no W_hh, no guess.",
             "The scan: the same outputs step by step and all at once, and the time each takes.",
             "After training: accuracy, and how much of its state each cell's best unit keeps across the lag.",
             "The LRU's λ during training: the largest moves toward the rim, and none leaves the circle. The mLSTM's "
-            "memory at the last step: how much of it each step wrote; the first symbol's bar towers over the rest."),
+            "input gate for each token, and how much of its memory at the last step each step wrote: a first symbol "
+            "it opens for is most of it; the symbols it leaves shut it tells apart by other means."),
            tuple(preset(f"{name}, lag {LINEAR_LAG}, seed {seed}", "first_symbol", a, 32, 400, 0.01, probe_every=50,
                         seq_len=LINEAR_LAG, seed=seed)  # 9 probes: enough for λ's path, and each costs
                  for a, name in LINEAR_ARCHS.items() for seed in SEEDS), "Train at lag 50"),

@@ -324,8 +324,8 @@ def test_the_mlstm_keeps_its_forget_gate_and_its_writes_are_weighted_by_exp_i():
     """What the mLSTM keeps is σ(f̃_t), not the stored memory's f′_t (the stabiliser's rescaling is in that); the
     share of the last memory that step s wrote is exp(ĩ_s) Π_{r>s} σ(f̃_r), normalised: written out here step by
     step, and it must rebuild the recorded C_T up to its scale."""
-    from rnnviz.analysis.memory import kept_across, write_shares
-    from rnnviz.plots.spectra import write_share_figure
+    from rnnviz.analysis.memory import input_gate_by_token, kept_across, write_shares
+    from rnnviz.plots.spectra import input_gate_figure, write_share_figure
 
     model, x = model_for("mlstm"), torch.randn(N, 8, D)
     with torch.no_grad():
@@ -337,9 +337,14 @@ def test_the_mlstm_keeps_its_forget_gate_and_its_writes_are_weighted_by_exp_i():
     w = torch.stack([i[:, s] * f[:, s + 1:].prod(1) for s in range(x.shape[1])], 1)
     share = w / w.sum(1, keepdim=True)
     torch.testing.assert_close(torch.from_numpy(write_shares(trace)), share, **F32)
-    fig = write_share_figure(trace, sample=1, tokens=list("abcdefgh"))  # lesson 9's figure: one bar group per head
-    torch.testing.assert_close(torch.from_numpy(np.stack([b.y for b in fig.data], 1)).double(), share[1], **F32)
-    assert list(fig.layout.xaxis.ticktext) == list("abcdefgh") and fig.layout.shapes[0].y0 == pytest.approx(1 / 8)
+    fig = write_share_figure(trace, 1, rows=list("xyz"))  # lesson 9's figures: one head's shares, its gate by token
+    torch.testing.assert_close(torch.from_numpy(np.asarray(fig.data[0].z)).double(), share[..., 1], **F32)
+    assert list(fig.data[0].y) == list("xyz") and "head 2" in fig.layout.title.text
+    labels = [["+" if v > 0 else "−" for v in row] for row in x[..., 0].tolist()]
+    by_token = input_gate_by_token(trace, labels, 1)
+    plus = torch.log(i[..., 1])[x[..., 0] > 0].mean().item()
+    assert by_token["+"] == pytest.approx(plus, rel=1e-5) and input_gate_figure(by_token, 1).data[0].y[0] in (
+        pytest.approx(plus, rel=1e-5), pytest.approx(by_token["−"], rel=1e-5))
     v = lin(2 * H, 3 * H).unflatten(-1, (NH, MLSTM_HEAD))
     k = lin(H, 2 * H).unflatten(-1, (NH, MLSTM_HEAD)) / math.sqrt(MLSTM_HEAD)
     rebuilt = torch.einsum("bsj,bsjv,bsjk->bjvk", share, v, k)

@@ -8,6 +8,7 @@ Not figures (rnnviz/plots draws these), not training, not streamlit. One module 
                   update gate held, a unit ablated
     connectivity  |dy_T/dx_s| for every input step s
     hidden        unit orderings, PCA of the trajectory, the unit finder
+    memory        what a linear recurrence keeps of its past (the mLSTM: its forget gate, its writes' shares)
     gates         gate saturation, comparable across architectures
     unrolled      the unrolled computation graph as node and edge tables
     generation    the top-k table of generated text

@@ -6,7 +6,8 @@ uses it), but the stabiliser's rescaling exp(m_{t−1} − m_t) is bookkeeping: 
 and makes f′_t exactly 1 whenever the old memory outweighs the new write. What it keeps of its memory is its forget
 gate σ(f̃_t), and what it writes is weighted by exp(ĩ_t): from a zero state,
     C_T = Σ_s w_s v_s k_sᵀ / exp(m_T),   w_s = exp(ĩ_s + Σ_{r=s+1..T} log σ(f̃_r)),
-so w_s / Σ w is how much of the memory read at step T step s wrote (write_shares).
+so w_s / Σ w is how much of the memory read at step T step s wrote (write_shares). In the first layer ĩ_t reads
+only x_t: the input gate is a property of each token (input_gate_by_token).
 """
 from __future__ import annotations
 
@@ -49,3 +50,25 @@ def write_shares(trace: Trace, layer: int = -1, prefix: str | None = None) -> np
     w = a_i + later
     w = np.exp(w - w.max(1, keepdims=True))
     return w / w.sum(1, keepdims=True)
+
+
+def head_for_step(trace: Trace, step: int = 0, layer: int = -1) -> int:
+    """The mLSTM head whose last memory holds the most of what `step` wrote, on average over the probe."""
+    return int(write_shares(trace, layer)[:, step].mean(0).argmax())
+
+
+def input_gate_by_token(trace: Trace, tokens: list[list[str]], head: int, layer: int = 0) -> dict[str, float]:
+    """The mLSTM's ĩ_t of one head for each distinct input token (the mean over its occurrences; in layer 0 every
+    occurrence has the same ĩ, as it reads only x_t), in first-seen order; tokens[b][t] labels sample b's step t."""
+    if not _mlstm(trace):
+        raise ValueError(f"the exponential input gate is the mLSTM's; a {trace.arch} cell has none")
+    a_i = tensor(trace, "preact.i", resolve_prefix(trace, None))
+    a_i = a_i[check_index("layer", layer, a_i.shape[0]), :, :, check_index("head", head, a_i.shape[-1] // MLSTM_HEAD)
+              * MLSTM_HEAD]
+    if [len(t) for t in tokens] != [a_i.shape[1]] * a_i.shape[0]:
+        raise ValueError(f"give one label per step of each of the {a_i.shape[0]} probe samples ({a_i.shape[1]} steps)")
+    seen: dict[str, list[float]] = {}
+    for b, row in enumerate(tokens):
+        for t, tok in enumerate(row):
+            seen.setdefault(tok, []).append(float(a_i[b, t]))
+    return {tok: float(np.mean(v)) for tok, v in seen.items()}

@@ -81,10 +81,11 @@ def accuracy_vs_lag(results: dict[str, list[tuple[int, float]]], chance: float |
 def variant_scores(results: dict[str, list[float]], metric: str, baseline: float | None = None,
                    higher_is_better: bool = True, theme: Theme = NORMAL,
                    title: str = "Which piece of the LSTM matters?", axis: str | None = None,
-                   log: bool = False) -> go.Figure:
+                   log: bool = False, note: str = "") -> go.Figure:
     """Final validation metric per variant, one dot per run (seed) and a tick for their mean, best on top; the
     input-ignored baseline as a dotted line. results: label -> [value per seed]. `axis` replaces the x axis's
-    title; log=True draws it on a log scale (for quantities spread over decades)."""
+    title (keep it short: it does not wrap) and `note` ends the subtitle; log=True draws it on a log scale (for
+    quantities spread over decades)."""
     order = sorted(results, key=lambda k: float(np.mean(results[k])), reverse=higher_is_better)
     fig = go.Figure()
     fig.add_trace(go.Scatter(y=order, x=[float(np.mean(results[k])) for k in order], mode="markers", name="mean",
@@ -113,4 +114,5 @@ def variant_scores(results: dict[str, list[float]], metric: str, baseline: float
     fig.update_layout(showlegend=False, height=int(theme.height * max(1.0, 0.14 * len(order))))
     return style(fig, theme, title,
                  "Dots: one run each (seed); ticks: their mean; best on top."
-                 + (" The dotted line: what ignoring the input scores." if baseline is not None else ""))
+                 + (" The dotted line: what ignoring the input scores." if baseline is not None else "")
+                 + (f" {note}" if note else ""))

@@ -15,8 +15,8 @@ import plotly.graph_objects as go
 
 from rnnviz.analysis.gradients import block_spectra
 from rnnviz.analysis.memory import write_shares
-from rnnviz.analysis.traces import check_index
-from rnnviz.plots.axes import check_tokens, hover_tokens, token_ticks
+from rnnviz.analysis.traces import check_index, visible
+from rnnviz.plots.axes import MONOSPACE
 from rnnviz.plots.budget import f32
 from rnnviz.plots.hidden import state_heatmap
 from rnnviz.plots.theme import MUTED, NORMAL, Theme, gate_color, gate_dash, gate_symbol, run_color, style
@@ -118,24 +118,35 @@ def lambda_figure(traces: list, layer: int = 0, prefix: str = "", theme: Theme =
                  "One dot per unit per probe. |λ| = exp(−exp(ν)) < 1 always; near the rim a unit remembers longer.")
 
 
-def write_share_figure(trace, sample: int = 0, tokens: list[str] | None = None, theme: Theme = NORMAL) -> go.Figure:
-    """The mLSTM's choice: for each head (bars side by side), how much of its memory at the last step each step
-    wrote (analysis.memory.write_shares), against an even write 1/T; one probe sample, the top layer."""
+def write_share_figure(trace, head: int, rows: list[str] | None = None, theme: Theme = NORMAL) -> go.Figure:
+    """The mLSTM's choice, one head: for every probe sequence (a row), how much of its memory at the last step each
+    step wrote (analysis.memory.write_shares), on a fixed 0 to 1 scale; rows labelled `rows` (e.g. their first
+    token), the top layer."""
     shares = write_shares(trace)
-    s = shares[check_index("sample", sample, shares.shape[0])]  # (step, head)
-    T = s.shape[0]
-    tokens = check_tokens(tokens, T)
-    fig = go.Figure()
-    for j in range(s.shape[1]):
-        fig.add_trace(go.Bar(x=np.arange(T), y=f32(s[:, j]), name=f"head {j + 1}", marker_color=run_color(j),
-                             customdata=hover_tokens(tokens, T),
-                             hovertemplate=f"head {j + 1}, t = %{{x}}%{{customdata}}<br>share %{{y:.3f}}<extra></extra>"))
-    fig.add_hline(y=1 / T, line={"color": MUTED, "dash": "dash", "width": theme.line_width},
-                  annotation_text=f"an even write, 1/{T}", annotation_position="top right")
-    fig.update_layout(barmode="group", bargap=0.15, xaxis_title="time step t (input token)",
-                      yaxis_title="share of the last memory", yaxis_range=[0, 1])
-    if tokens:
-        fig.update_xaxes(**token_ticks(tokens))
-    return style(fig, theme, "Where the mLSTM's memory at the last step comes from",
-                 "What each step wrote, weighted exp(ĩ<sub>s</sub>) Π<sub>r>s</sub> σ(f̃<sub>r</sub>): a tall bar is "
-                 "a step its input gate chose to write and its forget gate kept.")
+    s = shares[:, :, check_index("head", head, shares.shape[-1])]  # (sample, step)
+    rows = rows or [f"sequence {b + 1}" for b in range(s.shape[0])]
+    if len(rows) != s.shape[0]:
+        raise ValueError(f"{len(rows)} row labels were given for {s.shape[0]} probe sequences; give one per row")
+    fig = go.Figure(go.Heatmap(
+        z=f32(s), x=np.arange(s.shape[1]), y=rows, zmin=0.0, zmax=1.0, colorscale=theme.magnitude_scale,
+        colorbar={"title": {"text": "share"}}, xgap=1, ygap=2,
+        hovertemplate="%{y}, t = %{x}<br>share of the last memory %{z:.3f}<extra></extra>"))
+    fig.update_xaxes(title_text="time step t (what was written then)")
+    fig.update_yaxes(autorange="reversed", tickfont={"family": MONOSPACE})
+    return style(fig, theme, f"Where head {head + 1}'s memory at the last step comes from",
+                 f"Each step's write weighted exp(ĩ<sub>s</sub>) Π<sub>r>s</sub> σ(f̃<sub>r</sub>), as a share: "
+                 f"bright is a step its input gate chose and its forget gate kept. An even write is 1/{s.shape[1]}.")
+
+
+def input_gate_figure(by_token: dict[str, float], head: int, theme: Theme = NORMAL) -> go.Figure:
+    """One bar per input token: the mLSTM head's input-gate pre-activation ĩ for it (analysis.memory
+    .input_gate_by_token); exp(ĩ) is the weight its write gets, so one unit more is e ≈ 2.7 times the weight."""
+    toks = sorted(by_token)
+    y = np.asarray([by_token[t] for t in toks])
+    fig = go.Figure(go.Bar(x=[visible(t) for t in toks], y=f32(y), marker_color=[run_color(0 if v >= 0 else 1)
+                                                                                   for v in y],
+                           hovertemplate="“%{x}”: ĩ = %{y:.2f}<extra></extra>"))
+    fig.update_xaxes(title_text="input token", type="category", tickfont={"family": MONOSPACE})
+    fig.update_yaxes(title_text="ĩ, the input gate's log weight", zeroline=True)
+    return style(fig, theme, f"What head {head + 1}'s input gate writes: it reads only the token",
+                 "A token's write is weighted exp(ĩ): a bar 2 higher is written with 7 times the weight.")

@@ -43,10 +43,10 @@ def came_back(lesson: Lesson) -> None:
                    "lesson9.scan", name="scan and loop")
 
     def draw(mine):
-        from rnnviz.analysis.memory import kept_across
+        from rnnviz.analysis.memory import head_for_step, input_gate_by_token, kept_across
         from rnnviz.lesson_claims import final
         from rnnviz.plots.lessons import variant_scores
-        from rnnviz.plots.spectra import lambda_figure, write_share_figure
+        from rnnviz.plots.spectra import input_gate_figure, lambda_figure, write_share_figure
 
         done = [r for r in mine if r.status == "finished" and r.latest_trace is not None]
         if done:
@@ -61,8 +61,8 @@ def came_back(lesson: Lesson) -> None:
                         "lesson9.accuracy", name="accuracy")
             live_figure(done, lambda: variant_scores(
                 kept, "kept", None, theme=widgets.theme(), log=True, title="What survives the lag",
-                axis=f"what the best unit still holds of step 0's write after {LINEAR_LAG} steps (Π of its decays; "
-                "the mLSTM's forget gates)"),
+                axis=f"share of step 0's write the best unit holds after {LINEAR_LAG} steps",
+                note="The share is the product of the unit's decays; the mLSTM's are its forget gates σ(f̃)."),
                 "lesson9.kept", name="kept across the lag")
         first = {r.spec.arch: r for r in mine if r.spec.seed == min(x.spec.seed for x in mine) and r.history}
         if "lru" in first and first["lru"].record.traces:
@@ -72,8 +72,11 @@ def came_back(lesson: Lesson) -> None:
         if "mlstm" in first and first["mlstm"].latest_trace is not None:
             run = first["mlstm"]
             trace = run.latest_trace
-            tokens = cold["mLSTM"].input_labels(trace, 0)  # the same task: labels read from the run's own probe
-            live_figure([run], lambda: write_share_figure(trace, tokens=tokens, theme=widgets.theme()),
-                        "lesson9.writes", name="mLSTM writes")
+            tokens = [cold["mLSTM"].input_labels(trace, b) for b in range(trace.inputs.shape[0])]  # its own probe
+            head = head_for_step(trace, 0)
+            live_figure([run], lambda: input_gate_figure(input_gate_by_token(trace, tokens, head), head,
+                                                         theme=widgets.theme()), "lesson9.gate", name="mLSTM input gate")
+            live_figure([run], lambda: write_share_figure(trace, head, [f"starts with {t[0]}" for t in tokens],
+                                                          theme=widgets.theme()), "lesson9.writes", name="mLSTM writes")
 
     live_section(lesson, draw)
