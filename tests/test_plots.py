@@ -1,5 +1,6 @@
 """rnnviz.plots: each builder on tiny traces draws the right traces, axes and values; the presentation theme
 reaches every text-bearing part; heavy arrays stay float32 and within budget; no builder needs streamlit."""
+import re
 import subprocess
 import sys
 
@@ -132,6 +133,22 @@ def test_normal_theme_sets_tick_fonts_explicitly(lstm_trace):
     fig = P.gate_lines(lstm_trace, units=[0, 1])
     sizes = text_sizes(fig)
     assert all(v is not None for k, v in sizes.items() if "axis" in k)
+
+
+def test_subtitles_wrap_between_words_keep_authored_breaks_and_reflow_when_restyled():
+    from rnnviz.plots.theme import SOFT_BREAK, style, wrap
+
+    tagged = '<span style="color: red">a b</span> ' + "word " * 30 + "end<br>second line"
+    lines = re.split(r"<br ?>", wrap(tagged, 40))
+    assert lines[0].startswith('<span style="color: red">a b</span>') and lines[-1] == "second line"
+    assert all(len(re.sub(r"<[^>]+>", "", x)) <= 40 for x in lines)
+    assert wrap('<span style="color: red">aaaa bbbb</span> cccc', 10) == (
+        '<span style="color: red">aaaa bbbb</span>' + SOFT_BREAK + "cccc")  # never inside a tag
+    fig = style(go.Figure(), subtitle="word " * 40)
+    normal = fig.layout.title.subtitle.text.split(SOFT_BREAK)
+    wide = style(fig, PRESENTATION).layout.title.subtitle.text.split(SOFT_BREAK)  # reflowed, not broken twice
+    assert len(normal) == 2 and len(wide) == 3 and min(map(len, wide[:-1])) > 80
+    assert style(fig, subtitle="").layout.title.subtitle.text == ""  # an empty subtitle clears it
 
 
 def test_presentation_thickens_lines(lstm_trace):

@@ -197,15 +197,18 @@ def _style_trace(trace, theme: Theme) -> None:
 
 
 _TAG = re.compile(r"<[^>]+>")
+_SPACE = re.compile(r" (?![^<]*>)")  # a space between words, not one inside a tag such as <span style="a: b">
+SOFT_BREAK = "<br >"  # a break wrap() made: plotly reads it as <br> (its own pattern is /<br(\s+.*)?>/i), and a
+# second wrap (at presentation width) can tell it from an authored "<br>", which it keeps
 
 
 def wrap(text: str, width: int) -> str:
     """Plotly HTML text broken into lines of at most `width` visible characters (tags not counted, never split) at
-    spaces, joined with <br>; line breaks already there are kept."""
-    lines = []
-    for para in text.split("<br>"):
-        line, seen = [], 0
-        for word in para.split(" "):
+    spaces, joined with SOFT_BREAK; authored line breaks (<br>) are kept, earlier soft ones are redone."""
+    paras = []
+    for para in text.replace(SOFT_BREAK, " ").split("<br>"):
+        lines, line, seen = [], [], 0
+        for word in _SPACE.split(para):
             n = len(_TAG.sub("", html.unescape(word)))
             if line and seen + 1 + n > width:
                 lines.append(" ".join(line))
@@ -213,7 +216,8 @@ def wrap(text: str, width: int) -> str:
             seen += n + (1 if line else 0)
             line.append(word)
         lines.append(" ".join(line))
-    return "<br>".join(lines)
+        paras.append(SOFT_BREAK.join(lines))
+    return "<br>".join(paras)
 
 
 def style(fig: go.Figure, theme: Theme = NORMAL, title: str | None = None, subtitle: str | None = None) -> go.Figure:
@@ -222,10 +226,11 @@ def style(fig: go.Figure, theme: Theme = NORMAL, title: str | None = None, subti
     from theme.height) is kept; otherwise the figure gets theme.height."""
     if title is not None:
         fig.update_layout(title_text=title)
-    if subtitle is not None or fig.layout.title.subtitle.text:
-        fig.update_layout(title_subtitle_text=wrap(subtitle or fig.layout.title.subtitle.text, theme.subtitle_chars))
-    said = fig.layout.title.subtitle.text
-    lines = said.count("<br>") + 1 if said else 0  # each line below the first: 1.25 of the type's size
+    said = subtitle if subtitle is not None else fig.layout.title.subtitle.text
+    if said is not None:
+        said = wrap(said, theme.subtitle_chars)
+        fig.update_layout(title_subtitle_text=said)
+    lines = len(re.findall(r"<br(?:\s[^>]*)?>", said)) + 1 if said else 0  # lines below the first: 1.25 of the size
     top = 20 + int(1.6 * theme.title_size) + (int(1.6 * theme.annotation_size) + int(1.25 * theme.annotation_size)
                                               * (lines - 1) if lines else 0)
     if any(a.yref == "paper" and (a.y or 0) >= 1 for a in fig.layout.annotations):  # subplot titles sit above
