@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 
 from rnnviz.analysis.hidden import pca, unit_order
 from rnnviz.analysis.traces import layered, resolve_prefix, stack_label, train_step_label, visible
+from rnnviz.cells import get_spec
 from rnnviz.plots.axes import check_tokens, heat_tokens, token_ticks
 from rnnviz.plots.budget import HEATMAP_MAX_CELLS, HOVER_TEXT_MAX_CELLS, decimate_grid
 from rnnviz.plots.theme import GATE_COLORS, NORMAL, Theme, style
@@ -58,10 +59,14 @@ def state_heatmap(trace, name: str = "h", layer: int = 0, sample: int = 0, prefi
     shrunk = ORDER_NOTES.get(order, "") + (
         f" Averaged in blocks of {grid.row_factor} units x {grid.col_factor} steps to stay fluid."
         if grid.row_factor * grid.col_factor > 1 else "")
-    title = f"{stack_label(p).capitalize()}{STATE_NAMES.get(name, name)}, layer {layer}, sample {sample}"
+    stored = name == "c" and "m" in get_spec(trace.arch).carried  # the sLSTM keeps c_t divided by e^(m_t)
+    what = "Stored cell state c<sub>t</sub> e<sup>−m<sub>t</sub></sup>" if stored else STATE_NAMES.get(name, name)
+    title = f"{stack_label(p).capitalize()}{what}, layer {layer}, sample {sample}"
     return style(fig, theme, title + train_step_label(trace),
                  ("Each row is one unit over time: red positive, blue negative, white 0." if signed else
-                  "Each row is one unit over time: bright = large.") + shrunk)
+                  "Each row is one unit over time: bright = large.") + shrunk
+                 + (" The sLSTM stores c_t rescaled by its stabiliser m_t; h_t reads c_t / n_t (the Gates page)."
+                    if stored else ""))
 
 
 def pca_figure(trace, layer: int = 0, sample: int = 0, prefix: str | None = None, dims: int = 2,
