@@ -9,7 +9,6 @@ Targets are ids in [0, output_size) with -100 for padding; the start token is id
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnviz.models import ModelConfig, embed_input, freeze_input, make_input_layer
