@@ -147,7 +147,8 @@ class Recurrent(nn.Module):
             raise ValueError(f"input has shape {tuple(x.shape)}; expected (batch, time, {self.input_size})")
 
     def forward(self, x: Tensor, state=None, scan: bool = True):
-        """Fast path. x (B, T, D) -> out (B, T, H), (h_n, c_n) each (L, B, H) (c_n None without a cell).
+        """Fast path. x (B, T, D) -> out (B, T, H), (h_n (L, B, state_size), c_n (L, B, carried_size)) (c_n None
+        without a c slot: an LSTM's is (L, B, H), the sLSTM's [c, n, m] 3H wide, the mLSTM's h_n its memory H·16).
         scan=False runs the step loop even where the cell has a parallel form (to compare the two)."""
         self.check_input(x)
         h0, c0 = self.initial_state(x, state)
@@ -200,8 +201,9 @@ class Recurrent(nn.Module):
         return x, (torch.stack(hs), torch.stack(cs) if self.spec.carried else None), tape
 
     def step(self, x_t: Tensor, h: list[Tensor], c: list, tape: Tape | None = None):
-        """One time step through every layer (for decoders that feed back): x_t (B, D), h and c lists of
-        (B, H) per layer (c entries None without a cell) -> (top output (B, H), new h, new c)."""
+        """One time step through every layer (for decoders that feed back): x_t (B, D), h and c lists of one
+        (B, state_size) and one (B, carried_size) per layer (c entries None without a c slot) -> (top output (B, H),
+        new h, new c)."""
         step, spec = step_fn(self.spec), self.spec
         h, c = list(h), list(c)
         for k in range(self.num_layers):

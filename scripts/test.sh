@@ -25,4 +25,6 @@ if [ ! -x /usr/bin/chromium ]; then  # `playwright install` cannot download brow
 fi
 
 export OMP_WAIT_POLICY=PASSIVE  # idle torch threads sleep instead of spinning on a loaded 2-core machine
-exec "$PYTHON" -m pytest "$@"
+# Two workers (pytest-xdist): the browser tests, which mostly wait on the server and Chromium, run in order on one
+# (tests/e2e/conftest.py groups them) while the other takes the rest; RNNVIZ_TEST_WORKERS=0 runs in one process.
+exec "$PYTHON" -m pytest -n "${RNNVIZ_TEST_WORKERS:-2}" --dist loadgroup -p no:benchmark "$@"  # (a plugin some machines have)

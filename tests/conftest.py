@@ -1,5 +1,7 @@
-"""Shared test setup: CPU only, deterministic, two threads (CI's machine)."""
+"""Shared test setup: CPU only, deterministic, two threads (CI's machine), one per worker under pytest-xdist."""
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("RNNVIZ_DEVICE", "cpu")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read when torch loads: idle threads sleep, not spin
@@ -7,7 +9,30 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read when torch loads: id
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-torch.set_num_threads(2)
+torch.set_num_threads(1 if os.environ.get("PYTEST_XDIST_WORKER") else 2)  # two workers: one core each
+
+
+def pytest_configure(config):
+    """In the process that starts the run (pytest-xdist's controller, or pytest alone): a folder its workers share,
+    where one of them leaves the lesson runs' outcomes for the others (tests/test_lesson_claims.py)."""
+    if not hasattr(config, "workerinput") and "RNNVIZ_TEST_SHARED" not in os.environ:
+        os.environ["RNNVIZ_TEST_SHARED"] = config._rnnviz_shared = tempfile.mkdtemp(prefix="rnnviz-tests-")
+
+
+def pytest_unconfigure(config):
+    shared = getattr(config, "_rnnviz_shared", None)
+    if shared:
+        shutil.rmtree(shared, ignore_errors=True)
+        os.environ.pop("RNNVIZ_TEST_SHARED", None)
+
+
+def pytest_sessionfinish(session):
+    """A worker that trains the lesson runs for the others stays until they are done (its tests may end first)."""
+    import sys
+
+    claims = sys.modules.get("test_lesson_claims")
+    if claims is not None:
+        claims.finish_background()
 
 
 @pytest.fixture(autouse=True)

@@ -1,13 +1,16 @@
 """Every lesson's live comparison, trained headless at its presets' fixed seeds (as the lesson's button would),
 must show what the lesson's text says: rnnviz.lesson_claims judges the runs, and every claim must hold.
 
-The runs (about 70 CPU-seconds) go one at a time in a worker process at the lowest CPU priority, started
-after the browser tests (tests/conftest.py), with these tests moved to the end of the suite: they use the core
-the rest of the suite leaves idle."""
+The runs (about 100 CPU-seconds) go one at a time in a worker process at the lowest CPU priority, started with the
+first test that is not a browser test (tests/conftest.py), with these tests moved to the end of the suite: they use
+what CPU the rest of the suite leaves idle. Under pytest-xdist one worker trains them for all."""
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import pickle
+import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -28,27 +31,73 @@ def _train(spec: RunSpec) -> tuple[RunSpec, RunRecord]:
 
 
 _BACKGROUND: dict = {}
+TIMEOUT = 600  # s: every lesson's runs, on one core at the lowest priority, on a busy machine
+
+
+def _shared() -> Path | None:
+    """Under pytest-xdist: the folder this run's workers share (tests/conftest.py); None when pytest runs alone."""
+    folder = os.environ.get("RNNVIZ_TEST_SHARED")
+    return Path(folder) if folder and os.environ.get("PYTEST_XDIST_WORKER") else None
 
 
 def start_in_background() -> None:
-    """Starts every live lesson's runs in a low-priority worker process (once)."""
+    """Starts every live lesson's runs in a low-priority worker process, once per test run: under pytest-xdist the
+    first worker to get here trains for all, and leaves the outcomes in the shared folder for the others."""
     if _BACKGROUND:
         return
+    shared = _shared()
+    if shared is not None:
+        try:
+            (shared / "claims-owner").mkdir()  # atomic: exactly one worker trains
+        except FileExistsError:
+            _BACKGROUND["shared"] = shared
+            return
     specs = [p for slug in CHECKS for p in BY_SLUG[slug].presets]
     specs.sort(key=lambda s: (s.task != "code_lm", -s.steps))  # the slowest first: the pool stays busy to the end
-    pool = mp.get_context("spawn").Pool(1, initializer=os.nice, initargs=(19,))  # one core: the suite keeps the other
-    _BACKGROUND.update(pool=pool, result=pool.map_async(_train, specs, chunksize=1))
+    pool = mp.get_context("spawn").Pool(2, initializer=os.nice, initargs=(19,))  # what the suite leaves idle
+
+    def leave(result) -> None:  # in the pool's result thread, before the result is marked ready
+        if shared is not None:
+            with open(shared / "claims.tmp", "wb") as f:
+                pickle.dump(result, f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(shared / "claims.tmp", shared / "claims.pkl")
+
+    def failed(error: BaseException) -> None:
+        if shared is not None:
+            (shared / "claims.failed").write_text(f"{type(error).__name__}: {error}")
+
+    _BACKGROUND.update(pool=pool, result=pool.map_async(_train, specs, chunksize=1, callback=leave,
+                                                        error_callback=failed))
+
+
+def finish_background() -> None:
+    """Waits for the runs this process trains (other workers may still need them), then ends the pool."""
+    pool = _BACKGROUND.pop("pool", None)
+    if pool is not None:
+        _BACKGROUND.pop("result").wait(TIMEOUT)
+        pool.terminate()
+    _BACKGROUND.clear()
+
+
+def _from_the_owner(shared: Path) -> list:
+    deadline = time.monotonic() + TIMEOUT
+    while not (shared / "claims.pkl").exists():
+        if (shared / "claims.failed").exists():
+            raise RuntimeError("the lesson runs failed: " + (shared / "claims.failed").read_text())
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the lesson runs were not done within {TIMEOUT} s")
+        time.sleep(0.5)
+    with open(shared / "claims.pkl", "rb") as f:
+        return pickle.load(f)
 
 
 @pytest.fixture(scope="module")
 def outcomes() -> dict[str, list]:
     start_in_background()  # already running unless this file was run alone
-    pool = _BACKGROUND["pool"]
-    try:
-        done = _BACKGROUND["result"].get(timeout=600)
-    finally:
-        pool.terminate()
-        _BACKGROUND.clear()
+    if "pool" in _BACKGROUND:
+        done = _BACKGROUND["result"].get(timeout=TIMEOUT)
+    else:
+        done = _from_the_owner(_BACKGROUND["shared"])
     by_lesson: dict[str, list] = {}
     for spec, record in done:
         by_lesson.setdefault(spec.lesson, []).append((spec, record))

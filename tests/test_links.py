@@ -39,6 +39,15 @@ def test_link_reproduces_the_setup(app):
     assert not at.warning
 
 
+def test_the_mlstm_is_offered_whole_heads_only(app):
+    """The mLSTM's heads are 16 units wide: a link asking for 8 gets 16, and 8 is not on the slider."""
+    at = open_train(app, task="first_symbol", arch="mlstm", hidden="8")
+    slider = at.select_slider(key="train.hidden")
+    assert slider.value == 16 and 8 not in slider.options and "16" in [str(o) for o in slider.options]
+    at.selectbox(key="train.arch").set_value("gru").run()
+    assert "8" in [str(o) for o in at.select_slider(key="train.hidden").options]
+
+
 def test_changing_a_control_updates_the_link(app):
     at = open_train(app, task="parity")
     at.selectbox(key="train.arch").set_value("rnn_tanh").run()

@@ -100,7 +100,12 @@ def controls() -> dict:
     c1.selectbox("Architecture", archs, key=by["arch"].key, help="The recurrent cell (see `rnnviz list`)." +
                  (" An encoder-decoder's attention reads its decoder's state, so the LRU, S6 and the mLSTM, whose "
                   "output is read from their state, are not offered." if seq2seq else ""))
-    c2.select_slider("Hidden units", HIDDEN, key=by["hidden"].key, help="Units per layer; more learn more, slower.")
+    cell = SPECS[st.session_state[by["arch"].key]]
+    sizes = tuple(h for h in HIDDEN if not cell.head_blocks or h % cell.state_per_unit == 0)  # whole mLSTM heads
+    if st.session_state.get(by["hidden"].key) not in sizes:
+        st.session_state[by["hidden"].key] = _nearest(st.session_state.get(by["hidden"].key) or sizes[0], sizes)
+    c2.select_slider("Hidden units", sizes, key=by["hidden"].key, help="Units per layer; more learn more, slower." + (
+        f" This cell's heads are {cell.state_per_unit} units wide." if len(sizes) < len(HIDDEN) else ""))
     c3.slider("Layers", 1, 4, key=by["layers"].key, help="Stacked recurrent layers.")
     c1.select_slider("Learning rate", LRS, key=by["lr"].key, format_func=lambda v: f"{v:g}",
                      help="Step size of the optimiser. Too large diverges, too small crawls.")

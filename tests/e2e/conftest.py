@@ -7,6 +7,15 @@ import pytest
 from harness import Server, launch_browser, new_page, start_server, stop_server
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (its hook would run first otherwise)
+def pytest_collection_modifyitems(items):
+    """Under pytest-xdist (scripts/test.sh runs two workers) every browser test goes to the same worker, in order,
+    with one server and one Chromium, while the other worker runs the rest of the suite."""
+    for item in items:
+        if item.nodeid.startswith("tests/e2e/"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
 @pytest.fixture(scope="session")
 def playwright_driver():
     from playwright.sync_api import sync_playwright
