@@ -283,6 +283,18 @@ def test_layers_stack_rows_and_edges_carry_the_recorded_gradient():
     assert node.loc["L", "value"] == pytest.approx(tr.meta["loss"])
 
 
+@pytest.mark.parametrize("arch", ["lru", "mlstm"])
+def test_a_reads_out_cell_passes_y_on_to_the_next_layer_and_the_head(arch):
+    model = build_model(ModelConfig(arch=arch, vocab_size=V, hidden_size=16, output_size=V, num_layers=2))
+    g = A.unrolled_graph(probe(model, tokens()), "many-to-one")
+    e = g.edges.set_index(["src", "dst"])
+    assert e.loc[("h0@2", "h1@2"), "weight"].endswith("y<sub>t</sub>")
+    assert e.loc[(f"h1@{T - 1}", f"y@{T - 1}"), "weight"].endswith("y<sub>t</sub>")
+    assert "passes on y<sub>t</sub> =" in g.nodes.set_index("id").loc["h0@2", "hover"]
+    plain = A.unrolled_graph(probe(token_model("gru", layers=2), tokens()), "many-to-one").edges
+    assert not plain["weight"].str.contains("y<sub>t</sub>").any()  # h_t itself goes on
+
+
 def test_bptt_step_lights_only_what_the_backward_pass_reached():
     tr = probe(token_model("rnn_tanh"), tokens())
     e0 = A.unrolled_graph(tr, "many-to-many-sync", bptt_step=0).edges.set_index(["src", "dst"])

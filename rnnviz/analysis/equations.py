@@ -33,6 +33,11 @@ def hidden_equation(spec: CellSpec) -> str:
     return _line(spec, spec.state_symbol, "hidden state h_t")
 
 
+def output_equation(spec: CellSpec) -> str:
+    """What a layer that reads out from its state (LRU, S6, mLSTM) passes on, y_t, rather than h_t itself."""
+    return _line(spec, "y", "output y_t")
+
+
 def cell_equation(spec: CellSpec) -> str:
     """c_t's update for a cell with a cell state (the LSTM family: f ⊙ c + i ⊙ g with the variant's change)."""
     return _line(spec, "c", "cell state c_t")

@@ -140,6 +140,7 @@ def _add_states(b: _Builder, part: Part, L: int) -> None:
     p, cell = part.prefix, b.spec.has_cell
     what = "" if b.unit is None else f"[unit {b.unit}]"
     name = part.name + " " if part.name else ""
+    passes = f"<br>passes on {eq.output_equation(b.spec)}" if b.spec.reads_out else ""  # y_t, not h_t
     for t in range(part.steps):
         g = part.first + t
         for k in range(L):
@@ -147,7 +148,7 @@ def _add_states(b: _Builder, part: Part, L: int) -> None:
             hv, gv = b.value(h, True), b.value(gh, False)
             b.node(f"{p}h{k}@{t}", "h", part, t, k, f"h{k}", value=hv, label="",
                    hover=f"<b>{name}h<sub>t</sub>{what}, layer {k}, t = {t}</b><br>value {_fmt(hv)}"
-                         f"<br>||dL/dh<sub>t</sub>|| = {_fmt(gv)}<br>{eq.hidden_equation(b.spec)}")
+                         f"<br>||dL/dh<sub>t</sub>|| = {_fmt(gv)}<br>{eq.hidden_equation(b.spec)}{passes}")
             if cell:
                 c, gc = b.vec(p + "c", k, t), b.vec(p + "grad.c", k, t)
                 cv = b.value(c, True)
@@ -164,7 +165,11 @@ def _add_states(b: _Builder, part: Part, L: int) -> None:
                     b.edge(f"{p}c{k}@{t - 1}", f"{p}c{k}@{t}", "", "cell", g - 1, prev_c)
             if k > 0:
                 below = b.value(b.vec(p + "grad.h", k - 1, t), False)
-                b.edge(f"{p}h{k - 1}@{t}", f"{p}h{k}@{t}", _w("W_xh", k, L, part.name), "input", g, below)
+                b.edge(f"{p}h{k - 1}@{t}", f"{p}h{k}@{t}", _w("W_xh", k, L, part.name) + _READ * b.spec.reads_out,
+                       "input", g, below)
+
+
+_READ = " y<sub>t</sub>"  # a reads-out cell's edges out of h_t carry y_t, read from it (eq.output_equation)
 
 
 def _w(name: str, layer: int, L: int, part: str = "") -> str:
@@ -205,7 +210,8 @@ def _add_outputs(b: _Builder, part: Part, L: int, out_tokens: list[str] | None) 
         b.node(key, "y", part, t, -1, "y", value=b.value(y, False), label=label,
                hover=f"<b>output y<sub>t</sub>, t = {t}</b>{'<br>target ' + label if label else ''}<br>"
                      f"||y<sub>t</sub>|| = {_fmt(b.value(y, False))}<br>{eq.OUTPUT}")
-        b.edge(f"{p}h{L - 1}@{t}", key, _w("W_hy", 0, 1), "output", g, b.value(b.vec(p + "grad.h", L - 1, t), False))
+        b.edge(f"{p}h{L - 1}@{t}", key, _w("W_hy", 0, 1) + _READ * b.spec.reads_out, "output", g,
+               b.value(b.vec(p + "grad.h", L - 1, t), False))
         if part.outputs == "all":
             b.node(f"{p}L@{t}", "L_t", part, t, -1, "L_t", value=float("nan"), label="",
                    hover=f"<b>loss L<sub>t</sub>, t = {t}</b><br>{eq.STEP_LOSS}")
