@@ -234,6 +234,9 @@ def test_the_probe_records_the_gates_the_stabiliser_and_the_exact_jacobian(arch,
         assert {"c", "n", "m"} <= set(trace.snapshot().tensors)
         assert state_heatmap(trace, "c").layout.title.text.startswith("Stored cell state")  # not the LSTM's c_t
     else:  # ∂C_t/∂C_(t−1) = f′_t I per head: the law from the decays is the measured Jacobian
+        from rnnviz.plots.spectra import decay_figure
+
+        assert "what it keeps is σ(f̃" in decay_figure(trace).layout.title.subtitle.text.replace("<br >", " ")
         assert trace["h"].shape[-1] == H * MLSTM_HEAD and trace["decay"].shape == trace["h"].shape
         for layer in (0, 1):
             torch.testing.assert_close(torch.from_numpy(diagonal_jacobian_by_lag(trace, layer).norm),

@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from rnnviz.analysis.gradients import block_spectra
 from rnnviz.analysis.memory import write_shares
 from rnnviz.analysis.traces import check_index, visible
+from rnnviz.cells import get_spec
 from rnnviz.plots.axes import MONOSPACE
 from rnnviz.plots.budget import f32
 from rnnviz.plots.hidden import state_heatmap
@@ -77,12 +78,16 @@ def singular_value_figure(w_hh, blocks: list[str], theme: Theme = NORMAL, title:
 def decay_figure(trace, layer: int = 0, sample: int = 0, prefix: str | None = None, tokens: list[str] | None = None,
                  theme: Theme = NORMAL) -> go.Figure:
     """What a linear recurrence (minGRU, minLSTM) has in place of W_hh's spectrum: each unit's decay a_t over time,
-    the eigenvalues of its step Jacobian diag(a_t), on a fixed 0 to 1 colour scale."""
+    the eigenvalues of its step Jacobian diag(a_t), on a fixed 0 to 1 colour scale. The mLSTM's are f′_t, which
+    carry its stabiliser's rescaling: the subtitle says so, and points to its forget gate."""
     fig = state_heatmap(trace, "decay", layer, sample, prefix, tokens=tokens, theme=theme)
     fig.update_traces(zmin=0.0, zmax=1.0, colorbar={"title": {"text": "a<sub>t</sub>"}},
                       selector={"type": "heatmap"})
+    stored = (" The mLSTM's are f′<sub>t</sub> = σ(f̃<sub>t</sub>) e<sup>m<sub>t−1</sub>−m<sub>t</sub></sup> of its "
+              "stored memory, 1 wherever the stabiliser rescales; what it keeps is σ(f̃<sub>t</sub>) (Gates page)."
+              if get_spec(trace.arch).family == "mlstm" else "")
     return style(fig, theme, None, "Eigenvalues of ∂h<sub>t</sub>/∂h<sub>t−1</sub> = diag(a<sub>t</sub>), in (0, 1): "
-                 "bright keeps h (and its gradient); the input decides.")
+                 "bright keeps h (and its gradient); the input decides." + stored)
 
 
 def lambda_figure(traces: list, layer: int = 0, prefix: str = "", theme: Theme = NORMAL) -> go.Figure:
