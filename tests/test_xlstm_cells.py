@@ -315,6 +315,9 @@ def test_the_view_pages_open_on_xlstm_cells_and_offer_the_edits_that_apply():
                 assert any("exponential" in md.value for md in at.markdown)
             if path == "gradients":
                 assert at.radio(key="whatif.kind").options == edits[arch]
+                if arch == "mlstm":  # its unit u is value channel u: rows 16u to 16u + 15 of the memory's heat map
+                    at.radio(key="whatif.kind").set_value("ablate").run()
+                    assert "rows 16·u to 16·u + 15" in at.number_input(key="whatif.unit").help
                 shown = "Eigenvalues of W<sub>hh</sub>" if arch == "slstm" else "Decay a<sub>t</sub>"
                 assert shown in titles
             if path == "graph":

@@ -44,7 +44,10 @@ def draw(subject: Subject, layer: int, prefix: str, sample: int = 0) -> None:
     elif what == "clamp":
         edit, label = (lambda m: with_forget_clamped(m, layer, stack)), "forget gate = 1"
     else:
-        u = st.number_input("Unit", 0, subject.cfg.hidden_size - 1, 0, key="whatif.unit")
+        n = subject.model.spec.state_per_unit  # S6's N states per channel, the mLSTM's row of C per value channel
+        u = st.number_input("Unit", 0, subject.cfg.hidden_size - 1, 0, key="whatif.unit", help=None if n == 1 else
+                            f"Unit u is channel u of the layer's {subject.cfg.hidden_size}; its {n} state numbers are "
+                            f"rows {n}·u to {n}·u + {n - 1} of the Hidden-states heat map.")
         edit, label = (lambda m: ablated(m, int(u), layer, stack)), f"unit {u} ablated"
     x, y = subject.traced_batch()  # the latest probe's own sequences: "before" is the curve drawn above
     loss_fn = subject.task.loss if subject.task is not None and y is not None else None
