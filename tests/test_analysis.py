@@ -243,8 +243,8 @@ def test_saturation_fractions_counted_by_hand():
     np.testing.assert_allclose(df["frac_high"], [2 / 8, 0], rtol=1e-6)
     both = A.saturation_many([tr, tr], ["a", "b"])
     assert list(both["label"]) == ["a", "a", "b", "b"]
-    xl = fake_trace("slstm", **{"gate.i": gi, "gate.f": gi, "h": torch.zeros(1, 2, 4, 2)})
-    assert list(A.saturation(xl)["gate"]) == ["f", "f"]  # exp(ĩ − m) is 1 where it set m: not a gate wide open
+    xl = fake_trace("slstm", **{"gate.i": gi, "gate.f": gi, "h": torch.zeros(1, 2, 4, 2)})  # exp(ĩ − m) is no gate
+    assert list(A.saturation(xl)["gate"]) == ["f", "f"]
     with pytest.raises(ValueError, match="no sigmoid gates"):
         A.saturation(probe(token_model("rnn_tanh"), tokens()))
 
@@ -288,8 +288,8 @@ def test_a_reads_out_cell_passes_y_on_to_the_next_layer_and_the_head(arch):
     model = build_model(ModelConfig(arch=arch, vocab_size=V, hidden_size=16, output_size=V, num_layers=2))
     g = A.unrolled_graph(probe(model, tokens()), "many-to-one")
     e = g.edges.set_index(["src", "dst"])
-    assert e.loc[("h0@2", "h1@2"), "weight"].endswith("y<sub>t</sub>")
-    assert e.loc[(f"h1@{T - 1}", f"y@{T - 1}"), "weight"].endswith("y<sub>t</sub>")
+    assert e.loc[("h0@2", "h1@2"), "weight"].endswith("y<sub>t</sub>") and e.loc[
+        (f"h1@{T - 1}", f"y@{T - 1}"), "weight"].endswith("y<sub>t</sub>")
     assert "passes on y<sub>t</sub> =" in g.nodes.set_index("id").loc["h0@2", "hover"]
     plain = A.unrolled_graph(probe(token_model("gru", layers=2), tokens()), "many-to-one").edges
     assert not plain["weight"].str.contains("y<sub>t</sub>").any()  # h_t itself goes on
