@@ -96,7 +96,7 @@ def embed_input(model: nn.Module, cfg: ModelConfig, x: Tensor) -> Tensor:
         return model.embedding(x)
     if x.dim() != 3 or x.shape[-1] != cfg.input_size:
         raise ValueError(f"vector input must have shape (batch, time, {cfg.input_size}); got {tuple(x.shape)}")
-    x = x.to(model.head.weight.dtype if model.head is not None else torch.float32)  # float32, or a .double() copy's
+    x = x.to(next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32))  # a .double() copy's
     return model.input_proj(x) if cfg.input_proj else x
 
 

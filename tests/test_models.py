@@ -157,3 +157,13 @@ def test_seq2seq_generate_and_padding():
         m(torch.randint(0, 6, (2, 5)), torch.tensor([[1, 9, 0], [0, 0, 0]]))
     out = m(torch.randint(0, 6, (2, 5)), torch.tensor([[1, 2, -100], [0, 3, 1]]))[0]
     assert torch.isfinite(nn.functional.cross_entropy(out.reshape(-1, 4), torch.tensor([1, 2, -100, 0, 3, 1])))
+
+
+@pytest.mark.parametrize("head", [0, 3])
+def test_a_double_model_takes_float32_vectors_at_its_own_precision(head):
+    """A .double() copy (the float64 gradient checks) casts float32 input to float64, with or without a head."""
+    m = build_model(ModelConfig(arch="gru", input_size=4, hidden_size=5, output_size=head)).double()
+    x = torch.randn(2, 3, 4)
+    out, _ = m(x)
+    assert out.dtype == torch.float64
+    torch.testing.assert_close(out, m(x.double())[0], rtol=1e-12, atol=1e-12)  # no float32 detour

@@ -144,6 +144,7 @@ def test_subtitles_wrap_between_words_keep_authored_breaks_and_reflow_when_resty
     assert all(len(re.sub(r"<[^>]+>", "", x)) <= 40 for x in lines)
     assert wrap('<span style="color: red">aaaa bbbb</span> cccc', 10) == (
         '<span style="color: red">aaaa bbbb</span>' + SOFT_BREAK + "cccc")  # never inside a tag
+    assert wrap("&lt;b&gt; " * 9, 12).count(SOFT_BREAK) == 2  # an escaped "<b>" is three characters on screen
     fig = style(go.Figure(), subtitle="word " * 40)
     normal = fig.layout.title.subtitle.text.split(SOFT_BREAK)
     wide = style(fig, PRESENTATION).layout.title.subtitle.text.split(SOFT_BREAK)  # reflowed, not broken twice

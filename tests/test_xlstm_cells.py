@@ -219,6 +219,7 @@ def test_the_probe_records_the_gates_the_stabiliser_and_the_exact_jacobian(arch,
         assert trace["gate.i"][:, :, 0].min() == 1
     if arch == "slstm":
         from rnnviz.plots.gates import cell_state_figure, cell_vs_hidden, stabiliser_figure
+        from rnnviz.analysis import unrolled_graph
         from rnnviz.plots.hidden import state_heatmap
 
         assert trace["n"].min() >= 1.0 - 1e-6  # the normaliser: m_0 = −∞ makes n_1 = 1, and n never shrinks below
@@ -233,6 +234,8 @@ def test_the_probe_records_the_gates_the_stabiliser_and_the_exact_jacobian(arch,
         torch.testing.assert_close(torch.tensor(stabiliser_figure(trace, 1, 1).data[0].z), trace["m"][1, 1].T, **F32)
         assert {"c", "n", "m"} <= set(trace.snapshot().tensors)
         assert state_heatmap(trace, "c").layout.title.text.startswith("Stored cell state")  # not the LSTM's c_t
+        graph = unrolled_graph(trace, "many-to-one").nodes.set_index("id")
+        assert "e<sup>−m<sub>t</sub></sup> as stored" in graph.loc["c0@3", "hover"]
     else:  # ∂C_t/∂C_(t−1) = f′_t I per head: the law from the decays is the measured Jacobian
         from rnnviz.plots.spectra import decay_figure
 

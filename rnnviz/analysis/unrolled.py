@@ -141,6 +141,7 @@ def _add_states(b: _Builder, part: Part, L: int) -> None:
     what = "" if b.unit is None else f"[unit {b.unit}]"
     name = part.name + " " if part.name else ""
     passes = f"<br>passes on {eq.output_equation(b.spec)}" if b.spec.reads_out else ""  # y_t, not h_t
+    stored = " e<sup>−m<sub>t</sub></sup> as stored" if "m" in b.spec.carried else ""  # the sLSTM's, rescaled
     for t in range(part.steps):
         g = part.first + t
         for k in range(L):
@@ -153,7 +154,7 @@ def _add_states(b: _Builder, part: Part, L: int) -> None:
                 c, gc = b.vec(p + "c", k, t), b.vec(p + "grad.c", k, t)
                 cv = b.value(c, True)
                 b.node(f"{p}c{k}@{t}", "c", part, t, k, f"c{k}", dx=-0.3, value=cv, label="",
-                       hover=f"<b>{name}c<sub>t</sub>{what}, layer {k}, t = {t}</b><br>value {_fmt(cv)}"
+                       hover=f"<b>{name}c<sub>t</sub>{stored}{what}, layer {k}, t = {t}</b><br>value {_fmt(cv)}"
                              f"<br>||dL/dc<sub>t</sub>|| = {_fmt(b.value(gc, False))}<br>{eq.cell_equation(b.spec)}")
                 b.edge(f"{p}c{k}@{t}", f"{p}h{k}@{t}", "", "cell", g, b.value(gc, False))
             if t > 0:

@@ -209,7 +209,7 @@ def wrap(text: str, width: int) -> str:
     for para in text.replace(SOFT_BREAK, " ").split("<br>"):
         lines, line, seen = [], [], 0
         for word in _SPACE.split(para):
-            n = len(_TAG.sub("", html.unescape(word)))
+            n = len(html.unescape(_TAG.sub("", word)))  # "&lt;b&gt;" shows as three characters, "<b>" as none
             if line and seen + 1 + n > width:
                 lines.append(" ".join(line))
                 line, seen = [], 0
