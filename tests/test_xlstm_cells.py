@@ -217,6 +217,10 @@ def test_the_probe_records_the_gates_the_stabiliser_and_the_exact_jacobian(arch,
     assert 0 < trace["gate.i"].min() and trace["gate.i"].max() <= 1.0 and (trace["gate.i"] == 1).any()
     if arch == "slstm":  # m_0 = −∞: at the first step the input is written whole
         assert trace["gate.i"][:, :, 0].min() == 1
+    from rnnviz.plots.graph import unrolled_figure
+
+    said = unrolled_figure(trace, "many-to-one").layout.title.subtitle.text
+    assert ("W<sub>hh</sub>" in said) == (arch == "slstm")  # the graph names W_hh only where the cell has one
     if arch == "slstm":
         from rnnviz.plots.gates import cell_state_figure, cell_vs_hidden, stabiliser_figure
         from rnnviz.analysis import unrolled_graph

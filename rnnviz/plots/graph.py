@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
 from rnnviz.analysis.unrolled import Unrolled, unrolled_graph
+from rnnviz.cells import get_spec
 from rnnviz.plots.budget import f32
 from rnnviz.plots.theme import GATE_COLORS, GRADIENT_SCALE, MUTED, NORMAL, Theme, style
 
@@ -173,6 +174,8 @@ def unrolled_figure(trace, sequence_type: str, sample: int = 0, start: int | Non
                                                   "bgcolor": "rgba(255,255,255,0.85)"})
     walk = "" if bptt_step is None else f" · backward pass {bptt_step} step{'s' if bptt_step != 1 else ''} back"
     return style(fig, theme, f"Unrolled {trace.arch} ({sequence_type}), sample {sample}{walk}",
-                 "Same label, same matrix: W<sub>xh</sub>, W<sub>hh</sub>, W<sub>hy</sub> are shared by every step"
+                 "Same label, same matrix: W<sub>xh</sub>, "
+                 + ("W<sub>hh</sub>, " if get_spec(trace.arch).has_w_hh else "")
+                 + "W<sub>hy</sub> are shared by every step"
                  + ("; (enc) and (dec) are the encoder's and the decoder's own. " if both else ". ")
                  + "Edge width and colour: the gradient that reached its tail.")
