@@ -174,7 +174,8 @@ def came_back(outcomes: Sequence[Outcome]) -> list[Claim]:
         Claim("The mLSTM chooses from the input: in every seed one head keeps 0.9 or more of its memory across the "
               "lag, and its input gate, which reads only the token, opens for some class symbols far wider than for "
               "any distractor (ĩ higher by 2 or more, 7 times the weight), so a sequence that starts with one of "
-              f"them holds half or more of that head's memory there at the end (an even write gives 1/{LINEAR_LAG + 1}).",
+              "them holds half or more of that head's memory there at the end (an even write gives "
+              f"1/{LINEAR_LAG + 1}).",
               all(h["kept"] >= 0.9 and h["i_first"] - h["i_later"] >= 2 and h["share"] >= 0.5 for h in heads),
               "; ".join(f"head {h['head'] + 1} keeps {h['kept']:.3f}, ĩ {h['i_first']:.1f} at a first symbol and at "
                         f"most {h['i_later']:.1f} at a distractor, share {h['share']:.2f}" for h in heads)),

@@ -57,9 +57,10 @@ def head_for_step(trace: Trace, step: int = 0, layer: int = -1) -> int:
     return int(write_shares(trace, layer)[:, step].mean(0).argmax())
 
 
-def input_gate_by_token(trace: Trace, tokens: list[list[str]], head: int, layer: int = 0) -> dict[str, float]:
-    """The mLSTM's ĩ_t of one head for each distinct input token (the mean over its occurrences; in layer 0 every
-    occurrence has the same ĩ, as it reads only x_t), in first-seen order; tokens[b][t] labels sample b's step t."""
+def input_gate_by_token(trace: Trace, tokens: list[list[str]], head: int, layer: int = -1) -> dict[str, float]:
+    """The mLSTM's ĩ_t of one head (of the top layer, as write_shares) for each distinct input token, the mean over
+    its occurrences (in layer 0 every occurrence has the same ĩ: it reads only x_t), in first-seen order;
+    tokens[b][t] labels sample b's step t."""
     if not _mlstm(trace):
         raise ValueError(f"the exponential input gate is the mLSTM's; a {trace.arch} cell has none")
     a_i = tensor(trace, "preact.i", resolve_prefix(trace, None))

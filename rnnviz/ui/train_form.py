@@ -102,8 +102,9 @@ def controls() -> dict:
                   "output is read from their state, are not offered." if seq2seq else ""))
     cell = SPECS[st.session_state[by["arch"].key]]
     sizes = tuple(h for h in HIDDEN if not cell.head_blocks or h % cell.state_per_unit == 0)  # whole mLSTM heads
-    if st.session_state.get(by["hidden"].key) not in sizes:
-        st.session_state[by["hidden"].key] = _nearest(st.session_state.get(by["hidden"].key) or sizes[0], sizes)
+    asked = st.session_state.get(by["hidden"].key)
+    if asked not in sizes:  # e.g. ?arch=mlstm&hidden=8 in a link, or 8 left from another cell
+        st.session_state[by["hidden"].key] = _nearest(asked or sizes[0], sizes)
     c2.select_slider("Hidden units", sizes, key=by["hidden"].key, help="Units per layer; more learn more, slower." + (
         f" This cell's heads are {cell.state_per_unit} units wide." if len(sizes) < len(HIDDEN) else ""))
     c3.slider("Layers", 1, 4, key=by["layers"].key, help="Stacked recurrent layers.")

@@ -29,9 +29,9 @@ def came_back(lesson: Lesson) -> None:
     cold = {name: untrained("first_symbol", arch, 32, LINEAR_LAG) for arch, name in REACH.items()}
     widgets.figure(grad_compare({n: s.latest for n, s in cold.items()}, theme=theme,
                                 title="How far back the gradient reaches at initialisation",
-                                subtitle=f"Untrained, the same {LINEAR_LAG}-step input. The LRU's λ fill the unit disk, "
-                                "its largest near the rim, and the mLSTM's forget gates start at 0.95 to 0.998: both "
-                                "carry it back to the first symbol. The minGRU's decays start near 0.5, and its "
+                                subtitle=f"Untrained, the same {LINEAR_LAG}-step input. The LRU's λ fill the unit "
+                                "disk, its largest near the rim, and the mLSTM's forget gates start at 0.95 to 0.998: "
+                                "both carry it back to the first symbol. The minGRU's decays start near 0.5, and its "
                                 "gradient fades like the tanh RNN's."),
                    "lesson9.reach", name="reach at initialisation")
     lru = cold["LRU"]
@@ -75,7 +75,8 @@ def came_back(lesson: Lesson) -> None:
             tokens = [cold["mLSTM"].input_labels(trace, b) for b in range(trace.inputs.shape[0])]  # its own probe
             head = head_for_step(trace, 0)
             live_figure([run], lambda: input_gate_figure(input_gate_by_token(trace, tokens, head), head,
-                                                         theme=widgets.theme()), "lesson9.gate", name="mLSTM input gate")
+                                                         theme=widgets.theme()), "lesson9.gate",
+                        name="mLSTM input gate")
             live_figure([run], lambda: write_share_figure(trace, head, [f"starts with {t[0]}" for t in tokens],
                                                           theme=widgets.theme()), "lesson9.writes", name="mLSTM writes")
 
