@@ -4,7 +4,8 @@ import streamlit as st
 from rnnviz.analysis import input_connectivity, recurrent_weights, spectral_radius
 from rnnviz.plots.connectivity import connectivity_figure
 from rnnviz.plots.gradients import grad_curve, grad_heat_figure, jacobian_figure
-from rnnviz.plots.spectra import decay_figure, eigenvalue_figure, lambda_figure, singular_value_figure
+from rnnviz.plots.spectra import (decay_figure, eigenvalue_figure, kept_figure, lambda_figure,
+                                  singular_value_figure)
 from rnnviz.ui import pickers, race, state, whatif_panel, widgets
 
 st.title("Gradient flow through time")
@@ -41,6 +42,9 @@ def draw(layer: int, sample: int):
     if not has_w_hh:  # a linear recurrence: its step Jacobian's eigenvalues are the decays the input sets
         widgets.figure(decay_figure(trace, layer, sample, prefix, tokens, theme), "gradients.decay",
                        trace.frame(prefix + "decay", sample=sample), name="decays")
+        if s.model.spec.family == "mlstm":  # f′ above is of its rescaled stored memory; what it keeps is σ(f̃)
+            widgets.figure(kept_figure(trace, layer, sample, prefix, tokens, theme), "gradients.kept",
+                           trace.frame(prefix + "gate.f", sample=sample), name="forget gates")
         return
     w = recurrent_weights(s.model, prefix, layer)
     left, right = widgets.side_by_side(2)

@@ -241,9 +241,11 @@ def test_the_probe_records_the_gates_the_stabiliser_and_the_exact_jacobian(arch,
         graph = unrolled_graph(trace, "many-to-one").nodes.set_index("id")
         assert "e<sup>−m<sub>t</sub></sup> as stored" in graph.loc["c0@3", "hover"]
     else:  # ∂C_t/∂C_(t−1) = f′_t I per head: the law from the decays is the measured Jacobian
-        from rnnviz.plots.spectra import decay_figure
+        from rnnviz.plots.spectra import decay_figure, kept_figure
 
-        assert "what it keeps is σ(f̃" in decay_figure(trace).layout.title.subtitle.text.replace("<br >", " ")
+        said = decay_figure(trace).layout.title.subtitle.text.replace("<br >", " ")
+        assert "what it keeps is its forget gate" in said
+        torch.testing.assert_close(torch.tensor(kept_figure(trace, 1, 1).data[0].z), trace["gate.f"][1, 1].T, **F32)
         assert trace["h"].shape[-1] == H * MLSTM_HEAD and trace["decay"].shape == trace["h"].shape
         for layer in (0, 1):
             torch.testing.assert_close(torch.from_numpy(diagonal_jacobian_by_lag(trace, layer).norm),
@@ -325,8 +327,9 @@ def test_the_view_pages_open_on_xlstm_cells_and_offer_the_edits_that_apply():
                 if arch == "mlstm":  # its unit u is value channel u: rows 16u to 16u + 15 of the memory's heat map
                     at.radio(key="whatif.kind").set_value("ablate").run()
                     assert "rows 16·u to 16·u + 15" in at.number_input(key="whatif.unit").help
-                shown = "Eigenvalues of W<sub>hh</sub>" if arch == "slstm" else "Decay a<sub>t</sub>"
-                assert shown in titles
+                shown = ["Eigenvalues of W<sub>hh</sub>"] if arch == "slstm" else ["Decay a<sub>t</sub>",
+                                                                                  "What the mLSTM keeps"]
+                assert all(t in titles for t in shown)
             if path == "graph":
                 assert "Step by step and as one scan" in titles
             if path == "checkpoints":  # W_ih split into its blocks, the per-head gates one row per head

@@ -84,10 +84,22 @@ def decay_figure(trace, layer: int = 0, sample: int = 0, prefix: str | None = No
     fig.update_traces(zmin=0.0, zmax=1.0, colorbar={"title": {"text": "a<sub>t</sub>"}},
                       selector={"type": "heatmap"})
     stored = (" The mLSTM's are f′<sub>t</sub> = σ(f̃<sub>t</sub>) e<sup>m<sub>t−1</sub>−m<sub>t</sub></sup> of its "
-              "stored memory, 1 wherever the stabiliser rescales; what it keeps is σ(f̃<sub>t</sub>) (Gates page)."
+              "stored memory, 1 wherever the stabiliser rescales; what it keeps is its forget gate σ(f̃<sub>t</sub>)."
               if get_spec(trace.arch).family == "mlstm" else "")
     return style(fig, theme, None, "Eigenvalues of ∂h<sub>t</sub>/∂h<sub>t−1</sub> = diag(a<sub>t</sub>), in (0, 1): "
                  "bright keeps h (and its gradient); the input decides." + stored)
+
+
+def kept_figure(trace, layer: int = 0, sample: int = 0, prefix: str | None = None, tokens: list[str] | None = None,
+                theme: Theme = NORMAL) -> go.Figure:
+    """The mLSTM's forget gate σ(f̃_t) per channel over time, on the 0 to 1 scale of decay_figure: what it keeps
+    of its memory each step, without the stabiliser's rescaling (analysis.memory.kept_decay)."""
+    fig = state_heatmap(trace, "gate.f", layer, sample, prefix, tokens=tokens, theme=theme)
+    fig.update_traces(zmin=0.0, zmax=1.0, colorbar={"title": {"text": "σ(f̃<sub>t</sub>)"}},
+                      selector={"type": "heatmap"})
+    return style(fig, theme, f"What the mLSTM keeps: its forget gate σ(f̃<sub>t</sub>), layer {layer}, sample {sample}",
+                 "The share of its memory each step carries on (one gate per head, on each of its channels): the "
+                 "product over a lag is what survives it.")
 
 
 def lambda_figure(traces: list, layer: int = 0, prefix: str = "", theme: Theme = NORMAL) -> go.Figure:
