@@ -145,6 +145,7 @@ def test_subtitles_wrap_between_words_keep_authored_breaks_and_reflow_when_resty
     assert wrap('<span style="color: red">aaaa bbbb</span> cccc', 10) == (
         '<span style="color: red">aaaa bbbb</span>' + SOFT_BREAK + "cccc")  # never inside a tag
     assert wrap("&lt;b&gt; " * 9, 12).count(SOFT_BREAK) == 2  # an escaped "<b>" is three characters on screen
+    assert wrap("|λ| > 0.9 " * 8, 30).count(SOFT_BREAK) >= 2  # a bare ">" is text, not the end of a tag
     fig = style(go.Figure(), subtitle="word " * 40)
     normal = fig.layout.title.subtitle.text.split(SOFT_BREAK)
     wide = style(fig, PRESENTATION).layout.title.subtitle.text.split(SOFT_BREAK)  # reflowed, not broken twice

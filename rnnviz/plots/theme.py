@@ -197,7 +197,6 @@ def _style_trace(trace, theme: Theme) -> None:
 
 
 _TAG = re.compile(r"<[^>]+>")
-_SPACE = re.compile(r" (?![^<]*>)")  # a space between words, not one inside a tag such as <span style="a: b">
 SOFT_BREAK = "<br >"  # a break wrap() made: plotly reads it as <br> (its own pattern is /<br(\s+.*)?>/i), and a
 # second wrap (at presentation width) can tell it from an authored "<br>", which it keeps
 
@@ -208,7 +207,8 @@ def wrap(text: str, width: int) -> str:
     paras = []
     for para in text.replace(SOFT_BREAK, " ").split("<br>"):
         lines, line, seen = [], [], 0
-        for word in _SPACE.split(para):
+        kept = _TAG.sub(lambda m: m.group(0).replace(" ", "\0"), para)  # a tag's own spaces (<span style="a: b">)
+        for word in (w.replace("\0", " ") for w in kept.split(" ")):
             n = len(html.unescape(_TAG.sub("", word)))  # "&lt;b&gt;" shows as three characters, "<b>" as none
             if line and seen + 1 + n > width:
                 lines.append(" ".join(line))
