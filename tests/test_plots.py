@@ -13,7 +13,7 @@ from rnnviz import analysis as A
 from rnnviz import plots as P
 from rnnviz.build import build_model
 from rnnviz.models import ModelConfig
-from rnnviz.plots.budget import decimate_grid, decimate_line, grid_factors
+from rnnviz.plots.budget import SCATTER_MAX_POINTS, decimate_grid, decimate_line, grid_factors
 from rnnviz.plots.theme import GATE_COLORS, PRESENTATION, PRESENTATION_MIN_FONT
 from rnnviz.sampling import Generated
 from rnnviz.trace import LAYERED, Trace, probe
@@ -414,6 +414,14 @@ def test_cell_state_and_c_against_h(lstm_trace):
     cvh = P.cell_vs_hidden(lstm_trace, layer=1)
     np.testing.assert_allclose(cvh.data[0].x, lstm_trace["c"][1, 0].numpy().ravel())
     np.testing.assert_allclose(cvh.data[1].y, np.tanh(cvh.data[1].x), atol=1e-6)
+    assert "drawn" not in cvh.layout.title.subtitle.text  # all of them
+    long = probe(token_model("lstm"), torch.randint(0, V, (1, 1200)))  # H · 1200 pairs: thinned, and it says so
+    thin = P.cell_vs_hidden(long)
+    n = long["c"][0, 0].numel()
+    k = -(-n // SCATTER_MAX_POINTS)
+    np.testing.assert_allclose(thin.data[0].x, long["c"][0, 0].numpy().ravel()[::k])
+    said = thin.layout.title.subtitle.text.replace("<br >", " ")
+    assert f"One pair in {k} drawn ({-(-n // k):,} of {n:,})" in said and k > 1
 
 
 def test_snapshots_pick_the_ith_trace(lstm_trace):

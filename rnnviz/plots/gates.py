@@ -198,7 +198,8 @@ def _cell(trace: Trace, layer: int, sample: int, p: str) -> tuple[np.ndarray, st
 def cell_vs_hidden(trace: Trace, layer: int = 0, sample: int = 0, prefix: str | None = None,
                    theme: Theme = NORMAL) -> go.Figure:
     """Every (c_t, h_t) pair of every unit, coloured by t, over the curve h = tanh(c) (h = c without output
-    activation; the sLSTM's c_t / n_t against h = c / n): h_t lies between 0 and that curve, o_t saying how far."""
+    activation; the sLSTM's c_t / n_t against h = c / n): h_t lies between 0 and that curve, o_t saying how far.
+    Beyond SCATTER_MAX_POINTS pairs an even stride of them is drawn, and the subtitle says how many."""
     p = resolve_prefix(trace, prefix)
     spec = get_spec(trace.arch)
     c, name, _ = _cell(trace, layer, sample, p)
@@ -220,9 +221,11 @@ def cell_vs_hidden(trace: Trace, layer: int = 0, sample: int = 0, prefix: str | 
     fig.update_xaxes(title_text=f"cell state {name}")
     fig.update_yaxes(title_text="hidden state h<sub>t</sub>")
     fig.update_layout(legend={"x": 0.01, "y": 0.99, "bgcolor": "rgba(255,255,255,0.85)"})  # clear of the colour bar
+    thinned = (f" One pair in {keep[1] - keep[0]} drawn ({keep.size:,} of {t.size:,}), spread evenly."
+               if keep.size < t.size else "")
     return style(fig, theme, f"{name} against h<sub>t</sub>, layer {layer}, sample {sample}",
-                 "h is c / n scaled by the output gate: no squashing, the normaliser keeps it in [−1, 1]."
-                 if normalised else "c is free to grow; h is c squashed and scaled by the output gate.")
+                 ("h is c / n scaled by the output gate: no squashing, the normaliser keeps it in [−1, 1]."
+                  if normalised else "c is free to grow; h is c squashed and scaled by the output gate.") + thinned)
 
 
 def saturation_figure(data, labels: list[str] | None = None, layer: int = 0, theme: Theme = NORMAL) -> go.Figure:
