@@ -14,7 +14,7 @@ prefix = pickers.stack(subject, "hidden")
 c1, c2, c3 = st.columns(3)
 order = c1.selectbox("Order units by", ["index", "variance", "pc1", "cluster"], key="hidden.order",
                      help="variance: busiest first; pc1: along the main direction of change; cluster: similar units together.")
-stored = "m" in subject.model.spec.carried  # the sLSTM keeps c_t divided by e^(m_t), its stabiliser
+stored = subject.model.spec.rescaled_cell  # the sLSTM keeps c_t divided by e^(m_t), its stabiliser
 quantity = c2.selectbox("Show", ["h", "c"] if subject.model.spec.has_cell else ["h"], key="hidden.quantity",
                         format_func={"h": "hidden state h_t",
                                      "c": "stored cell state c_t e^(−m_t)" if stored else "cell state c_t"}.get)

@@ -75,6 +75,12 @@ class CellSpec:
         return sum(self.block_width(b, hidden) for b in self.blocks)
 
     @property
+    def rescaled_cell(self) -> bool:
+        """True where the cell state is stored divided by exp(m_t), its stabiliser (the sLSTM): a view of c_t then
+        shows that stored number, and says so."""
+        return self.has_cell and "m" in self.carried
+
+    @property
     def rho_sets_rate(self) -> bool:
         """True where ∂h_t/∂h_{t−1} is diag(φ′) W_hh-like, so ρ(W_hh)^lag is the rate to compare with."""
         return self.has_w_hh and self.transition in RHO_TRANSITIONS

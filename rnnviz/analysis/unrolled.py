@@ -141,7 +141,7 @@ def _add_states(b: _Builder, part: Part, L: int) -> None:
     what = "" if b.unit is None else f"[unit {b.unit}]"
     name = part.name + " " if part.name else ""
     passes = f"<br>passes on {eq.output_equation(b.spec)}" if b.spec.reads_out else ""  # y_t, not h_t
-    stored = " e<sup>−m<sub>t</sub></sup> as stored" if "m" in b.spec.carried else ""  # the sLSTM's, rescaled
+    stored = " e<sup>−m<sub>t</sub></sup> as stored" if b.spec.rescaled_cell else ""  # the sLSTM's
     for t in range(part.steps):
         g = part.first + t
         for k in range(L):
