@@ -134,6 +134,11 @@ def test_train_page_trains_and_stops():
         time.sleep(0.25)
         at.run()
     assert_no_exception(at)
+    files = lambda: sorted((b.proto.url, b.proto.deferred_file_id) for b in at.get("download_button")  # noqa: E731
+                           if b.proto.label in ("Download checkpoint", "Run setup (JSON)"))
+    before = files()
+    at.run()  # a redraw (the controls poll each second) keeps each file's id: a click in between still finds it
+    assert files() == before and len(before) == 2, before
 
 
 VIEWS = ["graph", "gradients", "hidden", "gates", "attention", "generate", "checkpoints"]

@@ -3,6 +3,7 @@ controls that act on the run (a fragment of their own, so they act at once). Not
 """
 from __future__ import annotations
 
+import functools
 import json
 import time
 from pathlib import Path
@@ -75,15 +76,25 @@ def _controls(run_id: str) -> None:
                     help="End the run; it keeps its weights, history and probes, and becomes a checkpoint.")
     else:
         c[0].caption(VIEW_ONLY)
-    setup.download_button("Run setup (JSON)", data=lambda: json.dumps(run.spec.to_dict(), indent=1),
+    # The downloads' data is given as it is, not as a callable: a callable's file is registered anew, under a new
+    # id, each time this fragment redraws (each second while it polls), and a click landing on the old button
+    # meanwhile found nothing ("Deferred file not found"); the same bytes keep the same id across redraws.
+    setup.download_button("Run setup (JSON)", data=json.dumps(run.spec.to_dict(), indent=1),
                           file_name="rnnviz-run-setup.json", mime="application/json", on_click="ignore",
                           key="live.setup", help="Load it with 'Load a setup' above to train this run again.")
     if not active and run.saved and Path(run.saved).is_file():
-        checkpoint.download_button("Download checkpoint", data=lambda: Path(run.saved).read_bytes(),
+        saved = Path(run.saved).stat()
+        checkpoint.download_button("Download checkpoint", data=_file_bytes(run.saved, saved.st_mtime_ns, saved.st_size),
                                    file_name=f"rnnviz-{run.spec.arch}-{run.spec.task}.safetensors",
                                    mime="application/octet-stream", on_click="ignore", key="live.download",
                                    help="Weights, configuration, history and probe traces; open it on the "
                                         "Checkpoints page.")
+
+
+@functools.lru_cache(maxsize=4)
+def _file_bytes(path: str, mtime_ns: int, size: int) -> bytes:
+    """A finished run's checkpoint, read once per version of the file (not at every redraw of the controls)."""
+    return Path(path).read_bytes()
 
 
 def overlay_runs(run: RunState) -> dict[str, list[dict]]:

@@ -97,6 +97,8 @@ def test_sessions_train_at_once(browser, server):
 
         try:
             wait_for(look, 150, interval=0.5, what="every session's Step to pass 0")
+            # enough polls to judge, however fast the sessions started (polls answered slowly come fewer a second)
+            wait_for(lambda: len(poller.latencies) >= 10, 2 * HEALTH_TIMEOUT, what="ten health polls")
         except TimeoutError as e:
             for i, page in enumerate(pages):
                 screenshot(page, f"load-session-{i}")
