@@ -6,6 +6,7 @@ connection pool); pages read RunStates under the pool's lock and never talk to a
 """
 from __future__ import annotations
 
+import math
 import multiprocessing as mp
 import os
 import secrets
@@ -18,9 +19,21 @@ from pathlib import Path
 from rnnviz.jobs.worker import PAUSE, RUN, STOP, run_worker, unpack_trace
 from rnnviz.run import ACTIVE, RunRecord, RunSpec
 
+
+def _seconds(name: str, default: float) -> float:
+    """A duration the environment may set (a positive number of seconds), else `default`."""
+    try:
+        value = float(os.environ.get(name, default))
+    except ValueError:
+        return default
+    return value if math.isfinite(value) and value > 0 else default
+
+
 HEARTBEAT_TIMEOUT = 90.0  # seconds without a poll before a worker is stopped: survives a refresh or reconnect
 OWNER_GONE = 30.0  # seconds without a poll from the owner's session before someone holding the link may take over
-QUEUE_ABANDONED = 20.0  # a queued run whose page has not polled for this long is dropped before it starts
+# a queued run whose page has not polled for this long is dropped before it starts (RNNVIZ_QUEUE_ABANDONED_SECONDS:
+# the browser tests shorten it to see a closed page's run dropped)
+QUEUE_ABANDONED = _seconds("RNNVIZ_QUEUE_ABANDONED_SECONDS", 20.0)
 MAX_RUNS_IN_MEMORY = 64  # finished runs beyond this are dropped from memory (their autosave stays on disk)
 MAX_TRACES_PER_RUN = 12  # probe snapshots a run keeps in server memory (thinned evenly, newest kept)
 RUNS_DIR_BYTES = 512 * 2**20  # autosaves on disk; the oldest are pruned beyond this
