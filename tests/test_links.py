@@ -218,3 +218,23 @@ def test_remembered_settings_that_no_longer_fit_fall_back(app):
     assert not at.exception, at.exception
     assert at.session_state["train.task"] == "reverse"
     assert at.session_state["train.seq_len"] <= 50 and at.session_state["train.hidden"] != 999
+
+
+def test_the_owner_of_a_run_is_the_browser_across_page_loads_and_never_another_browser():
+    """Issue #15: ownership by Streamlit session was lost on a refresh (hence a takeover rule that also handed the
+    run to whoever held its link). The XSRF cookie's token, unmasked, names the browser: its mask changes at each
+    page load (tornado's "2|mask|masked token|time"), the token does not."""
+    from rnnviz.ui.state import browser_id
+
+    def cookie(token: bytes, mask: bytes) -> str:
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(token))
+        return f"2|{mask.hex()}|{masked.hex()}|1795865214"
+
+    token, other = bytes(range(16)), bytes(range(1, 17))
+    first, reload = browser_id(cookie(token, b"\x3e\xc8\x58\x67")), browser_id(cookie(token, b"\x67\x8b\x07\x61"))
+    assert first and first == reload
+    assert browser_id(cookie(other, b"\x3e\xc8\x58\x67")) != first
+    assert browser_id("2|678b0761|2c17c18c69b7a5b406919ed24bc5ccd0|1795865214") == \
+        browser_id("2|3ec85867|75549e8a30f4fab25fd2c1d4128693d6|1795865214")  # two loads of one real browser
+    for bad in (None, "", "1|abc", "2|zz|00|1", "2|0102|0304|1", "2|01020304||1"):
+        assert browser_id(bad) is None

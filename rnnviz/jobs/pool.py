@@ -29,8 +29,7 @@ def _seconds(name: str, default: float) -> float:
     return value if math.isfinite(value) and value > 0 else default
 
 
-HEARTBEAT_TIMEOUT = 90.0  # seconds without a poll before a worker is stopped: survives a refresh or reconnect
-OWNER_GONE = 30.0  # seconds without a poll from the owner's session before someone holding the link may take over
+HEARTBEAT_TIMEOUT = 90.0  # seconds without a poll from its owner before a worker is stopped: survives a reconnect
 # a queued run whose page has not polled for this long is dropped before it starts (RNNVIZ_QUEUE_ABANDONED_SECONDS:
 # the browser tests shorten it to see a closed page's run dropped)
 QUEUE_ABANDONED = _seconds("RNNVIZ_QUEUE_ABANDONED_SECONDS", 20.0)
@@ -45,14 +44,13 @@ class RunState:
     what only the server knows (owner, process, autosave path)."""
 
     id: str
-    owner: str  # the browser session that started it
+    owner: str  # the browser that started it (rnnviz.ui.state.session_token); only it may pause, resume or stop
     spec: RunSpec  # resolved
     record: RunRecord = field(default_factory=lambda: RunRecord("queued", max_traces=MAX_TRACES_PER_RUN))
     state_dict: dict | None = None  # the latest weights (numpy), for the views' model replica
     saved: str | None = None  # autosave path
     created: float = field(default_factory=time.time)
-    heartbeat: float = field(default_factory=time.monotonic)  # any page watching it
-    owner_seen: float = field(default_factory=time.monotonic)  # the owner's session polling
+    heartbeat: float = field(default_factory=time.monotonic)  # the owner's page polling it
     version: int = 0  # bumps on every change, so pages can skip redrawing what has not changed
     proc: object = None
     outbox: object = None
@@ -110,15 +108,15 @@ class WorkerPool:
             return [r for r in self.runs.values() if r.owner == owner]
 
     def claim(self, run_id: str, session: str) -> bool:
-        """Whether `session` may pause, resume and stop the run: its owner may; another session (someone who opened
-        the run's link) only watches, unless the run has ended or its owner has not polled for OWNER_GONE seconds
-        (the owner refreshed the page or closed it): then the newcomer takes it over."""
+        """Whether `session` may pause, resume and stop the run: only its owner, while it trains. Someone who opened
+        its link watches it and can copy its settings; once the run has ended, whoever opens it holds it (there is
+        nothing left to control, and its downloads are everyone's)."""
         with self.lock:
             run = self.runs.get(run_id)
             if run is None:
                 return False
-            if run.owner != session and (run.status not in ACTIVE or time.monotonic() - run.owner_seen > OWNER_GONE):
-                run.owner, run.owner_seen = session, time.monotonic()
+            if run.owner != session and run.status not in ACTIVE:
+                run.owner = session
             return run.owner == session
 
     def add_finished(self, run: RunState) -> None:
@@ -126,13 +124,13 @@ class WorkerPool:
             self.runs[run.id] = run
 
     def heartbeat(self, run_id: str, session: str | None = None) -> None:
-        """A page is watching the run (its worker keeps training); from its owner's session, the owner is here."""
+        """The owner's page is watching the run, so its worker keeps training (None: code that owns the pool).
+        Watchers' polls do not count: a run whose owner has left stops, rather than hold a worker that nobody
+        may stop."""
         with self.lock:
             run = self.runs.get(run_id)
-            if run is not None:
+            if run is not None and (session is None or session == run.owner):
                 run.heartbeat = time.monotonic()
-                if session is not None and session == run.owner:
-                    run.owner_seen = run.heartbeat
 
     def queue_position(self, run_id: str) -> int | None:
         with self.lock:
@@ -222,8 +220,10 @@ class WorkerPool:
         for run in live:
             self._drain(run)
             with self.lock:
-                if time.monotonic() - run.heartbeat > HEARTBEAT_TIMEOUT and run.control is not None:
-                    run.control.value = STOP  # nobody is watching: a worker never outlives its page
+                gone = time.monotonic() - run.heartbeat > HEARTBEAT_TIMEOUT
+                if gone and run.control is not None and run.control.value != STOP:  # a worker never outlives its page
+                    run.control.value = STOP
+                    run.message = f"stopped: the browser that started it left ({HEARTBEAT_TIMEOUT:.0f} s unseen)"
                 if run.status in ACTIVE and not run.proc.is_alive() and run.outbox.empty():
                     run.status, run.message = "failed", run.message or "the training process ended unexpectedly"
                     run.version += 1
@@ -252,7 +252,7 @@ class WorkerPool:
         elif kind == "failed":
             run.status, run.message = "failed", payload
         elif kind == "done":
-            run.status, run.message = payload["status"], payload["diverged"]
+            run.status, run.message = payload["status"], payload["diverged"] or run.message  # or why it was stopped
             run.proc.join(timeout=1)
             prune_runs_dir(self.runs_dir, keep={r.saved for r in self.runs.values() if r.status in ACTIVE})
 

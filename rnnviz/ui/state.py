@@ -4,6 +4,7 @@ worker pool per server, and how a selection becomes the Subject every view draws
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import re
 import secrets
@@ -30,6 +31,7 @@ K_SESSION, K_RUNS, K_UPLOADS, K_CURRENT, K_REPLICAS = ("rnnviz.session", "rnnviz
                                                        "rnnviz.current", "rnnviz.replicas")
 RUN_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")  # what WorkerPool.submit makes (16 characters), with room to spare
 DOUBLE_CLICK_SECONDS = 1.0
+XSRF_COOKIE = "_streamlit_xsrf"  # set by Streamlit on every page load while XSRF protection is on (its default)
 K_PICKS = "rnnviz.picks"  # counts picks made outside the sidebar selector; part of the selector's key
 
 
@@ -50,9 +52,28 @@ def demo_subject(name: str) -> Subject:
 
 
 def session_token() -> str:
+    """Who owns the runs this session starts: this browser (the same across a refresh, a second tab and a link
+    reopened in it, but never another browser's), else, without Streamlit's XSRF cookie, this session alone."""
     if K_SESSION not in st.session_state:
-        st.session_state[K_SESSION] = secrets.token_hex(8)
+        st.session_state[K_SESSION] = browser_id(st.context.cookies.get(XSRF_COOKIE)) or secrets.token_hex(8)
     return st.session_state[K_SESSION]
+
+
+def browser_id(cookie: str | None) -> str | None:
+    """A name for the browser that sent Streamlit's XSRF cookie ("2|mask|masked token|time", as tornado writes it).
+    The mask changes each time the page loads; the token, unmasked, stays the browser's own until the browser
+    is closed. Only a hash of it is kept. None for a cookie of another form."""
+    parts = (cookie or "").split("|")
+    if len(parts) != 4 or parts[0] != "2":
+        return None
+    try:
+        mask, masked = bytes.fromhex(parts[1]), bytes.fromhex(parts[2])
+    except ValueError:
+        return None
+    if len(mask) != 4 or not masked:
+        return None
+    token = bytes(b ^ mask[i % 4] for i, b in enumerate(masked))
+    return "browser-" + hashlib.sha256(token).hexdigest()[:24]
 
 
 def my_runs() -> list[RunState]:
@@ -132,7 +153,7 @@ def restore_from_url() -> None:
         st.session_state["rnnviz.note"] = "That run's link has expired (the run was pruned); showing the demo."
         del st.query_params["run"]
         return
-    p.claim(run_id, session_token())  # control only if the owner is gone; otherwise this session watches
+    p.claim(run_id, session_token())  # control if this browser started it or it has ended; else it watches
     add_run(run_id)
 
 

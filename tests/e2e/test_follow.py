@@ -1,13 +1,13 @@
 """A training run seen by its owner and by a watcher (issues #14 and #15). The owner moves between pages with
 the sidebar, as a student would: Gradient flow, Hidden states and Gates show the newest probe and the training
 step they say they show rises with the run, never falling back by itself; a snapshot the owner slides back to
-stays put; the run stays in the link. A second browser holding the link watches the same run live, with one
+stays put; the run stays in the link, and a refresh of any page brings back the same page, run and control. A second browser holding the link watches the same run live, with one
 sentence where the controls would be: it cannot pause or stop it, while the owner still can, and it can copy the
 run's settings into its own form to train a variation."""
 import re
 
 import pytest
-from harness import new_page, open_app, pages, run_id, screenshot, step, wait_for
+from harness import new_page, open_app, pages, run_id, screenshot, showing, step, wait_for
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.e2e
@@ -38,9 +38,17 @@ def go(page, title: str) -> None:
     2 s, and on a busy machine it may never be idle for long; what each check needs, it waits for itself."""
     path = {t: p for _, t, p in pages()}[title]
     page.locator("[data-testid='stSidebarNav']").get_by_role("link", name=title, exact=True).click()
-    wait_for(lambda: page.evaluate("() => location.pathname").rstrip("/").endswith("/" + path), 30,
+    wait_for(lambda: page.evaluate("() => location.pathname").rstrip("/") == (f"/{path}" if path else ""), 30,
              what=f"the {title} page to open")
     expect(page.locator("h1").first).to_be_visible(timeout=60_000)
+
+
+def refresh(page, title: str, rid: str, label: str) -> None:
+    """Reloads the page, as a student presses F5: the same page comes back showing the same run."""
+    page.reload()
+    expect(page.locator("h1").first).to_be_visible(timeout=60_000)
+    wait_for(lambda: run_id(page) == rid, 30, what=f"the run in {title}'s link after a refresh")
+    wait_for(lambda: showing(page) == label, 30, what=f"{title} to show the run after a refresh, not {showing(page)!r}")
 
 
 def button(page, name: str):
@@ -60,6 +68,7 @@ def test_a_run_followed_by_its_owner_and_watched_through_its_link(page, server, 
         seen = wait_for(lambda: step(watcher), 30, what="the watcher's Step")
         wait_for(lambda: (step(watcher) or 0) > seen, 30, what="the watcher to see the run go on live")
 
+        label = showing(page)
         for title in ("Gradient flow", "Hidden states", "Gates"):
             go(page, title)
             assert run_id(page) == rid, f"{title} left the run out of the link"
@@ -67,6 +76,8 @@ def test_a_run_followed_by_its_owner_and_watched_through_its_link(page, server, 
             later = wait_for(lambda: (s := shown_step(page)) and s > first and s, 60,
                              what=f"{title} to show a later training step than {first}")
             assert shown_step(page) >= later, f"{title} fell back to an earlier step by itself"
+            refresh(page, title, rid, label)
+            wait_for(lambda: (shown_step(page) or 0) >= later, 60, what=f"{title} to follow the run after a refresh")
         screenshot(page, "gates-following-training")
         page.get_by_text("Follow training", exact=True).click()  # the owner stops following...
         slider = page.locator("[data-testid='stSlider']").filter(has_text="Training snapshot").get_by_role("slider")
@@ -77,8 +88,13 @@ def test_a_run_followed_by_its_owner_and_watched_through_its_link(page, server, 
         page.wait_for_timeout(2500)  # new probes arrive meanwhile (the view redraws every 2 s)
         assert shown_step(page) == pinned, "a snapshot the user chose moved by itself"
 
+        for title in ("Unrolled graph", "Attention", "Generate", "Checkpoints", "Overview"):  # the other pages
+            go(page, title)
+            assert run_id(page) == rid, f"{title} left the run out of the link"
+            refresh(page, title, rid, label)
         go(page, "Train")
-        button(page, "Pause").click()  # the owner still has control
+        refresh(page, "Train", rid, label)  # a refresh keeps the owner in control (the browser owns the run)
+        button(page, "Pause").click()
         expect(page.get_by_text("paused · step", exact=False)).to_be_visible(timeout=30_000)
         expect(watcher.get_by_text("paused · step", exact=False)).to_be_visible(timeout=30_000)
         assert button(watcher, "Resume").count() == 0

@@ -1,7 +1,8 @@
 """Issue #15: runs survive a server restart with their true status and leave no process behind, and a queued run
 whose browser was closed is dropped before it starts. These tests start servers of their own (the shared one
 must stay up): a server stopped with SIGTERM (as a service manager stops it) and one killed with SIGKILL (a
-crash, an out-of-memory kill), each mid-run; a new server on the same runs folder then opens the run's link."""
+crash, an out-of-memory kill), each mid-run; a new server on the same runs folder then opens the run's link (after
+SIGKILL the test reads the autosave that link would open, to save a third server start)."""
 import os
 import signal
 import time
@@ -10,6 +11,9 @@ from pathlib import Path
 import pytest
 from harness import new_page, open_app, queue_position, run_id, start_server, step, stop_server, wait_for
 from playwright.sync_api import expect
+
+from rnnviz.checkpoints import load_checkpoint
+from rnnviz.run import RunRecord
 
 pytestmark = pytest.mark.e2e
 LONG = "/train?task=parity&arch=lstm&hidden=16&steps=20000&seed={seed}"  # stopped by the test or by the kill
@@ -141,14 +145,9 @@ def test_restarts_keep_runs_with_their_true_status_and_closed_pages_free_the_que
         seen2 = stop_mid_run(second, crashing, signal.SIGKILL)
     finally:
         stop_server(second)
-
-    third = start_server(runs, tmp_path / "third.log", env)
-    try:
-        back = reopened(browser, third, rid2)
-        at = restored_step(back)
-        assert at >= seen2, f"after SIGKILL the run came back at step {at}, before the step {seen2} shown earlier"
-        close(back)
-    finally:
-        stop_server(third)
-    for server in (first, second, third):
+    # the page that shows a restored run was checked above; here the file it would read
+    record = RunRecord.from_checkpoint(load_checkpoint(runs / f"{rid2}.safetensors"))
+    assert record.status == "stopped" and record.step >= seen2, (record.status, record.step, seen2)
+    assert "server" in (record.message or ""), record.message
+    for server in (first, second):
         no_traceback(server)
