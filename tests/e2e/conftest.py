@@ -9,11 +9,13 @@ from harness import Server, launch_browser, new_page, start_server, stop_server
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (its hook would run first otherwise)
 def pytest_collection_modifyitems(items):
-    """Under pytest-xdist (scripts/test.sh runs two workers) every browser test goes to the same worker, in order,
-    with one server and one Chromium, while the other worker runs the rest of the suite."""
+    """Under pytest-xdist (scripts/test.sh runs two workers) every browser test that uses the shared server goes to
+    the same worker, in order, with one server and one Chromium, while the other worker runs the rest of the suite.
+    test_restart.py starts and kills servers of its own, so it may run on either worker."""
     for item in items:
         if item.nodeid.startswith("tests/e2e/"):
-            item.add_marker(pytest.mark.xdist_group("browser"))
+            own = item.nodeid.startswith("tests/e2e/test_restart.py")
+            item.add_marker(pytest.mark.xdist_group("restart" if own else "browser"))
 
 
 @pytest.fixture(scope="session")
