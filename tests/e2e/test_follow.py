@@ -1,9 +1,10 @@
-"""A training run seen by its owner and by a watcher (issues #14 and #15). The owner moves between pages with
-the sidebar, as a student would: Gradient flow, Hidden states and Gates show the newest probe and the training
-step they say they show rises with the run, never falling back by itself; a snapshot the owner slides back to
-stays put; the run stays in the link, and a refresh of any page brings back the same page, run and control. A second browser holding the link watches the same run live, with one
-sentence where the controls would be: it cannot pause or stop it, while the owner still can, and it can copy the
-run's settings into its own form to train a variation."""
+"""A training run seen by its owner and by a watcher (issues #14 and #15). The owner moves between pages with the
+sidebar, as a student would: Gradient flow, Hidden states and Gates show the newest probe and the training step
+they say they show rises with the run, never falling back by itself; a snapshot the owner slides back to stays
+put; the run stays in the link, and a refresh of any page brings back the same page, run and control. A second
+browser holding the link watches the same run live, with one sentence where the controls would be: it cannot
+pause or stop it, while the owner still can, and it can copy the run's settings into its own form to train a
+variation."""
 import re
 
 import pytest
