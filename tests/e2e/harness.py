@@ -268,6 +268,17 @@ def wait_for(predicate, timeout: float, interval: float = 0.2, what: str = "cond
         time.sleep(interval)
 
 
+def go(page, title: str) -> None:
+    """The sidebar's navigation, as a user moves between pages (the same session, not a new one). Waits for the
+    page to be the one asked for, not for it to fall idle: a page that follows a training run redraws every
+    2 s, and on a busy machine it may never be idle for long; what each check needs, it waits for itself."""
+    path = {t: p for _, t, p in pages()}[title]
+    page.locator("[data-testid='stSidebarNav']").get_by_role("link", name=title, exact=True).click()
+    wait_for(lambda: page.evaluate("() => location.pathname").rstrip("/") == (f"/{path}" if path else ""), 30,
+             what=f"the {title} page to open")
+    page.locator("h1").first.wait_for(timeout=60_000)
+
+
 def pages() -> list[tuple[str, str, str]]:
     """(file, title, url path) of every page the app's navigation has, from rnnviz.ui.pages_index.PAGES."""
     from rnnviz.ui.pages_index import PAGES

@@ -8,7 +8,7 @@ variation."""
 import re
 
 import pytest
-from harness import new_page, open_app, pages, run_id, screenshot, showing, step, wait_for
+from harness import go, new_page, open_app, run_id, screenshot, showing, step, wait_for
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.e2e
@@ -31,17 +31,6 @@ def shown_step(page) -> int | None:
     }""")
     m = re.search(r"step (\d+)", text or "")
     return int(m.group(1)) if m else None
-
-
-def go(page, title: str) -> None:
-    """The sidebar's navigation, as a user moves between pages (the same session, not a new one). Waits for the
-    page to be the one asked for, not for it to fall idle: a page that follows a training run redraws every
-    2 s, and on a busy machine it may never be idle for long; what each check needs, it waits for itself."""
-    path = {t: p for _, t, p in pages()}[title]
-    page.locator("[data-testid='stSidebarNav']").get_by_role("link", name=title, exact=True).click()
-    wait_for(lambda: page.evaluate("() => location.pathname").rstrip("/") == (f"/{path}" if path else ""), 30,
-             what=f"the {title} page to open")
-    expect(page.locator("h1").first).to_be_visible(timeout=60_000)
 
 
 def refresh(page, title: str, rid: str, label: str) -> None:
