@@ -4,7 +4,7 @@ other pages. The AppTests in tests/test_links.py check the same on the script; t
 from urllib.parse import quote
 
 import pytest
-from harness import go, open_app, wait_for, wait_idle
+from harness import go, open_app, wait_for
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.e2e
@@ -60,10 +60,8 @@ def test_the_form_keeps_its_settings_across_pages(tab, server):
     seed.fill("5")
     seed.press("Enter")
     wait_for(lambda: "seed=5" in tab.evaluate("() => location.href"), 30, what="the seed in the link")
-    go(tab, "Gates")
-    wait_idle(tab)
+    go(tab, "Unrolled graph")
     go(tab, "Train")
-    wait_idle(tab)
-    expect(seed).to_have_value("5")
+    expect(seed).to_have_value("5", timeout=30_000)
     task = tab.locator("[data-testid='stSelectbox']").filter(has_text="Task").locator("input")
     assert task.input_value().startswith("parity"), task.input_value()
