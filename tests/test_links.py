@@ -238,3 +238,19 @@ def test_the_owner_of_a_run_is_the_browser_across_page_loads_and_never_another_b
         browser_id("2|3ec85867|75549e8a30f4fab25fd2c1d4128693d6|1795865214")  # two loads of one real browser
     for bad in (None, "", "1|abc", "2|zz|00|1", "2|0102|0304|1", "2|01020304||1"):
         assert browser_id(bad) is None
+
+
+def test_a_setup_s_text_replaces_an_attached_text_file(app):
+    """Issue #15: with a text file attached, loading a setup (or copying a run) that brings its own text left the
+    file attached, and Train learned the file, not the text the form had just been given."""
+    import json
+
+    at = open_train(app, task="text_lm")
+    at.file_uploader[0].set_value(("mine.txt", ("the file's own text\n" * 8).encode(), "text/plain")).run()
+    assert at.text_area(key="train.text").disabled  # the attached file is what Train would learn
+    text = ("to be or not to be\n" * 8).strip()
+    setup = json.dumps({"task": "text_lm", "hidden": 16, "text": text}).encode()
+    at.file_uploader[1].set_value(("setup.json", setup, "application/json")).run()
+    assert not at.exception, at.exception
+    assert at.text_area(key="train.text").value == text and not at.text_area(key="train.text").disabled
+    assert not at.file_uploader[0].value, "the old file is still attached"

@@ -23,6 +23,7 @@ CLIPS = (0.0, 0.1, 0.5, 1.0, 5.0, 10.0)
 TBPTT = (0, 2, 5, 10, 20, 50)
 BATCHES = (4, 8, 16, 32, 64, 128)
 DEFAULT_TASK = "adding"
+K_TEXT_FILES = "train.textfile.n"  # how many times a setup has replaced the text uploader (its key's suffix)
 
 
 @st.cache_resource
@@ -139,16 +140,22 @@ def _user_text() -> None:
     """The text a text_lm run learns: pasted, or a UTF-8 file (checked by tasks.load_text)."""
     from rnnviz.tasks.text import DEFAULT_TEXT, MAX_TEXT_BYTES
 
-    f = st.file_uploader("Your text: a UTF-8 .txt file", type=["txt", "md", "py", "csv"], key="train.textfile",
+    f = st.file_uploader("Your text: a UTF-8 .txt file", type=["txt", "md", "py", "csv"], key=_text_file_key(),
                          help=f"Up to {MAX_TEXT_BYTES / 1e6:g} MB; the model learns to predict its next character.")
     st.text_area("…or paste text", DEFAULT_TEXT, height=150, key="train.text", disabled=f is not None)
+
+
+def _text_file_key() -> str:
+    """The text uploader's key. A setup or a copied run that brings its own text moves it to a new key, which
+    empties it: a file still attached from before would otherwise be trained on instead of that text."""
+    return f"train.textfile.{st.session_state.get(K_TEXT_FILES, 0)}"
 
 
 def user_text() -> str:
     """The chosen text, checked; ValueError (one sentence) if it is not usable."""
     from rnnviz.tasks import load_text
 
-    f = st.session_state.get("train.textfile")
+    f = st.session_state.get(_text_file_key())
     return load_text(f.getvalue() if f is not None else st.session_state.get("train.text", ""))
 
 
@@ -246,6 +253,7 @@ def fill(data: dict) -> None:
     st.session_state.setdefault(links.KEPT, {}).update(parsed)
     if name == "text_lm" and text is not None:
         st.session_state["train.text"] = text
+        st.session_state[K_TEXT_FILES] = st.session_state.get(K_TEXT_FILES, 0) + 1
 
 
 def preview(values: dict) -> None:
