@@ -21,6 +21,7 @@ def start() -> None:
         st.session_state["train.error"] = str(e)
 
 
+train_form.start_note()
 st.button("Train", type="primary", key="train.go", help="Start a run in a background worker.", on_click=start)
 if "train.error" in st.session_state:
     st.error(plain(st.session_state.pop("train.error")))

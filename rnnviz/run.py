@@ -47,6 +47,8 @@ class RunSpec:
     eval_every: int = 50  # steps between held-out evaluations
     eval_batch: int = 128  # held-out sequences (the probe's are its first probe_samples)
     max_traces: int = 24  # probe snapshots kept (thinned evenly beyond this, newest kept)
+    start_from: str | None = None  # a checkpoint file whose weights the model starts from (the app: a run's own
+    #                                save, named by the server, never by a link); the optimizer starts afresh
     label: str = ""  # how the run is named on screen ("" : made from the settings)
     lesson: str | None = None  # the lesson page that started it, if any
 
@@ -86,7 +88,9 @@ class RunSpec:
             forget_bias=self.forget_bias if has_forget else None,
             probe_every=self.probe_every or max(10, min(100, steps // 50)))
         spec = dataclasses.replace(spec, label=spec.label or spec.default_label())
-        spec.build(task)  # validates the model and training configs
+        _, model, _ = spec.build(task)  # validates the model and training configs
+        if spec.start_from is not None:
+            starting_weights(spec.start_from, model)  # checked before the run queues, not in its worker
         return spec
 
     def build(self, task=None):
@@ -124,6 +128,31 @@ class RunSpec:
         if unknown:
             raise ValueError(f"unknown run setting {unknown[0]!r}; known: {', '.join(sorted(known))}")
         return cls(**d)
+
+
+def starting_weights(path: str, model_cfg) -> dict:
+    """The state dict in the checkpoint at `path`, checked to fit a model built from `model_cfg` (same names and
+    shapes); ValueError (one sentence) if there is no such file or it does not fit."""
+    from pathlib import Path
+
+    from rnnviz.build import build_model
+    from rnnviz.checkpoints import load_checkpoint
+
+    if not Path(path).is_file():
+        raise ValueError("the run to start from has no saved weights yet; wait for its first save (a few seconds)")
+    import torch
+
+    weights = load_checkpoint(path).model.state_dict()
+    with torch.random.fork_rng(devices=[]):  # the shapes only: nobody's random stream moves
+        own = build_model(model_cfg, device="cpu").state_dict()
+    for name, tensor in own.items():
+        theirs = weights.get(name)
+        if theirs is None or theirs.shape != tensor.shape:
+            got = "missing" if theirs is None else f"of shape {tuple(theirs.shape)}"
+            raise ValueError(f"the weights to start from do not fit this network ({name} is {got}, this network's "
+                             f"is {tuple(tensor.shape)}): keep the task, architecture, width and layers to continue "
+                             "a run")
+    return {name: weights[name] for name in own}
 
 
 @dataclass

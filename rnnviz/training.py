@@ -126,7 +126,12 @@ class Trainer:
         """The trainer a RunSpec describes (resolved here: task defaults, attention rule, validation)."""
         spec = spec.resolved()
         task, model_cfg, cfg = spec.build()
-        return cls(task, model_cfg, cfg, device, spec)
+        trainer = cls(task, model_cfg, cfg, device, spec)
+        if spec.start_from is not None:  # in place: the optimizer already holds these parameters
+            from rnnviz.run import starting_weights
+
+            trainer.model.load_state_dict(starting_weights(spec.start_from, model_cfg))
+        return trainer
 
     # the record's parts, under the names callers have always used
     history = property(lambda self: self.record.history)

@@ -141,6 +141,45 @@ def test_train_page_trains_and_stops():
     assert files() == before and len(before) == 2, before
 
 
+def test_a_run_is_continued_from_its_weights_or_copied_to_start_from_scratch():
+    """Issue #15: someone holding a run could copy its settings, not its weights. "Continue from its weights" fills
+    the form and has Train start from the run's save, saying so above the Train button; "Start from scratch
+    instead" undoes that; a form changed to a network the weights do not fit gets one sentence."""
+    from rnnviz.ui import state
+
+    at = open_page("train.py", task="parity", arch="gru", hidden="8", steps="100")
+    def finished():
+        deadline = time.monotonic() + 120
+        while not [b for b in at.get("download_button") if b.proto.label == "Download checkpoint"]:
+            assert time.monotonic() < deadline, "the run never finished"
+            time.sleep(0.25)
+            at.run()
+
+    at.button(key="train.go").click().run()
+    finished()
+    current = lambda: state.pool().get(at.session_state["rnnviz.current"].removeprefix("run:"))  # noqa: E731
+    first = current()
+    at.button(key="live.continue").click().run()
+    assert_no_exception(at)
+    assert any(f"continues {first.label}" in i.value.replace("*", "").replace("\\", "") for i in at.info), \
+        [i.value for i in at.info]
+    at.button(key="train.go").click().run()
+    assert_no_exception(at)
+    second = current()
+    assert second.id != first.id and second.spec.start_from == first.saved and "continued" in second.label
+    finished()
+    assert second.status == "finished", (second.status, second.message)
+    at.button(key="live.copy").click().run()  # copy alone: from scratch
+    at.button(key="live.continue").click().run()
+    at.button(key="train.from_scratch").click().run()
+    assert not any("continues" in i.value for i in at.info)
+    at.button(key="live.continue").click().run()
+    at.select_slider(key="train.hidden").set_value(16).run()
+    at.button(key="train.go").click().run()
+    said = " ".join(e.value for e in at.error)
+    assert "do not fit this network" in said, said
+
+
 VIEWS = ["graph", "gradients", "hidden", "gates", "attention", "generate", "checkpoints"]
 
 

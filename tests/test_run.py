@@ -173,3 +173,22 @@ def test_an_orphaned_worker_saves_and_stops_by_itself(tmp_path, monkeypatch):
     assert tr.status == "stopped" and tr.step_count == 3
     saved = RunRecord.from_checkpoint(load_checkpoint(tmp_path / "run.safetensors"))
     assert saved.status == "stopped" and "the server it trained for stopped" in saved.message
+
+
+def test_a_run_started_from_a_save_has_its_weights_and_a_wrong_network_gets_one_sentence(tmp_path):
+    """Issue #15's "continue it": RunSpec.start_from loads a save's weights into the new run's model (checked against
+    the saved tensors), is refused in one sentence when the network differs, and before the file exists."""
+    spec = RunSpec(task="parity", arch="gru", hidden=8, steps=20)
+    first = Trainer.from_spec(spec)
+    for _ in first.reports():
+        pass
+    first.save(tmp_path / "first.safetensors")
+    cont = Trainer.from_spec(dataclasses.replace(spec, seed=5, start_from=str(tmp_path / "first.safetensors")))
+    fresh = Trainer.from_spec(dataclasses.replace(spec, seed=5))
+    for name, saved in first.model.state_dict().items():
+        torch.testing.assert_close(cont.model.state_dict()[name], saved, rtol=0, atol=0)
+    assert any(not torch.allclose(fresh.model.state_dict()[n], t) for n, t in first.model.state_dict().items())
+    with pytest.raises(ValueError, match="do not fit this network.*keep the task, architecture"):
+        dataclasses.replace(spec, hidden=16, start_from=str(tmp_path / "first.safetensors")).resolved()
+    with pytest.raises(ValueError, match="no saved weights yet"):
+        dataclasses.replace(spec, start_from=str(tmp_path / "none.safetensors")).resolved()

@@ -37,6 +37,8 @@ def register(sub) -> None:
     p.add_argument("--attention", choices=["none", "additive", "dot"], help="encoder-decoder tasks only")
     p.add_argument("--text", help="a UTF-8 text file for the text_lm task")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--start-from", metavar="FILE", help="a checkpoint of the same network (an rnnviz run's save): train "
+                   "on from its weights, with a fresh optimizer")
     p.add_argument("--probe-every", type=int, help="steps between probe traces (default: ~50 probes per run)")
     p.add_argument("--probe-samples", type=int, default=RunSpec.probe_samples, help="sequences in each probe")
     p.add_argument("--max-traces", type=int, default=RunSpec.max_traces, help="probe snapshots kept")

@@ -33,17 +33,23 @@ def controls(run: RunState) -> None:
     poll blanks the page now and then under load (Streamlit 1.67's frontend throws "Bad delta path index" and
     unmounts the app; tests/e2e/test_load.py caught it, whether the rerun came from st.rerun or a click)."""
     st.fragment(_controls, run_every=POLL_SECONDS if run.status in ACTIVE else None)(run.id)
-    if not state.pool().claim(run.id, state.session_token()):  # outside the fragment: the form above must redraw
-        st.button("Copy its settings into my form", key="live.copy", on_click=_copy, args=(run.id,),
+    in_control = state.pool().claim(run.id, state.session_token()) and run.status in ACTIVE
+    if not in_control:  # outside the fragment: the form above must redraw
+        c1, c2 = st.columns(2)
+        c1.button("Copy its settings into my form", key="live.copy", on_click=_copy, args=(run.id,),
                   help="The form above takes this run's settings; change what you like and press Train for a run "
-                       "of your own.")
+                       "of your own, trained from scratch.")
+        c2.button("Continue from its weights", key="live.continue", on_click=_copy, args=(run.id, True),
+                  help="The form above takes this run's settings, and Train starts from its latest saved weights "
+                       "(saved every few seconds while it trains) with a fresh optimizer.")
     note = st.session_state.pop("live.copied", None)
     if note:
         st.caption(note)
 
 
-def _copy(run_id: str) -> None:
-    """The watcher's copy button: fills the Train form with the run's settings (its RunSpec)."""
+def _copy(run_id: str, weights: bool = False) -> None:
+    """The copy buttons: fill the Train form with the run's settings (its RunSpec) and, with `weights`, have Train
+    start from the run's latest save (train_form.START_FROM)."""
     from rnnviz.ui import train_form
 
     run = state.pool().get(run_id)
@@ -53,6 +59,12 @@ def _copy(run_id: str) -> None:
         train_form.fill(run.spec.to_dict())
     except ValueError as e:
         st.session_state["live.copied"] = f"Its settings could not be copied ({plain(e, 200)})."
+        return
+    st.session_state.pop(train_form.START_FROM, None)
+    if weights:
+        st.session_state[train_form.START_FROM] = run_id
+        st.session_state["live.copied"] = (f"The form above now holds the settings of {plain(run.label)}, and Train "
+                                           "starts from its latest weights.")
         return
     st.session_state["live.copied"] = (f"The form above now holds the settings of {plain(run.label)}: press Train "
                                        "to train your own copy.")
@@ -79,7 +91,8 @@ def _controls(run_id: str) -> None:
     # The downloads' data is given as it is, not as a callable: a callable's file is registered anew, under a new
     # id, each time this fragment redraws (each second while it polls), and a click landing on the old button
     # meanwhile found nothing ("Deferred file not found"); the same bytes keep the same id across redraws.
-    setup.download_button("Run setup (JSON)", data=json.dumps(run.spec.to_dict(), indent=1),
+    setup_json = json.dumps({k: v for k, v in run.spec.to_dict().items() if k != "start_from"}, indent=1)  # no path
+    setup.download_button("Run setup (JSON)", data=setup_json,
                           file_name="rnnviz-run-setup.json", mime="application/json", on_click="ignore",
                           key="live.setup", help="Load it with 'Load a setup' above to train this run again.")
     if not active and run.saved and Path(run.saved).is_file():

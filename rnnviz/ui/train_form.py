@@ -23,6 +23,7 @@ CLIPS = (0.0, 0.1, 0.5, 1.0, 5.0, 10.0)
 TBPTT = (0, 2, 5, 10, 20, 50)
 BATCHES = (4, 8, 16, 32, 64, 128)
 DEFAULT_TASK = "adding"
+START_FROM = "train.start_from"  # a run id whose latest save Train starts from ("Continue from its weights")
 K_TEXT_FILES = "train.textfile.n"  # how many times a setup has replaced the text uploader (its key's suffix)
 
 
@@ -192,7 +193,32 @@ def spec(values: dict) -> RunSpec:
     knobs.update(steps=min(values["steps"], LIVE_MAX_STEPS), seed=int(values["seed"]),
                  forget_bias=values["forget_bias"] or None,  # 0 on the slider: torch's own initialisation
                  text=user_text() if values["task"] == "text_lm" else None)
+    source = starting_run()
+    if source is not None:  # its save, named here on the server (a link or a setup file never names a path)
+        knobs.update(start_from=source.saved or "", label=f"{source.label} · continued")  # "": not saved yet
     return RunSpec(**knobs)  # resolved (and checked) once, by state.start_run
+
+
+def starting_run():
+    """The run whose weights Train starts from ("Continue from its weights"), or None."""
+    from rnnviz.ui import state
+
+    run_id = st.session_state.get(START_FROM)
+    return state.pool().get(run_id) if run_id else None
+
+
+def start_note() -> None:
+    """Above the Train button, while Train would continue a run: says so, with a way back to a fresh start."""
+    source = starting_run()
+    if source is None:
+        st.session_state.pop(START_FROM, None)
+        return
+    c1, c2 = st.columns([3, 1])
+    c1.info(f"Train continues **{plain(source.label)}** from its latest save (step {source.step} or a little "
+            "later; saved every few seconds while it trains), with a fresh optimizer. Keep its task, architecture, "
+            "width and layers.")
+    c2.button("Start from scratch instead", key="train.from_scratch", on_click=st.session_state.pop,
+              args=(START_FROM, None))
 
 
 def setup_io(values: dict) -> None:
@@ -224,6 +250,7 @@ def _load_setup() -> None:
     f = st.session_state.get("train.setup.in")
     if f is None:
         return
+    st.session_state.pop(START_FROM, None)  # a loaded setup trains from scratch
     try:
         data = parse_json(f.getvalue().decode("utf-8"), "that file", "a setup")
         if not isinstance(data, dict):
