@@ -135,13 +135,13 @@ def starting_weights(path: str, model_cfg) -> dict:
     shapes); ValueError (one sentence) if there is no such file or it does not fit."""
     from pathlib import Path
 
+    import torch
+
     from rnnviz.build import build_model
     from rnnviz.checkpoints import load_checkpoint
 
     if not Path(path).is_file():
         raise ValueError("the run to start from has no saved weights yet; wait for its first save (a few seconds)")
-    import torch
-
     weights = load_checkpoint(path).model.state_dict()
     with torch.random.fork_rng(devices=[]):  # the shapes only: nobody's random stream moves
         own = build_model(model_cfg, device="cpu").state_dict()

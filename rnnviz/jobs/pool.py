@@ -221,7 +221,7 @@ class WorkerPool:
             self._drain(run)
             with self.lock:
                 gone = time.monotonic() - run.heartbeat > HEARTBEAT_TIMEOUT
-                if gone and run.control is not None and run.control.value != STOP:  # a worker never outlives its page
+                if gone and run.control is not None and run.control.value != STOP:  # its owner's page is gone
                     run.control.value = STOP
                     run.message = f"stopped: the browser that started it left ({HEARTBEAT_TIMEOUT:.0f} s unseen)"
                 if run.status in ACTIVE and not run.proc.is_alive() and run.outbox.empty():

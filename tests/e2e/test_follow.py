@@ -78,7 +78,7 @@ def test_a_run_followed_by_its_owner_and_watched_through_its_link(page, server, 
         page.wait_for_timeout(2500)  # new probes arrive meanwhile (the view redraws every 2 s)
         assert shown_step(page) == pinned, "a snapshot the user chose moved by itself"
 
-        for title in ("Unrolled graph", "Attention", "Generate", "Checkpoints", "Overview"):  # the other pages
+        for title in ("Unrolled graph", "Attention", "Generate", "Checkpoints"):  # the other view pages
             go(page, title)
             assert run_id(page) == rid, f"{title} left the run out of the link"
             refresh(page, title, rid, label)
