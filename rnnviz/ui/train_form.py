@@ -10,7 +10,7 @@ import streamlit as st
 from rnnviz.cells import SPECS
 from rnnviz.checkpoints.reading import parse_json
 from rnnviz.init import SCHEMES
-from rnnviz.run import RunSpec
+from rnnviz.run import ACTIVE, RunSpec
 from rnnviz.ui import links, widgets
 from rnnviz.ui.safe import plain
 
@@ -214,9 +214,10 @@ def start_note() -> None:
         st.session_state.pop(START_FROM, None)
         return
     c1, c2 = st.columns([3, 1])
-    c1.info(f"Train continues **{plain(source.label)}** from its latest save (step {source.step} or a little "
-            "later; saved every few seconds while it trains), with a fresh optimizer. Keep its task, architecture, "
-            "width and layers.")
+    when = (f"saved every few seconds while it trains; it is at step {source.step} now" if source.status in ACTIVE
+            else f"as it ended, at step {source.step}")
+    c1.info(f"Train continues **{plain(source.label)}** from its latest saved weights ({when}), with a fresh "
+            "optimizer. Keep its task, architecture, width and layers.")
     c2.button("Start from scratch instead", key="train.from_scratch", on_click=st.session_state.pop,
               args=(START_FROM, None))
 
