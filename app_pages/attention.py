@@ -3,6 +3,7 @@ import streamlit as st
 
 from rnnviz.plots.attention import attention_figure
 from rnnviz.ui import pickers, state, widgets
+from rnnviz.ui.safe import plain
 
 st.title("Attention")
 st.markdown("Each row is one output step of the decoder; each column one input token. Bright cells are where "
@@ -21,7 +22,8 @@ def draw(sample: int):
     widgets.figure(fig, "attention.map", trace.frame("attention", sample=sample), name="attention")
     if y is not None and s.task is not None:
         truth = "".join(s.task.describe_output(y[sample]))
-        st.markdown(f"Input **{''.join(src)}** → model wrote **{''.join(tgt)}** (target **{truth}**)")
+        st.markdown(f"Input **{plain(''.join(src))}** → model wrote **{plain(''.join(tgt))}** "
+                    f"(target **{plain(truth)}**)")  # tokens may come from an uploaded vocabulary: text only
 
 
 pickers.live(draw, sample)
