@@ -143,9 +143,12 @@ def test_restarts_keep_runs_with_their_true_status_and_closed_pages_free_the_que
         for name in ("Pause", "Resume", "Stop training"):  # whoever opens it now holds it, as a finished run
             if button(back, name).count():
                 expect(button(back, name)).to_be_disabled()
-        close(back)
-        crashing, rid2 = train(browser, second, seed=2)
-        seen2 = stop_mid_run(second, crashing, rid2, signal.SIGKILL)
+        open_app(back, second, LONG.format(seed=2))  # the same tab trains a new run, to be cut short by a kill
+        button(back, "Train").click()
+        rid2 = wait_for(lambda: (r := run_id(back)) != rid and r, 30, what="the new run's id in the link")
+        expect(button(back, "Pause")).to_be_enabled(timeout=60_000)
+        wait_for(lambda: (s := step(back)) and s != at, 30, what="the new run's Step")
+        seen2 = stop_mid_run(second, back, rid2, signal.SIGKILL)
     finally:
         stop_server(second)
     # the page that shows a restored run was checked above; here the file it would read

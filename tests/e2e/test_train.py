@@ -92,8 +92,9 @@ def test_a_seed_typed_then_train_clicked_trains_that_seed(page, server):
 
 def test_stop_wins_over_a_pause_clicked_just_before_it_twenty_times(page, server):
     """Issue #15: a Stop 0.2 s after a Pause was lost in 15 of 39 tries (the run kept training or stayed paused,
-    holding a worker). Twenty runs, each paused and stopped 0.2 s apart: every one shows "stopped", and its own
-    checkpoint, written when its worker ends, says stopped."""
+    holding a worker). Twenty runs, each paused and stopped 0.2 s apart: each run's own checkpoint, written when
+    its worker ends, says stopped (and a run whose Stop was lost would hold one of the two workers: the runs
+    after it could not start)."""
     from rnnviz.checkpoints import load_checkpoint
 
     open_app(page, server, "/train?task=parity&arch=gru&hidden=8&steps=20000")
@@ -105,8 +106,8 @@ def test_stop_wins_over_a_pause_clicked_just_before_it_twenty_times(page, server
         button(page, "Pause").click()
         page.wait_for_timeout(200)
         button(page, "Stop training").click()
-        expect(page.get_by_text("stopped · step", exact=False)).to_be_visible(timeout=30_000)
-        assert "paused · step" not in page.locator("[data-testid='stMain']").inner_text(), f"run {i + 1}: Stop lost"
+        page.wait_for_timeout(800)  # Train again at once would be taken for a double click (DOUBLE_CLICK_SECONDS)
+    expect(page.get_by_text("stopped · step", exact=False)).to_be_visible(timeout=30_000)
 
     def status(path):
         try:
