@@ -38,7 +38,7 @@ def refresh(page, title: str, rid: str, label: str) -> None:
     page.reload()
     expect(page.locator("h1").first).to_be_visible(timeout=60_000)
     wait_for(lambda: run_id(page) == rid, 30, what=f"the run in {title}'s link after a refresh")
-    wait_for(lambda: showing(page) == label, 30, what=f"{title} to show the run after a refresh, not {showing(page)!r}")
+    wait_for(lambda: showing(page) == label, 30, what=f"{title} to show the run after a refresh")
 
 
 def button(page, name: str):

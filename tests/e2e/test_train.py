@@ -89,7 +89,6 @@ def test_a_seed_typed_then_train_clicked_trains_that_seed(page, server):
     expect(button(page, "Download checkpoint")).to_be_visible(timeout=60_000)
 
 
-
 def test_stop_wins_over_a_pause_clicked_just_before_it_twenty_times(page, server):
     """Issue #15: a Stop 0.2 s after a Pause was lost in 15 of 39 tries (the run kept training or stayed paused,
     holding a worker). Twenty runs, each paused and stopped 0.2 s apart: each run's own checkpoint, written when
