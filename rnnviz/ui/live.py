@@ -181,7 +181,7 @@ def _charts(run: RunState, history: list[dict], heat: list, overlay: bool) -> No
         return
     loss, gradnorm, heatmap = _figures(run, history, heat, overlay)
     widgets.figure(*loss)
-    left, right = st.columns(2)
+    left, right = widgets.side_by_side()  # stacked full width in presentation mode: titles would be cut off
     with left:
         widgets.figure(*gradnorm)
     with right:

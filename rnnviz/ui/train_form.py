@@ -213,12 +213,11 @@ def start_note() -> None:
     if source is None:
         st.session_state.pop(START_FROM, None)
         return
-    c1, c2 = st.columns([3, 1])
     when = (f"saved every few seconds while it trains; it is at step {source.step} now" if source.status in ACTIVE
             else f"as it ended, at step {source.step}")
-    c1.info(f"Train continues **{plain(source.label)}** from its latest saved weights ({when}), with a fresh "
+    st.info(f"Train continues **{plain(source.label)}** from its latest saved weights ({when}), with a fresh "
             "optimizer. Keep its task, architecture, width and layers.")
-    c2.button("Start from scratch instead", key="train.from_scratch", on_click=st.session_state.pop,
+    st.button("Start from scratch instead", key="train.from_scratch", on_click=st.session_state.pop,
               args=(START_FROM, None))
 
 

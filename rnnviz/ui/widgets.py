@@ -25,7 +25,9 @@ html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
 [data-testid="stAppViewContainer"] input, [data-testid="stAppViewContainer"] textarea,
 [data-testid="stSelectbox"] div[value], [data-baseweb="select"] * { font-size: 1.1rem !important; }  /* widget values */
 .katex { font-size: 28px !important; }  /* st.latex: its sub- and superscripts scale down from this */
-[data-testid="stSidebar"] { min-width: 440px !important; }  /* page names at 22 px fit without ellipses */
+[data-testid="stSidebar"] { min-width: 440px !important; }  /* most page names at 22 px fit on one line... */
+[data-testid="stSidebarNavLink"] * { white-space: normal !important; text-overflow: clip !important; line-height: 1.3;
+                                     overflow: visible !important; }  /* ...the longest wrap, never cut */
 h1 { font-size: 3rem !important; } h2 { font-size: 2.3rem !important; } h3 { font-size: 1.8rem !important; }
 [data-testid="stSlider"] { padding-top: 0.7rem; }  /* room for the value above the thumb at projector size... */
 [data-testid="stSliderThumbValue"] { transform: translateY(-0.7rem); }  /* ...so it no longer sits on the track */
