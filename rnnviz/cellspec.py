@@ -56,6 +56,11 @@ class CellSpec:
     memory_gate: str = ""  # the gate that, near 1, keeps the old state (LSTM f, GRU z); "" if none
     reset_before: bool = False  # GRU family: r_t applied to h_{t−1} before W_hn (Cho et al. 2014; Keras
     # reset_after=False; ONNX linear_before_reset=0), not after it as torch.nn.GRU does
+    conv: int = 0  # > 0: a causal depthwise convolution of this width over u_t before the recurrence (Mamba's);
+    # the c slot then carries its window, the last `conv` values of u_t before it (carried names them)
+    residual: bool = False  # the layer is a pre-norm residual block (Mamba's): x̂_t = RMSNorm(x_t) feeds W_ih, and the
+    # layer outputs x_t + W_out y_t (x_t where it is H wide, else W_out y_t alone); Recurrent.layer_input adds x_t
+    # to the step's input gx after the input projection, so the step computes the whole block
 
     @property
     def num_blocks(self) -> int:

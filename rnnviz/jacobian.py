@@ -10,7 +10,6 @@ the rest are NaN.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from rnnviz.cells import step_fn
@@ -23,7 +22,7 @@ MAX_POINTS = 256
 
 def jacobian_norms(rnn: Recurrent, tape: Tape, layer: int, sample: int = 0) -> tuple[Tensor, str]:
     """(norms (T,), method) with norms[t] = ||∂h_{T-1}/∂h_t||_F; norms[T-1] = ||I||_F = sqrt(H)."""
-    w_ih, b_ih, w = rnn.layer(layer)
+    w = rnn.layer(layer)[2]
     step, spec = step_fn(rnn.spec), rnn.spec
     H = rnn.state_size  # the hidden size, or S6's H·N
     exact = H <= EXACT_MAX_HIDDEN
@@ -32,7 +31,7 @@ def jacobian_norms(rnn: Recurrent, tape: Tape, layer: int, sample: int = 0) -> t
     K = cot.shape[0]
     # the sample replicated K times: one ordinary backward then carries all K cotangents at once
     with torch.no_grad():
-        gx = F.linear(tape.inputs[layer][sample:sample + 1], w_ih, b_ih).expand(K, -1, -1)  # (K, T, G*H)
+        gx = rnn.layer_input(layer, tape.inputs[layer][sample:sample + 1]).expand(K, -1, -1)  # (K, T, ·)
     h = tape.h0[layer][sample:sample + 1].detach().expand(K, -1).clone()
     c = None if tape.c0[layer] is None else tape.c0[layer][sample:sample + 1].detach().expand(K, -1)
     T = gx.shape[1]

@@ -106,45 +106,79 @@ def init_lru(extra: dict[str, Tensor], w_ih: Tensor, r_min: float = 0.0, r_max: 
 
 
 S6_STATE = 4  # N, state numbers per channel: Mamba uses 16; 4 keeps the state (H·N) readable on screen
+MAMBA_CONV = 4  # K, the width of Mamba's causal convolution (its d_conv)
 
 
 def s6_step(gx: Tensor, h: Tensor, c: Tensor | None, w: LayerWeights, spec: CellSpec):
-    """S6, Mamba's selective state space (Gu & Dao 2023), in the smallest block that keeps its gating branch (no
-    convolution): per channel d of H, a state of N numbers whose forgetting depends on the input.
+    """S6, Mamba's selective state space (Gu & Dao 2023), in the smallest block that keeps its gating branch:
+    per channel d of H, a state of N numbers whose forgetting depends on the input.
         u_t = SiLU(W_xu x_t + b_u),  z_t = W_xz x_t + b_z                    (Mamba's two branches)
         Δ_t = softplus(W_Δ u_t + b_Δ),  B_t = W_B u_t,  C_t = W_C u_t          (selection: all from the input)
         h_t[d, n] = exp(Δ_t[d] A[d, n]) h_{t−1}[d, n] + Δ_t[d] B_t[n] u_t[d]   A = −exp(A_log) < 0
         y_t = (Σ_n C_t[n] h_t[·, n] + D ⊙ u_t) ⊙ SiLU(z_t)
     h is carried flat, (.., H·N) with n fastest; [W_Δ; W_B; W_C] is weight_x (H + 2N, H) (Mamba's x_proj and
     dt_proj in one, without the low rank), b_Δ is bias_dt. "decay" is exp(Δ_t A), the eigenvalues of
-    ∂h_t/∂h_{t−1}; gate.dt is Δ_t: large Δ forgets the past and takes in u_t, small Δ keeps the state."""
-    u, z, dt, B, C, A = _s6_inputs(gx, w)
+    ∂h_t/∂h_{t−1}; gate.dt is Δ_t: large Δ forgets the past and takes in u_t, small Δ keeps the state.
+
+    In Mamba's block (the `mamba` cell: spec.conv, spec.residual) the same recurrence sits between a causal
+    convolution and a residual connection, as Gu & Dao's Figure 3 draws it:
+        x̂_t = RMSNorm(x_t) ⊙ g                                              (Recurrent.layer_input, before W_ih)
+        u_t = SiLU(Σ_{j<K} w_conv[·, j] ⊙ ũ_{t−K+1+j} + b_conv),  ũ_t = W_xu x̂_t + b_u   (depthwise, causal, K = 4)
+        out_t = x_t + W_out y_t                                              (x_t where it is H wide, else 0)
+    The c slot carries the convolution's window [ũ_{t−K+1}, .., ũ_t] (K·H, oldest first); gx is [ũ_t; z_t; x_t]."""
+    window = _window(gx, c, w)
+    u, z, dt, B, C, A, r = _s6_inputs(gx, w, window)
     decay = torch.exp(dt.unsqueeze(-1) * A)  # (.., H, N)
     h = (decay * h.unflatten(-1, A.shape) + (dt * u).unsqueeze(-1) * B.unsqueeze(-2)).flatten(-2)
-    return h, None, {"gate.dt": dt, "preact.z": z, "u": u, "decay": decay.flatten(-2)} | s6_readout(gx, h, None, w)
+    rec = {"gate.dt": dt, "preact.z": z, "u": u, "decay": decay.flatten(-2)}
+    return h, window, rec | _s6_output(h, u, z, C, r, w)
 
 
 def s6_readout(gx: Tensor, h: Tensor, c: Tensor | None, w: LayerWeights) -> dict[str, Tensor]:
-    """S6's output from its state h_t: y_t = (Σ_n C_t[n] h_t[·, n] + D ⊙ u_t) ⊙ SiLU(z_t)."""
-    u, z, _, _, C, A = _s6_inputs(gx, w)
-    return {"y": ((h.unflatten(-1, A.shape) * C.unsqueeze(-2)).sum(-1) + w.extra["D"] * u) * F.silu(z)}
+    """S6's output from its state h_t (and, in Mamba's block, the window c the step returned):
+    y_t = (Σ_n C_t[n] h_t[·, n] + D ⊙ u_t) ⊙ SiLU(z_t), then out_t = x_t + W_out y_t in the block."""
+    u, z, _, _, C, _, r = _s6_inputs(gx, w, c)
+    return _s6_output(h, u, z, C, r, w)
 
 
-def _s6_inputs(gx: Tensor, w: LayerWeights):
-    """(u, z, Δ, B, C, A) of the step above, for one step (.., ·) or every step (B, T, ·) at once."""
-    u_pre, z = gx.chunk(2, -1)
-    u = F.silu(u_pre)
+def _s6_output(h: Tensor, u: Tensor, z: Tensor, C: Tensor, r: Tensor, w: LayerWeights) -> dict[str, Tensor]:
+    y = ((h.unflatten(-1, (u.shape[-1], -1)) * C.unsqueeze(-2)).sum(-1) + w.extra["D"] * u) * F.silu(z)
+    if "weight_out" in w.extra:  # Mamba's block: the out-projection and the residual connection
+        y = r + F.linear(y, w.extra["weight_out"])
+    return {"y": y}
+
+
+def _window(gx: Tensor, c: Tensor | None, w: LayerWeights) -> Tensor | None:
+    """The convolution's window after this step: c's last K−1 values of ũ and this step's ũ_t (None: no conv)."""
+    if "conv" not in w.extra:
+        return None
+    H = w.extra["conv"].shape[0]
+    return torch.cat([c[..., H:], gx[..., :H]], -1)
+
+
+def _s6_inputs(gx: Tensor, w: LayerWeights, window: Tensor | None = None):
+    """(u, z, Δ, B, C, A, r) of the step above, for one step (.., ·) or every step (B, T, ·) at once; with a
+    convolution, `window` is its input: (.., K·H) for one step, (B, T + K − 1, H) for every step."""
     A = -torch.exp(w.extra["A_log"])  # (H, N)
     H, N = A.shape
+    u_pre, z, r = gx.split([H, H, gx.shape[-1] - 2 * H], -1)  # r, the block's residual input: empty without one
+    if "conv" in w.extra:
+        k = w.extra["conv"]  # (H, K)
+        if gx.dim() == 3:  # every step at once: window is the sequence with the K − 1 values before it
+            u_pre = F.conv1d(window.transpose(1, 2), k.unsqueeze(1), w.extra["conv_bias"], groups=H).transpose(1, 2)
+        else:
+            u_pre = (window.unflatten(-1, (k.shape[1], H)) * k.T).sum(-2) + w.extra["conv_bias"]
+    u = F.silu(u_pre)
     dt_pre, B, C = F.linear(u, w.extra["weight_x"]).split([H, N, N], -1)
-    return u, z, F.softplus(dt_pre + w.extra["bias_dt"]), B, C, A
+    return u, z, F.softplus(dt_pre + w.extra["bias_dt"]), B, C, A, r
 
 
 @torch.no_grad()
 def init_s6(extra: dict[str, Tensor], w_ih: Tensor, dt_min: float = 1e-3, dt_max: float = 0.1,
             generator: torch.Generator | None = None) -> None:
     """Mamba's initialisation (mamba-minimal's): A = −(1, 2, .., N) per channel (S4D-real), D = 1, Δ's bias so
-    softplus(b_Δ) is log-uniform in [dt_min, dt_max], the projections uniform in ±1/sqrt(fan-in)."""
+    softplus(b_Δ) is log-uniform in [dt_min, dt_max], the projections uniform in ±1/sqrt(fan-in); in Mamba's block
+    the norm's gain 1 and the convolution as torch's Conv1d makes it (±1/sqrt(K), its fan-in)."""
     H, N = extra["A_log"].shape
     extra["A_log"].copy_(torch.log(torch.arange(1, N + 1, dtype=torch.float32)).expand(H, N))
     extra["D"].fill_(1.0)
@@ -152,21 +186,33 @@ def init_s6(extra: dict[str, Tensor], w_ih: Tensor, dt_min: float = 1e-3, dt_max
     extra["bias_dt"].copy_(dt + torch.log(-torch.expm1(-dt)))  # the inverse of softplus
     extra["weight_x"].uniform_(-H ** -0.5, H ** -0.5, generator=generator)
     w_ih.uniform_(-w_ih.shape[1] ** -0.5, w_ih.shape[1] ** -0.5, generator=generator)
+    if "conv" in extra:
+        bound = extra["conv"].shape[1] ** -0.5
+        extra["conv"].uniform_(-bound, bound, generator=generator)
+        extra["conv_bias"].uniform_(-bound, bound, generator=generator)
+    if "norm" in extra:
+        extra["norm"].fill_(1.0)
+        extra["weight_out"].uniform_(-H ** -0.5, H ** -0.5, generator=generator)
 
 
-def parallel_forward(gx: Tensor, h0: Tensor, w: LayerWeights, spec: CellSpec) -> tuple[Tensor, Tensor]:
-    """A whole layer as one scan: gx (B, T, G*H), h0 (B, H) -> (the layer's outputs (B, T, ·), h_T (B, H)),
-    equal to running the step over t."""
+def parallel_forward(gx: Tensor, h0: Tensor, c0: Tensor | None, w: LayerWeights,
+                     spec: CellSpec) -> tuple[Tensor, Tensor, Tensor | None]:
+    """A whole layer as one scan: gx (B, T, ·), h0 (B, H), c0 (B, ·) or None -> (the layer's outputs (B, T, ·),
+    h_T (B, H), c_T or None), equal to running the step over t."""
     if spec.family == "min":
         h = associative_scan(*coefficients(gx, spec), h0)
-        return h, h[:, -1]
+        return h, h[:, -1], None
     if spec.family == "s6":
-        u, z, dt, B, C, A = _s6_inputs(gx, w)
+        window = c_T = None
+        if spec.conv:  # the K − 1 values before the sequence, then the sequence: the convolution's input
+            H = w.extra["conv"].shape[0]
+            window = torch.cat([c0.unflatten(-1, (-1, H)), gx[..., :H]], 1)  # (B, K + T, H)
+            c_T, window = window[:, -spec.conv:].flatten(1), window[:, 1:]
+        u, z, dt, B, C, A, r = _s6_inputs(gx, w, window)
         a = torch.exp(dt.unsqueeze(-1) * A)  # (B, T, H, N)
         b = (dt * u).unsqueeze(-1) * B.unsqueeze(-2)
-        hs = associative_scan(a.flatten(-2), b.flatten(-2), h0).unflatten(-1, A.shape)
-        y = ((hs * C.unsqueeze(-2)).sum(-1) + w.extra["D"] * u) * F.silu(z)
-        return y, hs[:, -1].flatten(-2)
+        hs = associative_scan(a.flatten(-2), b.flatten(-2), h0)
+        return _s6_output(hs, u, z, C, r, w)["y"], hs[:, -1], c_T
     lam_re, lam_im, gamma = lru_lambda(w)
     N = lam_re.shape[0]
     bx_re, bx_im, dx = gx.split([N, N, 2 * N], -1)
@@ -174,7 +220,7 @@ def parallel_forward(gx: Tensor, h0: Tensor, w: LayerWeights, spec: CellSpec) ->
     h0_re, h0_im = h0.chunk(2, -1)
     s = associative_scan(lam, torch.complex(gamma * bx_re, gamma * bx_im), torch.complex(h0_re, h0_im))
     h = torch.cat([s.real, s.imag], -1)
-    return F.gelu(F.linear(h, w.extra["weight_c"]) + dx), h[:, -1]
+    return F.gelu(F.linear(h, w.extra["weight_c"]) + dx), h[:, -1], None
 
 
 _DIAGONAL = dict(has_w_hh=False, transition="diagonal", parallel="associative scan", torch_equivalent=None)
@@ -216,6 +262,17 @@ LINEAR_SPECS: dict[str, CellSpec] = {
                             "y_t = (C_t h_t + D ⊙ u_t) ⊙ SiLU(z_t)"),
                  gate_meanings=(("dt", "step size: Δ_t, large forgets h_{t−1} and takes in u_t, small keeps h"),),
                  carry="exp(Δ_t A) ⊙", state_per_unit=S6_STATE, reads_out=True, **_DIAGONAL),
+        CellSpec("mamba", "s6", ("u", "z"), ("dt",),
+                 summary="S6 inside Mamba's block (Gu & Dao 2023): a causal convolution before the selective state "
+                         "space, RMSNorm before the layer and a residual connection around it; stacks deep",
+                 equations=("x̂_t = RMSNorm(x_t) ⊙ g", "ũ_t = W_xu x̂_t + b_u",
+                            "u_t = SiLU(w_conv ∗ [ũ_{t−3}, .., ũ_t] + b_conv)", "z_t = W_xz x̂_t + b_z",
+                            "Δ_t = softplus(W_Δ u_t + b_Δ),  B_t = W_B u_t,  C_t = W_C u_t",
+                            "h_t = exp(Δ_t A) ⊙ h_{t−1} + Δ_t B_t u_t",
+                            "y_t = x_t + W_out ((C_t h_t + D ⊙ u_t) ⊙ SiLU(z_t))"),
+                 gate_meanings=(("dt", "step size: Δ_t, large forgets h_{t−1} and takes in u_t, small keeps h"),),
+                 carry="exp(Δ_t A) ⊙", state_per_unit=S6_STATE, reads_out=True, conv=MAMBA_CONV, residual=True,
+                 carried=tuple(f"ũ_{{t−{j}}}" for j in range(MAMBA_CONV - 1, 0, -1)) + ("ũ_t",), **_DIAGONAL),
     )
 }
 

@@ -20,6 +20,13 @@ from rnnviz.xlstm_cells import MLSTM_HEAD, init_mlstm, mlstm_parallel
 
 LRU_LOGS = ("nu_log", "theta_log", "gamma_log")  # the LRU's λ and γ, as the paper parametrises them
 EXTRA = {"lru": (*LRU_LOGS, "weight_c"), "s6": ("A_log", "D", "weight_x", "bias_dt")}  # a family's own weights
+CONV_EXTRA, BLOCK_EXTRA = ("conv", "conv_bias"), ("norm", "weight_out")  # Mamba's convolution; its residual block
+RMS_EPS = 1e-5  # the residual block's RMSNorm, as Mamba's
+
+
+def extra_names(spec: CellSpec) -> tuple[str, ...]:
+    """The names of a layer's own weights beyond W_ih, b_ih, W_hh, b_hh (LayerWeights.extra), in storage order."""
+    return EXTRA.get(spec.family, ()) + (CONV_EXTRA if spec.conv else ()) + (BLOCK_EXTRA if spec.residual else ())
 MAX_HIDDEN = 1024  # beyond this nothing trains or traces interactively on a CPU
 MAX_LAYERS = 4
 
@@ -91,6 +98,10 @@ class Recurrent(nn.Module):
                 N = self.spec.state_per_unit
                 shapes.update({f"A_log_l{k}": (H, N), f"D_l{k}": (H,), f"weight_x_l{k}": (H + 2 * N, H),
                                f"bias_dt_l{k}": (H,)})
+            if self.spec.conv:
+                shapes.update({f"conv_l{k}": (H, self.spec.conv), f"conv_bias_l{k}": (H,)})
+            if self.spec.residual:
+                shapes.update({f"norm_l{k}": (input_size if k == 0 else H,), f"weight_out_l{k}": (H, H)})
             for name, shape in shapes.items():
                 if fixed:
                     self.register_buffer(name, torch.empty(shape))
@@ -116,7 +127,7 @@ class Recurrent(nn.Module):
         """(weight_ih, bias_ih, LayerWeights) of layer k."""
         g = lambda n: getattr(self, f"{n}_l{k}", None)  # noqa: E731
         peep = {p: g(f"peephole_{p}") for p in "ifo"} if self.spec.peephole else None
-        extra = {n: g(n) for n in EXTRA.get(self.spec.family, ())} or None
+        extra = {n: g(n) for n in extra_names(self.spec)} or None
         return g("weight_ih"), g("bias_ih"), LayerWeights(g("weight_hh"), g("bias_hh"), peep, self.leak_rate, extra)
 
     @property
@@ -163,19 +174,19 @@ class Recurrent(nn.Module):
                 x = F.dropout(x, self.dropout, self.training)
             w_ih, b_ih, w = self.layer(k)
             if spec.parallel and scan:  # linear in h: every step at once, equal to the step loop
-                gx = F.linear(x, w_ih, b_ih)
+                gx = self.layer_input(k, x)
                 if spec.family == "mlstm":
                     x, h, c = mlstm_parallel(gx, h0[k], c0[k], w, spec)
-                    cs.append(c)
                 else:
-                    x, h = parallel_forward(gx, h0[k], w, spec)
+                    x, h, c = parallel_forward(gx, h0[k], None if c0 is None else c0[k], w, spec)
                 hs.append(h)
+                cs.append(c)
                 continue
             if spec.family == "gru" and not spec.reset_before:  # the hand-written BPTT is torch's GRU
                 x = fused.gru_layer(x, h0[k], w_ih, w.weight_hh, b_ih, w.bias_hh)
                 hs.append(x[:, -1])
                 continue
-            x, h, c = self._loop(x, h0[k], None if c0 is None else c0[k], w_ih, b_ih, w, None)
+            x, h, c = self._loop(x, h0[k], None if c0 is None else c0[k], k, w, None)
             hs.append(h)
             cs.append(c)
         return x, (torch.stack(hs), torch.stack(cs) if spec.carried else None)
@@ -187,14 +198,14 @@ class Recurrent(nn.Module):
         tape = tape if tape is not None else Tape()
         hs, cs = [], []
         for k in range(self.num_layers):
-            w_ih, b_ih, w = self.layer(k)
+            w = self.layer(k)[2]
             steps: list[dict[str, Tensor]] = []
             tape.inputs.append(x)
             h_init = h0[k].detach().requires_grad_()  # a leaf, so dL/dh_0 exists even for a fixed reservoir
             c_init = None if c0 is None else c0[k].detach().requires_grad_()
             tape.h0.append(h_init)
             tape.c0.append(c_init)
-            x, h, c = self._loop(x, h_init, c_init, w_ih, b_ih, w, steps)
+            x, h, c = self._loop(x, h_init, c_init, k, w, steps)
             tape.steps.append(steps)
             hs.append(h)
             cs.append(c)
@@ -207,22 +218,33 @@ class Recurrent(nn.Module):
         step, spec = step_fn(self.spec), self.spec
         h, c = list(h), list(c)
         for k in range(self.num_layers):
-            w_ih, b_ih, w = self.layer(k)
+            w = self.layer(k)[2]
             if tape is not None and len(tape.steps) <= k:
                 tape.steps.append([])
                 tape.h0.append(h[k])
                 tape.c0.append(c[k])
-            h[k], c[k], rec = step(F.linear(x_t, w_ih, b_ih), h[k], c[k], w, spec)
+            h[k], c[k], rec = step(self.layer_input(k, x_t), h[k], c[k], w, spec)
             if tape is not None:
                 rec["h"] = h[k]
                 tape.steps[k].append(rec)
-            y = rec.get("y", h[k])  # what the layer outputs: its state, or the LRU's readout of it
+            y = rec.get("y", h[k])  # what the layer outputs: its state, or its readout of it (LRU, S6's block)
             x_t = y if k == self.num_layers - 1 else F.dropout(y, self.dropout, self.training)
         return x_t, h, c
 
-    def _loop(self, x, h, c, w_ih, b_ih, w: LayerWeights, steps: list | None):
-        """One layer over time with cells.py's step; `steps` (if given) receives each step's record."""
-        gx = F.linear(x, w_ih, b_ih)  # (B, T, G*H), every step's input projection in one matmul
+    def layer_input(self, k: int, x: Tensor) -> Tensor:
+        """What layer k's step reads at each time step, from the layer's input x (.., D): gx = W_ih x + b_ih, every
+        step's input projection in one matmul. In a residual block (spec.residual, Mamba's) W_ih reads RMSNorm(x)
+        and x itself follows, for the step's residual connection (zeros where x is not H wide)."""
+        w_ih, b_ih, w = self.layer(k)
+        if not self.spec.residual:
+            return F.linear(x, w_ih, b_ih)
+        gx = F.linear(F.rms_norm(x, x.shape[-1:], w.extra["norm"], RMS_EPS), w_ih, b_ih)
+        return torch.cat([gx, x if x.shape[-1] == self.hidden_size else torch.zeros_like(gx[..., :self.hidden_size])],
+                         -1)
+
+    def _loop(self, x, h, c, k: int, w: LayerWeights, steps: list | None):
+        """Layer k over time with cells.py's step; `steps` (if given) receives each step's record."""
+        gx = self.layer_input(k, x)  # (B, T, ·)
         step, spec = step_fn(self.spec), self.spec
         outs = []
         for gx_t in gx.unbind(1):  # not gx[:, t]: each slice's backward would fill a whole (B, T, G*H) zero tensor

@@ -19,16 +19,19 @@ def test_list_json(capsys):
     names = [a["name"] for a in data["archs"]]
     assert names == ["rnn_tanh", "rnn_relu", "lstm", "gru", "gru_reset_before", "lstm_peephole", "lstm_nig",
                      "lstm_nfg", "lstm_nog", "lstm_cifg", "lstm_niaf", "lstm_noaf", "esn", "mingru", "minlstm", "lru",
-                     "s6", "slstm", "mlstm"]
+                     "s6", "mamba", "slstm", "mlstm"]
     lstm = data["archs"][2]
     assert lstm == lstm | {"family": "lstm", "gates": ["i", "f", "g", "o"], "torch_equivalent": "nn.LSTM"}
     arch = {a["name"]: a for a in data["archs"]}
-    for name in ("mingru", "minlstm", "lru", "s6", "mlstm"):  # linear: no W_hh, a diagonal Jacobian, gates of x_t
+    for name in ("mingru", "minlstm", "lru", "s6", "mamba", "mlstm"):  # linear: no W_hh, a diagonal Jacobian
         assert arch[name] == arch[name] | {"has_w_hh": False, "torch_equivalent": None}
         assert arch[name]["transition"] == ("rotation" if name == "lru" else "diagonal")
     assert arch["minlstm"]["gates"] == ["f", "i", "n"] and arch["minlstm"]["memory_gate"] == "f"
     assert arch["lru"] == arch["lru"] | {"family": "lru", "gates": [], "blocks": ["B", "D"]}
-    assert arch["s6"] == arch["s6"] | {"family": "s6", "gates": ["dt"], "blocks": ["u", "z"]}
+    assert arch["s6"] == arch["s6"] | {"family": "s6", "gates": ["dt"], "blocks": ["u", "z"], "conv": 0,
+                                       "residual_block": False}
+    assert arch["mamba"] == arch["s6"] | {"name": "mamba", "summary": arch["mamba"]["summary"],
+                                          "equations": arch["mamba"]["equations"], "conv": 4, "residual_block": True}
     assert arch["slstm"] == arch["slstm"] | {"family": "slstm", "gates": ["i", "f", "g", "o"], "has_w_hh": True}
     assert arch["mlstm"] == arch["mlstm"] | {"family": "mlstm", "gates": ["i", "f", "o"],
                                              "blocks": ["q", "k", "v", "o", "i", "f"]}

@@ -80,7 +80,7 @@ def params(rec, grad=False):
 
 def test_every_linear_cell_has_a_reference_here_and_no_w_hh():
     linear = {a for a, s in SPECS.items() if not s.has_w_hh}
-    assert linear == set(REFS) | {"lru", "s6", "mlstm"}  # test_state_space_cells.py, test_xlstm_cells.py
+    assert linear == set(REFS) | {"lru", "s6", "mamba", "mlstm"}  # test_state_space_cells.py, test_xlstm_cells.py
     for arch, (blocks, _, _) in REFS.items():
         spec = SPECS[arch]
         assert spec.blocks == tuple(blocks) and spec.transition == "diagonal" and spec.parallel
@@ -349,7 +349,7 @@ def test_every_view_page_opens_on_a_linear_cell_and_says_what_has_no_w_hh():
 
 
 
-@pytest.mark.parametrize("arch", ["mingru", "lru", "s6"])
+@pytest.mark.parametrize("arch", ["mingru", "lru", "s6", "mamba"])
 def test_a_saved_linear_cell_loads_back_equal_and_inspect_states_its_recurrence(arch, tmp_path, capsys):
     from rnnviz.checkpoints import load_checkpoint, save_checkpoint
     from rnnviz.cli import main
@@ -380,7 +380,7 @@ def test_the_scan_and_the_loop_agree_on_the_traced_sequence_and_are_timed_and_dr
     from rnnviz.analysis.parallel import LONG, scan_vs_loop
     from rnnviz.plots.parallel import scan_figure
 
-    for arch in ("minlstm", "lru", "s6"):
+    for arch in ("minlstm", "lru", "s6", "mamba"):
         model = model_for(arch, 2)
         x = torch.randn(N, T, D)
         r = scan_vs_loop(model, x, repeats=1)

@@ -104,20 +104,36 @@ def test_the_lru_stays_inside_the_unit_circle_through_training_and_its_jacobian_
 
 # -- S6, Mamba's selective state space (Gu & Dao 2023), one channel and one state number at a time -------------
 
-def s6_naive(P, x, h0, selective=True):
+def s6_naive(P, x, h0, selective=True, c0=None, flip=False):
     """Every channel d and state number n written out; h as (B, H, N). selective=False is the near miss: Δ, B and C
-    fixed at their values for a zero input, a time-invariant system (what the LRU and S4 are)."""
-    L, inp, hs = h0.shape[0], x, []
+    fixed at their values for a zero input, a time-invariant system (what the LRU and S4 are).
+    In Mamba's block (the `mamba` cell: P has conv_l0), each layer's input is RMS-normalised (gain g) before W_ih,
+    ũ = the u rows' projection is convolved causally over its last K values (c0: the K values before the sequence,
+    oldest first; zeros if None), and the layer outputs x_t + W_out y_t (W_out y_t where x_t is not H wide).
+    flip=True is the block's near miss: the kernel read newest first. Returns (out, h_n, the windows at the end)."""
+    L, inp, hs, windows = h0.shape[0], x, [], []
+    block = "conv_l0" in P
     for k in range(L):
         g = lambda n: P[f"{n}_l{k}"]  # noqa: E731
         A, Dk, Wx, b_dt = -torch.exp(g("A_log")), g("D"), g("weight_x"), g("bias_dt")
         W, b = g("weight_ih"), g("bias_ih")
         Hk, Nk = A.shape
         h = h0[k].reshape(h0.shape[1], Hk, Nk).clone()
+        if block:
+            kernel = g("conv").flip(1) if flip else g("conv")
+            K = kernel.shape[1]
+            past = list(c0[k].reshape(-1, K, Hk).unbind(1)) if c0 is not None else [inp.new_zeros(inp.shape[0], Hk)] * K
         outs = []
         for t in range(inp.shape[1]):
-            pre = inp[:, t] @ W.T + b
-            u, z = torch.nn.functional.silu(pre[:, :Hk]), pre[:, Hk:]
+            x_t = inp[:, t]
+            if block:  # RMSNorm: x / sqrt(mean(x²) + ε), times its gain
+                x_t = x_t / torch.sqrt(x_t.pow(2).mean(-1, keepdim=True) + 1e-5) * g("norm")
+            pre = x_t @ W.T + b
+            u_pre, z = pre[:, :Hk], pre[:, Hk:]
+            if block:
+                past = past[1:] + [u_pre]
+                u_pre = sum(kernel[:, j] * past[j] for j in range(K)) + g("conv_bias")
+            u = torch.nn.functional.silu(u_pre)
             sel = u if selective else torch.zeros_like(u)
             proj = sel @ Wx.T
             dt = torch.nn.functional.softplus(proj[:, :Hk] + b_dt)
@@ -128,10 +144,15 @@ def s6_naive(P, x, h0, selective=True):
                 y.append(sum(r * Ct[:, n] for n, r in enumerate(row)) + Dk[d] * u[:, d])
                 rows.append(torch.stack(row, -1))
             h = torch.stack(rows, 1)
-            outs.append(torch.stack(y, -1) * torch.nn.functional.silu(z))
+            y = torch.stack(y, -1) * torch.nn.functional.silu(z)
+            if block:
+                y = (inp[:, t] if inp.shape[-1] == Hk else 0) + y @ g("weight_out").T
+            outs.append(y)
         inp = torch.stack(outs, 1)
         hs.append(h.flatten(1))
-    return inp, torch.stack(hs)
+        if block:
+            windows.append(torch.cat(past, -1))
+    return inp, torch.stack(hs), (torch.stack(windows) if block else None)
 
 
 def test_s6_matches_its_equations_on_both_paths_and_in_float64_gradients():
@@ -139,11 +160,11 @@ def test_s6_matches_its_equations_on_both_paths_and_in_float64_gradients():
     S = H * model.rnn.spec.state_per_unit
     x, h0 = torch.randn(N, T, D), torch.randn(2, N, S)
     P = params(model.rnn)
-    out, h_n = s6_naive(P, x, h0)
+    out, h_n, _ = s6_naive(P, x, h0)
     for got_out, (got_h, _) in (model(x, state=h0), model.forward_traced(x, state=h0)[:2]):
         torch.testing.assert_close(got_out, out, **F32)
         torch.testing.assert_close(got_h, h_n, **F32)
-    miss, _ = s6_naive(P, x, h0, selective=False)
+    miss, _, _ = s6_naive(P, x, h0, selective=False)
     with pytest.raises(AssertionError):
         torch.testing.assert_close(model(x, state=h0)[0], miss, **F32)
     rec = copy.deepcopy(model.rnn).double()
@@ -151,12 +172,66 @@ def test_s6_matches_its_equations_on_both_paths_and_in_float64_gradients():
     xd, hd = x.double().requires_grad_(), h0.double().requires_grad_()
     w_out = torch.randn(N, T, H, dtype=torch.float64)
     Pd = params(rec, grad=True)
-    out, h_n = s6_naive(Pd, xd, hd)
+    out, h_n, _ = s6_naive(Pd, xd, hd)
     want = torch.autograd.grad((out * w_out).sum() + h_n.sum(), [xd, hd, *Pd.values()])
     out, (h_n, _) = rec(xd, hd)
     got = torch.autograd.grad((out * w_out).sum() + h_n.sum(), [xd, hd, *weights.values()])
     for name, g_, w in zip(["x", "h0", *weights], got, want):
         torch.testing.assert_close(g_, w, **F64, msg=lambda m, name=name: f"scan d/d{name}: {m}")
+
+
+@pytest.mark.parametrize("width", [D, H])
+def test_mambas_block_matches_its_equations_on_both_paths_and_in_float64_gradients(width):
+    """S6 in Mamba's block: RMSNorm, the causal convolution (its window carried in the c slot, so a sequence can be
+    continued), the out-projection and the residual connection, on the first layer too where its input is H wide."""
+    model = RNNModel(ModelConfig(arch="mamba", input_size=width, hidden_size=H, num_layers=2))
+    spec = model.rnn.spec
+    S, C = H * spec.state_per_unit, H * spec.conv
+    x, h0, c0 = torch.randn(N, T, width), torch.randn(2, N, S), torch.randn(2, N, C)
+    P = params(model.rnn)
+    out, h_n, c_n = s6_naive(P, x, h0, c0=c0)
+    for path, (got_out, (got_h, got_c)) in (("scan", model(x, state=(h0, c0))),
+                                            ("traced", model.forward_traced(x, state=(h0, c0))[:2])):
+        for name, got, want in (("out", got_out, out), ("h_n", got_h, h_n), ("window", got_c, c_n)):
+            torch.testing.assert_close(got, want, **F32, msg=lambda m, n=name, p=path: f"{p} {n}: {m}")
+    first, (h_half, c_half) = model(x[:, :2], state=(h0, c0))  # continued from the carried state: the same outputs
+    torch.testing.assert_close(torch.cat([first, model(x[:, 2:], state=(h_half, c_half))[0]], 1), out, **F32)
+    for near_miss in (dict(flip=True), dict(selective=False)):
+        miss = s6_naive(P, x, h0, c0=c0, **near_miss)[0]
+        with pytest.raises(AssertionError):
+            torch.testing.assert_close(model(x, state=(h0, c0))[0], miss, **F32)
+    rec = copy.deepcopy(model.rnn).double()
+    weights = dict(rec.named_parameters())
+    assert {"conv_l1", "conv_bias_l1", "norm_l1", "weight_out_l1"} <= set(weights)
+    xd, hd, cd = x.double().requires_grad_(), h0.double().requires_grad_(), c0.double().requires_grad_()
+    w_out = torch.randn(N, T, H, dtype=torch.float64)
+    Pd = params(rec, grad=True)
+    out, h_n, c_n = s6_naive(Pd, xd, hd, c0=cd)
+    want = torch.autograd.grad((out * w_out).sum() + h_n.sum() + c_n.sum(), [xd, hd, cd, *Pd.values()])
+    for path in ("scan", "traced"):
+        out, (h_n, c_n) = rec(xd, (hd, cd))[:2] if path == "scan" else rec.forward_traced(xd, (hd, cd))[:2]
+        leaves = [xd, hd, cd] if path == "scan" else [xd]  # the traced loop starts from detached copies
+        got = torch.autograd.grad((out * w_out).sum() + h_n.sum() + c_n.sum(), [*leaves, *weights.values()])
+        for name, g_, w in zip([*["x", "h0", "c0"][:len(leaves)], *weights], got, [*want[:len(leaves)], *want[3:]]):
+            torch.testing.assert_close(g_, w, **F64, msg=lambda m, name=name, p=path: f"{p} d/d{name}: {m}")
+
+
+def test_mambas_probe_records_s6s_quantities_and_an_ablated_channel_stays_zero():
+    """The block changes what feeds the recurrence, not the recurrence: Δ_t, exp(Δ_t A) and the exact Jacobian law
+    as for bare S6; ablating channel u silences its N state numbers (its convolution's bias included)."""
+    from rnnviz.analysis import ablated, diagonal_jacobian_by_lag, jacobian_by_lag
+
+    model = model_for("mamba", 2)
+    NS = model.rnn.spec.state_per_unit
+    trace = probe(model, torch.randn(2, 12, D))
+    assert trace["h"].shape == (2, 2, 12, H * NS) and trace["gate.dt"].shape == (2, 2, 12, H) and "c" not in trace
+    for layer in (0, 1):
+        torch.testing.assert_close(torch.from_numpy(diagonal_jacobian_by_lag(trace, layer).norm),
+                                   torch.from_numpy(jacobian_by_lag(trace, layer).norm), rtol=1e-4, atol=1e-6)
+    x = torch.randn(N, T, D)
+    cut = ablated(model, 2, layer=1)
+    for h in (torch.stack([r["h"] for r in cut.rnn.forward_traced(x)[2].steps[1]], 1), cut.rnn(x)[1][0][1]):
+        assert h[..., 2 * NS:3 * NS].abs().max() == 0 and h[..., :NS].abs().max() > 0
 
 
 def test_s6_forgets_as_its_input_chooses_and_its_jacobian_is_exact():
@@ -181,7 +256,7 @@ def test_s6_forgets_as_its_input_chooses_and_its_jacobian_is_exact():
 def test_cells_that_read_their_output_from_the_state_are_refused_for_an_encoder_decoder():
     from rnnviz.run import RunSpec
 
-    for arch in ("s6", "lru"):
+    for arch in ("s6", "lru", "mamba"):
         with pytest.raises(ValueError, match=f"output is its state, and {arch} reads"):
             RunSpec(task="reverse", arch=arch).resolved()
     assert RunSpec(task="reverse", arch="mingru").resolved().arch == "mingru"
@@ -227,13 +302,16 @@ def test_the_default_initialisation_of_the_lru_and_s6_is_their_papers():
     from rnnviz.init import InitConfig, apply_init
     from rnnviz.linear_cells import lru_lambda
 
-    for arch in ("lru", "s6"):
+    for arch in ("lru", "s6", "mamba"):
         rnn = model_for(arch).rnn
         apply_init(rnn, InitConfig("default"), torch.Generator().manual_seed(0))
         assert float(rnn.bias_ih_l0.detach().abs().max()) == 0.0
-        if arch == "s6":  # S4D-real: A = −(1, 2, .., N) in every channel
+        if arch != "lru":  # S4D-real: A = −(1, 2, .., N) in every channel
             N = rnn.spec.state_per_unit
             torch.testing.assert_close(rnn.A_log_l0, torch.log(torch.arange(1.0, N + 1)).expand(H, N))
-        else:  # γ = sqrt(1 − |λ|²)
+        if arch == "mamba":  # the norm's gain 1, the convolution as torch's Conv1d(H, H, K, groups=H) draws it
+            assert torch.equal(rnn.norm_l0.detach(), torch.ones(D))
+            assert 0.3 < float(rnn.conv_l0.detach().abs().max()) <= rnn.spec.conv ** -0.5
+        if arch == "lru":  # γ = sqrt(1 − |λ|²)
             re, im, gamma = lru_lambda(rnn.layer(0)[2])
             torch.testing.assert_close(gamma, (1 - re ** 2 - im ** 2).sqrt(), **F32)

@@ -157,7 +157,7 @@ def test_seq2seq_trace(attention):
     assert trace["enc.grad.h"][:, :, 0].abs().sum() > 0  # the decoder's loss reaches the first source step
 
 
-@pytest.mark.parametrize("arch", ["rnn_tanh", "lstm", "gru", "mingru", "lru", "s6", "slstm", "mlstm"])
+@pytest.mark.parametrize("arch", ["rnn_tanh", "lstm", "gru", "mingru", "lru", "s6", "mamba", "slstm", "mlstm"])
 def test_grad_h_is_the_total_derivative_a_finite_difference_measures(arch, monkeypatch):
     """grad.h[t] is dL/dh_t through every path, the layer's own output y_t included (S6 and the mLSTM read y_t from
     h_t: the trace once missed that path and showed 0 at a many-to-one task's last step). Checked against a

@@ -23,7 +23,9 @@ layer None edits every layer):
                      imaginary part of complex unit j = u mod H/2: B_j's rows (both parts) and column j of C
                      (both parts) become 0, so both halves of h_j stay 0; D, which reads x_t, is left alone.
                      S6's unit u is channel u: its u and z rows become 0, so u_t[u] = SiLU(0) = 0 feeds its
-                     N state numbers nothing (they stay 0) and y_t[u] = (0 + D·0) ⊙ SiLU(0) = 0.
+                     N state numbers nothing (they stay 0) and y_t[u] = (0 + D·0) ⊙ SiLU(0) = 0. In Mamba's
+                     block its convolution's row u and bias become 0 too, so u_t[u] = SiLU(0) still; the layer
+                     then outputs x_t + W_out y_t with y_t[u] = 0 (the residual path is left alone).
                      The mLSTM's unit u is value channel u: its v row becomes 0, so v_t[u] = 0 writes nothing
                      into row u of its head's C, which stays 0, and y_t[u] = o_t[u] · (C_t q_t)[u] / · = 0.
                      sLSTM: g = tanh(0) = 0, so c_u = f′·c_u + i′·0 = 0 and h_u = o·0 / n_u = 0 (n_u ≥ 1).
@@ -181,6 +183,9 @@ def ablated(model: nn.Module, unit: int, layer: int = 0, stack: str | None = Non
             w.weight_hh[:, u] = 0.0
         for p in (w.peephole or {}).values():
             p[u] = 0.0
+        for name in ("conv", "conv_bias"):  # Mamba's convolution would otherwise feed channel u its bias
+            if name in (w.extra or {}):
+                w.extra[name][u] = 0.0
     return out
 
 

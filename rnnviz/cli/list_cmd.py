@@ -8,11 +8,11 @@ from rnnviz.cells import SPECS
 
 def archs() -> list[dict]:
     """Each cell's spec as JSON: what it is, and what the views read from it (equations, gate meanings, W_hh,
-    the step Jacobian's form as cells.TRANSITIONS names it)."""
+    the step Jacobian's form as cells.TRANSITIONS names it; Mamba's block: its convolution's width, the residual)."""
     return [{"name": s.name, "family": s.family, "gates": list(s.gates), "blocks": list(s.blocks),
              "torch_equivalent": s.torch_equivalent, "summary": s.summary, "equations": list(s.equations),
              "gate_meanings": dict(s.gate_meanings), "has_w_hh": s.has_w_hh, "transition": s.transition,
-             "memory_gate": s.memory_gate or None} for s in SPECS.values()]
+             "memory_gate": s.memory_gate or None, "conv": s.conv, "residual_block": s.residual} for s in SPECS.values()]
 
 
 def tasks() -> list[dict]:

@@ -37,10 +37,11 @@ class SelectiveCopy(CopyMemory):
         name="selective_copy", sequence_type="many-to-many-sync", inputs="tokens", outputs="tokens",
         metric="recall accuracy",
         teaches="The symbols sit at random places among blanks, so each input must decide whether it is kept: "
-                "S6's Δ_t does this, a time-invariant recurrence must hold the whole stretch instead.",
+                "S6's Δ_t does this (in Mamba's block, two layers), a time-invariant recurrence must hold the whole "
+                "stretch instead.",
         family="long-term")
     Params = SelectiveCopyParams
-    defaults = TrainDefaults(arch="s6", hidden_size=32, steps=2000, batch_size=32, lr=3e-3)
+    defaults = TrainDefaults(arch="mamba", hidden_size=32, num_layers=2, steps=2000, batch_size=32, lr=3e-3)
     limits = {"seq_len": (2, 1000), "n_memorize": (1, 20), "n_symbols": (2, 26)}
 
     def __init__(self, **params):
