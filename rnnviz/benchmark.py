@@ -23,7 +23,8 @@ from rnnviz.training import TrainConfig, Trainer
 TORCH = {"rnn_tanh": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 # no torch.nn twin: measured against nn.LSTM (issue #13's targets: a training step within 2× of nn.LSTM's for a
 # cell with a parallel form, within 4× for the sLSTM, sequential by design)
-REFERENCE = {"mingru": "lstm", "minlstm": "lstm", "lru": "lstm", "s6": "lstm", "slstm": "lstm", "mlstm": "lstm"}
+REFERENCE = {"mingru": "lstm", "minlstm": "lstm", "lru": "lstm", "s6": "lstm", "mamba": "lstm", "slstm": "lstm",
+             "mlstm": "lstm"}
 SCAN_LENGTHS = (64, 512, 2048)
 
 

@@ -6,10 +6,13 @@ operations, which is why recurrences whose gates read only x_t train in parallel
 Two forms, both tested equal to the step loop:
 
 associative_scan, what training uses: the steps compose as (a, b) ∘ (a′, b′) = (a′ a, a′ b + b′), an
-associative operator, so Hillis & Steele (1986)'s scan gets every prefix in ⌈log₂ T⌉ rounds of whole-sequence
-multiply-adds. Products of a_t ∈ (0, 1] only shrink (to 0 at worst), so float32 stays within about 1e-6 of
-the loop; on a CPU, forward and backward take about a third of the log-space form's time (`python -m rnnviz
-bench --scan`).
+associative operator, so the sequence can be cut into chunks of CHUNK_STEPS steps that are scanned all at once
+(a loop of CHUNK_STEPS − 1 multiply-adds, each over every chunk), then the state at each chunk's end follows by
+Hillis & Steele (1986)'s scan over the chunks (⌈log₂(T / CHUNK_STEPS)⌉ rounds), and each step adds its chunk's
+start times the product of the a's before it in its chunk (Blelloch 1990's two-level form). Every pass touches
+the sequence about twice, where Hillis & Steele over all T steps touches it ⌈log₂ T⌉ times and makes a new
+tensor each round (on a CPU, fresh memory costs more than the arithmetic). Products of a_t ∈ (0, 1] only shrink
+(to 0 at worst), so float32 stays within about 1e-6 of the loop (`python -m rnnviz bench --scan` times it).
 
 log_scan, Heinsen (2023)'s log-space scan, as "Were RNNs All We Needed?" (Feng et al. 2024) uses it for minGRU
 and minLSTM (the forward pass; its backward is the reverse scan). Unrolled, with A_t = Σ_{s≤t} log a_s (A_0 = 0) and b_0 = h_0:
@@ -33,7 +36,8 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 
-CHUNK = 128
+CHUNK = 128  # the log-space scan's chunk
+CHUNK_STEPS = 8  # the associative scan's: the fastest of 4, 8, 16, 32 on two CPU cores at the sizes bench times
 
 
 def associative_scan(a: Tensor, b: Tensor, h0: Tensor) -> Tensor:
@@ -50,7 +54,7 @@ class _Scan(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, a: Tensor, b: Tensor, h0: Tensor) -> Tensor:
-        h = _hillis_steele(a, torch.cat([b[:, :1] + a[:, :1] * h0.unsqueeze(1), b[:, 1:]], 1))
+        h = _chunked(a, b, h0)
         ctx.save_for_backward(a, h, h0)
         return h
 
@@ -63,10 +67,41 @@ class _Scan(torch.autograd.Function):
 def _reverse(a: Tensor, h: Tensor, h0: Tensor, g: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """(dL/da, dL/db, dL/dh0) of h = scan(a, b, h0) from g = dL/dh: ĝ_t = g_t + conj(a_{t+1}) ĝ_{t+1}, a linear
     scan in reversed time; dL/db_t = ĝ_t, dL/da_t = ĝ_t conj(h_{t−1}), dL/dh0 = conj(a_0) ĝ_0."""
-    a_next = torch.cat([a[:, 1:], torch.zeros_like(a[:, :1])], 1).conj()  # a_{t+1}; none after the end
-    g_hat = _hillis_steele(a_next.flip(1), g.flip(1)).flip(1)
-    h_prev = torch.cat([h0.unsqueeze(1), h[:, :-1]], 1)
-    return g_hat * h_prev.conj(), g_hat, g_hat[:, 0] * a[:, 0].conj()
+    a_next = torch.empty_like(a)  # a_{t+1}; none after the end
+    a_next[:, :-1] = a[:, 1:].conj()
+    a_next[:, -1] = 0
+    g_hat = _chunked(a_next, g, reverse=True, own_a=True)
+    d_a = torch.empty_like(g_hat)  # ĝ_t conj(h_{t−1}), h_{−1} = h0
+    torch.mul(g_hat[:, 1:], h[:, :-1].conj(), out=d_a[:, 1:])
+    torch.mul(g_hat[:, 0], h0.conj(), out=d_a[:, 0])
+    return d_a, g_hat, g_hat[:, 0] * a[:, 0].conj()
+
+
+def _chunked(a: Tensor, b: Tensor, h0: Tensor | None = None, reverse: bool = False, own_a: bool = False) -> Tensor:
+    """r (B, T, H) with r_t = a_t r_{t−1} + b_t from r_{−1} = h0 (zeros if None), or with reverse=True
+    r_t = a_t r_{t+1} + b_t from r_T = 0, in chunks of CHUNK_STEPS (the module docstring). b is left alone, and a
+    too unless own_a (the caller's scratch copy: it is overwritten)."""
+    B, T, H = b.shape
+    C = min(CHUNK_STEPS, T)
+    n = -(-T // C)
+    pad = n * C - T  # identity steps after the end (a = 1, b = 0): they change nothing before them
+    a = torch.cat([a, a.new_ones(B, pad, H)], 1) if pad else (a if own_a else a.clone())
+    b = torch.cat([b, b.new_zeros(B, pad, H)], 1) if pad else b.clone()
+    if h0 is not None:
+        b[:, 0].addcmul_(a[:, 0], h0)
+    a4, b4 = a.view(B, n, C, H), b.view(B, n, C, H)  # (batch, chunk, step in chunk, unit)
+    for j in (range(C - 2, -1, -1) if reverse else range(1, C)):  # each chunk from 0 at its start; a4: products
+        prev = j + 1 if reverse else j - 1
+        b4[:, :, j].addcmul_(a4[:, :, j], b4[:, :, prev])
+        a4[:, :, j].mul_(a4[:, :, prev])
+    if n > 1:  # the state where each chunk starts, from the chunks' whole-chunk (a, b), then each step's share of it
+        if reverse:
+            starts = _hillis_steele(a4[:, :, 0].flip(1), b4[:, :, 0].flip(1)).flip(1)  # r at each chunk's first step
+            b4[:, :-1].addcmul_(a4[:, :-1], starts[:, 1:].unsqueeze(2))
+        else:
+            ends = _hillis_steele(a4[:, :, -1], b4[:, :, -1])  # r at each chunk's last step
+            b4[:, 1:].addcmul_(a4[:, 1:], ends[:, :-1].unsqueeze(2))
+    return b[:, :T]
 
 
 def _hillis_steele(a: Tensor, b: Tensor) -> Tensor:

@@ -40,11 +40,17 @@ def _seed():
     torch.manual_seed(0)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(session, config, items):
     """The lesson-claims tests go last: their training runs start in the background with the first test that
-    is not a browser test (pytest_runtest_setup), and by the time those tests run, the runs are done."""
+    is not a browser test (pytest_runtest_setup), and by the time those tests run, the runs are done. Under
+    pytest-xdist they join the browser tests' group (tests/e2e/conftest.py), after them: that worker ends its
+    last browser test about when the other ends the rest, and then reads the runs' outcomes without waiting, where
+    the other worker, busy all along, would wait for the runs it shares its core with."""
     claims = [item for item in items if item.nodeid.startswith("tests/test_lesson_claims.py")]
     items[:] = [item for item in items if item not in claims] + claims
+    for item in claims:
+        item.add_marker(pytest.mark.xdist_group("browser"))
     config._lesson_claims = bool(claims) and not config.option.collectonly
 
 

@@ -1,9 +1,10 @@
 """Every lesson's live comparison, trained headless at its presets' fixed seeds (as the lesson's button would),
 must show what the lesson's text says: rnnviz.lesson_claims judges the runs, and every claim must hold.
 
-The runs (about 100 CPU-seconds) go one at a time in a worker process at the lowest CPU priority, started with the
+The runs (about 100 CPU-seconds) go two at a time in worker processes at the lowest CPU priority, started with the
 first test that is not a browser test (tests/conftest.py), with these tests moved to the end of the suite: they use
-what CPU the rest of the suite leaves idle. Under pytest-xdist one worker trains them for all."""
+what CPU the rest of the suite leaves idle. Under pytest-xdist one worker trains them for all, and these tests run
+on the browser tests' worker, after them (tests/conftest.py says why)."""
 from __future__ import annotations
 
 import multiprocessing as mp

@@ -576,6 +576,13 @@ def test_loss_curves_draw_the_input_ignored_baseline_on_each_panel():
     fig = loss_curves(rows, "accuracy", baseline=(0.69, 0.25))
     lines = [(sh.y0, sh.yref) for sh in fig.layout.shapes]
     assert (0.69, "y") in lines and (0.25, "y2") in lines
+    # labelled at the right, on the side the curves' ends leave empty: above the loss's line (the loss fell below
+    # it), below accuracy's (it rose above it); a run that has not learned yet leaves the other side free
+    assert [(a.x, a.xanchor, a.yanchor) for a in fig.layout.annotations if "input ignored" in a.text] == [
+        (1, "right", "bottom"), (1, "right", "top")]
+    early = loss_curves([{**r, "val_loss": 0.9, "loss": 0.9, "val_metric": 0.2, "metric": 0.2} for r in rows],
+                        "accuracy", baseline=(0.69, 0.25))
+    assert [a.yanchor for a in early.layout.annotations if "input ignored" in a.text] == ["top", "bottom"]
     log = loss_curves(rows, "mse", log_loss=True, baseline=(1 / 6, 1 / 6))  # one panel, log axis
     (note,) = [x for x in log.layout.annotations if "input ignored" in x.text]
     assert note.y == pytest.approx(np.log10(1 / 6)) and len(log.layout.shapes) == 1

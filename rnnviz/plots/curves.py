@@ -74,7 +74,12 @@ def loss_curves(history, metric_name: str = "metric", log_loss: bool = False, th
             if not np.isfinite(value) or (log and value <= 0):
                 continue
             fig.add_hline(y=value, row=1, col=col, line={"color": MUTED, "dash": "dot", "width": theme.line_width})
-            fig.add_annotation(text=f"input ignored: {value:.3g}", x=0, xanchor="left", yanchor="bottom",
+            # at the right, where a curve that learns has left the line, on the side the curves' ends leave empty
+            # (above a falling loss, below a rising accuracy); on a backing, so a curve that stays is read through
+            ends = [t.y[-1] for t in fig.data if t.xaxis == f"x{'' if col == 1 else col}" and len(t.y)]
+            above = bool(ends) and float(np.median(ends)) > value
+            fig.add_annotation(text=f"input ignored: {value:.3g}", x=1, xanchor="right",
+                               yanchor="top" if above else "bottom", bgcolor="rgba(255,255,255,0.75)",
                                y=float(np.log10(value)) if log else value, showarrow=False, row=1, col=col,
                                font={"color": "#7f7f7f"})
             fig.layout.annotations[-1].xref = f"x{'' if col == 1 else col} domain"
