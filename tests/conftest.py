@@ -10,6 +10,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 torch.set_num_threads(1 if os.environ.get("PYTEST_XDIST_WORKER") else 2)  # two workers: one core each
+BACKGROUND_NICE = 5  # the non-browser worker's priority under pytest-xdist (pytest_runtest_setup)
 
 
 def pytest_configure(config):
@@ -40,6 +41,29 @@ def _seed():
     torch.manual_seed(0)
 
 
+def _scan_components_once() -> None:
+    """Every new AppTest scans the metadata of every installed package for Streamlit components (0.4 s each, in
+    Streamlit 1.67: a real server does it once, at startup); the installed packages do not change during a test
+    run, so the first scan's answer serves the rest. Tests only: the app is untouched."""
+    from streamlit.components.v2 import manifest_scanner
+
+    scan = manifest_scanner.scan_component_manifests
+    if getattr(scan, "_rnnviz_once", False):
+        return
+    found: dict = {}
+
+    def once(max_workers=None):
+        if "manifests" not in found:
+            found["manifests"] = scan(max_workers)
+        return list(found["manifests"])
+
+    once._rnnviz_once = True
+    manifest_scanner.scan_component_manifests = once
+
+
+_scan_components_once()
+
+
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(session, config, items):
     """The lesson-claims tests go last: their training runs start in the background with the first test that
@@ -56,7 +80,14 @@ def pytest_collection_modifyitems(session, config, items):
 
 def pytest_runtest_setup(item):
     """The browser tests run first (tests/e2e sorts first) and need the machine's timing to themselves; the
-    rest of the suite mostly keeps one core, so the lesson runs start with it, at the lowest CPU priority."""
+    rest of the suite mostly keeps one core, so the lesson runs start with it, at the lowest CPU priority.
+    Under pytest-xdist the worker that runs the rest lowers its own priority too (BACKGROUND_NICE) when its first
+    such test starts: the browser tests' worker, with its server and Chromium, is the longer of the two, and it
+    gets the cores first whenever both want them (the other worker's tests wait on nothing but the CPU)."""
+    if os.environ.get("PYTEST_XDIST_WORKER") and not item.config.__dict__.get("_reniced") and \
+            not item.nodeid.startswith(("tests/e2e/", "tests/test_lesson_claims.py")):
+        item.config._reniced = True
+        os.nice(BACKGROUND_NICE)
     if getattr(item.config, "_lesson_claims", False) and not item.nodeid.startswith("tests/e2e/"):
         item.config._lesson_claims = False
         import test_lesson_claims
