@@ -325,7 +325,7 @@ def test_every_view_page_opens_on_a_linear_cell_and_says_what_has_no_w_hh():
     from test_app import assert_no_exception, views_of_untrained
 
     for arch, views in (("mingru", ["graph", "gradients", "checkpoints"]),
-                        ("minlstm", ["gradients"]), ("lru", ["gradients"]), ("s6", ["gates"])):
+                        ("minlstm", ["gradients"]), ("lru", ["gradients"]), ("s6", ["gates"]), ("mamba", ["graph"])):
         for path, at, titles in views_of_untrained(arch, H, views, embed=D):
             if path == "gradients":  # what the cell has in place of W_hh's spectrum
                 shown = "The LRU's λ" if arch == "lru" else "Decay a<sub>t</sub>"  # S6: exp(Δ_t A), input-chosen
@@ -341,6 +341,10 @@ def test_every_view_page_opens_on_a_linear_cell_and_says_what_has_no_w_hh():
                     assert not at.error and any(c.value.startswith("Loss on the probe: before") for c in at.caption)
             if path == "graph":  # the scan beside the loop, on the traced sequence
                 assert "Step by step and as one scan" in titles
+            if arch == "mamba":  # the graph's nodes say what the block passes on: x_t plus its out-projection
+                shown = " ".join(json.dumps(json.loads(c.proto.spec), ensure_ascii=False)
+                                 for c in at.get("plotly_chart"))
+                assert "y<sub>t</sub> = x<sub>t</sub> + W<sub>out</sub>" in shown
             if path in ("graph", "checkpoints"):
                 assert any("has no W_hh" in c.value for c in at.caption), f"/{path} does not say why there is no W_hh"
             if path == "gates" and arch == "s6":

@@ -12,7 +12,8 @@ def archs() -> list[dict]:
     return [{"name": s.name, "family": s.family, "gates": list(s.gates), "blocks": list(s.blocks),
              "torch_equivalent": s.torch_equivalent, "summary": s.summary, "equations": list(s.equations),
              "gate_meanings": dict(s.gate_meanings), "has_w_hh": s.has_w_hh, "transition": s.transition,
-             "memory_gate": s.memory_gate or None, "conv": s.conv, "residual_block": s.residual} for s in SPECS.values()]
+             "memory_gate": s.memory_gate or None, "conv": s.conv, "residual_block": s.residual}
+            for s in SPECS.values()]
 
 
 def tasks() -> list[dict]:
