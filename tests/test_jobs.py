@@ -153,22 +153,3 @@ def test_only_the_owner_controls_a_run_and_watchers_do_not_keep_it_alive(pool, m
         time.sleep(0.1)
     assert run.status == "stopped" and "the browser that started it left" in run.message
     assert pool.claim(run.id, "student")  # an ended run: nothing to control, and whoever opens it holds it
-
-
-def test_the_live_panel_waits_for_the_first_step_not_for_the_word_running():
-    """The worker says "running" once its model is built, before its first step; the Train page's panel waits for
-    that step's row (its first chart) instead of drawing an empty panel and showing the chart a poll later."""
-    import threading
-
-    from rnnviz.ui.live import _await_first_step
-
-    run = jobs.RunState("r", "me", RunSpec(task="parity").resolved())
-    run.status = "running"
-    threading.Timer(0.3, lambda: run.history.append({"step": 1, "loss": 0.7})).start()
-    began = time.monotonic()
-    _await_first_step(run, patience=10)
-    assert run.history and time.monotonic() - began < 5  # returned when the row came, long before its patience
-    run.status, run.record.history = "paused", []
-    began = time.monotonic()
-    _await_first_step(run, patience=10)  # a paused run has nothing coming: no wait
-    assert time.monotonic() - began < 1
