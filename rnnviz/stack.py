@@ -22,13 +22,13 @@ LRU_LOGS = ("nu_log", "theta_log", "gamma_log")  # the LRU's λ and γ, as the p
 EXTRA = {"lru": (*LRU_LOGS, "weight_c"), "s6": ("A_log", "D", "weight_x", "bias_dt")}  # a family's own weights
 CONV_EXTRA, BLOCK_EXTRA = ("conv", "conv_bias"), ("norm", "weight_out")  # Mamba's convolution; its residual block
 RMS_EPS = 1e-5  # the residual block's RMSNorm, as Mamba's
+MAX_HIDDEN = 1024  # beyond this nothing trains or traces interactively on a CPU
+MAX_LAYERS = 4
 
 
 def extra_names(spec: CellSpec) -> tuple[str, ...]:
     """The names of a layer's own weights beyond W_ih, b_ih, W_hh, b_hh (LayerWeights.extra), in storage order."""
     return EXTRA.get(spec.family, ()) + (CONV_EXTRA if spec.conv else ()) + (BLOCK_EXTRA if spec.residual else ())
-MAX_HIDDEN = 1024  # beyond this nothing trains or traces interactively on a CPU
-MAX_LAYERS = 4
 
 
 @dataclass
