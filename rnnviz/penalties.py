@@ -28,13 +28,18 @@ def pascanu_penalty(rnn: Recurrent, tape: Tape, loss: Tensor, eps: float = 1e-12
         g = [next(per_layer) for _ in range(T)]
         if T < 2:
             continue
-        w_ih, b_ih, w = rnn.layer(k)
+        w = rnn.layer(k)[2]
         B, H = steps[0]["h"].shape
         g_next = torch.stack([gi if gi is not None else torch.zeros(B, H) for gi in g[1:]]).detach()  # (T-1, B, H)
         h_prev = torch.stack([r["h"] for r in steps[:-1]]).detach().requires_grad_()  # h_k, k = 0..T-2
-        c_prev = torch.stack([torch.cat([r[p] for p in spec.carried], -1)  # the c slot, rebuilt from its parts
-                              for r in steps[:-1]]).detach() if spec.carried else None
-        gx = torch.nn.functional.linear(tape.inputs[k][:, 1:].transpose(0, 1), w_ih, b_ih)  # x_{k+1}
+        gx = rnn.layer_input(k, tape.inputs[k][:, 1:]).transpose(0, 1)  # x_{k+1}, as the layer's step reads it
+        if spec.conv:  # Mamba's block: the c slot is the convolution's window, the K values of ũ up to step k
+            U, K = rnn.hidden_size, spec.conv
+            u_seq = torch.cat([tape.c0[k].unflatten(-1, (K, U)), rnn.layer_input(k, tape.inputs[k])[..., :U]], 1)
+            c_prev = torch.stack([u_seq[:, t + 1:t + 1 + K].flatten(1) for t in range(T - 1)]).detach()
+        else:
+            c_prev = torch.stack([torch.cat([r[p] for p in spec.carried], -1)  # the c slot, rebuilt from its parts
+                                  for r in steps[:-1]]).detach() if spec.carried else None
         if spec.has_w_hh:  # the paper's Ω differentiates through W_hh; a cell without one (minGRU: diag(a_t),
             gx = gx.detach()  # a_t set by x_t through W_ih) has its Jacobian depend on the weights only through gx
         h_next, _, _ = step(gx.reshape((T - 1) * B, -1), h_prev.reshape(-1, H),

@@ -48,7 +48,7 @@ def associative_scan(a: Tensor, b: Tensor, h0: Tensor) -> Tensor:
 
 
 class _Scan(torch.autograd.Function):
-    """Forward: Hillis–Steele over (a, b) with h0 folded into step 0. Backward (Martin & Cundy 2018): with
+    """Forward: the two-level scan (_chunked) with h0 folded into step 0. Backward (Martin & Cundy 2018): with
     g_t = dL/dh_t, the total derivative ĝ_t = g_t + conj(a_{t+1}) ĝ_{t+1} is a linear scan from the end, and
     dL/db_t = ĝ_t, dL/da_t = ĝ_t conj(h_{t−1}), dL/dh0 = conj(a_0) ĝ_0 (conj: Wirtinger, a no-op for real a)."""
 
@@ -82,6 +82,8 @@ def _chunked(a: Tensor, b: Tensor, h0: Tensor | None = None, reverse: bool = Fal
     r_t = a_t r_{t+1} + b_t from r_T = 0, in chunks of CHUNK_STEPS (the module docstring). b is left alone, and a
     too unless own_a (the caller's scratch copy: it is overwritten)."""
     B, T, H = b.shape
+    if T == 0:  # nothing to scan
+        return b.clone()
     C = min(CHUNK_STEPS, T)
     n = -(-T // C)
     pad = n * C - T  # identity steps after the end (a = 1, b = 0): they change nothing before them

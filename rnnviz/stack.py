@@ -68,7 +68,9 @@ class Recurrent(nn.Module):
     plus peephole_{i,f,o}_lk (H,) for lstm_peephole. For the ESN they are buffers: the reservoir is fixed.
     A cell without W_hh (minGRU, minLSTM: spec.has_w_hh False) has only weight_ih_lk and bias_ih_lk; the LRU adds
     nu_log_lk, theta_log_lk, gamma_log_lk (H/2,) and weight_c_lk (H, H); S6 adds A_log_lk (H, N), D_lk (H,),
-    weight_x_lk (H + 2N, H) and bias_dt_lk (H,) (linear_cells.py). S6's state h is H·N wide (state_size). The
+    weight_x_lk (H + 2N, H) and bias_dt_lk (H,) (linear_cells.py); S6 in Mamba's block (`mamba`) adds conv_lk (H, 4)
+    and conv_bias_lk (H,) (its c carries the convolution's window, 4H), norm_lk (D,) and weight_out_lk (H, H).
+    S6's state h is H·N wide (state_size). The
     mLSTM's weight_ih_lk is (4H + 2H/16, D): q, k, v, o, then one input and one forget gate per head of 16
     (CellSpec.block_rows); its h is the memory C (H·16) and its c carries [n, m] (carried_size); the sLSTM's c
     carries [c, n, m] (xlstm_cells.py).

@@ -273,6 +273,28 @@ def test_the_pascanu_regulariser_reaches_a_linear_cells_weights_through_its_inpu
     assert float((both - plain).abs().max()) > 1e-3
 
 
+def test_the_pascanu_regulariser_is_the_recorded_decays_law_for_s6_alone_and_in_mambas_block():
+    """For a diagonal cell ∂h_{k+1}/∂h_k = diag(a_{k+1}), the decays the trace records, so Ω is written out here
+    from them and dL/dh: mean over layers of mean_k (||g_{k+1} ⊙ a_{k+1}|| / ||g_{k+1}|| − 1)². Mamba's block
+    re-reads its convolution's window and its normalised, residual input to get there."""
+    from rnnviz.penalties import pascanu_penalty
+
+    for arch in ("s6", "mamba"):
+        model = RNNModel(ModelConfig(arch=arch, input_size=D, hidden_size=H, num_layers=2, output_size=2))
+        x = torch.randn(N, 8, D)
+        out, _, tapes, _ = model.forward_traced(x)
+        loss = out[:, -1].pow(2).sum()
+        omega = pascanu_penalty(model.rnn, tapes[""], loss)
+        terms = []
+        for steps in tapes[""].steps:
+            g = torch.autograd.grad(loss, [r["h"] for r in steps], retain_graph=True)
+            a = [r["decay"] for r in steps]
+            ratio = torch.stack([(g[k + 1] * a[k + 1]).norm(dim=-1) / g[k + 1].norm(dim=-1) for k in range(7)])
+            terms.append((ratio - 1).pow(2).mean())
+        torch.testing.assert_close(omega, torch.stack(terms).mean(), rtol=1e-4, atol=1e-7)
+        assert torch.autograd.grad(omega, model.rnn.weight_x_l0)[0].abs().max() > 0  # Δ_t is chosen by W_Δ
+
+
 def test_what_needs_w_hh_is_refused_in_one_sentence_and_the_rest_works():
     from rnnviz.analysis import (ablated, recurrent_weights, scaled_lambda, scaled_recurrent, with_forget_bias,
                                  with_forget_clamped, with_update_held)

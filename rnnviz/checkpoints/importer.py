@@ -196,10 +196,10 @@ def _check_stack(group: dict[tuple[str, int], str], prefix: str) -> tuple[int, b
                          f"0 to {len(layers) - 1} with none missing")
     if len(layers) > MAX_LAYERS:
         raise ValueError(f"{len(layers)} layers is over rnnviz's limit of {MAX_LAYERS}")
-    if not any(kind == "weight_hh" for kind, _ in group):  # rnnviz's minGRU, minLSTM, LRU or S6, saved bare
+    if not any(kind == "weight_hh" for kind, _ in group):  # rnnviz's minGRU, minLSTM, LRU, S6, mamba, bare
         raise ValueError(f"the recurrent weights under {prefix or 'the top level'} have no weight_hh (W_hh), so "
                          "their cell cannot be told from their shapes; a cell without one (rnnviz's minGRU, minLSTM, "
-                         "LRU or S6) opens from rnnviz's own .safetensors checkpoint, which names it")
+                         "LRU, S6 or Mamba block) opens from rnnviz's own .safetensors checkpoint, which names it")
     has_bias = ("bias_ih", 0) in group or ("bias_hh", 0) in group
     needed = ("weight_ih", "weight_hh") + (("bias_ih", "bias_hh") if has_bias else ())
     for k in layers:

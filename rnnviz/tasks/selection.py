@@ -41,8 +41,8 @@ class SelectiveCopy(CopyMemory):
                 "stretch instead.",
         family="long-term")
     Params = SelectiveCopyParams
-    # recall 0.95 to 1.00 over seeds 1 to 3 in about a minute on one core (bench/selective_copy.py): no other cell
-    # gets past 0.64 at this budget, and fewer steps leave this one short of 0.9
+    # recall 0.95 to 1.00 over seeds 1 to 3 in one to one and a half minutes on one core (bench/selective_copy.py):
+    # no other cell gets past 0.64 at this budget, and fewer steps leave this one short of 0.9
     defaults = TrainDefaults(arch="mamba", hidden_size=32, num_layers=2, steps=2000, batch_size=32, lr=3e-3)
     limits = {"seq_len": (2, 1000), "n_memorize": (1, 20), "n_symbols": (2, 26)}
 
