@@ -15,7 +15,8 @@ tensor each round (on a CPU, fresh memory costs more than the arithmetic). Produ
 (to 0 at worst), so float32 stays within about 1e-6 of the loop (`python -m rnnviz bench --scan` times it).
 
 log_scan, Heinsen (2023)'s log-space scan, as "Were RNNs All We Needed?" (Feng et al. 2024) uses it for minGRU
-and minLSTM (the forward pass; its backward is the reverse scan). Unrolled, with A_t = Σ_{s≤t} log a_s (A_0 = 0) and b_0 = h_0:
+and minLSTM (the forward pass; its backward is the reverse scan). Unrolled, with A_t = Σ_{s≤t} log a_s (A_0 = 0)
+and b_0 = h_0:
 
     h_t = Σ_{s=0..t} exp(A_t − A_s) b_s = exp(A_t) · Σ_{s=0..t} exp(log b_s − A_s)
 
