@@ -144,7 +144,7 @@ def _await_first_step(run: RunState, patience: float = 2.5) -> None:
     """A run just started shows its first step the moment it arrives (~0.6 s after the click), not at the next
     poll: this session's script thread waits a little; the server and other sessions are not held up. Only while
     the worker starts: waiting on to its first step (with its first evaluation and probe) would hold this session's
-    clicks longer, and a Pause then Stop clicked meanwhile was lost (tests/e2e/test_train.py's twenty tries)."""
+    clicks behind it for longer (tried: README, "Browser benchmark")."""
     end = time.monotonic() + patience
     while run.status == "starting" and not run.history and time.monotonic() < end:
         time.sleep(0.05)
