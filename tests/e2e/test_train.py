@@ -8,6 +8,8 @@ import pytest
 from harness import chart_points, open_app, run_id, screenshot, showing, step, wait_for
 from playwright.sync_api import expect
 
+from rnnviz.ui.state import DOUBLE_CLICK_SECONDS
+
 pytestmark = pytest.mark.e2e
 QUICK = "/train?task=parity&arch=gru&hidden=16&steps=20000"  # seconds per hundred steps; stopped by the test
 
@@ -101,11 +103,13 @@ def test_stop_wins_over_a_pause_clicked_just_before_it_twenty_times(page, server
     for i in range(20):
         button(page, "Train").click()
         ids.append(wait_for(lambda: (r := run_id(page)) not in ids and r, 30, what=f"run {i + 1}'s id in the link"))
+        created = time.monotonic()  # the run exists once its id is in the link
         expect(button(page, "Pause")).to_be_enabled(timeout=60_000)
         button(page, "Pause").click()
         page.wait_for_timeout(200)
         button(page, "Stop training").click()
-        page.wait_for_timeout(800)  # Train again at once would be taken for a double click (DOUBLE_CLICK_SECONDS)
+        # Train again within DOUBLE_CLICK_SECONDS of the run's creation would be taken for a double click
+        page.wait_for_timeout(max(0.0, DOUBLE_CLICK_SECONDS + 0.1 - (time.monotonic() - created)) * 1000)
     expect(page.get_by_text("stopped · step", exact=False)).to_be_visible(timeout=30_000)
 
     def status(path):
