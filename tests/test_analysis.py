@@ -283,6 +283,22 @@ def test_layers_stack_rows_and_edges_carry_the_recorded_gradient():
     assert node.loc["L", "value"] == pytest.approx(tr.meta["loss"])
 
 
+@pytest.mark.parametrize("embed", [8, 16])
+def test_a_mamba_layer_says_it_adds_its_input_only_where_the_residual_exists(embed):
+    """Mamba's block adds x_t to W_out y_t only where x_t is H wide (stack.Recurrent.layer_input): layer 0 fed
+    8-wide embeddings at hidden 16 passes on W_out(..) alone, and its node's hover must not claim the residual."""
+    model = build_model(ModelConfig(arch="mamba", vocab_size=V, hidden_size=16, output_size=V, num_layers=2,
+                                    embed_size=embed))
+    hover = A.unrolled_graph(probe(model, tokens()), "many-to-one").nodes.set_index("id")["hover"]
+    residual = "y<sub>t</sub> = x<sub>t</sub> + W<sub>out</sub>"
+    assert residual in hover["h1@2"]  # layer 1's input is layer 0's 16-wide output
+    if embed == 16:
+        assert residual in hover["h0@2"] and "no residual" not in hover["h0@2"]
+    else:
+        assert residual not in hover["h0@2"] and "y<sub>t</sub> = W<sub>out</sub>" in hover["h0@2"]
+        assert "no residual: the layer's input is not H wide" in hover["h0@2"]
+
+
 @pytest.mark.parametrize("arch", ["lru", "mlstm"])
 def test_a_reads_out_cell_passes_y_on_to_the_next_layer_and_the_head(arch):
     model = build_model(ModelConfig(arch=arch, vocab_size=V, hidden_size=16, output_size=V, num_layers=2))

@@ -363,10 +363,11 @@ def test_every_view_page_opens_on_a_linear_cell_and_says_what_has_no_w_hh():
                     assert not at.error and any(c.value.startswith("Loss on the probe: before") for c in at.caption)
             if path == "graph":  # the scan beside the loop, on the traced sequence
                 assert "Step by step and as one scan" in titles
-            if arch == "mamba":  # the graph's nodes say what the block passes on: x_t plus its out-projection
-                shown = " ".join(json.dumps(json.loads(c.proto.spec), ensure_ascii=False)
-                                 for c in at.get("plotly_chart"))
-                assert "y<sub>t</sub> = x<sub>t</sub> + W<sub>out</sub>" in shown
+            if arch == "mamba":  # the graph's nodes say what the block passes on: its out-projection, without
+                shown = " ".join(json.dumps(json.loads(c.proto.spec), ensure_ascii=False)  # x_t (D ≠ H: no residual;
+                                 for c in at.get("plotly_chart"))  # test_analysis has the H-wide case)
+                assert "y<sub>t</sub> = W<sub>out</sub>" in shown and "the layer's input is not H wide" in shown
+                assert "y<sub>t</sub> = x<sub>t</sub> + W<sub>out</sub>" not in shown
             if path in ("graph", "checkpoints"):
                 assert any("has no W_hh" in c.value for c in at.caption), f"/{path} does not say why there is no W_hh"
             if path == "gates" and arch == "s6":

@@ -33,9 +33,14 @@ def hidden_equation(spec: CellSpec) -> str:
     return _line(spec, spec.state_symbol, "hidden state h_t")
 
 
-def output_equation(spec: CellSpec) -> str:
-    """What a layer that reads out from its state (LRU, S6, mLSTM) passes on, y_t, rather than h_t itself."""
-    return _line(spec, "y", "output y_t")
+def output_equation(spec: CellSpec, residual: bool = True) -> str:
+    """What a layer that reads out from its state (LRU, S6, mLSTM) passes on, y_t, rather than h_t itself. In a
+    residual block (Mamba's) whose input is not H wide (a first layer fed narrower embeddings) there is no residual:
+    `residual=False` gives y_t without its x_t term, as stack.Recurrent.layer_input computes it."""
+    line = _line(spec, "y", "output y_t")
+    if spec.residual and not residual:
+        line = line.replace("x<sub>t</sub> + ", "", 1) + " (no residual: the layer's input is not H wide)"
+    return line
 
 
 def cell_equation(spec: CellSpec) -> str:

@@ -140,7 +140,10 @@ def _add_states(b: _Builder, part: Part, L: int) -> None:
     p, cell = part.prefix, b.spec.has_cell
     what = "" if b.unit is None else f"[unit {b.unit}]"
     name = part.name + " " if part.name else ""
-    passes = f"<br>passes on {eq.output_equation(b.spec)}" if b.spec.reads_out else ""  # y_t, not h_t
+    x0, y0 = b.vec(p + "x", 0), b.vec(p + "y", 0, 0)  # layer 0's input and output (H wide; h_t may be H·N)
+    narrow = x0 is not None and y0 is not None and x0.shape[-1] != y0.shape[-1]  # no residual into layer 0
+    passes = [f"<br>passes on {eq.output_equation(b.spec, residual=not (k == 0 and narrow))}" if b.spec.reads_out
+              else "" for k in range(L)]  # y_t, not h_t
     stored = " e<sup>−m<sub>t</sub></sup> as stored" if b.spec.rescaled_cell else ""  # the sLSTM's
     for t in range(part.steps):
         g = part.first + t
@@ -149,7 +152,7 @@ def _add_states(b: _Builder, part: Part, L: int) -> None:
             hv, gv = b.value(h, True), b.value(gh, False)
             b.node(f"{p}h{k}@{t}", "h", part, t, k, f"h{k}", value=hv, label="",
                    hover=f"<b>{name}h<sub>t</sub>{what}, layer {k}, t = {t}</b><br>value {_fmt(hv)}"
-                         f"<br>||dL/dh<sub>t</sub>|| = {_fmt(gv)}<br>{eq.hidden_equation(b.spec)}{passes}")
+                         f"<br>||dL/dh<sub>t</sub>|| = {_fmt(gv)}<br>{eq.hidden_equation(b.spec)}{passes[k]}")
             if cell:
                 c, gc = b.vec(p + "c", k, t), b.vec(p + "grad.c", k, t)
                 cv = b.value(c, True)
