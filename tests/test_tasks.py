@@ -205,6 +205,22 @@ def test_selective_copy_scatters_the_symbols_and_asks_for_them_in_order():
         get_task("selective_copy", seq_len=2, n_memorize=3)
 
 
+def test_induction_heads_asks_for_the_symbol_after_the_earlier_trigger():
+    task = get_task("induction_heads", seq_len=10, n_symbols=5)
+    x, y = task.batch(256, gen())
+    assert x.shape == (256, 10) and y.shape == (256,) and task.output_size == 5 and task.input_vocab[5] == ">"
+    for xs, ys in zip(x, y):  # the trigger (id 5) exactly twice: once before the end, with a symbol after it, and last
+        first = (xs == 5).nonzero().flatten().tolist()
+        assert len(first) == 2 and first[1] == 9 and first[0] <= 7
+        assert int(ys) == int(xs[first[0] + 1]) and task.dependency(xs) == [first[0], first[0] + 1, 9]
+        assert task.describe_input(xs)[first[0]] == ">" and task.describe_output(ys) == [task.output_vocab[int(ys)]]
+    assert len({task.dependency(xs)[0] for xs in x}) == 8  # the pair sits anywhere from 0 to T − 3
+    _, accuracy = task.baseline()
+    assert accuracy == pytest.approx(1 / 5, abs=0.05)  # chance: the key is uniform over the symbols
+    with pytest.raises(ValueError, match="out of range"):
+        get_task("induction_heads", seq_len=2)
+
+
 def test_the_input_ignored_baseline_matches_each_closed_form():
     """Task.baseline(): the best predictor that never reads its input, measured; checked against the formulas."""
     loss, mse = get_task("adding", seq_len=50).baseline()

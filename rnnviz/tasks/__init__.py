@@ -10,7 +10,7 @@ from rnnviz.tasks.classification import Majority, Parity
 from rnnviz.tasks.generation import PatternGen, SineGen
 from rnnviz.tasks.language import CodeLM, TextLM
 from rnnviz.tasks.long_term import Adding, CopyMemory, FirstSymbol, Latching
-from rnnviz.tasks.selection import SelectiveCopy
+from rnnviz.tasks.selection import InductionHeads, SelectiveCopy
 from rnnviz.tasks.sentiment import Sentiment
 from rnnviz.tasks.seq2seq_tasks import Reverse, SortDigits, SpellNumbers, sequence_accuracy
 from rnnviz.tasks.tagging import BracketDepth
@@ -24,7 +24,7 @@ TASKS: dict[str, type[Task]] = {cls.info.name: cls for cls in (
     BracketDepth,  # many-to-many synchronous tagging
     Reverse, SortDigits, SpellNumbers,  # many-to-many asynchronous: encoder-decoder and attention
     Adding, CopyMemory, Latching, FirstSymbol,  # long-term dependencies: where gates matter
-    SelectiveCopy,  # where the data sits varies: selection (S6) against time-invariant recurrences (LRU)
+    SelectiveCopy, InductionHeads,  # where the data sits varies: selection (S6) against time-invariant ones (LRU)
     NoisySine, Sines,  # time series forecasting
     CodeLM, TextLM,  # character language models
 )}
