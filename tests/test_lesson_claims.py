@@ -139,7 +139,22 @@ def test_lesson_9_objects_when_the_minGRU_and_the_LRU_trade_runs(outcomes):
             seen[s.arch] += 1
         swapped.append((s, r))
     held = [c.held for c in check("lesson-recurrence-returns", swapped)]
-    assert held == [False, False, False, True]
+    assert held == [False, False, False, True, True]
+
+
+def test_lesson_9_objects_when_s6_and_mambas_block_trade_runs(outcomes):
+    """Give S6 alone the block's recall runs and the block S6's: the induction-heads claim objects, and only it."""
+    runs = outcomes["lesson-recurrence-returns"]
+    records = {a: [r for s, r in runs if s.arch == a] for a in ("s6", "mamba")}
+    assert len(records["s6"]) == len(records["mamba"]) == 3
+    seen = {"s6": 0, "mamba": 0}
+    swapped = []
+    for s, r in runs:
+        if s.arch in seen:
+            r = records["mamba" if s.arch == "s6" else "s6"][seen[s.arch]]
+            seen[s.arch] += 1
+        swapped.append((s, r))
+    assert [c.held for c in check("lesson-recurrence-returns", swapped)] == [True, True, True, True, False]
 
 
 def test_lesson_9_objects_when_the_mlstm_did_not_learn_to_choose(outcomes):
@@ -154,7 +169,7 @@ def test_lesson_9_objects_when_the_mlstm_did_not_learn_to_choose(outcomes):
     spec, record = runs[k]
     untrained = Trainer.from_spec(spec).probe()
     runs[k] = (spec, dataclasses.replace(record, traces=record.traces[:-1] + [untrained]))
-    assert [c.held for c in check("lesson-recurrence-returns", runs)] == [True, True, True, False]
+    assert [c.held for c in check("lesson-recurrence-returns", runs)] == [True, True, True, False, True]
 
 
 def test_lesson_9_says_in_a_sentence_when_a_run_was_never_probed(outcomes):

@@ -567,6 +567,10 @@ def test_variant_scores_sort_best_first_with_every_seed_and_the_baseline():
     assert list(means.y) == ["gru", "lstm", "lstm_nfg"]  # lower bits per char is better: best on top
     np.testing.assert_allclose(means.x, [2.35, 2.6, 3.05])
     assert len(dots.x) == 6 and "input ignored: 4.4" in fig.layout.annotations[0].text
+    assert fig.layout.annotations[0].xanchor == "right"  # the line is at the right: its label runs left, inside
+    chance = variant_scores({"S6 in Mamba's block": [1.0, 0.99], "S6 alone": [0.3, 0.15]}, "accuracy", 0.138)
+    (note,) = [a for a in chance.layout.annotations if "input ignored" in a.text]
+    assert (note.x, note.xanchor) == (0.138, "left")  # near the axis: it runs right, off the names on the axis
 
 
 def test_loss_curves_draw_the_input_ignored_baseline_on_each_panel():

@@ -98,12 +98,14 @@ def variant_scores(results: dict[str, list[float]], metric: str, baseline: float
                              mode="markers", name="one seed",
                              marker={"color": "#08519c", "size": theme.marker_size * 1.3},
                              hovertemplate=f"%{{y}}<br>{metric} %{{x:.3f}}<extra>one seed</extra>"))
-    if baseline is not None:
-        fig.add_vline(x=baseline, line_dash="dot", line_color=MUTED, line_width=theme.line_width,
-                      annotation_text=f"input ignored: {baseline:.3g}", annotation_position="top left",
-                      annotation_font_color="#7f7f7f")
     values = [v for vs in results.values() for v in vs] + ([baseline] if baseline is not None else [])
     lo, hi = min(values), max(values)
+    if baseline is not None:  # its label on the side with room: left of a line near the axis it would cover the names
+        left = lo if log or not higher_is_better else 0.0
+        side = "top right" if baseline - left < 0.5 * (hi - left) else "top left"
+        fig.add_vline(x=baseline, line_dash="dot", line_color=MUTED, line_width=theme.line_width,
+                      annotation_text=f"input ignored: {baseline:.3g}", annotation_position=side,
+                      annotation_font_color="#7f7f7f")
     text = axis or f"validation {metric} after training ({'higher' if higher_is_better else 'lower'} is better)"
     if log:
         fig.update_xaxes(title_text=text, type="log")

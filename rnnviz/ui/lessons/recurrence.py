@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rnnviz.lessons import LINEAR_ARCHS, LINEAR_LAG, Lesson
+from rnnviz.lessons import LINEAR_ARCHS, LINEAR_LAG, RECALL_LEN, SELECT_ARCHS, Lesson
 from rnnviz.ui import widgets
 from rnnviz.ui.lessons import live_figure, live_section, untrained
 
@@ -48,7 +48,9 @@ def came_back(lesson: Lesson) -> None:
         from rnnviz.plots.lessons import variant_scores
         from rnnviz.plots.spectra import input_gate_figure, lambda_figure, write_share_figure
 
-        done = [r for r in mine if r.status == "finished" and r.latest_trace is not None]
+        ended = [r for r in mine if r.status == "finished" and r.latest_trace is not None]
+        done = [r for r in ended if r.spec.arch in LINEAR_ARCHS]
+        recall = [r for r in ended if r.spec.arch in SELECT_ARCHS]
         if done:
             acc: dict[str, list[float]] = {}
             kept: dict[str, list[float]] = {}
@@ -64,6 +66,14 @@ def came_back(lesson: Lesson) -> None:
                 axis=f"share of step 0's write the best unit holds after {LINEAR_LAG} steps",
                 note="The share is the product of the unit's decays; the mLSTM's are its forget gates σ(f̃)."),
                 "lesson9.kept", name="kept across the lag")
+        if recall:
+            scores: dict[str, list[float]] = {}
+            for r in recall:
+                scores.setdefault(SELECT_ARCHS[r.spec.arch], []).append(final(r.record))
+            live_figure(recall, lambda: variant_scores(
+                scores, "accuracy", (recall[0].spec.baseline() or (None, None))[1], theme=widgets.theme(),
+                title=f"Induction heads: the symbol after '>', {RECALL_LEN} steps, 300 training steps"),
+                "lesson9.recall", name="induction heads")
         first = {r.spec.arch: r for r in mine if r.spec.seed == min(x.spec.seed for x in mine) and r.history}
         if "lru" in first and first["lru"].record.traces:
             run = first["lru"]
