@@ -164,8 +164,9 @@ def _s6_inputs(gx: Tensor, w: LayerWeights, window: Tensor | None = None):
     u_pre, z, r = gx.split([H, H, gx.shape[-1] - 2 * H], -1)  # r, the block's residual input: empty without one
     if "conv" in w.extra:
         k = w.extra["conv"]  # (H, K)
-        if gx.dim() == 3:  # every step at once: window is the sequence with the K − 1 values before it
-            u_pre = F.conv1d(window.transpose(1, 2), k.unsqueeze(1), w.extra["conv_bias"], groups=H).transpose(1, 2)
+        if gx.dim() == 3:  # every step at once: window is the sequence with the K − 1 values before it; K shifted
+            T = gx.shape[1]  # multiply-adds (F.conv1d's depthwise backward took 3 ms a training step at B 32, H 128)
+            u_pre = w.extra["conv_bias"] + sum(window[:, j:j + T] * k[:, j] for j in range(k.shape[1]))
         else:
             u_pre = (window.unflatten(-1, (k.shape[1], H)) * k.T).sum(-2) + w.extra["conv_bias"]
     u = F.silu(u_pre)
