@@ -1,7 +1,8 @@
 """Browser benchmark, run by hand (not a test): a real `streamlit run app.py` and Debian's Chromium measure
   1. the time from clicking Train to the first update of the page (Step > 0, then the loss chart drawn); goal < 2 s.
      Clicks alternate between this version and a reference server beside it, the same code with the live panel
-     polling once a second from the start (RNNVIZ_FIRST_ROW_POLL_SECONDS=1), so both meet the same load;
+     not waiting for the run's first row (RNNVIZ_FIRST_ROW_WAIT_SECONDS=0: drawn at the next poll), so both meet
+     the same load;
   2. the server's memory (server + forkserver + training workers, from /proc) with N sessions training at once,
      and how fast its health endpoint answers meanwhile.
 
@@ -122,7 +123,7 @@ def main() -> None:
     server, reference = start_server(base / "runs", base / "streamlit.log"), None
     times: dict[str, list] = {"this version": [], "reference": []}
     try:
-        reference = start_server(base / "ref-runs", base / "reference.log", env={"RNNVIZ_FIRST_ROW_POLL_SECONDS": "1"})
+        reference = start_server(base / "ref-runs", base / "reference.log", env={"RNNVIZ_FIRST_ROW_WAIT_SECONDS": "0"})
         with sync_playwright() as p:
             browser = launch_browser(p)
             for s in (server, reference):

@@ -17,9 +17,10 @@ from rnnviz.ui import state, widgets
 from rnnviz.ui.safe import plain
 
 POLL_SECONDS = 1.0
-# While a started run has no step yet (its first row comes ~0.2 s after it starts); bench/browser.py sets 1 on a
+# How long the page run that started a run waits, once its worker runs, for the run's first row (it comes ~0.2 s
+# after the worker starts), so the chart is drawn then and not at the next poll; bench/browser.py sets 0 on a
 # second server, as the reference it times Train clicks against
-FIRST_ROW_POLL_SECONDS = float(os.environ.get("RNNVIZ_FIRST_ROW_POLL_SECONDS", "0.2"))
+FIRST_ROW_WAIT_SECONDS = float(os.environ.get("RNNVIZ_FIRST_ROW_WAIT_SECONDS", "0.6"))
 VIEW_ONLY = ("**Watching.** This run belongs to the browser that started it: only it can pause or stop it. To "
              "train it yourself or vary it, copy its settings into your form, then press Train.")
 CHART_SHARE = 0.4  # of the server's Python core: the most that rebuilding live charts, all sessions together, may take
@@ -123,12 +124,8 @@ def overlay_runs(run: RunState) -> dict[str, list[dict]]:
 
 def panel(run: RunState) -> None:
     """The run's progress and live charts, redrawn each second while it trains (and after, until the page next
-    reruns: the panel then shows the finished run). A run just started polls every FIRST_ROW_POLL_SECONDS until
-    its first row arrives (not at the next whole second), then each second."""
-    waiting = run.status in ("starting", "running") and not run.history
-    st.session_state["live.fast_poll"] = run.id if waiting else None
-    every = FIRST_ROW_POLL_SECONDS if waiting else POLL_SECONDS
-    st.fragment(_panel, run_every=every if run.status in ACTIVE else None)(run.id)
+    reruns: the panel then shows the finished run)."""
+    st.fragment(_panel, run_every=POLL_SECONDS if run.status in ACTIVE else None)(run.id)
 
 
 def _panel(run_id: str) -> None:
@@ -146,35 +143,21 @@ def _panel(run_id: str) -> None:
         total = run.spec.steps
     _progress(run_id, status, history, total, message)
     _charts(run, history, heat, overlay)
-    if st.session_state.get("live.fast_poll") == run_id and (history or status not in ("starting", "running")):
-        st.session_state["live.fast_poll"] = None
-        _poll_every(POLL_SECONDS)
-
-
-def _poll_every(seconds: float) -> None:
-    """Sets how often the fragment now running polls from here on. Streamlit 1.67 sends a fragment's interval
-    when the page declares it (an AutoRerun message); its frontend replaces a fragment's timer when the same
-    fragment id comes with a new interval. The page's next full run declares it again, from the run's state."""
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-    from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState, get_script_run_ctx
-
-    ctx, fragment = get_script_run_ctx(), ThreadState.get().fragment_id
-    if ctx is None or fragment is None:
-        return
-    msg = ForwardMsg()
-    msg.auto_rerun.interval = seconds
-    msg.auto_rerun.fragment_id = fragment
-    ctx.enqueue(msg)
 
 
 def _await_first_step(run: RunState, patience: float = 2.5) -> None:
-    """A run just started shows its first step the moment it arrives (~0.6 s after the click), not at the next
-    poll: this session's script thread waits a little; the server and other sessions are not held up. Only while
-    the worker starts: waiting on to its first step (with its first evaluation and probe) would hold this session's
-    clicks behind it for longer (tried: README, "Browser benchmark")."""
+    """A run just started shows its first step and chart the moment its first row arrives (~0.2 s after its worker
+    starts), not at the next poll up to a second later: this session's script thread waits while the worker starts
+    (at most `patience`), then at most FIRST_ROW_WAIT_SECONDS more for the row; the server and other sessions are
+    not held up, this session's clicks wait that long at most. Not a faster poll: a fragment rerun landing on a
+    full page run blanks the page in Streamlit 1.67 ("Bad delta path index"), and polling five times a second
+    after each Train click did, in 4 of 5 tries of tests/e2e/test_train.py's twenty Pause → Stop runs."""
     end = time.monotonic() + patience
     while run.status == "starting" and not run.history and time.monotonic() < end:
-        time.sleep(0.05)
+        time.sleep(0.02)
+    end = min(end, time.monotonic() + FIRST_ROW_WAIT_SECONDS)
+    while run.status == "running" and not run.history and time.monotonic() < end:
+        time.sleep(0.02)
 
 
 def _buttons(status: str) -> tuple[bool, bool, bool]:

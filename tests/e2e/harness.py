@@ -153,37 +153,6 @@ def watch(page):
     return page
 
 
-class Frames:
-    """What the page and the server say to each other over Streamlit's websocket, decoded with Streamlit's own
-    protobuf classes: when the server set each fragment's polling interval, and when the browser asked for each
-    fragment to rerun. Attach before the page opens. Frames are recorded as Playwright dispatches its events, so
-    wait with page.wait_for_timeout, not time.sleep, while recording."""
-
-    def __init__(self, page):
-        self.received: list[tuple[float, bytes]] = []
-        self.sent: list[tuple[float, bytes]] = []
-        page.on("websocket", self._attach)
-
-    def _attach(self, ws) -> None:
-        ws.on("framereceived", lambda f: self.received.append((time.monotonic(), f)))
-        ws.on("framesent", lambda f: self.sent.append((time.monotonic(), f)))
-
-    def intervals(self, since: float = 0.0) -> list[tuple[float, str, float]]:
-        """(time, fragment id, seconds) of every polling interval the server set since `since`."""
-        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
-        msgs = [(t, ForwardMsg.FromString(f)) for t, f in self.received if t >= since and isinstance(f, bytes)]
-        return [(t, m.auto_rerun.fragment_id, m.auto_rerun.interval) for t, m in msgs
-                if m.WhichOneof("type") == "auto_rerun"]
-
-    def reruns(self, fragment: str, since: float, until: float) -> int:
-        """How many times the browser asked for `fragment` to rerun between the two times."""
-        from streamlit.proto.BackMsg_pb2 import BackMsg
-
-        msgs = [BackMsg.FromString(f) for t, f in self.sent if since <= t < until and isinstance(f, bytes)]
-        return sum(1 for m in msgs if m.WhichOneof("type") == "rerun_script" and m.rerun_script.fragment_id == fragment)
-
-
 # -- reading a Streamlit page --------------------------------------------------------------------------------
 def script_state(page) -> str | None:
     return page.locator("[data-testid='stApp']").get_attribute("data-test-script-state")
