@@ -1,8 +1,5 @@
 """Browser benchmark, run by hand (not a test): a real `streamlit run app.py` and Debian's Chromium measure
-  1. the time from clicking Train to the first update of the page (Step > 0, then the loss chart drawn); goal < 2 s.
-     Clicks alternate between this version and a reference server beside it, the same code with the live panel
-     not waiting for the run's first row (RNNVIZ_FIRST_ROW_WAIT_SECONDS=0: drawn at the next poll), so both meet
-     the same load;
+  1. the time from clicking Train to the first update of the page (Step > 0, then the loss chart drawn); goal < 2 s;
   2. the server's memory (server + forkserver + training workers, from /proc) with N sessions training at once,
      and how fast its health endpoint answers meanwhile.
 
@@ -120,44 +117,30 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     base = Path(tempfile.mkdtemp(prefix="rnnviz-bench-"))
-    server, reference = start_server(base / "runs", base / "streamlit.log"), None
-    times: dict[str, list] = {"this version": [], "reference": []}
+    server = start_server(base / "runs", base / "streamlit.log")
     try:
-        reference = start_server(base / "ref-runs", base / "reference.log", env={"RNNVIZ_FIRST_ROW_WAIT_SECONDS": "0"})
         with sync_playwright() as p:
             browser = launch_browser(p)
-            for s in (server, reference):
-                page = new_page(browser)
-                open_app(page, s, "/")  # app.py runs once (see the deep-link note in tests/e2e/conftest.py)
-                page.context.close()
-            for seed in range(args.repeats):
-                times["this version"].append(first_update(browser, server, seed))
-                times["reference"].append(first_update(browser, reference, seed))
-            stop_server(reference)
+            page = new_page(browser)
+            open_app(page, server, "/")  # app.py runs once (see the deep-link note in tests/e2e/conftest.py)
+            page.context.close()
+            times = [first_update(browser, server, seed) for seed in range(args.repeats)]
             idle, peak, health, training = many_sessions(browser, server, args.sessions, args.seconds)
             browser.close()
     finally:
         stop_server(server)
-        if reference is not None:
-            stop_server(reference)
 
+    steps, charts = zip(*times)
+    later_s, later_c = steps[1:] or steps, charts[1:] or charts
     health.sort()
     n = args.sessions
-    rows = []
-    for name, (steps, charts) in ((k, zip(*v)) for k, v in times.items()):
-        later_s, later_c = steps[1:] or steps, charts[1:] or charts
-        rows += [
-            (f"{name}: Train click -> Step > 0, first click", f"{steps[0]:.2f} s"),
-            (f"{name}: Train click -> loss chart drawn, first click", f"{charts[0]:.2f} s"),
-            (f"{name}: Train click -> Step > 0, median of {len(later_s)} later clicks",
-             f"{statistics.median(later_s):.2f} s"),
-            (f"{name}: Train click -> loss chart drawn, median of {len(later_c)} later clicks",
-             f"{statistics.median(later_c):.2f} s"),
-            (f"{name}:   every click, chart drawn after", " ".join(f"{c:.2f}" for c in charts) + " s"),
-        ]
-    ratio = statistics.median(c for _, c in times["this version"]) / statistics.median(c for _, c in times["reference"])
-    rows += [
-        ("loss chart: this version / reference, medians of every click", f"{ratio:.2f}"),
+    rows = [
+        ("Train click -> Step > 0, first click", f"{steps[0]:.2f} s"),
+        ("Train click -> loss chart drawn, first click", f"{charts[0]:.2f} s"),
+        (f"Train click -> Step > 0, median of {len(later_s)} later clicks", f"{statistics.median(later_s):.2f} s"),
+        (f"Train click -> loss chart drawn, median of {len(later_c)} later clicks",
+         f"{statistics.median(later_c):.2f} s"),
+        ("  every click, chart drawn after", " ".join(f"{c:.2f}" for c in charts) + " s"),
         ("server process RSS, idle", f"{idle['server_rss'] / MiB:.0f} MiB"),
         (f"process tree RSS sum, idle ({idle['processes']} processes)", f"{idle['rss'] / MiB:.0f} MiB"),
         (f"process tree RSS sum, peak with {n} sessions training", f"{peak['rss'] / MiB:.0f} MiB"),

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import time
 from pathlib import Path
 
@@ -17,10 +16,6 @@ from rnnviz.ui import state, widgets
 from rnnviz.ui.safe import plain
 
 POLL_SECONDS = 1.0
-# How long the page run that started a run waits, once its worker runs, for the run's first row (it comes ~0.2 s
-# after the worker starts), so the chart is drawn then and not at the next poll; bench/browser.py sets 0 on a
-# second server, as the reference it times Train clicks against
-FIRST_ROW_WAIT_SECONDS = float(os.environ.get("RNNVIZ_FIRST_ROW_WAIT_SECONDS", "0.6"))
 VIEW_ONLY = ("**Watching.** This run belongs to the browser that started it: only it can pause or stop it. To "
              "train it yourself or vary it, copy its settings into your form, then press Train.")
 CHART_SHARE = 0.4  # of the server's Python core: the most that rebuilding live charts, all sessions together, may take
@@ -146,18 +141,15 @@ def _panel(run_id: str) -> None:
 
 
 def _await_first_step(run: RunState, patience: float = 2.5) -> None:
-    """A run just started shows its first step and chart the moment its first row arrives (~0.2 s after its worker
-    starts), not at the next poll up to a second later: this session's script thread waits while the worker starts
-    (at most `patience`), then at most FIRST_ROW_WAIT_SECONDS more for the row; the server and other sessions are
-    not held up, this session's clicks wait that long at most. Not a faster poll: a fragment rerun landing on a
-    full page run blanks the page in Streamlit 1.67 ("Bad delta path index"), and polling five times a second
-    after each Train click did, in 4 of 5 tries of tests/e2e/test_train.py's twenty Pause → Stop runs."""
+    """A run just started shows its first step the moment it arrives (~0.6 s after the click), not at the next
+    poll: this session's script thread waits a little; the server and other sessions are not held up. Only while
+    the worker starts: the page run that Train started must end soon. Under load, Pause and Stop clicked while
+    that run still drew were dropped when another full page run (Train again) replaced it before it ended
+    (Streamlit 1.67 skips the callback of a widget its last registration shows disabled or absent); waiting on to
+    the first row (tried twice: README, "Browser benchmark") widened that window enough to lose clicks."""
     end = time.monotonic() + patience
     while run.status == "starting" and not run.history and time.monotonic() < end:
-        time.sleep(0.02)
-    end = min(end, time.monotonic() + FIRST_ROW_WAIT_SECONDS)
-    while run.status == "running" and not run.history and time.monotonic() < end:
-        time.sleep(0.02)
+        time.sleep(0.05)
 
 
 def _buttons(status: str) -> tuple[bool, bool, bool]:
