@@ -145,8 +145,8 @@ def _await_first_step(run: RunState, patience: float = 2.5) -> None:
     poll: this session's script thread waits a little; the server and other sessions are not held up. Only while
     the worker starts: the page run that Train started must end soon. Under load, Pause and Stop clicked while
     that run still drew were dropped when another full page run (Train again) replaced it before it ended
-    (Streamlit 1.67 skips the callback of a widget its last registration shows disabled or absent); waiting on to
-    the first row (tried twice: README, "Browser benchmark") widened that window enough to lose clicks."""
+    (seen in the websocket: the clicks were sent, their callbacks never ran; Streamlit 1.67); waiting on to the
+    first row (tried twice: README, "Browser benchmark") widened that window enough to lose clicks."""
     end = time.monotonic() + patience
     while run.status == "starting" and not run.history and time.monotonic() < end:
         time.sleep(0.05)
