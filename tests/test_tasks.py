@@ -221,6 +221,13 @@ def test_induction_heads_asks_for_the_symbol_after_the_earlier_trigger():
         get_task("induction_heads", seq_len=2)
 
 
+def test_chance_is_scored_on_sequences_the_predictor_was_not_fitted_to():
+    """The input-ignored accuracy is chance for balanced classes: fitted and scored on one sample it came out 0.26
+    for first_symbol's 4 classes and 0.55 for parity (the commonest class of that sample, scored on it)."""
+    for name, chance in (("first_symbol", 1 / 4), ("parity", 1 / 2), ("induction_heads", 1 / 8)):
+        assert get_task(name).baseline()[1] == pytest.approx(chance, abs=0.006), name
+
+
 def test_the_input_ignored_baseline_matches_each_closed_form():
     """Task.baseline(): the best predictor that never reads its input, measured; checked against the formulas."""
     loss, mse = get_task("adding", seq_len=50).baseline()
