@@ -4,9 +4,11 @@ never a test: each run trains for a minute or more.
 Every run goes through rnnviz.run.RunSpec and the Trainer, as the app trains it: task `selective_copy` at its
 defaults (4 symbols scattered over 64 places, 8-symbol alphabet, chance 1/8), batch 32, Adam, the same steps and
 learning rate for every cell, seeds as given. Runs go two at a time, one thread each (--workers), and print as they
-end; a Markdown table follows.
+end; a Markdown table follows. `--task induction_heads` measures the other recall that needs selection the same way
+(the README's induction-heads table: `--steps 1000 --seeds 1 2 3`).
 
     python bench/selective_copy.py [--seeds 1 2] [--steps 2000] [--workers 2] [--runs mamba:32:2 lru:128:1]
+                                   [--task induction_heads]
 """
 from __future__ import annotations
 

@@ -12,10 +12,10 @@ from rnnviz.run import RunSpec
 
 
 def preset(label: str, task: str, arch: str, hidden: int = 32, steps: int = 300, lr: float = 0.01,
-           probe_every: int | None = None, layers: int = 1, **knobs) -> RunSpec:
+           probe_every: int | None = None, **knobs) -> RunSpec:
     """One run a lesson can start: a RunSpec sized to finish in seconds, probed ~20 times unless the lesson
     draws only its final numbers (probe_every=steps: probed at the first and last step)."""
-    return RunSpec(task=task, arch=arch, hidden=hidden, layers=layers, steps=steps, lr=lr, label=label,
+    return RunSpec(task=task, arch=arch, hidden=hidden, layers=1, steps=steps, lr=lr, label=label,
                    probe_every=probe_every or max(10, steps // 20), **knobs)
 
 

@@ -160,9 +160,10 @@ class Task:
         loss = float(self.loss(out, y))
         metric = self.metric_from_loss(loss)
         if metric is None and self.info.outputs != "vectors":  # the fitted predictor on sequences it never saw
-            _, y = self.held_out(16 * n, torch.Generator().manual_seed(seed + 1))
-            out = logits.expand(*y.shape, self.output_size)
-            out = out.unsqueeze(1) if last_only else out
+            _, unseen = self.held_out(16 * n, torch.Generator().manual_seed(seed + 1))
+            if unseen.shape[1:] == y.shape[1:]:  # padded outputs as long as the fitted ones (else: the fitted ones)
+                y, out = unseen, logits.expand(*unseen.shape, self.output_size)
+                out = out.unsqueeze(1) if last_only else out
         result = loss, float(self.metric(out, y) if metric is None else metric)
         if len(_BASELINES) > 256:
             _BASELINES.clear()
