@@ -263,6 +263,51 @@ def test_a_one_layer_bidirectional_model_is_read_as_its_forward_direction():
     assert any("forward direction only" in n for n in loaded.notes) and "weight_hh_l0_reverse" in loaded.unmatched_keys
 
 
+class Projected(nn.Module):
+    """An embedding, nn.LSTM(proj_size=P) and a head reading the P-wide projected states (speech and language
+    models use proj_size to shrink what each step passes on)."""
+
+    def __init__(self, head: bool, P: int = 3):
+        super().__init__()
+        self.embedding = nn.Embedding(V, D)
+        self.lstm = nn.LSTM(D, H, 2, batch_first=True, proj_size=P)
+        self.fc = nn.Linear(P, V) if head else None
+
+    def forward(self, x):
+        out = self.lstm(self.embedding(x))[0]
+        return out if self.fc is None else self.fc(out)
+
+
+@pytest.mark.parametrize("head", [True, False], ids=["head", "no head"])
+@pytest.mark.parametrize("fmt", ["state_dict", "whole model"])
+def test_a_projected_lstm_is_read_as_the_lstm_it_equals(fmt, head):
+    """nn.LSTM(proj_size=P): h_t = W_hr m_t with m_t = o_t ⊙ tanh(c_t), and the gates read h_{t−1}. Read as the
+    plain LSTM of hidden size H whose state is m_t (W_hh W_hr, the next layer's W_ih W_hr, the head's W W_hr):
+    every layer's cell states, its states projected by the file's W_hr, and the outputs equal torch's own, step by
+    step. Without a head the outputs are the file's projected states."""
+    torch.manual_seed(7)
+    net = Projected(head).eval()
+    loaded = load_checkpoint(saved(net if fmt == "whole model" else net.state_dict()), filename="m.pt")
+    assert (loaded.config.arch, loaded.config.hidden_size, loaded.config.num_layers) == ("lstm", H, 2)
+    assert any("proj_size 3" in n and "m_t = o_t ⊙ tanh(c_t)" in n for n in loaded.notes)
+    x = torch.randint(0, V, (N, T))
+    e, state, hs, cs = net.embedding(x), None, [], []
+    for t in range(T):  # torch's own LSTM one step at a time: every layer's (h_t, c_t)
+        _, state = net.lstm(e[:, t:t + 1], state)
+        hs.append(state[0])
+        cs.append(state[1])
+    hs, cs = torch.stack(hs, 2), torch.stack(cs, 2)  # (layer, sample, step, ·)
+    tr = probe(loaded.model, x, jacobian=False)
+    close(tr["c"], cs, "cell states")
+    for k in range(2):
+        close(tr["h"][k] @ getattr(net.lstm, f"weight_hr_l{k}").T, hs[k], f"layer {k}'s projected states")
+    if head:
+        close(torch.softmax(tr["output"], -1), probs_of(net(x)), "output probabilities")
+    else:
+        close(tr["output"], net(x), "outputs: the projected states")
+        assert loaded.config.output_size == 3
+
+
 def test_min_char_rnn_weights_match_its_numpy_loop():
     rng = np.random.default_rng(0)
     chars = list("ab c")

@@ -433,7 +433,13 @@ BAD = {
     "a single tensor": (lambda: _torch_bytes(torch.zeros(2)), "single tensor"),
     "plain pickle": (lambda: pickle.dumps({"rnn.weight_hh_l0": [[0.0]]}), "plain Python pickle"),
     "bidirectional": (lambda: _torch_bytes(nn.LSTM(2, 3, 2, bidirectional=True).state_dict()), "bidirectional"),
-    "proj_size": (lambda: _torch_bytes(nn.LSTM(2, 4, proj_size=2).state_dict()), "proj_size"),
+    "projection of the wrong shape": (lambda: _torch_bytes({**nn.LSTM(2, 4, proj_size=2).state_dict(),
+                                                             "weight_hr_l0": torch.zeros(3, 4)}),
+                                      r"weight_hr_l0 has shape \(3, 4\)"),
+    "projection from a huge state": (lambda: _torch_bytes({"weight_ih_l0": torch.zeros(40_000, 1),
+                                                           "weight_hh_l0": torch.zeros(40_000, 1),
+                                                           "weight_hr_l0": torch.zeros(1, 10_000)}),
+                                     "hidden size 10000"),
 }
 
 

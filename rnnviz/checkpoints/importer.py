@@ -7,8 +7,12 @@ nn.Embedding and before one nn.Linear head, under any module prefix. The rules, 
     ("lstm.", "encoder.lstm.", "" for a bare nn.LSTM) form a stack. With several stacks (an encoder and a
     decoder) the first in the file is read and the others are listed as unmatched;
   - weight_hh_l0 of shape (G*H, H) names the cell: G = 4 LSTM, 3 GRU, 1 Elman RNN (tanh unless told relu);
-  - a one-layer bidirectional stack is read as its forward direction (noted); deeper bidirectional stacks and
-    projected LSTMs (proj_size, `weight_hr`) are refused;
+  - a one-layer bidirectional stack is read as its forward direction (noted); deeper bidirectional stacks are
+    refused;
+  - a projected LSTM (proj_size P, `weight_hr_l{k}` (P, H)) is read as the LSTM of hidden size H it equals
+    (`_unproject`): its state is m_t = o_t ⊙ tanh(c_t), the vector W_hr projects, and every matrix that read
+    the P-wide h_t = W_hr m_t reads m_t through W_hr (W_hh W_hr, the next layer's W_ih W_hr, the head's W W_hr;
+    with no head, W_hr itself becomes the head, so the outputs are the file's h_t);
   - the embedding is a bias-less 2-D `weight` of shape (V, input size), preferably named *emb*;
   - the head is a 2-D `weight` of shape (O, H) with its bias, preferably named fc/head/out/linear/decoder/...;
     a head followed by another layer (an MLP) is not read, since rnnviz's head is one linear layer. With
@@ -59,11 +63,12 @@ def import_state_dict(sd: Mapping, name: str, nonlinearity: str | None = None, n
     num_layers, bias = _check_stack(stacks[prefix], prefix)
     w = {kind_layer: _tensor(sd[keys[k]], keys[k]) for kind_layer, k in stacks[prefix].items()}
     said = (known or {}).get(keys[stacks[prefix][("weight_hh", 0)]])
+    w_hr = _unproject(w, prefix, num_layers, notes)  # the top layer's projection (P, H), or None
     found, H, D = _shapes(w, prefix, num_layers, bias, nonlinearity, said, notes)
     if arch is not None and get_spec(arch).family != get_spec(found).family:
         raise ValueError(f"{name} says its cell is {arch}, but its weights have the shapes of a {found}")
     arch = arch or found
-    emb, head = _embedding_and_head(sd, keys, stacks, prefix, D, H, notes)
+    emb, head = _embedding_and_head(sd, keys, stacks, prefix, D, H if w_hr is None else w_hr.shape[0], notes)
     state = {f"rnn.{kind}_l{k}": t for (kind, k), t in w.items()}
     if emb is not None:
         state["embedding.weight"] = _tensor(sd[keys[emb]], keys[emb])
@@ -71,6 +76,9 @@ def import_state_dict(sd: Mapping, name: str, nonlinearity: str | None = None, n
         state["head.weight"] = _tensor(sd[keys[head[0]]], keys[head[0]])
         state["head.bias"] = (_tensor(sd[keys[head[1]]], keys[head[1]]) if head[1] is not None
                               else torch.zeros(state["head.weight"].shape[0]))  # nn.Linear(bias=False)
+    if w_hr is not None:  # the head read h_t = W_hr m_t; with none, W_hr is the head: outputs are the file's h_t
+        state["head.weight"] = _through(state["head.weight"], w_hr) if head is not None else w_hr
+        state.setdefault("head.bias", torch.zeros(w_hr.shape[0]))
     rows = {k: t.shape[0] for k, t in state.items()}
     cfg = ModelConfig(arch=arch, input_size=1 if emb else D, vocab_size=rows.get("embedding.weight", 0),
                       embed_size=D if emb else ModelConfig.embed_size, hidden_size=H, num_layers=num_layers,
@@ -79,7 +87,7 @@ def import_state_dict(sd: Mapping, name: str, nonlinearity: str | None = None, n
     with torch.random.fork_rng(devices=[]):  # building draws random weights; the caller's RNG stays as it was
         model = build_model(cfg, device="cpu")
     model.load_state_dict(state, strict=True)
-    if emb is not None and head is not None and _shared(sd[keys[emb]], sd[keys[head[0]]]):
+    if emb is not None and head is not None and w_hr is None and _shared(sd[keys[emb]], sd[keys[head[0]]]):
         model.head.weight = model.embedding.weight  # tied in the file: tied here, so it is one matrix, counted once
         notes.append(f"{keys[head[0]]} is tied to {keys[emb]} (one matrix), as in the file")
     used = {keys[k] for k in [*stacks[prefix].values(), emb, *(head or ())] if k is not None}
@@ -180,6 +188,45 @@ def _forward_only(group: dict[tuple[str, int], str], prefix: str, notes: list[st
                  "direction (*_reverse) and a head reading both are not shown")
 
 
+def _unproject(w: dict[tuple[str, int], Tensor], prefix: str, L: int, notes: list[str]) -> Tensor | None:
+    """A projected LSTM (nn.LSTM(proj_size=P): h_t = W_hr m_t, m_t = o_t ⊙ tanh(c_t), weight_hh (4H, P)) as the
+    plain LSTM of hidden size H it equals, in place in w: W_hh ← W_hh W_hr, and layer k+1's W_ih ← W_ih W_hr
+    (W_hh h_{t−1} = (W_hh W_hr) m_{t−1}; from h_0 = 0, m_0 = 0 gives the same first step). Gates and c_t are the
+    file's own; the state shown is m_t. Returns the top layer's W_hr (P, H), which the head (or, with none, the
+    outputs) must read through; None for a model without projections."""
+    hr = {k: w.pop(("weight_hr", k)) for k in range(L) if ("weight_hr", k) in w}
+    if not hr:
+        return None
+    if sorted(hr) != list(range(L)):
+        raise ValueError(f"{prefix}weight_hr is on layers {sorted(hr)} of {L}; an nn.LSTM with proj_size has one "
+                         "per layer: the file is incomplete")
+    for k, p in hr.items():
+        hh = w[("weight_hh", k)]
+        if p.dim() != 2 or hh.dim() != 2 or hh.shape[1] != p.shape[0] or hh.shape[0] != 4 * p.shape[1]:
+            raise ValueError(f"{prefix}weight_hr_l{k} has shape {tuple(p.shape)} and {prefix}weight_hh_l{k} "
+                             f"{tuple(hh.shape)}; an nn.LSTM with proj_size P stores (P, H) and (4H, P)")
+        if p.shape[1] > MAX_HIDDEN:  # before W_hh W_hr, which would be (4H, H)
+            raise ValueError(f"hidden size {p.shape[1]} (from {prefix}weight_hr_l{k}) is over rnnviz's limit of "
+                             f"{MAX_HIDDEN}; rnnviz is for models small enough to trace on a CPU")
+        w[("weight_hh", k)] = _through(hh, p)
+        if k + 1 < L:
+            w[("weight_ih", k + 1)] = _through(w[("weight_ih", k + 1)], p)
+    P, H = hr[0].shape
+    notes.append(f"{prefix or 'the model'} is an LSTM with projections (proj_size {P}, hidden size {H}): read as "
+                 f"the LSTM of hidden size {H} it equals, whose state is m_t = o_t ⊙ tanh(c_t) before the "
+                 f"projection h_t = W_hr m_t; every matrix that read h_t reads m_t through W_hr (W_hh W_hr, the "
+                 "next layer's and the head's), so gates, cell states and outputs are the file's own")
+    return hr[L - 1]
+
+
+def _through(weight: Tensor, w_hr: Tensor) -> Tensor:
+    """weight @ w_hr, in float64 then float32: a matrix that read h = W_hr m, made to read m."""
+    if weight.dim() != 2 or weight.shape[1] != w_hr.shape[0]:
+        raise ValueError(f"a weight of shape {tuple(weight.shape)} reads the projected state, which is "
+                         f"{w_hr.shape[0]} wide; the shapes disagree")
+    return (weight.double() @ w_hr.double()).float()
+
+
 def _check_stack(group: dict[tuple[str, int], str], prefix: str) -> tuple[int, bool]:
     """(number of layers, has biases) after refusing what rnnviz cannot represent."""
     for (kind, k), key in group.items():
@@ -187,9 +234,6 @@ def _check_stack(group: dict[tuple[str, int], str], prefix: str) -> tuple[int, b
             raise ValueError(f"bidirectional RNNs of several layers are not supported yet (found {key}): each layer "
                              "reads both directions of the one below, which rnnviz does not draw; a one-layer "
                              "bidirectional model is read as its forward direction")
-        if kind == "weight_hr":
-            raise ValueError(f"LSTMs with projections (proj_size, found {key}) are not supported: the projection "
-                             "changes what h_t is, so the weights cannot be converted; rnnviz reads proj_size=0")
     layers = sorted({k for _, k in group})
     if layers != list(range(len(layers))):
         raise ValueError(f"the recurrent weights under {prefix or 'the top level'} have layers {layers}; expected "
