@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 from rnnviz.cells import get_spec
 from rnnviz.init import init_reservoir
-from rnnviz.stack import Recurrent, Tape, check_sizes
+from rnnviz.stack import BACKWARD, Recurrent, Tape, check_sizes
 
 MAX_VOCAB = 100_000  # an embedding beyond this is not a character or toy-word model
 MAX_FEATURES = 4096
@@ -38,6 +38,7 @@ class ModelConfig:
     input_scaling: float = 1.0  # ESN input weights' scale
     seq2seq: bool = False  # encoder-decoder: the decoder reads its own previous output tokens
     attention: str = "none"  # seq2seq only: "none", "additive" (Bahdanau 2015) or "dot" (Luong 2015)
+    bidirectional: bool = False  # each layer also reads the sequence backwards (imported nn.RNN/LSTM/GRU files)
 
     @property
     def tokens(self) -> bool:
@@ -50,7 +51,10 @@ class ModelConfig:
         return self.input_proj or self.input_size
 
     def validate(self) -> "ModelConfig":
-        spec = check_sizes(self.arch, self.cell_input_size, self.hidden_size, self.num_layers, self.dropout)
+        spec = check_sizes(self.arch, self.cell_input_size, self.hidden_size, self.num_layers, self.dropout,
+                           self.bidirectional)
+        if self.bidirectional and self.seq2seq:
+            raise ValueError("an encoder-decoder here runs one way; bidirectional is for a single stack")
         if self.seq2seq and spec.reads_out:  # attention queries the decoder's state: it must be what it outputs
             raise ValueError(f"an encoder-decoder needs a cell whose output is its state, and {self.arch} reads "
                              "its output from its state; choose another cell for this task")
@@ -109,7 +113,8 @@ def make_input_layer(model: nn.Module, cfg: ModelConfig) -> None:
 
 
 class RNNModel(nn.Module):
-    """x (B, T) ids or (B, T, D) vectors -> outputs (B, T, O), or hidden states (B, T, H) without a head."""
+    """x (B, T) ids or (B, T, D) vectors -> outputs (B, T, O), or hidden states (B, T, H) without a head (2H,
+    [h→_t, h←_t], for a bidirectional stack)."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -117,8 +122,9 @@ class RNNModel(nn.Module):
         self.spec = get_spec(cfg.arch)
         make_input_layer(self, cfg)
         self.rnn = Recurrent(cfg.arch, cfg.cell_input_size, cfg.hidden_size, cfg.num_layers, cfg.dropout,
-                             cfg.bias, cfg.leak_rate)
-        self.head = nn.Linear(cfg.hidden_size, cfg.output_size) if cfg.output_size else None
+                             cfg.bias, cfg.leak_rate, cfg.bidirectional)
+        width = cfg.hidden_size * self.rnn.directions  # a bidirectional stack outputs [h→_t, h←_t]
+        self.head = nn.Linear(width, cfg.output_size) if cfg.output_size else None
         if self.spec.family == "esn":
             init_reservoir(self.rnn, cfg.spectral_radius, cfg.input_scaling)
             freeze_input(self)  # only the readout learns
@@ -132,13 +138,14 @@ class RNNModel(nn.Module):
         return (self.head(out) if self.head is not None else out), state
 
     def forward_traced(self, x: Tensor, y: Tensor | None = None, state=None):
-        """The written-out loop; returns (outputs, state, tapes={"": Tape}, extras={"x": embedded input})."""
+        """The written-out loop; returns (outputs, state, tapes={"": Tape} (and "bwd.": the backward direction's,
+        in the order it reads, for a bidirectional stack), extras={"x": embedded input})."""
         xe = embed_input(self, self.cfg, x)
         if not xe.requires_grad:  # vectors or a frozen embedding: still want dL/dx_t and connectivity
             xe = xe.detach().requires_grad_()
         out, state, tape = self.rnn.forward_traced(xe, state, Tape())
         y = self.head(out) if self.head is not None else out
-        return y, state, {"": tape}, {"x": xe}
+        return y, state, {"": tape} | ({BACKWARD: tape.backward} if tape.backward is not None else {}), {"x": xe}
 
 
 

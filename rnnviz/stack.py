@@ -24,6 +24,7 @@ CONV_EXTRA, BLOCK_EXTRA = ("conv", "conv_bias"), ("norm", "weight_out")  # Mamba
 RMS_EPS = 1e-5  # the residual block's RMSNorm, as Mamba's
 MAX_HIDDEN = 1024  # beyond this nothing trains or traces interactively on a CPU
 MAX_LAYERS = 4
+BIDIRECTIONAL_FAMILIES = ("rnn", "lstm", "gru")  # torch.nn's own cells, the ones files bring bidirectional
 
 
 def extra_names(spec: CellSpec) -> tuple[str, ...]:
@@ -40,10 +41,15 @@ class Tape:
     inputs: list[Tensor] = field(default_factory=list)
     h0: list[Tensor] = field(default_factory=list)
     c0: list[Tensor | None] = field(default_factory=list)
+    backward: "Tape | None" = None  # a bidirectional stack's backward direction, in the order it reads (last first)
 
 
-def check_sizes(arch: str, input_size: int, hidden_size: int, num_layers: int, dropout: float) -> CellSpec:
+def check_sizes(arch: str, input_size: int, hidden_size: int, num_layers: int, dropout: float,
+                bidirectional: bool = False) -> CellSpec:
     spec = get_spec(arch)
+    if bidirectional and spec.family not in BIDIRECTIONAL_FAMILIES:
+        raise ValueError(f"{arch} cannot run bidirectional here; a bidirectional stack takes an Elman RNN, an LSTM "
+                         "or a GRU")
     if not 1 <= hidden_size <= MAX_HIDDEN:
         raise ValueError(f"hidden size {hidden_size} is out of range; use 1 to {MAX_HIDDEN}")
     if not 1 <= num_layers <= MAX_LAYERS:
@@ -74,22 +80,27 @@ class Recurrent(nn.Module):
     mLSTM's weight_ih_lk is (4H + 2H/16, D): q, k, v, o, then one input and one forget gate per head of 16
     (CellSpec.block_rows); its h is the memory C (H·16) and its c carries [n, m] (carried_size); the sLSTM's c
     carries [c, n, m] (xlstm_cells.py).
+
+    bidirectional=True (an Elman RNN, LSTM or GRU, as torch.nn's): each layer also has a backward direction,
+    weight_ih_lk_reverse etc., that reads the sequence from its end; layer k+1 and the head read both directions
+    side by side at each step, [h→_t, h←_t] (2H), and h_n holds (layer 0 →, layer 0 ←, layer 1 →, ...), as torch.
     """
 
     def __init__(self, arch: str, input_size: int, hidden_size: int, num_layers: int = 1,
-                 dropout: float = 0.0, bias: bool = True, leak_rate: float = 1.0):
+                 dropout: float = 0.0, bias: bool = True, leak_rate: float = 1.0, bidirectional: bool = False):
         super().__init__()
-        self.spec = check_sizes(arch, input_size, hidden_size, num_layers, dropout)
+        self.spec = check_sizes(arch, input_size, hidden_size, num_layers, dropout, bidirectional)
         if not 0.0 < leak_rate <= 1.0:
             raise ValueError(f"leak rate {leak_rate} must be in (0, 1]")
         self.arch, self.input_size, self.hidden_size = arch, input_size, hidden_size
         self.num_layers, self.dropout, self.bias, self.leak_rate = num_layers, dropout, bias, leak_rate
+        self.bidirectional, self.directions = bidirectional, 2 if bidirectional else 1
         G, H, rows = self.spec.num_blocks, hidden_size, self.spec.input_rows(hidden_size)
         fixed = self.spec.family == "esn"
-        for k in range(num_layers):
+        for k, sfx in [(k, sfx) for k in range(num_layers) for sfx in ("", "_reverse")[:self.directions]]:
             rec = self.spec.has_w_hh
-            shapes = {f"weight_ih_l{k}": (rows, input_size if k == 0 else H)} | ({f"weight_hh_l{k}": (G * H, H)}
-                                                                               if rec else {})
+            shapes = {f"weight_ih_l{k}": (rows, input_size if k == 0 else H * self.directions)} | (
+                {f"weight_hh_l{k}": (G * H, H)} if rec else {})
             if bias:
                 shapes.update({f"bias_ih_l{k}": (rows,)} | ({f"bias_hh_l{k}": (G * H,)} if rec else {}))
             if self.spec.peephole:
@@ -104,7 +115,7 @@ class Recurrent(nn.Module):
                 shapes.update({f"conv_l{k}": (H, self.spec.conv), f"conv_bias_l{k}": (H,)})
             if self.spec.residual:
                 shapes.update({f"norm_l{k}": (input_size if k == 0 else H,), f"weight_out_l{k}": (H, H)})
-            for name, shape in shapes.items():
+            for name, shape in ((n + sfx, shape) for n, shape in shapes.items()):
                 if fixed:
                     self.register_buffer(name, torch.empty(shape))
                 else:
@@ -125,9 +136,12 @@ class Recurrent(nn.Module):
         """Every recurrent weight, trainable or fixed, in a stable order."""
         return list(self.parameters()) + [b for _, b in self.named_buffers()]
 
-    def layer(self, k: int) -> tuple[Tensor, Tensor | None, LayerWeights]:
-        """(weight_ih, bias_ih, LayerWeights) of layer k."""
-        g = lambda n: getattr(self, f"{n}_l{k}", None)  # noqa: E731
+    def layer(self, k: int, reverse: bool = False) -> tuple[Tensor, Tensor | None, LayerWeights]:
+        """(weight_ih, bias_ih, LayerWeights) of layer k (its backward direction's with reverse=True)."""
+        sfx = "_reverse" if reverse else ""
+        if reverse and not self.bidirectional:
+            raise ValueError("this stack is not bidirectional: it has no backward direction")
+        g = lambda n: getattr(self, f"{n}_l{k}{sfx}", None)  # noqa: E731
         peep = {p: g(f"peephole_{p}") for p in "ifo"} if self.spec.peephole else None
         extra = {n: g(n) for n in extra_names(self.spec)} or None
         return g("weight_ih"), g("bias_ih"), LayerWeights(g("weight_hh"), g("bias_hh"), peep, self.leak_rate, extra)
@@ -143,7 +157,7 @@ class Recurrent(nn.Module):
         return self.hidden_size * len(self.spec.carried)
 
     def initial_state(self, x: Tensor, state) -> tuple[Tensor, Tensor | None]:
-        L, B, H, C = self.num_layers, x.shape[0], self.state_size, self.carried_size
+        L, B, H, C = self.num_layers * self.directions, x.shape[0], self.state_size, self.carried_size
         if state is None:
             return x.new_zeros(L, B, H), (x.new_zeros(L, B, C) if C else None)
         h0, c0 = state if isinstance(state, tuple) else (state, None)
@@ -166,6 +180,8 @@ class Recurrent(nn.Module):
         self.check_input(x)
         h0, c0 = self.initial_state(x, state)
         spec = self.spec
+        if self.bidirectional:
+            return self._both_ways(x, h0, c0, None)
         if spec.torch_equivalent and (spec.family != "gru" or x.is_cuda):
             out, h_n, c_n = fused.torch_kernel(spec.family, spec.nonlinearity, x, h0, c0, _torch_order(self),
                                                self.bias, self.num_layers, self.dropout, self.training)
@@ -198,6 +214,9 @@ class Recurrent(nn.Module):
         self.check_input(x)
         h0, c0 = self.initial_state(x, state)
         tape = tape if tape is not None else Tape()
+        if self.bidirectional:
+            out, state = self._both_ways(x, h0, c0, tape)
+            return out, state, tape
         hs, cs = [], []
         for k in range(self.num_layers):
             w = self.layer(k)[2]
@@ -217,6 +236,9 @@ class Recurrent(nn.Module):
         """One time step through every layer (for decoders that feed back): x_t (B, D), h and c lists of one
         (B, state_size) and one (B, carried_size) per layer (c entries None without a c slot) -> (top output (B, H),
         new h, new c)."""
+        if self.bidirectional:
+            raise ValueError("a bidirectional stack reads the whole sequence from both ends, so it cannot be run "
+                             "one step at a time")
         step, spec = step_fn(self.spec), self.spec
         h, c = list(h), list(c)
         for k in range(self.num_layers):
@@ -233,20 +255,54 @@ class Recurrent(nn.Module):
             x_t = y if k == self.num_layers - 1 else F.dropout(y, self.dropout, self.training)
         return x_t, h, c
 
-    def layer_input(self, k: int, x: Tensor) -> Tensor:
+    def layer_input(self, k: int, x: Tensor, reverse: bool = False) -> Tensor:
         """What layer k's step reads at each time step, from the layer's input x (.., D): gx = W_ih x + b_ih, every
         step's input projection in one matmul. In a residual block (spec.residual, Mamba's) W_ih reads RMSNorm(x)
         and x itself follows, for the step's residual connection (zeros where x is not H wide)."""
-        w_ih, b_ih, w = self.layer(k)
+        w_ih, b_ih, w = self.layer(k, reverse)
         if not self.spec.residual:
             return F.linear(x, w_ih, b_ih)
         gx = F.linear(F.rms_norm(x, x.shape[-1:], w.extra["norm"], RMS_EPS), w_ih, b_ih)
         return torch.cat([gx, x if x.shape[-1] == self.hidden_size else torch.zeros_like(gx[..., :self.hidden_size])],
                          -1)
 
-    def _loop(self, x, h, c, k: int, w: LayerWeights, steps: list | None):
-        """Layer k over time with cells.py's step; `steps` (if given) receives each step's record."""
-        gx = self.layer_input(k, x)  # (B, T, ·)
+    def _both_ways(self, x: Tensor, h0: Tensor, c0: Tensor | None, tape: Tape | None):
+        """A bidirectional stack, layer by layer: the forward direction reads x_0..x_{T−1}, the backward one
+        x_{T−1}..x_0 (its own weights, its own loop over the flipped sequence), and the next layer reads both at
+        each step, [h→_t, h←_t]. With a tape, the backward direction's records go on tape.backward in the order it
+        reads (its step s is the sequence's position T−1−s), so every per-step analysis reads it as a recurrence."""
+        back = None if tape is None else Tape()
+        if tape is not None:
+            tape.backward = back
+        hs, cs = [], []
+        for k in range(self.num_layers):
+            if k > 0:
+                x = F.dropout(x, self.dropout, self.training)
+            outs = []
+            for d, (t, xd) in enumerate(((tape, x), (back, x.flip(1)))):
+                h_init = h0[2 * k + d]
+                c_init = None if c0 is None else c0[2 * k + d]
+                steps = None
+                if t is not None:
+                    h_init = h_init.detach().requires_grad_()
+                    c_init = None if c_init is None else c_init.detach().requires_grad_()
+                    t.inputs.append(xd)
+                    t.h0.append(h_init)
+                    t.c0.append(c_init)
+                    steps = []
+                y, h, c = self._loop(xd, h_init, c_init, k, self.layer(k, bool(d))[2], steps, reverse=bool(d))
+                if t is not None:
+                    t.steps.append(steps)
+                outs.append(y if d == 0 else y.flip(1))
+                hs.append(h)
+                cs.append(c)
+            x = torch.cat(outs, -1)
+        return x, (torch.stack(hs), torch.stack(cs) if self.spec.carried else None)
+
+    def _loop(self, x, h, c, k: int, w: LayerWeights, steps: list | None, reverse: bool = False):
+        """Layer k over time with cells.py's step; `steps` (if given) receives each step's record. reverse: the
+        backward direction's weights (x is then already flipped: this loop always runs forward over it)."""
+        gx = self.layer_input(k, x, reverse)  # (B, T, ·)
         step, spec = step_fn(self.spec), self.spec
         outs = []
         for gx_t in gx.unbind(1):  # not gx[:, t]: each slice's backward would fill a whole (B, T, G*H) zero tensor
@@ -258,7 +314,26 @@ class Recurrent(nn.Module):
         return torch.stack(outs, 1), h, c
 
     def extra_repr(self) -> str:
-        return f"{self.arch}, {self.input_size}, {self.hidden_size}, num_layers={self.num_layers}"
+        both = ", bidirectional=True" if self.bidirectional else ""
+        return f"{self.arch}, {self.input_size}, {self.hidden_size}, num_layers={self.num_layers}{both}"
+
+
+class Backward:
+    """A bidirectional stack's backward direction, seen as a stack of its own (trace prefix "bwd."): the same
+    questions a Recurrent answers (spec, sizes, layer(k), layer_input) about its *_reverse weights, so the
+    Jacobian, the weight views and the what-if edits read it like any stack. Its layers' inputs are what the tape
+    recorded: the flipped sequence, or both directions of the layer below, flipped."""
+
+    def __init__(self, rnn: Recurrent):
+        self.rnn = rnn
+        self.spec, self.arch, self.hidden_size, self.num_layers = rnn.spec, rnn.arch, rnn.hidden_size, rnn.num_layers
+        self.state_size, self.carried_size, self.leak_rate = rnn.state_size, rnn.carried_size, rnn.leak_rate
+
+    def layer(self, k: int) -> tuple[Tensor, Tensor | None, LayerWeights]:
+        return self.rnn.layer(k, reverse=True)
+
+    def layer_input(self, k: int, x: Tensor) -> Tensor:
+        return self.rnn.layer_input(k, x, reverse=True)
 
 
 OWN_INIT = ("lru", "s6", "mlstm")  # families initialised as their papers do (the sLSTM: see init_mlstm)
@@ -285,19 +360,26 @@ def _torch_order(rec: Recurrent) -> list[Tensor]:
     return [getattr(rec, f"{n}_l{k}") for k in range(rec.num_layers) for n in names]
 
 
-STACKS = {"": "rnn", "enc.": "encoder", "dec.": "decoder"}  # the one name of a stack (the trace prefix) -> module
-STACK_WORDS = {"": "recurrent stack", "enc.": "encoder", "dec.": "decoder"}  # the same, for people
+BACKWARD = "bwd."  # the trace prefix of a bidirectional stack's backward direction
+STACKS = {"": "rnn", "enc.": "encoder", "dec.": "decoder", BACKWARD: "rnn"}  # a stack's trace prefix -> module
+STACK_WORDS = {"": "recurrent stack", "enc.": "encoder", "dec.": "decoder", BACKWARD: "backward direction"}
 
 
-def stack_of(model: nn.Module, prefix: str) -> "Recurrent":
-    """The Recurrent a prefix names: "" -> model.rnn, "enc." -> model.encoder, "dec." -> model.decoder."""
-    if prefix not in STACKS or not isinstance(getattr(model, STACKS[prefix], None), Recurrent):
-        have = ", ".join(repr(p) for p in recurrent_stacks(model))
+def stack_of(model: nn.Module, prefix: str) -> "Recurrent | Backward":
+    """The stack a prefix names: "" -> model.rnn, "enc." -> model.encoder, "dec." -> model.decoder, "bwd." -> the
+    backward direction of a bidirectional model.rnn."""
+    stacks = recurrent_stacks(model)
+    if prefix not in stacks:
+        have = ", ".join(repr(p) for p in stacks)
         raise ValueError(f"this model has no recurrent stack {prefix!r}; it has {have}")
-    return getattr(model, STACKS[prefix])
+    return stacks[prefix]
 
 
-def recurrent_stacks(model: nn.Module) -> dict[str, "Recurrent"]:
-    """Every recurrent stack of a model by its prefix: {"": rnn}, or {"enc.": encoder, "dec.": decoder}."""
-    return {p: getattr(model, name) for p, name in STACKS.items()
-            if isinstance(getattr(model, name, None), Recurrent)}
+def recurrent_stacks(model: nn.Module) -> dict[str, "Recurrent | Backward"]:
+    """Every recurrent stack of a model by its prefix: {"": rnn}, {"": rnn, "bwd.": its backward direction} for a
+    bidirectional one, or {"enc.": encoder, "dec.": decoder}."""
+    out = {p: getattr(model, name) for p, name in STACKS.items()
+           if p != BACKWARD and isinstance(getattr(model, name, None), Recurrent)}
+    if "" in out and out[""].bidirectional:
+        out[BACKWARD] = Backward(out[""])
+    return out

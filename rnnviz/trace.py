@@ -19,7 +19,8 @@ Not analysis (rnnviz/analysis derives quantities) and not plotting. Names, with 
     x, grad.x     (sample, step, unit)         the cell input (embedded) and dL/dx_t
     output        (sample, step, unit)         the model's outputs (logits or values)
     attention     (sample, step, source)       encoder-decoder only
-An encoder-decoder's stack names carry a prefix: enc.h, dec.gate.i, dec.jacobian, ...
+An encoder-decoder's stack names carry a prefix: enc.h, dec.gate.i, dec.jacobian, ...; a bidirectional stack's
+backward direction is bwd.h, bwd.gate.i, ..., its steps in the order it reads them: step s is position T−1−s.
 grad.* are total derivatives through time (every path from that tensor to L), not one step's direct share.
 meta["input_vocab"] / meta["output_vocab"] name the ids when known: every label on screen is read from
 the trace it draws (its own inputs and targets), never from a batch generated again. An LRU's trace keeps its
@@ -36,7 +37,9 @@ from torch import Tensor, nn
 
 from rnnviz.jacobian import jacobian_norms
 from rnnviz.linear_cells import lru_lambda
-from rnnviz.stack import Tape, stack_of
+from rnnviz.stack import BACKWARD, STACKS, Tape, stack_of
+
+STACK_PREFIXES = tuple(p for p in STACKS if p)  # "enc.", "dec.", "bwd."
 
 LAYERED = ("layer", "sample", "step", "unit")
 # with gate.*, what older probes keep: enough to scrub states, gates and gradients through training at half the size
@@ -110,13 +113,30 @@ class Trace:
 
     def snapshot(self) -> "Trace":
         """This trace reduced to SNAPSHOT's quantities (any stack prefix), for the history of probes."""
-        base = {n: n.removeprefix("enc.").removeprefix("dec.") for n in self.tensors}
+        base = {n: base_name(n) for n in self.tensors}
         return self.select([n for n, b in base.items() if b in SNAPSHOT or b.startswith("gate.")])
 
     def select(self, names: list[str]) -> "Trace":
         """A smaller trace holding only `names` (for snapshots kept in a run's history)."""
         keep = [n for n in names if n in self.tensors]
         return Trace(self.arch, {n: self.tensors[n] for n in keep}, {n: self.dims[n] for n in keep}, dict(self.meta))
+
+
+def in_position_order(trace: Trace) -> Trace:
+    """The same trace with a backward direction's tensors (bwd.*) flipped along their steps, so that step t is
+    the sequence's position t, as for everything else (its states then read x_{T−1} down to x_t). For exports;
+    the views keep the order the direction reads in."""
+    tensors = {n: (t.flip(trace.dims[n].index("step")) if n.startswith(BACKWARD) and "step" in trace.dims[n] else t)
+               for n, t in trace.tensors.items()}
+    return Trace(trace.arch, tensors, dict(trace.dims), dict(trace.meta))
+
+
+def base_name(name: str) -> str:
+    """A trace tensor's name without its stack prefix: "dec.gate.i" -> "gate.i", "bwd.h" -> "h"."""
+    for p in STACK_PREFIXES:
+        if name.startswith(p):
+            return name[len(p):]
+    return name
 
 
 def default_loss(output: Tensor, has_head: bool) -> Tensor:

@@ -253,14 +253,57 @@ def test_a_stack_of_lstm_cells_is_read_as_layers():
     assert load_checkpoint(saved(cell)).config.arch == "rnn_relu"  # a pickled cell says which nonlinearity
 
 
-def test_a_one_layer_bidirectional_model_is_read_as_its_forward_direction():
+class Tagger(nn.Module):
+    """A bidirectional tagger (NER, part-of-speech): embedding, a bidirectional nn.LSTM/GRU/RNN, a head reading both
+    directions at every step."""
+
+    def __init__(self, kind: str, layers: int):
+        super().__init__()
+        self.embedding = nn.Embedding(V, D)
+        self.rnn = {"LSTM": nn.LSTM, "GRU": nn.GRU, "RNN": nn.RNN}[kind](D, H, layers, batch_first=True,
+                                                                         bidirectional=True)
+        self.fc = nn.Linear(2 * H, V)
+
+    def forward(self, x):
+        out, h_n = self.rnn(self.embedding(x))
+        return out, (h_n[0] if isinstance(h_n, tuple) else h_n), self.fc(out)
+
+
+@pytest.mark.parametrize("kind,layers", [("LSTM", 2), ("GRU", 1), ("RNN", 2)])
+@pytest.mark.parametrize("fmt", ["state_dict", "whole model"])
+def test_a_bidirectional_model_is_read_with_both_directions(fmt, kind, layers):
+    """Both directions are read: the forward direction's states are torch's first H outputs, the backward one's,
+    recorded in the order it reads (step s is position T−1−s), its last H, flipped; every layer's final states
+    are torch's h_n, and the output probabilities torch's own."""
     torch.manual_seed(6)
+    net = Tagger(kind, layers).eval()
+    loaded = load_checkpoint(saved(net if fmt == "whole model" else net.state_dict()), filename="tagger.pt")
+    assert loaded.config.bidirectional and loaded.config.num_layers == layers and loaded.unmatched_keys == []
+    assert summarize(loaded)["bidirectional"] and len(summarize(loaded)["layers"]) == 2 * layers
+    x = torch.randint(0, V, (N, T))
+    out, h_n, logits = net(x)
+    tr = probe(loaded.model, x)
+    assert tr.meta["prefixes"] == ["", "bwd."]
+    close(tr["h"][-1], out[..., :H], "forward hidden states")
+    close(tr["bwd.h"][-1].flip(1), out[..., H:], "backward hidden states, by position")
+    for k in range(layers):
+        close(tr["h"][k][:, -1], h_n[2 * k], f"layer {k}'s forward final state")
+        close(tr["bwd.h"][k][:, -1], h_n[2 * k + 1], f"layer {k}'s backward final state (at position 0)")
+    close(torch.softmax(tr["output"], -1), probs_of(logits), "output probabilities")
+
+
+def test_the_backward_direction_is_the_reverse_weights_reading_the_flipped_sequence():
+    """Layer 0's backward direction is a one-way RNN with the *_reverse weights reading x_{T−1}..x_0: its states,
+    gates and Jacobian norms ||∂h←_0/∂h←_t|| (against lag, in the order it reads) equal that RNN's own trace."""
+    torch.manual_seed(8)
     bi = nn.GRU(D, H, batch_first=True, bidirectional=True)
-    loaded = load_checkpoint(saved(bi.state_dict()))
+    one = nn.GRU(D, H, batch_first=True)
+    one.load_state_dict({k.removesuffix("_reverse"): v for k, v in bi.state_dict().items() if k.endswith("_reverse")})
     x = torch.randn(N, T, D)
-    out, _ = bi(x)
-    close(probe(loaded.model, x, jacobian=False)["h"][-1], out[..., :H], "forward hidden states")
-    assert any("forward direction only" in n for n in loaded.notes) and "weight_hh_l0_reverse" in loaded.unmatched_keys
+    both = probe(load_checkpoint(saved(bi.state_dict())).model, x)
+    alone = probe(load_checkpoint(saved(one.state_dict())).model, x.flip(1))
+    for name in ("h", "gate.r", "gate.z", "gate.n", "jacobian"):
+        close(both["bwd." + name], alone[name], name)
 
 
 class Projected(nn.Module):

@@ -23,8 +23,8 @@ T, D, H, O, V = 4, 5, 6, 3, 7
 ROOT = Path(__file__).resolve().parents[1]
 TRACE_KEYS = {"arch", "steps", "layers", "outputs", "grad_norms", "source", "sample", "samples", "task", "loss",
               "loss_fn", "inputs", "targets", "labels", "target_labels", "outputs_kind"}  # trace_cmd's docstring
-SUMMARY_KEYS = {"source", "arch", "num_layers", "input_size", "hidden_size", "vocab_size", "output_size",
-                "num_parameters", "layers", "unmatched_keys", "vocab_known", "notes"}
+SUMMARY_KEYS = {"source", "arch", "num_layers", "bidirectional", "input_size", "hidden_size", "vocab_size",
+                "output_size", "num_parameters", "layers", "unmatched_keys", "vocab_known", "notes"}
 
 
 class CharLSTM(nn.Module):
@@ -212,6 +212,24 @@ def test_trace_text_one_hot_table_and_seq2seq_inspect(files, capsys, tmp_path):
     assert s["source"] == "rnnviz" and len(s["layers"]) == 2  # encoder's layer, then decoder's
 
 
+def test_trace_gives_a_bidirectional_models_backward_direction_by_position(capsys, tmp_path):
+    """JSON's `backward` holds the backward direction's states row by row at the input's positions (row t read
+    x_{T−1} down to x_t): torch's last H outputs; `layers` the forward direction's, its first H."""
+    torch.manual_seed(2)
+    gru = nn.GRU(2, 3, 2, bidirectional=True, batch_first=True)
+    torch.save(gru.state_dict(), tmp_path / "bidir.pt")
+    (tmp_path / "x.csv").write_text("0.5,-1\n0.25,2\n-1.5,0\n1,1\n")
+    code, out, err = run_main(capsys, "trace", tmp_path / "bidir.pt", "--values", tmp_path / "x.csv", "--json")
+    assert code == 0, err
+    s = json.loads(out)
+    ref = gru(torch.tensor([[[0.5, -1], [0.25, 2], [-1.5, 0], [1, 1]]]))[0][0].detach()
+    torch.testing.assert_close(torch.tensor(s["layers"][-1]["hidden"]), ref[:, :3], atol=1e-5, rtol=0)
+    torch.testing.assert_close(torch.tensor(s["backward"]["layers"][-1]["hidden"]), ref[:, 3:], atol=1e-5, rtol=0)
+    torch.testing.assert_close(torch.tensor(s["outputs"]), ref, atol=1e-5, rtol=0)  # no head: both directions
+    code, out, err = run_main(capsys, "trace", tmp_path / "bidir.pt", "--values", tmp_path / "x.csv")
+    assert code == 0 and "backward" in out, err
+
+
 @pytest.fixture(scope="module")
 def bad(files):
     d = files[0]
@@ -220,7 +238,7 @@ def bad(files):
         "module.pt": {"model": CharLSTM(), "hook": os.getcwd},  # a function in a pickle: refused, never called
         "nan.pt": {**CharLSTM().state_dict(), "lstm.weight_hh_l0": torch.full((4 * H, H), float("nan"))},
         "shapes.pt": {**CharLSTM().state_dict(), "lstm.weight_hh_l1": torch.zeros(4 * H, H + 1)},
-        "big_hidden.pt": nn.RNN(1, 1025).state_dict(), "bidir.pt": nn.GRU(2, 3, 2, bidirectional=True).state_dict(),
+        "big_hidden.pt": nn.RNN(1, 1025).state_dict(),
         "linear.pt": nn.Linear(2, 3).state_dict(),
     }
     for name, obj in write.items():
@@ -245,7 +263,6 @@ BAD_RUNS = {
     "inconsistent shapes": (("inspect", "shapes.pt"), "shapes disagree"),
     "hidden too big": (("inspect", "big_hidden.pt"), "hidden size 1025"),
     "file too big": (("inspect", "huge.pt"), "over rnnviz's limit"),
-    "bidirectional": (("trace", "bidir.pt", "--tokens", "1"), "bidirectional"),
     "no recurrent weights": (("inspect", "linear.pt", "--json"), "found no recurrent weights"),
     "missing file": (("inspect", "missing.pt"), "no file at"),
     "missing vocab": (("inspect", "char.pt", "--vocab", "missing.txt"), "no vocabulary file"),

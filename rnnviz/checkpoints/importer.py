@@ -7,8 +7,8 @@ nn.Embedding and before one nn.Linear head, under any module prefix. The rules, 
     ("lstm.", "encoder.lstm.", "" for a bare nn.LSTM) form a stack. With several stacks (an encoder and a
     decoder) the first in the file is read and the others are listed as unmatched;
   - weight_hh_l0 of shape (G*H, H) names the cell: G = 4 LSTM, 3 GRU, 1 Elman RNN (tanh unless told relu);
-  - a one-layer bidirectional stack is read as its forward direction (noted); deeper bidirectional stacks are
-    refused;
+  - a bidirectional stack (`*_reverse` weights on every layer) is read with both directions: layer k+1 and the
+    head read [h→_t, h←_t], 2H wide, as torch.nn's;
   - a projected LSTM (proj_size P, `weight_hr_l{k}` (P, H)) is read as the LSTM of hidden size H it equals
     (`_unproject`): its state is m_t = o_t ⊙ tanh(c_t), the vector W_hr projects, and every matrix that read
     the P-wide h_t = W_hr m_t reads m_t through W_hr (W_hh W_hr, the next layer's W_ih W_hr, the head's W W_hr;
@@ -40,6 +40,7 @@ STACK_KEY = re.compile(r"^(?P<prefix>(?:.*\.)?)(?P<kind>weight_ih|weight_hh|bias
 CELL_KEY = re.compile(r"^(?P<prefix>(?:.*\.)?)(?P<kind>weight_ih|weight_hh|bias_ih|bias_hh)$")
 HEAD_WORDS = ("fc", "head", "out", "linear", "decoder", "classifier", "proj", "readout", "dense", "logit")
 CELLS = {4: ("lstm", "nn.LSTM"), 3: ("gru", "nn.GRU"), 1: ("rnn", "nn.RNN")}
+REVERSE = "_reverse"  # torch.nn's suffix on a bidirectional layer's backward weights
 
 
 def import_state_dict(sd: Mapping, name: str, nonlinearity: str | None = None, notes: list[str] | None = None,
@@ -59,17 +60,18 @@ def import_state_dict(sd: Mapping, name: str, nonlinearity: str | None = None, n
     if len(stacks) > 1:
         notes.append(f"found {len(stacks)} recurrent stacks ({', '.join(p or '(top level)' for p in stacks)}); "
                      f"read the first, {prefix or '(top level)'}, and listed the others as unmatched")
-    _forward_only(stacks[prefix], prefix, notes)
-    num_layers, bias = _check_stack(stacks[prefix], prefix)
+    num_layers, bias, both = _check_stack(stacks[prefix], prefix)
     w = {kind_layer: _tensor(sd[keys[k]], keys[k]) for kind_layer, k in stacks[prefix].items()}
     said = (known or {}).get(keys[stacks[prefix][("weight_hh", 0)]])
     w_hr = _unproject(w, prefix, num_layers, notes)  # the top layer's projection (P, H), or None
-    found, H, D = _shapes(w, prefix, num_layers, bias, nonlinearity, said, notes)
+    found, H, D = _shapes(w, prefix, num_layers, bias, nonlinearity, said, notes, both)
     if arch is not None and get_spec(arch).family != get_spec(found).family:
         raise ValueError(f"{name} says its cell is {arch}, but its weights have the shapes of a {found}")
     arch = arch or found
-    emb, head = _embedding_and_head(sd, keys, stacks, prefix, D, H if w_hr is None else w_hr.shape[0], notes)
-    state = {f"rnn.{kind}_l{k}": t for (kind, k), t in w.items()}
+    emb, head = _embedding_and_head(sd, keys, stacks, prefix, D, (2 * H if both else H) if w_hr is None
+                                    else w_hr.shape[0], notes)
+    state = {f"rnn.{kind.removesuffix(REVERSE)}_l{k}{REVERSE if kind.endswith(REVERSE) else ''}": t
+             for (kind, k), t in w.items()}
     if emb is not None:
         state["embedding.weight"] = _tensor(sd[keys[emb]], keys[emb])
     if head is not None:
@@ -82,7 +84,7 @@ def import_state_dict(sd: Mapping, name: str, nonlinearity: str | None = None, n
     rows = {k: t.shape[0] for k, t in state.items()}
     cfg = ModelConfig(arch=arch, input_size=1 if emb else D, vocab_size=rows.get("embedding.weight", 0),
                       embed_size=D if emb else ModelConfig.embed_size, hidden_size=H, num_layers=num_layers,
-                      output_size=rows.get("head.weight", 0), bias=bias).validate()
+                      output_size=rows.get("head.weight", 0), bias=bias, bidirectional=both).validate()
     notes.insert(0, _describe(prefix, cfg, emb, head, keys))
     with torch.random.fork_rng(devices=[]):  # building draws random weights; the caller's RNG stays as it was
         model = build_model(cfg, device="cpu")
@@ -176,18 +178,6 @@ def _no_stack(keys: dict[str, str], name: str) -> ValueError:
                       "built on torch.nn.RNN, nn.LSTM or nn.GRU")
 
 
-def _forward_only(group: dict[tuple[str, int], str], prefix: str, notes: list[str]) -> None:
-    """A one-layer bidirectional stack is read as its forward direction (a valid one-way RNN of its own); the
-    backward weights stay unmatched. Deeper stacks cannot be: layer 1 reads both directions of layer 0."""
-    reverse = [k for k in group if k[0].endswith("_reverse")]
-    if not reverse or {layer for _, layer in group} != {0}:
-        return
-    for k in reverse:
-        del group[k]
-    notes.append(f"{prefix or 'the model'} is bidirectional: read its forward direction only; the backward "
-                 "direction (*_reverse) and a head reading both are not shown")
-
-
 def _unproject(w: dict[tuple[str, int], Tensor], prefix: str, L: int, notes: list[str]) -> Tensor | None:
     """A projected LSTM (nn.LSTM(proj_size=P): h_t = W_hr m_t, m_t = o_t ⊙ tanh(c_t), weight_hh (4H, P)) as the
     plain LSTM of hidden size H it equals, in place in w: W_hh ← W_hh W_hr, and layer k+1's W_ih ← W_ih W_hr
@@ -227,13 +217,12 @@ def _through(weight: Tensor, w_hr: Tensor) -> Tensor:
     return (weight.double() @ w_hr.double()).float()
 
 
-def _check_stack(group: dict[tuple[str, int], str], prefix: str) -> tuple[int, bool]:
-    """(number of layers, has biases) after refusing what rnnviz cannot represent."""
-    for (kind, k), key in group.items():
-        if kind.endswith("_reverse"):
-            raise ValueError(f"bidirectional RNNs of several layers are not supported yet (found {key}): each layer "
-                             "reads both directions of the one below, which rnnviz does not draw; a one-layer "
-                             "bidirectional model is read as its forward direction")
+def _check_stack(group: dict[tuple[str, int], str], prefix: str) -> tuple[int, bool, bool]:
+    """(number of layers, has biases, bidirectional) after refusing what rnnviz cannot represent."""
+    both = any(kind.endswith(REVERSE) for kind, _ in group)
+    if both and any(kind.startswith("weight_hr") for kind, _ in group):
+        raise ValueError(f"{prefix or 'the model'} is a bidirectional LSTM with projections (proj_size), which "
+                         "rnnviz does not read; save it with proj_size=0, or one direction at a time")
     layers = sorted({k for _, k in group})
     if layers != list(range(len(layers))):
         raise ValueError(f"the recurrent weights under {prefix or 'the top level'} have layers {layers}; expected "
@@ -247,12 +236,13 @@ def _check_stack(group: dict[tuple[str, int], str], prefix: str) -> tuple[int, b
     has_bias = ("bias_ih", 0) in group or ("bias_hh", 0) in group
     needed = ("weight_ih", "weight_hh") + (("bias_ih", "bias_hh") if has_bias else ())
     for k in layers:
-        for kind in needed:
+        for kind in [n + sfx for n in needed for sfx in ("", REVERSE)[:1 + both]]:
             if (kind, k) not in group:
-                raise ValueError(f"layer {k} lacks {prefix}{kind}_l{k}; the file is incomplete")
-        if not has_bias and (("bias_ih", k) in group or ("bias_hh", k) in group):
+                raise ValueError(f"layer {k} lacks {prefix}{kind.removesuffix(REVERSE)}_l{k}"
+                                 f"{REVERSE if kind.endswith(REVERSE) else ''}; the file is incomplete")
+        if not has_bias and any((b + sfx, k) in group for b in ("bias_ih", "bias_hh") for sfx in ("", REVERSE)):
             raise ValueError(f"{prefix}bias_ih_l0 is missing while layer {k} has biases; the file is incomplete")
-    return len(layers), has_bias
+    return len(layers), has_bias, both
 
 
 def _tensor(value, key: str) -> Tensor:
@@ -275,8 +265,9 @@ def _tensor(value, key: str) -> Tensor:
 
 
 def _shapes(w: dict, prefix: str, L: int, bias: bool, nonlinearity: str | None, said: str | None,
-            notes: list[str]) -> tuple[str, int, int]:
-    """(arch, H, D) from weight_hh_l0's shape, after checking every layer's shapes agree with it."""
+            notes: list[str], both: bool = False) -> tuple[str, int, int]:
+    """(arch, H, D) from weight_hh_l0's shape, after checking every layer's shapes (both directions' when
+    `both`: each layer above the first then reads 2H) agree with it."""
     first = w[("weight_hh", 0)]
     rows, H = (first.shape if first.dim() == 2 else (0, 0))
     if H == 0 or rows % H or rows // H not in CELLS:
@@ -289,14 +280,15 @@ def _shapes(w: dict, prefix: str, L: int, bias: bool, nonlinearity: str | None, 
     w_ih0 = w[("weight_ih", 0)]
     D = w_ih0.shape[1] if w_ih0.dim() == 2 else 0
     family, module = CELLS[G]
-    for k in range(L):
-        expect = {"weight_ih": (G * H, D if k == 0 else H), "weight_hh": (G * H, H)}
+    for k, sfx in [(k, sfx) for k in range(L) for sfx in ("", REVERSE)[:1 + both]]:
+        expect = {"weight_ih": (G * H, D if k == 0 else H * (1 + both)), "weight_hh": (G * H, H)}
         if bias:
             expect.update(bias_ih=(G * H,), bias_hh=(G * H,))
         for kind, shape in expect.items():
-            if tuple(w[(kind, k)].shape) != shape or 0 in shape:
-                raise ValueError(f"{prefix}{kind}_l{k} has shape {tuple(w[(kind, k)].shape)}; expected {shape} for "
-                                 f"{module} with hidden size {H} (from {prefix}weight_hh_l0): the shapes disagree")
+            if tuple(w[(kind + sfx, k)].shape) != shape or 0 in shape:
+                raise ValueError(f"{prefix}{kind}_l{k}{sfx} has shape {tuple(w[(kind + sfx, k)].shape)}; expected "
+                                 f"{shape} for {module}{' (bidirectional)' if both else ''} with hidden size {H} "
+                                 f"(from {prefix}weight_hh_l0): the shapes disagree")
     if family != "rnn":
         return family, H, D
     if said is not None:
@@ -373,7 +365,8 @@ def _head(pool: dict[str, Tensor], everything: dict[str, Tensor], H: int, emb: s
 
 
 def _describe(prefix: str, cfg: ModelConfig, emb: str | None, head: tuple | None, keys: dict) -> str:
-    parts = [f"read {prefix or 'the top-level '}* as a {cfg.num_layers}-layer {cfg.arch} "
+    both = "bidirectional " if cfg.bidirectional else ""
+    parts = [f"read {prefix or 'the top-level '}* as a {cfg.num_layers}-layer {both}{cfg.arch} "
              f"({cfg.cell_input_size} -> {cfg.hidden_size})"]
     parts.append(f"{keys[emb]} as the embedding ({cfg.vocab_size} tokens)" if emb else "no embedding (vector inputs)")
     parts.append(f"{keys[head[0]]} as the head ({cfg.output_size} outputs)" if head else "no head")

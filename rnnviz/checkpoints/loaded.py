@@ -2,7 +2,8 @@
 
 `summarize` is exactly `python -m rnnviz inspect --json`. Its "input_size" is the recurrent stack's input
 width (torch.nn.LSTM's input_size): the embedding width for token models, the features per step otherwise.
-"layers" lists one entry per recurrent layer; an encoder-decoder lists the encoder's then the decoder's. A cell
+"layers" lists one entry per recurrent layer; an encoder-decoder lists the encoder's then the decoder's, a
+bidirectional model ("bidirectional": true) its forward direction's layers then its backward direction's. A cell
 without W_hh (minGRU, minLSTM) has no spectrum: its entries' values are None.
 "num_parameters" counts tied weights (a head sharing the embedding's matrix) once. "notes" are the sentences the
 app shows: guesses (an nn.RNN assumed tanh), what was ignored, where the vocabulary came from.
@@ -48,6 +49,7 @@ def summarize(loaded: Loaded) -> dict:
         "source": loaded.source,
         "arch": cfg.arch,
         "num_layers": cfg.num_layers,
+        "bidirectional": cfg.bidirectional,
         "input_size": cfg.cell_input_size,
         "hidden_size": cfg.hidden_size,
         "vocab_size": cfg.vocab_size or None,

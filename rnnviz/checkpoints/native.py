@@ -31,7 +31,7 @@ from rnnviz.checkpoints.loaded import Loaded
 from rnnviz.checkpoints.reading import MAX_FILE_BYTES, first_line, megabytes
 from rnnviz.checkpoints.vocab import fit_vocab
 from rnnviz.models import MAX_FEATURES, ModelConfig
-from rnnviz.trace import Trace
+from rnnviz.trace import Trace, base_name
 
 FORMAT_VERSION = 1
 META_KEY = "rnnviz"  # the safetensors metadata entry holding the JSON
@@ -90,7 +90,7 @@ def checkpoint_bytes(model: nn.Module, *, task: dict | None = None, vocab: list[
     kept = bounded_traces(list(traces or []))
     for i, tr in enumerate(kept):
         for name, t in tr.tensors.items():
-            dtype = torch.float32 if name.removeprefix("enc.").removeprefix("dec.") in EXACT else TRACE_DTYPES[trace_dtype]
+            dtype = torch.float32 if base_name(name) in EXACT else TRACE_DTYPES[trace_dtype]
             tensors[f"trace.{i}.{name}"] = t.detach().to("cpu", dtype).contiguous().clone()
     shared = {k: kept[-1].meta[k] for k in VOCABS if kept and k in kept[-1].meta}
     meta = {"format": "rnnviz", "version": FORMAT_VERSION, "config": cfg.to_dict(), "task": task, "vocab": vocab,

@@ -54,16 +54,18 @@ def describe(loaded: Loaded, s: dict) -> list[str]:
               "onnx": "ONNX model (imported)", "npz": "NumPy arrays (imported)"}.get(s["source"], s["source"])
     lines = [f"source        {source}",
              f"architecture  {s['arch']}, {s['num_layers']} layer(s), input {s['input_size']}, "
-             f"hidden {s['hidden_size']}" + (", encoder-decoder" if cfg.seq2seq else "")]
+             f"hidden {s['hidden_size']}" + (", encoder-decoder" if cfg.seq2seq else "")
+             + (", bidirectional (each layer also reads the sequence from its end)" if cfg.bidirectional else "")]
     if cfg.tokens:
         known = "known" if loaded.vocab else "not known: pass --vocab to feed text"
         lines.append(f"inputs        token ids 0..{cfg.vocab_size - 1} (vocabulary {known})")
     else:
         lines.append(f"inputs        vectors of {cfg.input_size} features")
-    lines.append(f"head          {cfg.hidden_size} -> {cfg.output_size}" if cfg.output_size else
+    width = cfg.hidden_size * (2 if cfg.bidirectional else 1)
+    lines.append(f"head          {width} -> {cfg.output_size}" if cfg.output_size else
                  "head          none: outputs are the last layer's hidden states")
     lines.append(f"parameters    {s['num_parameters']:,}")
-    stacks = ["encoder", "decoder"] if cfg.seq2seq else ["layer"]
+    stacks = ["encoder", "decoder"] if cfg.seq2seq else ["layer →", "layer ←"] if cfg.bidirectional else ["layer"]
     spec = get_spec(cfg.arch)
     for i, layer in enumerate(s["layers"]):
         label = f"{stacks[i // cfg.num_layers]} {i % cfg.num_layers}"

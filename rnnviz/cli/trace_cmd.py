@@ -24,10 +24,13 @@ targets its decoder reads (teacher forcing). Without --json or --csv a per-step 
     outputs, outputs_kind      (T, O) outputs, and "logits" (a head read as classes or tokens) or "values"
                                (a regression head, or the top layer's h without a head)
 An encoder-decoder has, in place of layers and grad_norms, encoder and decoder, each {steps, layers, grad_norms},
-and attention (T, S) (null without attention); outputs are the decoder's. Recompute the states from the report:
+and attention (T, S) (null without attention); outputs are the decoder's. A bidirectional model's layers and
+grad_norms are its forward direction's, and backward {steps, layers, grad_norms} its backward direction's, by
+position like everything here (row t is h←_t, which read x_{T−1} down to x_t), with each layer's hidden H wide. Recompute the states from the report:
 `model(torch.tensor([inputs]))`, or `model(torch.tensor([inputs]), torch.tensor([targets]))` for an encoder-decoder.
 --csv writes the same quantities of sample K as long-form tables (step, layer, unit, quantity, value), one file
-each, with an encoder_ or decoder_ prefix for an encoder-decoder's stacks, and inputs.csv / targets.csv with labels.
+each, with an encoder_ or decoder_ prefix for an encoder-decoder's stacks (backward_ for a bidirectional model's
+backward direction, by position), and inputs.csv / targets.csv with labels.
 """
 from __future__ import annotations
 
@@ -42,9 +45,9 @@ from rnnviz.checkpoints.inputs import from_csv, from_ids, from_text, parse_token
 from rnnviz.checkpoints.reading import MAX_FILE_BYTES
 from rnnviz.cli.inspect_cmd import add_loading_options, load
 from rnnviz.subject import Subject, from_checkpoint
-from rnnviz.trace import Trace, probe
+from rnnviz.trace import Trace, in_position_order, probe
 
-STACKS = {"": None, "enc.": "encoder", "dec.": "decoder"}  # trace prefix -> its name in JSON and CSV
+STACKS = {"": None, "enc.": "encoder", "dec.": "decoder", "bwd.": "backward"}  # trace prefix -> its name in JSON, CSV
 
 
 def register(sub) -> None:
@@ -162,7 +165,7 @@ def trace_json(trace: Trace, k: int = 0) -> dict:
             out.update(layers=stack["layers"], grad_norms=stack["grad_norms"])
         else:
             out[STACKS[prefix]] = stack
-    if trace.meta["prefixes"] != [""]:
+    if "enc." in trace.meta["prefixes"]:
         out["attention"] = trace["attention"][k].tolist() if "attention" in trace else None
     return out
 
@@ -221,6 +224,7 @@ def run(args) -> int:
     k = args.sample
     if not 0 <= k < trace.samples:
         raise ValueError(f"--sample {k} is out of range: {trace.samples} sample(s) were traced, numbered from 0")
+    trace = in_position_order(trace)  # a backward direction's rows by position, like the inputs and labels
     if args.json:
         print(json.dumps(trace_json(trace, k) | io_json(subject, trace, k, "given" if given else "probe")))
     elif args.csv:
@@ -237,12 +241,12 @@ def print_table(subject: Subject, trace: Trace, k: int) -> None:
     print(f"{trace.arch}, {trace.steps} steps, loss {trace.meta['loss']:.4g}, sample {k} of {trace.samples}")
     # a task's own display labels (␣ for a space), else the token strings; escaped, so a newline stays one row
     shown = subject.input_labels(trace, k) if subject.task is not None else input_labels(subject, trace, k)
-    labels = {"": shown, "enc.": shown, "dec.": subject.target_labels(trace, k)}
+    labels = {"": shown, "enc.": shown, "dec.": subject.target_labels(trace, k), "bwd.": shown}
     for prefix in trace.meta["prefixes"]:
         norms, h = grad_norms(trace, prefix, k), trace[prefix + "h"][:, k].norm(dim=-1)  # (L, T) each
         L, T = norms.shape
         cols = [f"|h| l{i}" for i in range(L)] + [f"|dL/dh| l{i}" for i in range(L)]
-        out = trace["output"][k] if prefix != "enc." and head else None
+        out = trace["output"][k] if prefix in ("", "dec.") and head else None
         if STACKS[prefix]:
             print(STACKS[prefix])
         print("step  " + "  ".join(f"{c:>11}" for c in cols) + ("  output argmax" if out is not None else "")
