@@ -29,20 +29,19 @@ def draw(layer: int, sample: int):
     trace, layer, sample, tokens = pickers.view(s, "gates", prefix, layer, sample)
     theme = widgets.theme()
     p = prefix
-    widgets.figure(pickers.mark_step(gate_lines(trace, units or [0], layer, sample, p, tokens, theme)), "gates.lines",
+    marked = lambda fig: pickers.mark_step(fig, p, trace.steps)  # noqa: E731  (?step=t, where this direction read t)
+    widgets.figure(marked(gate_lines(trace, units or [0], layer, sample, p, tokens, theme)), "gates.lines",
                    trace.frames([n for n in trace.tensors if n.startswith(prefix + "gate.")], sample), name="gates")
-    widgets.figure(pickers.mark_step(gate_heatmaps(trace, layer, sample, p, tokens, theme)), "gates.heat",
-                   name="gate heatmaps")
+    widgets.figure(marked(gate_heatmaps(trace, layer, sample, p, tokens, theme)), "gates.heat", name="gate heatmaps")
     if s.model.spec.has_cell:
         left, right = widgets.side_by_side(2)
         with left:
-            widgets.figure(pickers.mark_step(cell_state_figure(trace, units or None, layer, sample, p, tokens, theme)),
-                           "gates.cell",
-                           trace.frame(prefix + "c", sample), name="cell state")
+            widgets.figure(marked(cell_state_figure(trace, units or None, layer, sample, p, tokens, theme)),
+                           "gates.cell", trace.frame(prefix + "c", sample), name="cell state")
         with right:
             widgets.figure(cell_vs_hidden(trace, layer, sample, p, theme), "gates.cvh", name="c against h")
     if prefix + "m" in trace:  # xLSTM's exponential gates and their stabiliser
-        widgets.figure(pickers.mark_step(stabiliser_figure(trace, layer, sample, p, tokens, theme)), "gates.m",
+        widgets.figure(marked(stabiliser_figure(trace, layer, sample, p, tokens, theme)), "gates.m",
                        trace.frame(prefix + "m", sample), name="stabiliser")
     if not set(SIGMOID_GATES) & set(s.model.spec.gates):  # S6's Δ_t is a step size, not a gate in [0, 1]
         st.caption(f"{s.model.spec.name} has no sigmoid gates, so there is no saturation to count.")

@@ -13,6 +13,10 @@ if not subject.model.spec.has_w_hh:
     spec = subject.model.spec
     st.caption(f"{spec.name} has no W_hh: h_(t−1) reaches h_t only through {spec.carry}, each unit scaled on its own "
                f"({spec.equation('h')}), so training computes every step at once as a scan.")
+if subject.cfg.bidirectional:
+    st.caption("A bidirectional network: each layer runs a second recurrence from the end of the sequence back to "
+               "its start (h←, drawn a little to the right, its edges joining t+1 to t with its own W^(←)), and "
+               "the layer above and the output read both directions at each step.")
 trace = subject.latest
 T = trace.steps if not subject.cfg.seq2seq else int(trace["enc.h"].shape[2])
 seq_type = subject.task.info.sequence_type if subject.task is not None else "many-to-many-sync"

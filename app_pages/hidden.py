@@ -4,6 +4,7 @@ import streamlit as st
 from rnnviz.analysis import layered, token_pattern, unit_correlations
 from rnnviz.plots.hidden import pca_figure, state_heatmap, unit_finder_figure
 from rnnviz.plots.text import activation_html
+from rnnviz.stack import BACKWARD
 from rnnviz.ui import pickers, state, widgets
 
 st.title("Hidden states")
@@ -26,7 +27,8 @@ def draw(layer: int, sample: int):
     s = state.current_subject()
     trace, layer, sample, tokens = pickers.view(s, "hidden", prefix, layer, sample)
     theme = widgets.theme()
-    widgets.figure(pickers.mark_step(state_heatmap(trace, quantity, layer, sample, prefix, order, tokens, theme)),
+    widgets.figure(pickers.mark_step(state_heatmap(trace, quantity, layer, sample, prefix, order, tokens, theme),
+                                     prefix, trace.steps),
                    "hidden.heat", trace.frame(prefix + quantity, sample=sample), name="hidden states")
     widgets.figure(pca_figure(trace, layer, sample, prefix, dims, tokens, theme=theme), "hidden.pca",
                    name="state trajectory")
@@ -38,6 +40,8 @@ st.header("Read the text through one unit")
 trace = subject.latest
 states = layered(trace, quantity, layer, sample, prefix)  # (T, H)
 tokens = pickers.tokens(subject, trace, sample, prefix)
+if prefix == BACKWARD:  # the text reads best in its own order: each token shaded by the state that read it
+    states, tokens = states[::-1], tokens[::-1]
 features = subject.task.features(trace.inputs[sample]) if subject.task is not None and not prefix else {}
 chars = st.multiselect("…or find units that fire on these characters", sorted(set(tokens)), key="hidden.pattern",
                         help="Builds a 0/1 pattern over the text; the finder ranks units by correlation with it.")

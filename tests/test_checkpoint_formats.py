@@ -639,3 +639,54 @@ def test_the_view_pages_draw_an_uploaded_word_model_a_one_hot_model_and_a_reset_
             assert at.sidebar.selectbox[0].value == f"upload:{name}", f"/{path} stopped showing {name}"
             said = any("code-point order" in c.value.replace("\\", "") for c in at.sidebar.caption)  # unescaped
             assert said == (name == "rnn.net"), f"/{path}: the sentence on the assumed vocabulary order is wrong"
+
+
+def test_every_view_page_draws_both_directions_of_an_uploaded_bidirectional_tagger():
+    """A two-layer bidirectional LSTM (a tagger's) on every view page, forward and then backward: no error, the
+    backward direction's time axis labelled with the traced tokens in the order it read them (last first), the
+    Graph drawing both rows of h with their own W^(→) and W^(←), and Generate saying why it cannot write."""
+    from streamlit.testing.v1 import AppTest
+
+    from test_app import APP, VIEWS, assert_no_exception, pages
+    from rnnviz.ui.pickers import BACKWARD_NOTE
+    from rnnviz.ui.state import K_CURRENT, K_UPLOADS
+
+    import json
+
+    torch.manual_seed(4)
+    net = Tagger("LSTM", 2).eval()
+    words = ["the", "cat", "sat", "on", "a", "mat", "."]
+    loaded = load_checkpoint(saved(net), filename="tagger.pt", vocab_file=("\n".join(words).encode(), "vocab.txt"))
+    assert loaded.config.bidirectional
+    files = dict((p, f) for f, p in pages())
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state[K_UPLOADS] = {"tagger.pt": from_checkpoint(loaded, "tagger.pt")}
+    at.session_state[K_CURRENT] = "upload:tagger.pt"
+    for path in [v for v in VIEWS if v != "attention"]:
+        at.switch_page(f"app_pages/{files[path]}").run()
+        assert_no_exception(at)
+        assert not at.error, f"/{path}: {at.error[0].value}"
+        if path == "generate":
+            assert any("cannot write text" in i.value for i in at.info), "Generate did not say why"
+            continue
+        if path == "graph":
+            spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+            text = json.dumps(spec, ensure_ascii=False)
+            assert "backward h←" in text and "(←" in text and "(→" in text, "the graph lacks the backward rows"
+        if path not in ("hidden", "gates", "gradients"):
+            continue
+        radio = next(r for r in at.radio if r.label == "Direction")
+        radio.set_value("bwd.").run()
+        assert_no_exception(at)
+        assert not at.error, f"/{path}, backward: {at.error[0].value}"
+        assert any(BACKWARD_NOTE in c.value for c in at.caption), f"/{path} did not say how the backward axis runs"
+        titles = " ".join(json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "")
+                          for c in at.get("plotly_chart"))
+        assert "Backward" in titles, f"/{path}: no figure says it shows the backward direction"
+        trace = at.session_state[K_UPLOADS]["tagger.pt"].latest
+        layout = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]
+        want = [words[i] for i in trace.inputs[0].tolist()][::-1]
+        shown = {t: w for k, axis in layout.items() if k.startswith("xaxis")  # the labelled (bottom) panel's
+                 for t, w in zip(axis.get("tickvals", []), axis.get("ticktext", []))}
+        assert shown and all(want[int(t)] == w for t, w in shown.items()), f"/{path}: backward axis {shown}, not {want}"
+        radio.set_value("").run()

@@ -2,7 +2,8 @@
 
 Every analysis function and figure goes through these, so a bad choice (layer 3 of a 2-layer model, a trace
 without gates) fails with one sentence naming the value and the fix, not with an IndexError from torch.
-Stacks are named by trace prefix: "" for a plain model, "enc." and "dec." for an encoder-decoder. Also
+Stacks are named by trace prefix: "" for a plain model, "enc." and "dec." for an encoder-decoder, "bwd." for a
+bidirectional stack's backward direction (its steps in the order it reads: last token first). Also
 visible(): a token as figures show it (Plotly renders labels as HTML, so "<" must be escaped).
 """
 from __future__ import annotations
@@ -41,8 +42,8 @@ def resolve_prefix(trace: Trace, prefix: str | None = None) -> str:
 
 
 def stack_label(prefix: str) -> str:
-    """Words for a prefix, for titles: "", "encoder ", "decoder "."""
-    return {"enc.": "encoder ", "dec.": "decoder "}.get(prefix, "")
+    """Words for a prefix, for titles: "", "encoder ", "decoder ", "backward " (a bidirectional stack's)."""
+    return {"enc.": "encoder ", "dec.": "decoder ", "bwd.": "backward "}.get(prefix, "")
 
 
 def check_index(what: str, value: int, size: int) -> int:

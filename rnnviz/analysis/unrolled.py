@@ -9,7 +9,9 @@ Topology follows the task's sequence type (rnnviz.tasks.base.SEQUENCE_TYPES):
   many-to-many-async  encoder: x_s -> h_s, no outputs; its last h (and c) -> the decoder's first; decoder:
                       previous-target inputs, y_t, L_t, the total L; attention edges from the encoder's top
                       h_s to the decoder's top h_t when the trace recorded attention
-Layers stack rows of h (and c for the LSTM family). x positions are global steps (the encoder's 0..S-1,
+Layers stack rows of h (and c for the LSTM family); a bidirectional stack has a second row per layer, its backward
+direction h←_t drawn at the position it read (its recurrent edges join t+1 to t, right to left), and each layer
+above, and y_t, read both directions at their position. x positions are global steps (the encoder's 0..S-1,
 an empty column, then the decoder's); a window keeps global steps [start, start + steps).
 
 Numbers, all of one sample:
@@ -32,6 +34,7 @@ import pandas as pd
 from rnnviz.analysis import equations as eq
 from rnnviz.analysis.traces import check_index, prefixes, visible
 from rnnviz.cells import get_spec
+from rnnviz.stack import BACKWARD
 from rnnviz.trace import Trace
 
 SEQUENCE_TYPES = ("one-to-one", "one-to-many", "many-to-one", "many-to-many-sync", "many-to-many-async")
@@ -74,17 +77,21 @@ def parts_of(trace: Trace, sequence_type: str) -> list[Part]:
         return [Part("enc.", "encoder", 0, S, 0.0, "all", "none"), Part("dec.", "decoder", S, T, 1.0, "all", "all")]
     T = trace["h"].shape[2]
     outputs = "last" if sequence_type in ("one-to-one", "many-to-one") else "all"
-    return [Part("", "", 0, T, 0.0, "first" if sequence_type == "one-to-many" else "all", outputs)]
+    name = "forward" if BACKWARD in prefixes(trace) else ""
+    return [Part("", name, 0, T, 0.0, "first" if sequence_type == "one-to-many" else "all", outputs)]
 
 
-def row_positions(num_layers: int, cell: bool, step_losses: bool) -> dict[str, float]:
-    """Row name -> y: inputs at 0, then h (and c just above it) per layer, outputs, losses."""
-    rows, gap = {"x": 0.0}, (1.6 if cell else 1.0)
+def row_positions(num_layers: int, cell: bool, step_losses: bool, both: bool = False) -> dict[str, float]:
+    """Row name -> y: inputs at 0, then h (and c just above it) per layer (with both directions: h→ then the
+    backward direction's h←, row hb), outputs, losses."""
+    rows, gap, y = {"x": 0.0}, (1.6 if cell else 1.0), 1.0
     for k in range(num_layers):
-        rows[f"h{k}"] = 1.0 + k * gap
-        if cell:
-            rows[f"c{k}"] = rows[f"h{k}"] + 0.7
-    rows["y"] = rows[f"h{num_layers - 1}"] + gap
+        for d in ("", "b")[:1 + both]:
+            rows[f"h{d}{k}"] = y
+            if cell:
+                rows[f"c{d}{k}"] = y + 0.7
+            y += gap
+    rows["y"] = y
     if step_losses:
         rows["L_t"] = rows["y"] + 1.0
     rows["L"] = rows["y"] + (2.0 if step_losses else 1.0)
@@ -93,9 +100,12 @@ def row_positions(num_layers: int, cell: bool, step_losses: bool) -> dict[str, f
 
 def row_names(rows: dict[str, float], num_layers: int) -> dict[str, str]:
     names = {"x": "input x<sub>t</sub>", "y": "output y<sub>t</sub>", "L_t": "loss L<sub>t</sub>", "L": "total loss L"}
+    both = "hb0" in rows
     for k in range(num_layers):
         suffix = f" (layer {k})" if num_layers > 1 else ""
-        names[f"h{k}"], names[f"c{k}"] = f"hidden h<sub>t</sub>{suffix}", f"cell c<sub>t</sub>{suffix}"
+        arrow = "→" if both else ""
+        names[f"h{k}"], names[f"c{k}"] = f"hidden h{arrow}<sub>t</sub>{suffix}", f"cell c{arrow}<sub>t</sub>{suffix}"
+        names[f"hb{k}"], names[f"cb{k}"] = f"backward h←<sub>t</sub>{suffix}", f"backward c←<sub>t</sub>{suffix}"
     return {r: names[r] for r in rows}
 
 
@@ -177,9 +187,11 @@ _READ = " y<sub>t</sub>"  # a reads-out cell's edges out of h_t carry y_t, read 
 
 
 def _w(name: str, layer: int, L: int, part: str = "") -> str:
-    """Weight label: W_hh; W_hh^(k) when layers differ, W_hh^(enc) and W_hh^(dec) in an encoder-decoder (each
-    layer of each stack shares its own matrices over time, so one label is one matrix)."""
-    tags = [{"encoder": "enc", "decoder": "dec"}.get(part, "")] + ([str(layer)] if L > 1 else [])
+    """Weight label: W_hh; W_hh^(k) when layers differ, W_hh^(enc) and W_hh^(dec) in an encoder-decoder, W_hh^(→)
+    and W_hh^(←) for a bidirectional stack's directions (each layer of each stack or direction shares its own
+    matrices over time, so one label is one matrix)."""
+    tags = [{"encoder": "enc", "decoder": "dec", "forward": "→", "backward": "←"}.get(part, "")] + (
+        [str(layer)] if L > 1 else [])
     tags = [t for t in tags if t]
     return f"W<sub>{name[2:]}</sub>" + (f"<sup>({','.join(tags)})</sup>" if tags else "")
 
@@ -224,6 +236,48 @@ def _add_outputs(b: _Builder, part: Part, L: int, out_tokens: list[str] | None) 
         else:
             feeds.append(key)
     return feeds
+
+
+def _add_backward(b: _Builder, part: Part, L: int) -> None:
+    """A bidirectional stack's backward direction: h← (and c←) nodes at each position t, a little right of the
+    forward ones; its recurrent edges from t+1 to t; x_t into layer 0; both directions of layer k−1 into both of
+    layer k; both top directions into y_t. The trace keeps it in the order it read (step s = position T−1−s), and
+    an edge's time is that order's, so the BPTT walk reaches it as the backward pass does."""
+    p, cell, T = BACKWARD, b.spec.has_cell, part.steps
+    what = "" if b.unit is None else f"[unit {b.unit}]"
+    back = lambda name, k, t: b.vec(p + name, k, T - 1 - t)  # noqa: E731  (position t -> the order it read)
+    for t in range(T):
+        s = T - 1 - t
+        for k in range(L):
+            hv, gv = b.value(back("h", k, t), True), b.value(back("grad.h", k, t), False)
+            b.node(f"{p}h{k}@{t}", "h", part, t, k, f"hb{k}", dx=0.25, value=hv, label="",
+                   hover=f"<b>backward h←<sub>t</sub>{what}, layer {k}, t = {t}</b><br>read x<sub>{T - 1}</sub> down "
+                         f"to x<sub>{t}</sub><br>value {_fmt(hv)}<br>||dL/dh<sub>t</sub>|| = {_fmt(gv)}"
+                         f"<br>{eq.hidden_equation(b.spec).replace('t−1', 't+1')}")
+            if cell:
+                cv, gc = b.value(back("c", k, t), True), b.value(back("grad.c", k, t), False)
+                b.node(f"{p}c{k}@{t}", "c", part, t, k, f"cb{k}", dx=-0.05, value=cv, label="",
+                       hover=f"<b>backward c←<sub>t</sub>{what}, layer {k}, t = {t}</b><br>value {_fmt(cv)}"
+                             f"<br>||dL/dc<sub>t</sub>|| = {_fmt(gc)}")
+                b.edge(f"{p}c{k}@{t}", f"{p}h{k}@{t}", "", "cell", s, gc)
+            if t < T - 1:  # h←_{t+1} -> h←_t: read one step earlier, at the next position
+                nxt = b.value(back("grad.h", k, t + 1), False)
+                b.edge(f"{p}h{k}@{t + 1}", f"{p}h{k}@{t}", _w("W_hh", k, L, "backward"), "recurrent", s - 1, nxt)
+                if cell:
+                    b.edge(f"{p}c{k}@{t + 1}", f"{p}c{k}@{t}", "", "cell", s - 1,
+                           b.value(back("grad.c", k, t + 1), False))
+            if k == 0:
+                if part.inputs == "all" or t == 0:
+                    b.edge(f"x@{t}", f"{p}h0@{t}", _w("W_xh", 0, L, "backward"), "input", s,
+                           b.value(b.vec("grad.x", t), False))
+                continue
+            for src in (f"h{k - 1}@{t}", f"{p}h{k - 1}@{t}"):  # each direction of layer k reads both below
+                grad = b.value(b.vec("grad.h", k - 1, t) if not src.startswith(p) else back("grad.h", k - 1, t),
+                               False)
+                b.edge(src, f"{p}h{k}@{t}", _w("W_xh", k, L, "backward"), "input", s, grad)
+                if src.startswith(p):
+                    b.edge(src, f"h{k}@{t}", _w("W_xh", k, L, "forward"), "input", t, grad)
+        b.edge(f"{p}h{L - 1}@{t}", f"y@{t}", _w("W_hy", 0, 1), "output", t, b.value(back("grad.h", L - 1, t), False))
 
 
 def _add_attention(b: _Builder, enc: Part, dec: Part, L: int) -> None:
@@ -304,11 +358,14 @@ def unrolled_graph(trace: Trace, sequence_type: str, sample: int = 0, start: int
     tokens = _labels(tokens, parts[0].steps, "input")
     out_tokens = _labels(output_tokens, parts[-1].steps, "output")
     spec = get_spec(trace.arch)
-    rows = row_positions(L, spec.has_cell, parts[-1].outputs == "all")
+    both = BACKWARD in prefixes(trace)
+    rows = row_positions(L, spec.has_cell, parts[-1].outputs == "all", both)
     b = _Builder(trace, sample, unit, window, rows)
     for part in parts:
         _add_inputs(b, part, L, tokens, out_tokens)
         _add_states(b, part, L)
+    if both:
+        _add_backward(b, parts[0], L)
     feeds = _add_outputs(b, parts[-1], L, out_tokens)
     if len(parts) == 2:
         _add_bridge(b, parts[0], L)

@@ -6,9 +6,10 @@ import pandas as pd
 import streamlit as st
 
 from rnnviz.checkpoints.reading import MAX_FILE_BYTES
-from rnnviz.stack import STACK_WORDS, recurrent_stacks
+from rnnviz.stack import BACKWARD, STACK_WORDS, recurrent_stacks
 from rnnviz.subject import Subject, from_checkpoint
 from rnnviz.ui import state, widgets
+from rnnviz.ui.pickers import BACKWARD_NOTE
 from rnnviz.ui.safe import plain
 
 
@@ -48,7 +49,8 @@ def summary(subject: Subject) -> None:
     from rnnviz.models import num_parameters
 
     cfg = subject.cfg
-    rows = {"cell": cfg.arch, "layers": cfg.num_layers, "hidden size": cfg.hidden_size,
+    rows = {"cell": cfg.arch, "layers": f"{cfg.num_layers}, bidirectional (each also reads from the end)"
+            if cfg.bidirectional else cfg.num_layers, "hidden size": cfg.hidden_size,
             "input": f"tokens, vocabulary {cfg.vocab_size}" if cfg.tokens else f"vectors of {cfg.input_size}",
             "outputs": cfg.output_size or "none (hidden states)", "parameters": f"{num_parameters(subject.model):,}",
             "encoder-decoder": f"yes, attention {cfg.attention}" if cfg.seq2seq else "no"}
@@ -124,3 +126,8 @@ def try_input(subject: Subject) -> None:
     tokens = subject.input_labels(trace, 0)
     widgets.figure(state_heatmap(trace, "h", cfg.num_layers - 1, 0, tokens=tokens, theme=widgets.theme()),
                    "ckpt.trace", trace.frame("h", sample=0), name="hidden states of your input")
+    if cfg.bidirectional:  # its backward direction, in the order it read the input (pickers.BACKWARD_NOTE)
+        st.caption(BACKWARD_NOTE)
+        widgets.figure(state_heatmap(trace, "h", cfg.num_layers - 1, 0, BACKWARD, tokens=tokens[::-1],
+                                     theme=widgets.theme()),
+                       "ckpt.trace.bwd", trace.frame(BACKWARD + "h", sample=0), name="backward hidden states")

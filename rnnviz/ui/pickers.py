@@ -8,12 +8,15 @@ from typing import Callable
 import streamlit as st
 
 from rnnviz.jobs import ACTIVE
+from rnnviz.stack import BACKWARD
 from rnnviz.subject import Subject
 from rnnviz.trace import Trace
 from rnnviz.ui import links, state, widgets
 from rnnviz.ui.safe import plain
 
 LIVE_SECONDS = 2.0  # views redraw this often while their run trains
+BACKWARD_NOTE = ("The backward direction is drawn in the order it reads: its first step is the sequence's last "
+                 "token, so the time axis runs from the end of the text to its start.")
 
 
 def live_run_id() -> str | None:
@@ -39,7 +42,10 @@ def live(draw: Callable[..., None], *args) -> None:
 
 
 def stack(subject: Subject, page: str) -> str:
-    """"" for a plain model; "enc." or "dec." (chosen here) for an encoder-decoder."""
+    """"" for a plain model; "enc." or "dec." (chosen here) for an encoder-decoder; "" or "bwd." (its forward or
+    backward direction) for a bidirectional one."""
+    if subject.cfg.bidirectional:
+        return direction(page)
     if not subject.cfg.seq2seq:
         return ""
     p = links.Param("stack", f"{page}.stack", "dec.", ("enc.", "dec."))
@@ -48,6 +54,20 @@ def stack(subject: Subject, page: str) -> str:
              format_func=lambda s: {"enc.": "Encoder", "dec.": "Decoder"}[s],
              help="An encoder-decoder has two recurrent stacks: the encoder reads, the decoder writes.")
     links.write_back([p])
+    return st.session_state[p.key]
+
+
+def direction(page: str) -> str:
+    """A bidirectional model's direction to show: "" (forward) or "bwd." (backward), bound to the link."""
+    p = links.Param("stack", f"{page}.stack", "", ("", BACKWARD))
+    links.seed([p])
+    st.radio("Direction", ["", BACKWARD], key=p.key, horizontal=True,
+             format_func={"": "Forward → (reads first to last)", BACKWARD: "Backward ← (reads last to first)"}.get,
+             help="A bidirectional network runs two recurrences over the sequence, one from each end, and each layer "
+                  "above (and the head) reads both at every step.")
+    links.write_back([p])
+    if st.session_state[p.key] == BACKWARD:
+        st.caption(BACKWARD_NOTE)
     return st.session_state[p.key]
 
 
@@ -72,12 +92,13 @@ def layer_sample(subject: Subject, page: str) -> tuple[int, int]:
 
 def tokens(subject: Subject, trace: Trace, sample: int, prefix: str = "") -> list[str]:
     """Axis labels for the traced sequence's steps, read from the trace itself: its input tokens, or for the
-    decoder its targets."""
+    decoder its targets, or for a backward direction its input tokens in the order it reads them (last first)."""
     if prefix == "dec.":
         labels = subject.target_labels(trace, sample)
         if labels is not None:
             return labels
-    return subject.input_labels(trace, sample)
+    labels = subject.input_labels(trace, sample)
+    return labels[::-1] if prefix == BACKWARD else labels
 
 
 def view(subject: Subject, page: str, prefix: str, layer: int, sample: int) -> tuple[Trace, int, int, list[str]]:
@@ -135,6 +156,9 @@ def writer(subject: Subject, quiet: bool = False) -> Subject:
     state_dict) a token model whose outputs are its own vocabulary. A classifier whose class count happens to equal
     its vocabulary size (parity: 2 and 2) is not one."""
     cfg = subject.cfg
+    if cfg.bidirectional:  # its backward direction reads tokens not yet written
+        return fallback(subject, False, "char-lstm", "is bidirectional: each step's output also reads the tokens "
+                        "after it, which do not exist yet while text is written, so it cannot write text", quiet)
     ok = bool(subject.vocab) and cfg.tokens and cfg.output_size == cfg.vocab_size and not cfg.seq2seq
     if subject.task is not None:
         ok = ok and subject.task.info.family == "language model"
@@ -167,9 +191,12 @@ def marked_step() -> int | None:
         return None
 
 
-def mark_step(fig):
-    """Draws the linked step (?step=t) as a dotted line on every panel of a time-axis figure."""
+def mark_step(fig, prefix: str = "", steps: int = 0):
+    """Draws the linked step (?step=t) as a dotted line on every panel of a time-axis figure; on a backward
+    direction's figure (its steps in the order it reads, `steps` of them) at the place it read position t."""
     t = marked_step()
+    if t is not None and prefix == BACKWARD:
+        t = steps - 1 - t if 0 <= t < steps else None
     if t is not None:
         fig.add_vline(x=t, line_dash="dot", line_width=3, line_color="#000000", row="all", col="all",
                       exclude_empty_subplots=True)
