@@ -14,12 +14,14 @@ from plotly.colors import sample_colorscale
 from rnnviz.analysis.unrolled import Unrolled, unrolled_graph
 from rnnviz.cells import get_spec
 from rnnviz.plots.budget import f32
+from rnnviz.stack import BACKWARD
 from rnnviz.plots.theme import GATE_COLORS, GRADIENT_SCALE, MUTED, NORMAL, Theme, style
 
 GRADIENT_BINS = 6  # edge widths/colours: enough steps to see a gradient fade, few enough traces
 LABEL_MAX_STEPS = 16  # wider windows drop the matrix names from edges (hover keeps them)
 NEUTRAL = "#4d4d4d"  # lit edges whose gradient was not recorded (outputs, losses)
 ATTENTION = "#CC79A7"  # Okabe-Ito reddish purple
+BIDIRECTIONAL = "forward"  # the part name of a bidirectional stack's forward direction (analysis/unrolled.py)
 
 
 def _segments(edges) -> tuple[np.ndarray, np.ndarray]:
@@ -89,6 +91,8 @@ def _draw_edge_labels(fig: go.Figure, g: Unrolled, theme: Theme) -> None:
         return
     show = (g.window[1] - g.window[0]) <= LABEL_MAX_STEPS
     text = [w if show else "" for w in e["weight"]]
+    if show and BIDIRECTIONAL in set(g.nodes["part"]):  # twice the rows, four edges between layers: each matrix
+        text = _named_once(e.reset_index(drop=True), g.window)  # named once, the names spread across the window
     vertical = (e["x0"] == e["x1"]).to_numpy()
     at = np.where(vertical, 0.35, 0.5)  # vertical labels nearer the tail, clear of the c row above
     fig.add_trace(go.Scatter(
@@ -97,6 +101,18 @@ def _draw_edge_labels(fig: go.Figure, g: Unrolled, theme: Theme) -> None:
         mode="markers+text", text=text, textposition=np.where(vertical, "middle right", "bottom center").tolist(),
         marker={"size": theme.marker_size * 1.5, "color": "rgba(0,0,0,0)"}, textfont={"color": NEUTRAL},
         hovertext=e["hover"].tolist(), hoverinfo="text", showlegend=False, name="edges"))
+
+
+def _named_once(e, window: tuple[int, int]) -> list[str]:
+    """Each matrix's name on one of its edges: the k-th matrix's on its edge nearest the k-th of evenly spaced
+    columns of the window, so the names do not pile up at one step."""
+    names = [w for w in dict.fromkeys(e["weight"]) if w]
+    text = [""] * len(e)
+    columns = np.linspace(window[0], window[1] - 1, max(len(names), 1))
+    for k, w in enumerate(names):
+        mine = e.index[e["weight"] == w]
+        text[int(mine[np.argmin(np.abs(e.loc[mine, "x0"].to_numpy() - columns[k]))])] = w
+    return text
 
 
 def _draw_nodes(fig: go.Figure, g: Unrolled, theme: Theme, size: float) -> None:
@@ -159,8 +175,9 @@ def unrolled_figure(trace, sequence_type: str, sample: int = 0, start: int | Non
     _draw_nodes(fig, g, theme, node)
     if rng is not None:
         _gradient_colorbar(fig, rng, theme)
-    h0 = g.nodes[(g.nodes["kind"] == "h") & (g.nodes["layer"] == 0)]
+    h0 = g.nodes[(g.nodes["kind"] == "h") & (g.nodes["layer"] == 0) & ~g.nodes["id"].str.startswith(BACKWARD)]
     both = "encoder" in set(g.nodes["part"])
+    two_way = BIDIRECTIONAL in set(g.nodes["part"])
     xs = g.nodes["x"].to_numpy()
     fig.update_xaxes(title_text="time step t" + (" (encoder, then decoder)" if both else ""),
                      tickmode="array", tickvals=f32(h0["x"]).tolist(), ticktext=[str(s) for s in h0["step"]],
@@ -177,5 +194,6 @@ def unrolled_figure(trace, sequence_type: str, sample: int = 0, start: int | Non
                  "Same label, same matrix: W<sub>xh</sub>, "
                  + ("W<sub>hh</sub>, " if get_spec(trace.arch).has_w_hh else "")
                  + "W<sub>hy</sub> are shared by every step"
-                 + ("; (enc) and (dec) are the encoder's and the decoder's own. " if both else ". ")
+                 + ("; (enc) and (dec) are the encoder's and the decoder's own. " if both else
+                    "; (→) and (←) each direction's own, each named once. " if two_way else ". ")
                  + "Edge width and colour: the gradient that reached its tail.")
