@@ -366,3 +366,50 @@ def test_topk_table():
     df = A.topk_table(gen)
     assert list(df.columns) == ["step", "chosen", "prob", "alt1", "p1", "alt2", "p2"]
     assert df.loc[1, "alt2"] == "c" and df.loc[0, "p2"] == 0.3
+
+
+def test_the_unrolled_graph_of_a_bidirectional_stack_draws_its_backward_direction_right_to_left():
+    """Each layer's backward row: its node at position t is h←_t (the trace keeps it at step T−1−t), its recurrent
+    edges join t+1 to t under its own W_hh^(←); each direction of layer 1 reads both directions of layer 0 at t, and
+    y_t reads both top directions."""
+    from rnnviz.analysis.unrolled import unrolled_graph
+
+    torch.manual_seed(0)
+    cfg = ModelConfig(arch="gru", vocab_size=5, embed_size=3, hidden_size=4, num_layers=2, output_size=5,
+                      bidirectional=True)
+    trace = probe(build_model(cfg, "cpu").eval(), torch.randint(0, 5, (2, 6)))
+    g = unrolled_graph(trace, "many-to-many-sync", sample=1)
+    nodes, edges = g.nodes.set_index("id"), g.edges
+    T = 6
+    for k in range(2):
+        for t in range(T):
+            want = float(trace["bwd.h"][k, 1, T - 1 - t].norm())
+            assert nodes.loc[f"bwd.h{k}@{t}", "value"] == pytest.approx(want, rel=1e-5)
+            assert nodes.loc[f"bwd.h{k}@{t}", "x"] > nodes.loc[f"h{k}@{t}", "x"]  # beside its forward twin
+    back = edges[(edges["kind"] == "recurrent") & edges["src"].str.startswith("bwd.")]
+    assert len(back) == 2 * (T - 1)
+    for src, dst, weight in zip(back["src"], back["dst"], back["weight"]):
+        assert int(src.split("@")[1]) == int(dst.split("@")[1]) + 1 and "←" in weight
+    into = lambda dst: set(edges.loc[edges["dst"] == dst, "src"])  # noqa: E731
+    for t in range(T):
+        assert into(f"h1@{t}") >= {f"h0@{t}", f"bwd.h0@{t}"} and into(f"bwd.h1@{t}") >= {f"h0@{t}", f"bwd.h0@{t}"}
+        assert into(f"y@{t}") == {f"h1@{t}", f"bwd.h1@{t}"}
+    one_way = probe(build_model(ModelConfig(arch="gru", vocab_size=5, embed_size=3, hidden_size=4, output_size=5),
+                                "cpu").eval(), torch.randint(0, 5, (1, 6)))
+    assert not unrolled_graph(one_way, "many-to-many-sync").nodes["id"].str.startswith("bwd.").any()
+
+
+def test_what_if_edits_reach_a_bidirectional_models_backward_direction():
+    """stack "bwd." edits the *_reverse weights only: an ablated backward unit stays 0 at every step and the forward
+    direction of that layer is untouched; W_hh^(←) scaled by 0 leaves W_hh^(→) as it was."""
+    torch.manual_seed(1)
+    cfg = ModelConfig(arch="lstm", vocab_size=5, embed_size=3, hidden_size=4, num_layers=2, output_size=5,
+                      bidirectional=True)
+    model = build_model(cfg, "cpu").eval()
+    x = torch.randint(0, 5, (2, 6))
+    before, after = probe(model, x), probe(A.ablated(model, 2, layer=0, stack="bwd."), x)
+    assert after["bwd.h"][0, :, :, 2].abs().max() == 0 and before["bwd.h"][0, :, :, 2].abs().max() > 0
+    torch.testing.assert_close(after["h"][0], before["h"][0], atol=1e-6, rtol=0)
+    zero = A.scaled_recurrent(model, 0.0, layer=1, stack="bwd.")
+    assert zero.rnn.weight_hh_l1_reverse.abs().max() == 0
+    torch.testing.assert_close(zero.rnn.weight_hh_l1, model.rnn.weight_hh_l1)

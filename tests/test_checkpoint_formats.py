@@ -403,6 +403,38 @@ def test_keras_files_match_keras(keras, layer, kw, tmp_path):
         assert (loaded.config.arch == "gru_reset_before") == (kw.get("reset_after") is False)
 
 
+@pytest.mark.parametrize("layer", ["LSTM", "GRU"])
+def test_keras_bidirectional_layers_match_keras(keras, layer, tmp_path):
+    """Two Bidirectional(LSTM/GRU) layers, merge_mode concat, saved as .keras and legacy .h5: read with both
+    directions; the top layer's [h→_t, h←_t] and the output probabilities equal Keras's own."""
+    keras.utils.set_random_seed(0)
+    L = getattr(keras.layers, layer)
+    inp = keras.Input((None,), dtype="int32")
+    h = keras.layers.Embedding(V, D)(inp)
+    for _ in range(2):
+        h = keras.layers.Bidirectional(L(H, return_sequences=True))(h)
+    model = keras.Model(inp, [keras.layers.Dense(V, activation="softmax")(h), h])
+    for w in model.weights:
+        w.assign(np.random.default_rng(1).normal(size=w.shape).astype("float32") * 0.5)
+    x = np.random.default_rng(2).integers(0, V, (N, T))
+    probs, hidden = (t.detach().cpu().numpy() for t in model(x))
+    for name in ("m.keras", "m.h5"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.save(tmp_path / name)
+        loaded = load_checkpoint(tmp_path / name)
+        assert loaded.config.bidirectional and loaded.config.num_layers == 2, name
+        tr = probe(loaded.model, torch.tensor(x), jacobian=False)
+        close(tr["h"][-1], hidden[..., :H], f"{name}: forward hidden states")
+        close(tr["bwd.h"][-1].flip(1), hidden[..., H:], f"{name}: backward hidden states, by position")
+        close(torch.softmax(tr["output"], -1), probs, f"{name}: output probabilities")
+    summed = keras.layers.Bidirectional(L(H, return_sequences=True), merge_mode="sum")(
+        keras.layers.Embedding(V, D)(inp))
+    keras.Model(inp, summed).save(tmp_path / "sum.keras")
+    with pytest.raises(ValueError, match="merges its directions by sum"):
+        load_checkpoint(tmp_path / "sum.keras")
+
+
 def test_a_keras_sequential_course_model_matches_keras(keras, tmp_path):
     """The shape of a Keras course's character model: Sequential, Embedding, LSTM, Dropout, and the head as
     TimeDistributed(Dense(softmax)), in each of Keras's file formats."""
@@ -467,7 +499,7 @@ class Exported(nn.Module):
     def __init__(self, kind, **kw):
         super().__init__()
         self.emb, self.rnn, self.fc = nn.Embedding(V, D), getattr(nn, kind)(D, H, 2, batch_first=True, **kw), \
-            nn.Linear(H, V)
+            nn.Linear(H * (1 + kw.get("bidirectional", False)), V)
 
     def forward(self, x):
         h = self.rnn(self.emb(x))[0]
@@ -493,6 +525,23 @@ def test_onnx_models_match_onnx_runtime(kind, kw):
     assert loaded.source == "onnx"
     same_as(loaded, x, hidden, torch.softmax(torch.tensor(logits), -1))
     assert loaded.config.arch == {"LSTM": "lstm", "GRU": "gru", "RNN": "rnn_relu"}[kind]
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_a_bidirectional_onnx_model_matches_onnx_runtime(kind):
+    """torch.onnx.export's bidirectional layers (direction="bidirectional", each weight (2, G*H, ·)): both
+    directions read, the top layer's states and the output probabilities equal onnxruntime's."""
+    ort = pytest.importorskip("onnxruntime")
+    torch.manual_seed(5)
+    x = torch.randint(0, V, (N, T))
+    data = onnx_bytes(Exported(kind, bidirectional=True).eval(), x)
+    logits, hidden = ort.InferenceSession(data).run(None, {"x": x.numpy()})
+    loaded = load_checkpoint(data, filename="bi.onnx")
+    assert loaded.config.bidirectional and loaded.config.num_layers == 2
+    tr = probe(loaded.model, x, jacobian=False)
+    close(tr["h"][-1], hidden[..., :H], "forward hidden states")
+    close(tr["bwd.h"][-1].flip(1), hidden[..., H:], "backward hidden states, by position")
+    close(torch.softmax(tr["output"], -1), torch.softmax(torch.tensor(logits), -1), "output probabilities")
 
 
 def test_an_onnx_gru_with_the_reset_gate_before_its_matrix_matches_onnx_runtime():
@@ -523,8 +572,11 @@ def test_onnx_files_it_cannot_show_are_refused_in_one_sentence():
     bi = onnx_bytes(Exported("GRU", bidirectional=False).eval(), x)
     model = onnx.load_model_from_string(bi)
     gru = next(n for n in model.graph.node if n.op_type == "GRU")
-    gru.attribute.append(helper.make_attribute("direction", "bidirectional"))
-    with pytest.raises(ValueError, match="runs bidirectional"):
+    gru.attribute.append(helper.make_attribute("direction", "reverse"))
+    with pytest.raises(ValueError, match="runs reverse only"):
+        load_checkpoint(model.SerializeToString(), filename="reverse.onnx")
+    gru.attribute[-1].s = b"bidirectional"  # a bidirectional node must keep both directions' weights
+    with pytest.raises(ValueError, match=r"initializers of shape \(2, G\*H"):
         load_checkpoint(model.SerializeToString(), filename="bi.onnx")
     huge = TensorProto(name="W", data_type=TensorProto.FLOAT, dims=[1, 4 * 100_000, 100_000])  # claims 160 GB
     node = helper.make_node("LSTM", ["x", "W", "W"], ["y"], hidden_size=100_000)

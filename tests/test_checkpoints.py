@@ -435,8 +435,9 @@ BAD = {
     "bidirectional without a backward weight": (
         lambda: _torch_bytes({k: v for k, v in nn.LSTM(2, 3, 2, bidirectional=True).state_dict().items()
                               if k != "weight_hh_l1_reverse"}), "layer 1 lacks weight_hh_l1_reverse"),
-    "bidirectional with projections": (lambda: _torch_bytes(nn.LSTM(2, 4, bidirectional=True, proj_size=2).state_dict()),
-                                       "bidirectional LSTM with projections"),
+    "bidirectional with projections": (
+        lambda: _torch_bytes(nn.LSTM(2, 4, bidirectional=True, proj_size=2).state_dict()),
+        "bidirectional LSTM with projections"),
     "projection of the wrong shape": (lambda: _torch_bytes({**nn.LSTM(2, 4, proj_size=2).state_dict(),
                                                              "weight_hr_l0": torch.zeros(3, 4)}),
                                       r"weight_hr_l0 has shape \(3, 4\)"),

@@ -1,11 +1,12 @@
 """Keras files (.keras zip, legacy .h5, Keras 3 .weights.h5) as torch.nn names, for the importer (see foreign.py).
 
 The JSON config is read as data and the arrays with h5py; no Keras object is ever built. Layers: InputLayer,
-Embedding, SimpleRNN, LSTM, GRU, Dense (also as TimeDistributed(Dense)), and the layers that do nothing at
-inference (Dropout, ...). Any other layer (Lambda, which holds code; custom classes) is refused, as are HDF5 links
-to other files and external or virtual datasets. Gate orders: Keras LSTM i,f,c,o is torch's i,f,g,o; Keras GRU
-z,r,h becomes torch's r,z,n; a GRU with reset_after=False is rnnviz's gru_reset_before (the reset gate before
-W_hn), with its one bias on the input side.
+Embedding, SimpleRNN, LSTM, GRU (also inside Bidirectional, merge_mode "concat": its backward layer becomes torch's
+*_reverse weights), Dense (also as TimeDistributed(Dense)), and the layers that do nothing at inference (Dropout,
+...). Any other layer (Lambda, which holds code; custom classes) is refused, as are HDF5 links to other files and
+external or virtual datasets. Gate orders: Keras LSTM i,f,c,o is torch's i,f,g,o; Keras GRU z,r,h becomes
+torch's r,z,n; a GRU with reset_after=False is rnnviz's gru_reset_before (the reset gate before W_hn), with its
+one bias on the input side.
 """
 from __future__ import annotations
 
@@ -101,15 +102,38 @@ def _config_layers(config, name: str) -> list[dict]:
         inner = cfg.get("layer") if isinstance(cfg.get("layer"), dict) else {}
         if cls == "TimeDistributed" and inner.get("class_name") == "Dense" and isinstance(inner.get("config"), dict):
             cls, cfg = "Dense", {**inner["config"], "name": cfg.get("name")}  # the same Dense at every step
-        if cls == "Bidirectional":
-            raise ValueError(f"{name} has a Bidirectional layer, which rnnviz does not read yet; it shows one "
-                             "direction per layer: inspect a model trained without Bidirectional")
+        both = cls == "Bidirectional"
+        if both:  # Bidirectional(LSTM(...)): the wrapped layer, forward, and its go_backwards copy
+            cls, cfg = _bidirectional(cfg, inner, name)
         if cls not in RECURRENT and cls not in ("Embedding", "Dense", "Activation"):
             raise ValueError(f"{name} has a {cls} layer ({cfg.get('name')}), which rnnviz cannot map onto its model "
                              "(Embedding, SimpleRNN, LSTM or GRU layers, Dense heads)")
         out.append({"class": cls, "name": str(cfg.get("name")), "config": cfg, "path": path,
-                    "masked": bool(masked)})
+                    "masked": bool(masked), "bidirectional": both})
     return out
+
+
+def _bidirectional(cfg: dict, inner: dict, name: str) -> tuple[str, dict]:
+    """The class and settings of a Bidirectional wrapper's recurrent layer, after refusing what rnnviz cannot show:
+    a merge other than concatenation, or a backward layer unlike the forward one."""
+    cls, inner_cfg = inner.get("class_name"), inner.get("config")
+    if cls not in RECURRENT or not isinstance(inner_cfg, dict):
+        raise ValueError(f"{name} has a Bidirectional wrapper around a {cls} layer; rnnviz reads SimpleRNN, LSTM or "
+                         "GRU there")
+    if cfg.get("merge_mode", "concat") != "concat":
+        raise ValueError(f"{name}'s Bidirectional layer {cfg.get('name')} merges its directions by "
+                         f"{cfg.get('merge_mode')}; rnnviz reads merge_mode='concat' ([h→, h←], as torch.nn)")
+    back = cfg.get("backward_layer")
+    if isinstance(back, dict):
+        b = back.get("config") if isinstance(back.get("config"), dict) else {}
+        same = ("units", "activation", "recurrent_activation", "use_bias", "reset_after")
+        if back.get("class_name") != cls or any(b.get(k) != inner_cfg.get(k) for k in same):
+            raise ValueError(f"{name}'s Bidirectional layer {cfg.get('name')} has a backward layer unlike its forward "
+                             "one; rnnviz reads two directions of the same cell and size")
+    if inner_cfg.get("go_backwards"):
+        raise ValueError(f"{name}'s Bidirectional layer {cfg.get('name')} wraps a layer that already reads "
+                         "backwards (go_backwards); rnnviz reads a forward layer wrapped")
+    return cls, {**inner_cfg, "name": cfg.get("name")}
 
 
 def _snake(cls: str) -> str:
@@ -140,6 +164,12 @@ def _keras3_vars(f, layer: dict) -> list:
     group = f.get(f"layers/{layer['path']}")
     if group is None:
         return []
+    if "forward_layer" in group and "backward_layer" in group:  # Bidirectional: the forward's, then the backward's
+        return [a for d in ("forward_layer", "backward_layer") for a in _cell_vars(group[d])]
+    return _cell_vars(group)
+
+
+def _cell_vars(group) -> list:
     holder = group["cell"] if "cell" in group else group["layer"] if "layer" in group else group  # RNN / wrapper
     v = holder.get("vars")
     return [v[str(i)] for i in range(len(v))] if v is not None else []
@@ -169,6 +199,9 @@ def _translate(layers: list[dict], arrays, name: str, notes: list[str]) -> Forei
     if len(acts) > 1:
         raise ValueError(f"{name}'s recurrent layers use different activations ({', '.join(sorted(acts))}); "
                          "rnnviz's models use one in every layer")
+    if len({layer.get("bidirectional", False) for layer in rec}) > 1:
+        raise ValueError(f"{name} has Bidirectional and one-way recurrent layers in one stack; rnnviz reads every "
+                         "layer one way or every layer both ways")
     first, last = layers.index(rec[0]), layers.index(rec[-1])
     if any(layer["class"] not in RECURRENT for layer in layers[first:last + 1]):
         raise ValueError(f"{name} has other layers between its recurrent layers; rnnviz reads a plain stack")
@@ -217,6 +250,18 @@ def _vars(found: list, layer: dict, name: str, n: int) -> list[Tensor]:
 
 
 def _recurrent(out: Foreign, k: int, layer: dict, found: list, name: str) -> None:
+    """Layer k's arrays as torch's names; a Bidirectional layer's second half (its backward layer) as *_reverse."""
+    if not layer.get("bidirectional"):
+        _direction(out, k, layer, found, name, "")
+        return
+    if len(found) % 2:
+        raise ValueError(f"{name} has {len(found)} weight arrays for the Bidirectional layer {layer['name']}; "
+                         "expected the same number for each direction: the file is incomplete")
+    for d, sfx in enumerate(("", "_reverse")):
+        _direction(out, k, layer, found[d * len(found) // 2:(d + 1) * len(found) // 2], name, sfx)
+
+
+def _direction(out: Foreign, k: int, layer: dict, found: list, name: str, sfx: str) -> None:
     cls, cfg = layer["class"], layer["config"]
     family, G = RECURRENT[cls]
     act, gate = cfg.get("activation", "tanh"), cfg.get("recurrent_activation", "sigmoid")
@@ -243,10 +288,10 @@ def _recurrent(out: Foreign, k: int, layer: dict, found: list, name: str) -> Non
             rest = [gate_blocks(b[0], order), gate_blocks(b[1], order)]
     elif rest:
         rest = [rest[0].reshape(-1), torch.zeros(G * H)]  # Keras has one bias; torch adds two
-    p = f"rnn.{{}}_l{k}"
+    p = f"rnn.{{}}_l{k}{sfx}"
     out.state_dict[p.format("weight_ih")] = kernel.T.contiguous()
     out.state_dict[p.format("weight_hh")] = recurrent.T.contiguous()
     if rest:
         out.state_dict[p.format("bias_ih")], out.state_dict[p.format("bias_hh")] = rest
-    if family == "rnn" and "activation" in cfg:  # a .weights.h5 has no config: the importer notes its guess
-        out.nonlinearity[p.format("weight_hh")] = act
+    if family == "rnn" and "activation" in cfg and not sfx:  # a .weights.h5 has no config: the importer notes its
+        out.nonlinearity[p.format("weight_hh")] = act  # guess

@@ -1,8 +1,8 @@
 """ONNX files as torch.nn names, for the importer (see foreign.py).
 
 The protobuf is parsed by the onnx package (no runtime). RNN, LSTM and GRU nodes are read with their gates
-reordered (ONNX i,o,f,c and z,r,h); a GRU with linear_before_reset=0, ONNX's default, is gru_reset_before. A
-Gather from a 2-D initializer before them is the embedding, MatMul/Gemm (+ Add) after them the head. Weights in
+reordered (ONNX i,o,f,c and z,r,h), a bidirectional node's second direction as torch's *_reverse weights; a GRU
+with linear_before_reset=0, ONNX's default, is gru_reset_before. A Gather from a 2-D initializer before them is the embedding, MatMul/Gemm (+ Add) after them the head. Weights in
 external files, and tensors claiming more values than a file can hold, are refused before anything is read.
 """
 from __future__ import annotations
@@ -133,14 +133,21 @@ def _onnx_recurrent(out: Foreign, k: int, node, weight, name: str) -> None:
     attrs = {a: (v.decode() if isinstance(v, bytes) else [x.decode() if isinstance(x, bytes) else x for x in v]
                  if isinstance(v, list) else v) for a, v in attrs.items()}
     where = f"{name}'s {op} node {node.name or k}"
-    if attrs.get("direction", "forward") != "forward":
-        raise ValueError(f"{where} runs {attrs['direction']}; rnnviz reads forward layers (one direction per layer)")
+    direction = attrs.get("direction", "forward")
+    if direction not in ("forward", "bidirectional"):
+        raise ValueError(f"{where} runs {direction} only; rnnviz reads forward and bidirectional layers: export the "
+                         "model with the sequence flipped instead")
+    dirs = 2 if direction == "bidirectional" else 1
     if attrs.get("clip") is not None:
         raise ValueError(f"{where} clips its cell inputs (clip), which torch.nn and rnnviz do not")
     if attrs.get("input_forget"):
         raise ValueError(f"{where} couples its input and forget gates (input_forget=1), which rnnviz reads only as its "
                          "own cifg variant; export without it")
-    acts = attrs.get("activations") or ONNX_DEFAULT_ACTS[op]
+    acts = list(attrs.get("activations") or ONNX_DEFAULT_ACTS[op] * dirs)  # each direction's, one after the other
+    if dirs == 2:
+        if acts[:len(acts) // 2] != acts[len(acts) // 2:]:
+            raise ValueError(f"{where}'s two directions use different activations {acts}; rnnviz's use one")
+        acts = acts[:len(acts) // 2]
     if op == "GRU" and not attrs.get("linear_before_reset", 0):
         out.arch = "gru_reset_before"  # ONNX's default: the reset gate before the recurrent matrix, as Cho et al.
     if op != "RNN" and list(acts) != ONNX_DEFAULT_ACTS[op]:
@@ -151,16 +158,19 @@ def _onnx_recurrent(out: Foreign, k: int, node, weight, name: str) -> None:
         raise ValueError(f"{where} has peephole weights; rnnviz reads LSTMs without them")
     G, order = ONNX_ORDER[op]
     W, R = weight(node.input[1], "input weights"), weight(node.input[2], "recurrent weights")
-    if W is None or R is None or W.dim() != 3 or R.dim() != 3 or W.shape[0] != 1:
-        raise ValueError(f"{where} does not keep its weights as initializers of shape (1, G*H, ·); rnnviz reads "
-                         "weights stored in the file")
-    p = f"rnn.{{}}_l{k}"
-    out.state_dict[p.format("weight_ih")] = gate_blocks(W[0], order)
-    out.state_dict[p.format("weight_hh")] = gate_blocks(R[0], order)
+    if W is None or R is None or W.dim() != 3 or R.dim() != 3 or W.shape[0] != dirs or R.shape[0] != dirs:
+        raise ValueError(f"{where} does not keep its weights as initializers of shape ({dirs}, G*H, ·), one per "
+                         "direction; rnnviz reads weights stored in the file")
     B = weight(node.input[3], "biases") if len(node.input) > 3 and node.input[3] else None
-    if B is not None:
-        wb, rb = B.reshape(2, -1)
-        out.state_dict[p.format("bias_ih")] = gate_blocks(wb, order)
-        out.state_dict[p.format("bias_hh")] = gate_blocks(rb, order)
+    if B is not None and B.numel() != dirs * 2 * R.shape[1]:
+        raise ValueError(f"{where}'s biases hold {B.numel()} values; expected {dirs} × 2 × {R.shape[1]}")
+    for d in range(dirs):  # ONNX keeps the directions side by side, forward first: torch's *_reverse is the second
+        p = f"rnn.{{}}_l{k}" + ("_reverse" if d else "")
+        out.state_dict[p.format("weight_ih")] = gate_blocks(W[d], order)
+        out.state_dict[p.format("weight_hh")] = gate_blocks(R[d], order)
+        if B is not None:
+            wb, rb = B.reshape(dirs, 2, -1)[d]
+            out.state_dict[p.format("bias_ih")] = gate_blocks(wb, order)
+            out.state_dict[p.format("bias_hh")] = gate_blocks(rb, order)
     if op == "RNN":
-        out.nonlinearity[p.format("weight_hh")] = acts[0].lower()
+        out.nonlinearity[f"rnn.weight_hh_l{k}"] = acts[0].lower()

@@ -26,8 +26,9 @@ targets its decoder reads (teacher forcing). Without --json or --csv a per-step 
 An encoder-decoder has, in place of layers and grad_norms, encoder and decoder, each {steps, layers, grad_norms},
 and attention (T, S) (null without attention); outputs are the decoder's. A bidirectional model's layers and
 grad_norms are its forward direction's, and backward {steps, layers, grad_norms} its backward direction's, by
-position like everything here (row t is h←_t, which read x_{T−1} down to x_t), with each layer's hidden H wide. Recompute the states from the report:
-`model(torch.tensor([inputs]))`, or `model(torch.tensor([inputs]), torch.tensor([targets]))` for an encoder-decoder.
+position like everything here (row t is h←_t, which read x_{T−1} down to x_t), with each layer's hidden H wide.
+Recompute the states from the report: `model(torch.tensor([inputs]))`, or
+`model(torch.tensor([inputs]), torch.tensor([targets]))` for an encoder-decoder.
 --csv writes the same quantities of sample K as long-form tables (step, layer, unit, quantity, value), one file
 each, with an encoder_ or decoder_ prefix for an encoder-decoder's stacks (backward_ for a bidirectional model's
 backward direction, by position), and inputs.csv / targets.csv with labels.
