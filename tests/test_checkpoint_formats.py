@@ -742,3 +742,14 @@ def test_every_view_page_draws_both_directions_of_an_uploaded_bidirectional_tagg
                  for t, w in zip(axis.get("tickvals", []), axis.get("ticktext", []))}
         assert shown and all(want[int(t)] == w for t, w in shown.items()), f"/{path}: backward axis {shown}, not {want}"
         radio.set_value("").run()
+
+
+def test_a_new_upload_under_an_old_name_forgets_what_was_typed_for_the_old_one():
+    """Typed input and the priming text are kept per model name; a new file uploaded under the same name drops
+    them (the old text may hold tokens the new vocabulary lacks), and only them."""
+    from rnnviz.ui.checkpoint_panel import forget_per_model
+
+    session = {"ckpt.input.m.pt": "the cat", "generate.prime.m.pt": "the", "ckpt.input.x.m.pt": "keep",
+               "generate.prime.other.pt": "keep", "ckpt.file": "keep"}
+    forget_per_model(session, "m.pt")
+    assert session == {"ckpt.input.x.m.pt": "keep", "generate.prime.other.pt": "keep", "ckpt.file": "keep"}

@@ -2,6 +2,8 @@
 spectra, and run typed input through it. Refusals are one sentence on the page, never a traceback."""
 from __future__ import annotations
 
+from collections.abc import MutableMapping
+
 import pandas as pd
 import streamlit as st
 
@@ -37,11 +39,21 @@ def upload() -> None:
     except ValueError as e:
         st.error(plain(e))
         return
+    forget_per_model(st.session_state, f.name)  # a new file under an old name: not the old one's typed text
     state.uploads()[f.name] = from_checkpoint(loaded, f.name)
     st.session_state["ckpt.loaded"] = token
     st.session_state["ckpt.summary." + f.name] = (loaded.unmatched_keys, loaded.notes)
     state.select(f"upload:{f.name}")
     st.rerun()
+
+
+PER_MODEL = ("ckpt.input.", "generate.prime.")  # widget keys that end in the model's name: what was typed for it
+
+
+def forget_per_model(session: MutableMapping, name: str) -> None:
+    """Drops what was typed for an earlier model of the same name (its text may not fit the new vocabulary)."""
+    for key in [p + name for p in PER_MODEL if p + name in session]:
+        del session[key]
 
 
 def summary(subject: Subject) -> None:
