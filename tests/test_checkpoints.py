@@ -243,6 +243,8 @@ CONFIGS = {
                                     seq2seq=True, attention="additive"),
     "seq2seq dot": ModelConfig(arch="lstm", vocab_size=V, embed_size=D, hidden_size=H, num_layers=2,
                                output_size=O, seq2seq=True, attention="dot"),
+    "bidirectional gru": ModelConfig(arch="gru", vocab_size=V, embed_size=D, hidden_size=H, num_layers=2,
+                                     output_size=O, bidirectional=True),  # its traces keep bwd.* too
 }
 
 
