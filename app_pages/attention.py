@@ -9,7 +9,7 @@ st.title("Attention")
 st.markdown("Each row is one output step of the decoder; each column one input token. Bright cells are where "
             "the decoder looked (the weights in a row sum to 1). Reversing a string should draw an anti-diagonal.")
 subject = pickers.attentive(state.current_subject())
-_, sample = pickers.layer_sample(subject, "attention")
+_, sample = pickers.layer_sample(subject, "attention", by_layer=False)  # attention reads the top layer
 
 
 def draw(sample: int):

@@ -38,7 +38,7 @@ l1.page_link("app_pages/hidden.py", label=f"Hidden states at step {look} →", q
 l2.page_link("app_pages/gates.py", label=f"Gates at step {look} →", query_params=pickers.link_params(step=look))
 
 
-_, sample = pickers.layer_sample(subject, "graph")
+_, sample = pickers.layer_sample(subject, "graph", by_layer=False)  # every layer is drawn
 
 
 def draw(sample: int):

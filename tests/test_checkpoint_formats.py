@@ -725,6 +725,7 @@ def test_every_view_page_draws_both_directions_of_an_uploaded_bidirectional_tagg
             spec = json.loads(at.get("plotly_chart")[0].proto.spec)
             text = json.dumps(spec, ensure_ascii=False)
             assert "backward h←" in text and "(←" in text and "(→" in text, "the graph lacks the backward rows"
+            assert not [s for s in at.slider if s.label == "Layer"], "a Layer slider on a page that draws every layer"
         if path not in ("hidden", "gates", "gradients"):
             continue
         radio = next(r for r in at.radio if r.label == "Direction")

@@ -71,12 +71,12 @@ def direction(page: str) -> str:
     return st.session_state[p.key]
 
 
-def layer_sample(subject: Subject, page: str) -> tuple[int, int]:
+def layer_sample(subject: Subject, page: str, by_layer: bool = True) -> tuple[int, int]:
     """Layer and probe sequence to show, bound to the link. Drawn outside the live fragment, so that a change
     reruns every section of the page that depends on it, not only the fragment (Streamlit reruns just the
-    fragment a widget sits in)."""
+    fragment a widget sits in). by_layer=False: a page that draws every layer at once offers no Layer slider."""
     trace = subject.latest
-    layers, samples = trace.meta["num_layers"], trace.samples
+    layers, samples = trace.meta["num_layers"] if by_layer else 1, trace.samples
     ps = [links.Param("layer", f"{page}.layer", 0, lo=0, hi=layers - 1),
           links.Param("sample", f"{page}.sample", 0, lo=0, hi=samples - 1)]
     links.seed(ps)
