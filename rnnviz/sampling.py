@@ -71,7 +71,7 @@ def generate_text(model: nn.Module, vocab: list[str], prime: str = "", length: i
         raise ValueError(f"temperature {temperature} is out of range; use 0 (greedy) to 10")
     if len(vocab) != model.cfg.vocab_size or model.cfg.output_size != model.cfg.vocab_size:
         raise ValueError("text generation needs a character model whose outputs are its own vocabulary")
-    if getattr(model.cfg, "bidirectional", False):
+    if model.cfg.bidirectional:
         raise ValueError("a bidirectional model cannot write text: each step's output also reads the tokens after "
                          "it, which do not exist yet")
     start = prime if split_text(prime, vocab) else ("\n" if "\n" in vocab else vocab[0])

@@ -38,6 +38,7 @@ from rnnviz.stack import BACKWARD
 from rnnviz.trace import Trace
 
 SEQUENCE_TYPES = ("one-to-one", "one-to-many", "many-to-one", "many-to-many-sync", "many-to-many-async")
+FORWARD = "forward"  # the part name of a bidirectional stack's forward direction (its backward one: BACKWARD rows)
 DEFAULT_GRAPH_STEPS = 12  # what fits a projected slide with readable labels
 MAX_GRAPH_STEPS = 48  # beyond this the nodes are specks: use the heatmaps
 
@@ -77,7 +78,7 @@ def parts_of(trace: Trace, sequence_type: str) -> list[Part]:
         return [Part("enc.", "encoder", 0, S, 0.0, "all", "none"), Part("dec.", "decoder", S, T, 1.0, "all", "all")]
     T = trace["h"].shape[2]
     outputs = "last" if sequence_type in ("one-to-one", "many-to-one") else "all"
-    name = "forward" if BACKWARD in prefixes(trace) else ""
+    name = FORWARD if BACKWARD in prefixes(trace) else ""
     return [Part("", name, 0, T, 0.0, "first" if sequence_type == "one-to-many" else "all", outputs)]
 
 
@@ -190,7 +191,7 @@ def _w(name: str, layer: int, L: int, part: str = "") -> str:
     """Weight label: W_hh; W_hh^(k) when layers differ, W_hh^(enc) and W_hh^(dec) in an encoder-decoder, W_hh^(→)
     and W_hh^(←) for a bidirectional stack's directions (each layer of each stack or direction shares its own
     matrices over time, so one label is one matrix)."""
-    tags = [{"encoder": "enc", "decoder": "dec", "forward": "→", "backward": "←"}.get(part, "")] + (
+    tags = [{"encoder": "enc", "decoder": "dec", FORWARD: "→", "backward": "←"}.get(part, "")] + (
         [str(layer)] if L > 1 else [])
     tags = [t for t in tags if t]
     return f"W<sub>{name[2:]}</sub>" + (f"<sup>({','.join(tags)})</sup>" if tags else "")
@@ -276,7 +277,7 @@ def _add_backward(b: _Builder, part: Part, L: int) -> None:
                                False)
                 b.edge(src, f"{p}h{k}@{t}", _w("W_xh", k, L, "backward"), "input", s, grad)
                 if src.startswith(p):
-                    b.edge(src, f"h{k}@{t}", _w("W_xh", k, L, "forward"), "input", t, grad)
+                    b.edge(src, f"h{k}@{t}", _w("W_xh", k, L, FORWARD), "input", t, grad)
         b.edge(f"{p}h{L - 1}@{t}", f"y@{t}", _w("W_hy", 0, 1), "output", t, b.value(back("grad.h", L - 1, t), False))
 
 

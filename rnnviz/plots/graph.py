@@ -11,17 +11,16 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
-from rnnviz.analysis.unrolled import Unrolled, unrolled_graph
+from rnnviz.analysis.unrolled import FORWARD, Unrolled, unrolled_graph
 from rnnviz.cells import get_spec
 from rnnviz.plots.budget import f32
-from rnnviz.stack import BACKWARD
 from rnnviz.plots.theme import GATE_COLORS, GRADIENT_SCALE, MUTED, NORMAL, Theme, style
+from rnnviz.stack import BACKWARD
 
 GRADIENT_BINS = 6  # edge widths/colours: enough steps to see a gradient fade, few enough traces
 LABEL_MAX_STEPS = 16  # wider windows drop the matrix names from edges (hover keeps them)
 NEUTRAL = "#4d4d4d"  # lit edges whose gradient was not recorded (outputs, losses)
 ATTENTION = "#CC79A7"  # Okabe-Ito reddish purple
-BIDIRECTIONAL = "forward"  # the part name of a bidirectional stack's forward direction (analysis/unrolled.py)
 
 
 def _segments(edges) -> tuple[np.ndarray, np.ndarray]:
@@ -91,7 +90,7 @@ def _draw_edge_labels(fig: go.Figure, g: Unrolled, theme: Theme) -> None:
         return
     show = (g.window[1] - g.window[0]) <= LABEL_MAX_STEPS
     text = [w if show else "" for w in e["weight"]]
-    if show and BIDIRECTIONAL in set(g.nodes["part"]):  # twice the rows, four edges between layers: each matrix
+    if show and FORWARD in set(g.nodes["part"]):  # twice the rows, four edges between layers: each matrix
         text = _named_once(e.reset_index(drop=True), g.window)  # named once, the names spread across the window
     vertical = (e["x0"] == e["x1"]).to_numpy()
     at = np.where(vertical, 0.35, 0.5)  # vertical labels nearer the tail, clear of the c row above
@@ -177,7 +176,7 @@ def unrolled_figure(trace, sequence_type: str, sample: int = 0, start: int | Non
         _gradient_colorbar(fig, rng, theme)
     h0 = g.nodes[(g.nodes["kind"] == "h") & (g.nodes["layer"] == 0) & ~g.nodes["id"].str.startswith(BACKWARD)]
     both = "encoder" in set(g.nodes["part"])
-    two_way = BIDIRECTIONAL in set(g.nodes["part"])
+    two_way = FORWARD in set(g.nodes["part"])
     xs = g.nodes["x"].to_numpy()
     fig.update_xaxes(title_text="time step t" + (" (encoder, then decoder)" if both else ""),
                      tickmode="array", tickvals=f32(h0["x"]).tolist(), ticktext=[str(s) for s in h0["step"]],
