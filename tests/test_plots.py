@@ -51,8 +51,9 @@ def history(n=3000):
 
 
 def text_sizes(fig: go.Figure) -> dict[str, float | None]:
-    """Every font size a reader sees: layout, title, subtitle, each axis (ticks and title), legend, hover,
-    annotations, colour bars, text on marks."""
+    """Every font size a reader sees: layout, title, subtitle, each axis (ticks and title; a 3-D scene's when a
+    trace is drawn in it), legend, hover, annotations, colour bars (a shared colour axis's when one is set or
+    used), text on marks."""
     L = fig.layout
     sizes = {"layout": L.font.size, "title": L.title.font.size, "legend": L.legend.font.size,
              "hover": L.hoverlabel.font.size}
@@ -61,12 +62,16 @@ def text_sizes(fig: go.Figure) -> dict[str, float | None]:
     axes = []
     fig.for_each_xaxis(axes.append)
     fig.for_each_yaxis(axes.append)
-    fig.for_each_scene(lambda s: axes.extend([s.xaxis, s.yaxis, s.zaxis]))
+    for name in sorted({t.scene or "scene" for t in fig.data if "scene" in t}):  # the 3-D scenes drawn
+        axes.extend([L[name].xaxis, L[name].yaxis, L[name].zaxis])
     for i, a in enumerate(axes):
         sizes[f"axis{i} ticks"], sizes[f"axis{i} title"] = a.tickfont.size, a.title.font.size
     for i, a in enumerate(L.annotations):
         sizes[f"annotation{i}"] = a.font.size
-    fig.for_each_coloraxis(lambda c: sizes.update({"coloraxis ticks": c.colorbar.tickfont.size}))
+    referenced = [t.coloraxis for t in fig.data if "coloraxis" in t] + \
+        [t.marker.coloraxis for t in fig.data if "marker" in t and "coloraxis" in t.marker]
+    for name in {k for k in L.to_plotly_json() if k.startswith("coloraxis")} | {r for r in referenced if r}:
+        sizes[f"{name} ticks"] = L[name].colorbar.tickfont.size
     for i, t in enumerate(fig.data):
         holders = [t] + ([t.marker] if getattr(t, "marker", None) is not None else [])
         for h in holders:
@@ -770,3 +775,23 @@ def test_no_figure_is_taller_than_one_screen(lstm_trace):
     fig = P.gate_heatmaps(lstm_trace, theme=PRESENTATION)  # four gates, one panel each
     assert fig.layout.height <= PRESENTATION.max_height < 1080
     assert style(go.Figure(layout={"height": 3000})).layout.height <= 1000
+
+
+def test_style_reaches_scenes_and_colour_axes_only_traces_name_and_keeps_what_the_builder_set():
+    """style() sets the layout once, whole: parts only a trace names (a 3-D scene, a shared colour axis) are styled
+    too, and what the builder set (an axis title's text, an annotation's weight, a log axis) is kept."""
+    from rnnviz.plots.theme import style
+
+    fig = go.Figure([go.Scatter3d(x=[0, 1], y=[0, 1], z=[0, 1], scene="scene2"),
+                     go.Scatter(x=[1, 10], y=[1, 2], marker={"color": [1, 2], "coloraxis": "coloraxis3"})])
+    fig.update_layout(xaxis={"title": {"text": "step"}, "type": "log"},
+                      annotations=[{"text": "a", "font": {"weight": "bold", "size": 40}, "showarrow": False}])
+    style(fig, PRESENTATION)
+    L = fig.layout
+    assert L.scene2.zaxis.tickfont.size == PRESENTATION.tick_size and L.scene2.xaxis.title.font.size == PRESENTATION.axis_title_size
+    assert L.coloraxis3.colorbar.tickfont.size == PRESENTATION.tick_size
+    assert L.xaxis.title.text == "step" and L.xaxis.title.font.size == PRESENTATION.axis_title_size
+    assert L.xaxis.exponentformat == "power" and L.xaxis.automargin is True
+    a = L.annotations[0]
+    assert a.font.weight == "bold" and a.font.size == 40 and a.font.color == PRESENTATION.text_color
+    assert L.template.layout.plot_bgcolor == "white"  # plotly_white, given without revalidating it

@@ -51,7 +51,8 @@ def test_a_run_followed_by_its_owner_and_watched_through_its_link(page, server, 
     rid = wait_for(lambda: run_id(page), 30, what="the run's id in the link")
     watcher = new_page(browser)
     try:
-        open_app(watcher, server, f"/train?run={rid}")
+        watcher.goto(f"{server.url}/train?run={rid}")  # a live page is seldom idle (its panel polls): no wait_idle
+        expect(watcher.locator("h1").first).to_be_visible(timeout=60_000)
         expect(watcher.get_by_text("This run belongs to the browser that started it", exact=False)).to_be_visible()
         for name in ("Pause", "Resume", "Stop training"):
             assert button(watcher, name).count() == 0, f"the watcher sees {name}"
