@@ -795,3 +795,21 @@ def test_style_reaches_scenes_and_colour_axes_only_traces_name_and_keeps_what_th
     a = L.annotations[0]
     assert a.font.weight == "bold" and a.font.size == 40 and a.font.color == PRESENTATION.text_color
     assert L.template.layout.plot_bgcolor == "white"  # plotly_white, given without revalidating it
+
+
+def test_log_axes_at_presentation_size_label_few_enough_ticks_not_to_overlap():
+    """A log axis spanning 1.4 decades (singular values 0.037 to 1) once labelled all eighteen of 0.03, 0.04, ...,
+    0.1, 0.2, ..., 1 at full size, on top of each other; now 1, 2 and 5 of each decade. Narrower spans label every
+    tick, wider ones powers of ten."""
+    from rnnviz.plots.theme import style
+
+    def axis_for(lo, hi):
+        fig = go.Figure(go.Scatter(x=[1, 2], y=[lo, hi]))
+        fig.update_yaxes(type="log")
+        return style(fig, PRESENTATION).layout.yaxis
+
+    mid, narrow, wide = axis_for(0.037, 1.03), axis_for(0.4, 1.0), axis_for(1e-6, 1.0)
+    assert (mid.dtick, mid.tickformat) == ("D2", "~g")
+    assert narrow.dtick is None and narrow.tickformat == "~g"
+    assert wide.dtick == 1 and wide.tickformat is None
+    assert mid.tickfont.size == PRESENTATION.tick_size

@@ -147,8 +147,9 @@ MAX_LOG_LABELS = 8  # decades labelled on a wide log axis at presentation size b
 def _log_ticks_full_size(fig: go.Figure) -> None:
     """Plotly labels a log axis's in-between ticks (the 2 and 5 of 1, 2, 5, 10) at 3/4 of the tick font, below
     the presentation minimum. Over a wide range, only powers of ten are labelled, every dtick-th decade with
-    dtick the smallest integer that keeps MAX_LOG_LABELS labels; over a narrow one, a number format labels every
-    tick at full size. The span is the axis's own range when a builder set it, else the data's."""
+    dtick the smallest integer that keeps MAX_LOG_LABELS labels; over a narrow one, a number format labels the
+    ticks at full size: every one within half a decade, else 1, 2 and 5 of each decade. The span is the axis's
+    own range when a builder set it, else the data's."""
     spans: dict[str, list[float]] = {}
     for trace in fig.data:
         for letter in "xy":
@@ -174,6 +175,8 @@ def _log_ticks_full_size(fig: go.Figure) -> None:
             decades = abs(float(axis.range[1]) - float(axis.range[0]))
         if decades >= 1.5:
             axis.update(dtick=max(1, int(np.ceil(decades / MAX_LOG_LABELS - 1e-9))))
+        elif decades >= 0.5:  # every tick labelled (1 to 9 in each decade) would overlap: 1, 2 and 5 only
+            axis.update(dtick="D2", tickformat="~g")
         else:
             axis.update(tickformat="~g")
 
