@@ -788,7 +788,8 @@ def test_style_reaches_scenes_and_colour_axes_only_traces_name_and_keeps_what_th
                       annotations=[{"text": "a", "font": {"weight": "bold", "size": 40}, "showarrow": False}])
     style(fig, PRESENTATION)
     L = fig.layout
-    assert L.scene2.zaxis.tickfont.size == PRESENTATION.tick_size and L.scene2.xaxis.title.font.size == PRESENTATION.axis_title_size
+    assert L.scene2.zaxis.tickfont.size == PRESENTATION.tick_size
+    assert L.scene2.xaxis.title.font.size == PRESENTATION.axis_title_size
     assert L.coloraxis3.colorbar.tickfont.size == PRESENTATION.tick_size
     assert L.xaxis.title.text == "step" and L.xaxis.title.font.size == PRESENTATION.axis_title_size
     assert L.xaxis.exponentformat == "power" and L.xaxis.automargin is True

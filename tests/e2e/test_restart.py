@@ -137,7 +137,7 @@ def test_restarts_keep_runs_with_their_true_status_and_closed_pages_free_the_que
         back = reopened(browser, second, rid)
         at = restored_step(back)
         assert at >= seen, f"after SIGTERM the run came back at step {at}, before the step {seen} shown earlier"
-        held = step(back)
+        held = wait_for(lambda: step(back), 30, what="the restored run's Step")  # drawn after the sentence, at times
         time.sleep(1.5)
         assert step(back) == held and restored_step(back) == at, "the restored run trains again"
         for name in ("Pause", "Resume", "Stop training"):  # whoever opens it now holds it, as a finished run
