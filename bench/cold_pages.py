@@ -25,6 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "e2e")]
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
+
 from harness import launch_browser, new_page, pages, start_server, stop_server, wait_idle, watch  # noqa: E402
 
 CHART = "[data-testid='stPlotlyChart']"
@@ -55,6 +57,10 @@ def visit(browser, url: str, profile: bool, returning=None) -> dict:
         t0 = time.monotonic()
         page.goto(url)
         page.locator("h1").first.wait_for(timeout=120_000)
+        try:  # the script can end before a busy renderer has put its charts in the page
+            page.locator(CHART).first.wait_for(timeout=30_000)
+        except PlaywrightTimeout:  # a page with no chart
+            pass
         wait_idle(page, timeout=120, calm=1.5)  # a page may run twice (a link seeds its settings)
         n = page.locator(CHART).count()
         page.wait_for_function(ALL_DRAWN, arg=[CHART, n], timeout=120_000)
