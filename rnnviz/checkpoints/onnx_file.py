@@ -2,8 +2,9 @@
 
 The protobuf is parsed by the onnx package (no runtime). RNN, LSTM and GRU nodes are read with their gates
 reordered (ONNX i,o,f,c and z,r,h), a bidirectional node's second direction as torch's *_reverse weights; a GRU
-with linear_before_reset=0, ONNX's default, is gru_reset_before. A Gather from a 2-D initializer before them is the embedding, MatMul/Gemm (+ Add) after them the head. Weights in
-external files, and tensors claiming more values than a file can hold, are refused before anything is read.
+with linear_before_reset=0, ONNX's default, is gru_reset_before. A Gather from a 2-D initializer before them is the
+embedding, MatMul/Gemm (+ Add) after them the head. Weights in external files, and tensors claiming more values
+than a file can hold, are refused before anything is read.
 """
 from __future__ import annotations
 
