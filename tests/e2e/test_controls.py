@@ -4,11 +4,10 @@ sequence until something else reran the page)."""
 import json
 
 import pytest
-from harness import open_app, run_id, screenshot, wait_for, wait_idle
-from playwright.sync_api import expect
+from harness import open_app, screenshot, wait_for, wait_idle
 
 pytestmark = pytest.mark.e2e
-TWO_LAYERS = "/train?task=adding&arch=gru&hidden=8&layers=2&steps=100&seq_len=20"
+TWO_LAYERS = {"task": "adding", "arch": "gru", "hidden": 8, "layers": 2, "steps": 100, "seq_len": 20}
 
 
 def figure_data(page, key: str) -> str | None:
@@ -37,15 +36,20 @@ def slide(page, label: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def two_layer_run(server, browser):
-    from harness import new_page
+def two_layer_run(server):
+    """A finished run in the server's runs folder, trained here as a training worker trains it and saved as the
+    worker saves it; the link ?run=<id> opens it as a refresh or a shared link does. (Training it through the Train
+    page took half a minute of the browser tests on a busy machine; test_train.py and test_follow.py do that.)"""
+    import secrets
 
-    page = new_page(browser)
-    open_app(page, server, TWO_LAYERS)
-    page.get_by_role("button", name="Train", exact=True).click()
-    expect(page.get_by_role("button", name="Download checkpoint", exact=True)).to_be_visible(timeout=120_000)
-    rid = wait_for(lambda: run_id(page), 10, what="the run's id in the link")
-    page.context.close()
+    from rnnviz.run import RunSpec
+    from rnnviz.training import Trainer
+
+    trainer = Trainer.from_spec(RunSpec(**TWO_LAYERS))
+    while not trainer.done:
+        trainer.step()
+    rid = secrets.token_urlsafe(12)  # as WorkerPool.submit names a run
+    trainer.save(server.runs_dir / f"{rid}.safetensors")
     return rid
 
 
