@@ -45,10 +45,8 @@ def button(page, name: str):
     return page.get_by_role("button", name=name, exact=True)
 
 
-def test_a_run_followed_by_its_owner_and_watched_through_its_link(page, server, browser):
-    open_app(page, server, LONG)
-    button(page, "Train").click()
-    rid = wait_for(lambda: run_id(page), 30, what="the run's id in the link")
+def watch_live(browser, server, rid: str):
+    """A second browser opening the run's link while it trains: it sees the run go on live, without its controls."""
     watcher = new_page(browser)
     try:
         watcher.goto(f"{server.url}/train?run={rid}")  # a live page is seldom idle (its panel polls): no wait_idle
@@ -58,7 +56,19 @@ def test_a_run_followed_by_its_owner_and_watched_through_its_link(page, server, 
             assert button(watcher, name).count() == 0, f"the watcher sees {name}"
         seen = wait_for(lambda: step(watcher), 30, what="the watcher's Step")
         wait_for(lambda: (step(watcher) or 0) > seen, 30, what="the watcher to see the run go on live")
+    except BaseException:
+        watcher.context.close()
+        raise
+    return watcher
 
+
+def test_a_run_followed_by_its_owner_and_watched_through_its_link(page, server, browser):
+    open_app(page, server, LONG)
+    button(page, "Train").click()
+    rid = wait_for(lambda: run_id(page), 30, what="the run's id in the link")
+    watcher = watch_live(browser, server, rid)
+    watcher.context.close()  # a live page draws every second: closed while the owner tours, opened again below
+    try:
         label = showing(page)
         for title in ("Gradient flow", "Hidden states", "Gates"):
             go(page, title)
@@ -85,6 +95,7 @@ def test_a_run_followed_by_its_owner_and_watched_through_its_link(page, server, 
         refresh(page, "Checkpoints", rid, label)  # one page that does not follow: a refresh brings its run back too
         go(page, "Train")
         refresh(page, "Train", rid, label)  # a refresh keeps the owner in control (the browser owns the run)
+        watcher = watch_live(browser, server, rid)  # the second browser, holding the link again
         button(page, "Pause").click()
         expect(page.get_by_text("paused · step", exact=False)).to_be_visible(timeout=30_000)
         expect(watcher.get_by_text("paused · step", exact=False)).to_be_visible(timeout=30_000)
