@@ -14,7 +14,7 @@ from rnnviz import plots as P
 from rnnviz.build import build_model
 from rnnviz.models import ModelConfig
 from rnnviz.plots.budget import SCATTER_MAX_POINTS, decimate_grid, decimate_line, grid_factors
-from rnnviz.plots.theme import GATE_COLORS, PRESENTATION, PRESENTATION_MIN_FONT
+from rnnviz.plots.theme import GATE_COLORS, NORMAL, PRESENTATION, PRESENTATION_MIN_FONT
 from rnnviz.sampling import Generated
 from rnnviz.trace import LAYERED, Trace, probe
 
@@ -642,23 +642,35 @@ def test_token_axes_label_every_character_up_to_80_steps_upright_and_monospaced(
         assert len(axis.ticktext) == 80 and axis.tickangle == 0, fig.layout.title.text
 
 
-def test_long_token_axes_are_thinned_without_collisions_and_hover_keeps_every_token():
-    from rnnviz.plots.axes import MAX_TOKEN_TICKS, token_ticks
+def test_text_too_long_to_label_in_full_gets_step_numbers_and_hover_keeps_every_token():
+    """Issue #14: a 100-character probe labelled every second character read "'taanke hsaan" for "'it again keep this
+    again'". Text that does not fit is not thinned into words it does not have: the axis shows step numbers."""
+    from rnnviz.plots.axes import token_ticks
 
     torch.manual_seed(0)
     tr = probe(token_model("lstm"), torch.randint(0, V, (1, 120)))
     text = [CODE[i % len(CODE)] for i in range(120)]
-    fig = P.grad_curve(tr, tokens=text)
-    vals = np.asarray(fig.layout.xaxis.tickvals)
-    assert len(vals) <= MAX_TOKEN_TICKS and np.all(np.diff(vals) == np.diff(vals)[0])  # evenly thinned
-    hover = [str(c) for c in fig.data[0].customdata]
-    assert len(hover) == 120 and all(t.strip(" “”").replace("␣", " ") == c for t, c in zip(hover, text))
-    assert "%{customdata}" in fig.data[0].hovertemplate
+    for theme in (NORMAL, PRESENTATION):
+        fig = P.grad_curve(tr, tokens=text, theme=theme)
+        vals, labels = np.asarray(fig.layout.xaxis.tickvals), list(fig.layout.xaxis.ticktext)
+        assert labels == [str(int(v)) for v in vals] and vals[0] == 0  # step numbers at their own steps
+        assert np.all(np.diff(vals) == 10)  # 0, 10, 20: round numbers, evenly spaced
+        assert sum(len(t) + 1 for t in labels) <= theme.axis_chars  # they fit side by side
+        hover = [str(c) for c in fig.data[0].customdata]
+        assert len(hover) == 120 and all(t.strip(" “”").replace("␣", " ") == c for t, c in zip(hover, text))
+        assert "%{customdata}" in fig.data[0].hovertemplate
     heat = P.state_heatmap(tr, tokens=text).data[0]
     assert np.asarray(heat.customdata).shape == (6, 120) and "%{customdata}" in heat.hovertemplate
-    words = token_ticks(["hello"] * 40)  # 5-letter labels need more room than letters
-    room = np.diff(words["tickvals"])[0] * MAX_TOKEN_TICKS / 40  # characters of axis between two labels
-    assert room >= len("hello") + 1
+    assert token_ticks(["hello"] * 16)["ticktext"] == ["hello"] * 16  # 16 words of 5 letters fit: every word
+    assert token_ticks(["hello"] * 40)["ticktext"][:3] == ["0", "2", "4"]  # 40 do not (5 letters and a space)
+    fits = list("it again keep this again")  # 24 characters: every one, whatever the theme
+    for theme, share in ((NORMAL, 1.0), (PRESENTATION, 1.0), (NORMAL, 0.5)):
+        assert token_ticks(fits, theme=theme, share=share)["ticktext"] == [c.replace(" ", "␣") for c in fits]
+    # 80 characters fit a full-width axis at 13 px, not at presentation size, nor in half the width
+    eighty = list(CODE * 5)[:80]
+    assert len(token_ticks(eighty)["ticktext"]) == 80
+    assert token_ticks(eighty, theme=PRESENTATION)["ticktext"][:3] == ["0", "5", "10"]
+    assert token_ticks(eighty, share=0.5)["ticktext"][:3] == ["0", "10", "20"]
 
 
 def test_gate_blocks_f_and_o_are_clearly_different_colours():

@@ -2,10 +2,10 @@
 
 Plotly renders tick text as a subset of HTML, so a "<" in source code would swallow the rest of the label:
 every token is escaped here. Ticks sit at numeric positions (not categories), so repeated tokens such as
-two "e"s stay two columns. Up to MAX_TOKEN_TICKS characters every token is labelled, upright and monospaced
-so "while (node == col)" reads as code; beyond, every k-th, with k chosen so the labels keep the same
-spacing as MAX_TOKEN_TICKS single characters and never collide. Builders put each step's token in the hover
-too (hover_tokens), so thinned labels lose nothing.
+two "e"s stay two columns. While the tokens fit side by side (the theme's axis_chars characters on a full-width
+axis), every one is labelled, upright and monospaced so "while (node == col)" reads as code. Beyond, the axis
+shows step numbers: a character every k steps reads as words the text does not have (the probe "'it again keep
+this again'" read "'taanke hsaan"). Builders put each step's token in the hover (hover_tokens), so nothing is lost.
 """
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ import re
 import numpy as np
 
 from rnnviz.analysis.traces import visible
+from rnnviz.plots.theme import NORMAL, Theme
 
-MAX_TOKEN_TICKS = 80  # characters of tick text an axis holds side by side; a sequence this long is labelled in full
+MAX_TOKEN_TICKS = NORMAL.axis_chars  # the default: characters of tick text a full-width axis holds side by side
 MARK = "●"  # a task's marker on a step (the adding problem's numbers to add)
 NUMBER = re.compile(r"[-+]?\d+\.\d+" + MARK + "?")  # a measured value; "0", "1" or "7" stay tokens (parity, digits)
 MONOSPACE = "ui-monospace, SFMono-Regular, Menlo, Consolas, 'DejaVu Sans Mono', monospace"
@@ -30,18 +31,31 @@ def token_stride(tokens: list[str], max_ticks: int = MAX_TOKEN_TICKS) -> int:
     return max(1, int(np.ceil(len(tokens) * width / max_ticks)))
 
 
-def token_ticks(tokens: list[str], positions=None, max_ticks: int = MAX_TOKEN_TICKS) -> dict:
-    """Axis settings labelling position p with tokens[p] (positions default 0..n-1): every one while they fit
-    (dtick 1), else every token_stride-th; upright, in a monospace font. Numbers (a time series' values, the
-    adding problem's "0.53●") are not words to read along an axis: those axes show step numbers instead, every
-    step the task marks (●) always among them, and the values stay in the hover."""
+def token_ticks(tokens: list[str], positions=None, max_ticks: int | None = None, theme: Theme | None = None,
+                share: float = 1.0) -> dict:
+    """Axis settings labelling position p with tokens[p] (positions default 0..n-1), every one, upright, in a
+    monospace font, when they fit in max_ticks characters (default: the theme's axis_chars times `share`, the part
+    of the page's width the figure gets). Otherwise, and for numbers (a time series' values, the adding problem's
+    "0.53●": not words to read along an axis), step numbers, every step the task marks (●) among them; the tokens
+    stay in the hover."""
     n = len(tokens)
     pos = np.arange(n) if positions is None else np.asarray(positions)
-    if n and all(NUMBER.fullmatch(str(t)) for t in tokens):
+    if max_ticks is None:
+        max_ticks = max(1, int((theme or NORMAL).axis_chars * share))
+    if n and (all(NUMBER.fullmatch(str(t)) for t in tokens) or token_stride(tokens, max_ticks) > 1):
         return _step_ticks(tokens, pos, max_ticks)
-    keep = list(range(0, n, token_stride(tokens, max_ticks)))
-    return {"tickmode": "array", "tickvals": [float(pos[i]) for i in keep],
-            "ticktext": [visible(tokens[i]) for i in keep], "tickangle": 0, "tickfont": {"family": MONOSPACE}}
+    return {"tickmode": "array", "tickvals": [float(p) for p in pos[:n]],
+            "ticktext": [visible(t) for t in tokens], "tickangle": 0, "tickfont": {"family": MONOSPACE}}
+
+
+def _nice(at_least: float) -> int:
+    """The smallest of 1, 2, 5, 10, 20, 50, ... that is at least `at_least`: step numbers 0, 10, 20, not 0, 7, 14."""
+    k = 1
+    while True:
+        for m in (1, 2, 5):
+            if m * k >= at_least:
+                return m * k
+        k *= 10
 
 
 def _step_ticks(tokens: list[str], pos, max_ticks: int) -> dict:
@@ -49,8 +63,8 @@ def _step_ticks(tokens: list[str], pos, max_ticks: int) -> dict:
     dropped so that labels never collide."""
     n = len(tokens)
     width = len(str(n)) + 2  # "48●" and a space
-    stride = max(1, int(np.ceil(n * width / max_ticks)))
-    marked = [i for i, t in enumerate(tokens) if str(t).endswith(MARK)]
+    stride = _nice(n * width / max_ticks)
+    marked = [i for i, t in enumerate(tokens) if NUMBER.fullmatch(str(t)) and str(t).endswith(MARK)]
     plain = [i for i in range(0, n, stride) if all(abs(i - m) >= max(1, stride // 2 + 1) for m in marked)]
     keep = sorted(set(plain) | set(marked))
     return {"tickmode": "array", "tickvals": [float(pos[i]) for i in keep],

@@ -47,7 +47,7 @@ def connectivity_figure(values, dependency: list[int] | None = None, tokens: lis
                                  mode="markers", marker={"symbol": "star", "size": theme.marker_size * 2,
                                                          "color": DEPENDENCY}, showlegend=False, hoverinfo="skip",
                                  name="true dependency"))
-    fig.update_xaxes(title_text="input step s", **(token_ticks(tokens) if tokens else {}))
+    fig.update_xaxes(title_text="input step s", **(token_ticks(tokens, theme=theme) if tokens else {}))
     fig.update_yaxes(title_text=what + (" (log scale)" if log else ""), type="log" if log else "linear")
     fig.update_layout(barmode="overlay", bargap=0.15)
     if dep:

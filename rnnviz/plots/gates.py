@@ -74,7 +74,8 @@ def gate_lines(trace: Trace, units: list[int] = (0,), layer: int = 0, sample: in
                 hovertemplate=f"unit {u}, {g}<sub>t</sub><br>t = %{{x}}%{{customdata}}<br>%{{y:.3f}}<extra></extra>"),
                 row=r, col=1)
         fig.update_yaxes(title_text="value", row=r, col=1)
-    fig.update_xaxes(title_text="time step t", row=len(units), col=1, **(token_ticks(tokens) if tokens else {}))
+    fig.update_xaxes(title_text="time step t", row=len(units), col=1,
+                     **(token_ticks(tokens, theme=theme) if tokens else {}))
     fig.update_layout(height=int(theme.height * max(1.0, 0.55 * len(units))))
     return style(fig, theme, f"{stack_label(p).capitalize()}Gates of {trace.arch}, layer {layer}, sample {sample}"
                  f"{train_step_label(trace)}", _gate_note(trace.arch, names))
@@ -127,7 +128,8 @@ def gate_heatmaps(trace: Trace, layer: int = 0, sample: int = 0, prefix: str | N
                                                + ("%{customdata}" if named else "") + "<br>%{z:.3f}<extra></extra>"),
                       row=r, col=1)
         fig.update_yaxes(title_text="unit", autorange="reversed", row=r, col=1)
-    fig.update_xaxes(title_text="time step t", row=len(names), col=1, **(token_ticks(tokens) if tokens else {}))
+    fig.update_xaxes(title_text="time step t", row=len(names), col=1,
+                     **(token_ticks(tokens, theme=theme) if tokens else {}))
     bounded = _spec(trace.arch) is None or _spec(trace.arch).input_act
     fig.update_layout(coloraxis={"colorscale": theme.magnitude_scale, "cmin": 0, "cmax": 1,
                                  "colorbar": {"title": {"text": "gate"}, "len": 0.45, "y": 0.75}},
@@ -156,9 +158,11 @@ def stabiliser_figure(trace: Trace, layer: int = 0, sample: int = 0, prefix: str
 
 
 def cell_state_figure(trace: Trace, units: list[int] | None = None, layer: int = 0, sample: int = 0,
-                      prefix: str | None = None, tokens: list[str] | None = None, theme: Theme = NORMAL) -> go.Figure:
+                      prefix: str | None = None, tokens: list[str] | None = None, theme: Theme = NORMAL,
+                      share: float = 1.0) -> go.Figure:
     """c_t over t for chosen units (default: the MAX_CELL_LINES most variable), one line each (the sLSTM's
-    c_t / n_t: see _cell)."""
+    c_t / n_t: see _cell). share: the part of the page's width the figure is drawn in (its time axis labels
+    every token only if they fit there)."""
     p = resolve_prefix(trace, prefix)
     c, name, note = _cell(trace, layer, sample, p)  # (T, H)
     tokens = check_tokens(tokens, c.shape[0])
@@ -171,7 +175,7 @@ def cell_state_figure(trace: Trace, units: list[int] | None = None, layer: int =
                                  customdata=hover_tokens(tokens, c.shape[0]),
                                  hovertemplate=f"unit {u}<br>t = %{{x}}%{{customdata}}<br>{name} = %{{y:.3f}}"
                                                "<extra></extra>"))
-    fig.update_xaxes(title_text="time step t", **(token_ticks(tokens) if tokens else {}))
+    fig.update_xaxes(title_text="time step t", **(token_ticks(tokens, theme=theme, share=share) if tokens else {}))
     fig.update_yaxes(title_text=f"cell state {name}")
     return style(fig, theme, f"{stack_label(p).capitalize()}Cell state {name}, layer {layer}, sample {sample}",
                  note or "Unlike h<sub>t</sub>, c<sub>t</sub> is not squashed: it can count and hold values for many "

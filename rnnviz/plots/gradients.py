@@ -53,7 +53,7 @@ def grad_curve(trace: Trace, name: str = "grad.h", sample: int | None = None, pr
             hovertemplate=f"layer {k}, t = %{{x}}%{{customdata}}<br>{SYMBOL.get(name, name)} = %{{y:.3g}}"
                           "<extra></extra>"))
     _log_y(fig, SYMBOL.get(name, name))
-    fig.update_xaxes(title_text="time step t", **(token_ticks(tokens) if tokens else {}))
+    fig.update_xaxes(title_text="time step t", **(token_ticks(tokens, theme=theme) if tokens else {}))
     who = "mean over probe samples" if sample is None else f"sample {sample}"
     return style(fig, theme, f"{stack_label(p).capitalize()}{SYMBOL.get(name, name)} through time, {who}"
                  f"{train_step_label(trace)}", reach_sentence(norms[-1], per_step_loss))

@@ -53,7 +53,7 @@ def state_heatmap(trace, name: str = "h", layer: int = 0, sample: int = 0, prefi
         colorbar={"title": {"text": "value"}}, customdata=heat_tokens(tokens, grid.z.shape[0]) if hover else None,
         hovertemplate="%{y}<br>t = %{x:.0f}" + ("%{customdata}" if hover else "") + "<br>value %{z:.3f}"
                       "<extra></extra>"))
-    ticks = token_ticks(tokens) if named else {}
+    ticks = token_ticks(tokens, theme=theme) if named else {}
     fig.update_xaxes(title_text="time step t" + (" (input token)" if ticks else ""), **ticks)
     fig.update_yaxes(title_text=f"unit ({ORDER_WORDS.get(order, order)})", autorange="reversed")
     shrunk = ORDER_NOTES.get(order, "") + (

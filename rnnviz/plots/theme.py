@@ -65,6 +65,8 @@ class Theme:
     signed_scale: str = SIGNED_SCALE
     subtitle_chars: int = 100  # a subtitle wraps at this many characters: plotly never wraps, it clips at the edge
     # (100 of 13 px fit a half-width chart at 1920 px; 90 of 22 px fit a full-width one on a 1280 px projector)
+    axis_chars: int = 100  # monospace tick characters a full-width chart's x axis holds side by side: 100 of 13 px
+    # (7.8 px each) fit a laptop's 1366 px screen; 72 of 22 px (13.2 px) fit the ~1000 px of a presentation plot
 
     @property
     def min_font(self) -> int:
@@ -76,7 +78,7 @@ NORMAL = Theme()
 PRESENTATION = Theme(name="presentation", font_size=22, title_size=30, axis_title_size=26, tick_size=22,
                      legend_size=22, hover_size=22, annotation_size=22, line_width=4.0, marker_size=13.0,
                      text_color="#000000", grid_color="#c8c8c8", axis_line_color="#000000", height=640,
-                     subtitle_chars=90)
+                     subtitle_chars=90, axis_chars=72)
 
 
 def theme_for(presentation: bool) -> Theme:
