@@ -293,8 +293,9 @@ def pages() -> list[tuple[str, str, str]]:
 
 PRESENTATION_MIN_TEXT = 24  # px: every text on a projected page, widget values and button labels included
 PRESENTATION_AUDIT = """(minText) => {  // text under minText px, text cut off, figures taller than the screen,
-    const small = [], clipped = [], tall = [], onTrack = [], beyond = [];  // slider values over their track,
-    // chart text (titles, subtitles, labels) running past the chart's edge, where plotly cuts it off
+    const small = [], clipped = [], tall = [], onTrack = [], beyond = [], crowded = [];  // slider values over
+    // their track, chart text (titles, subtitles, labels) running past the chart's edge, where plotly cuts it off,
+    // and an axis's tick labels running into each other (a long text labelled letter by letter at 22 px)
     const root = document.querySelector("[data-testid='stAppViewContainer']") || document.body;
     const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
     const seen = new Set();
@@ -336,6 +337,22 @@ PRESENTATION_AUDIT = """(minText) => {  // text under minText px, text cut off, 
             if (text && b.width && (b.right > edge.right + 1 || b.left < edge.left - 1))
                 beyond.push([Math.round(Math.max(b.right - edge.right, edge.left - b.left)), text.slice(0, 40)]);
         }
+        for (const layer of c.querySelectorAll(".xaxislayer-above, .yaxislayer-above")) {
+            const across = layer.classList.contains("xaxislayer-above");  // labels side by side, else stacked
+            const ticks = [...layer.querySelectorAll("text")].map(t => [t.getBoundingClientRect(), t.textContent])
+                .filter(([b, s]) => b.width && s.trim())
+                .sort((p, q) => across ? p[0].left - q[0].left : p[0].top - q[0].top);
+            for (let i = 1; i < ticks.length; i++) {
+                const [a, s] = ticks[i - 1], [b, t] = ticks[i];
+                const gap = across ? b.left - a.right : b.top - a.bottom;  // in the same row (column) and overlapping
+                const row = across ? Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top)
+                                   : Math.min(a.right, b.right) - Math.max(a.left, b.left);
+                if (gap < -1 && row > 2) {
+                    crowded.push([(c.querySelector(".gtitle") || {}).textContent, s, t]);
+                    break;
+                }
+            }
+        }
     }
     for (const s of root.querySelectorAll("[data-testid='stSlider']")) {
         const value = s.querySelector("[data-testid='stSliderThumbValue']"), thumb = value && value.parentElement;
@@ -343,16 +360,18 @@ PRESENTATION_AUDIT = """(minText) => {  // text under minText px, text cut off, 
         const v = value.getBoundingClientRect(), t = thumb.getBoundingClientRect();
         if (v.height && v.bottom > t.top + 1) onTrack.push(value.innerText.trim());
     }
-    return {small, clipped, tall, onTrack, beyond};
+    return {small, clipped, tall, onTrack, beyond, crowded};
 }"""
 
 
 def assert_presentable(page) -> None:
     """Presentation mode at the page's viewport: no text under PRESENTATION_MIN_TEXT px, none cut off (in a box or
-    at a chart's edge), every figure within one screen height, no slider value drawn over its track."""
+    at a chart's edge), every figure within one screen height, no slider value drawn over its track, no tick labels
+    running into each other."""
     found = page.evaluate(PRESENTATION_AUDIT, PRESENTATION_MIN_TEXT)
     assert not found["small"], f"text under {PRESENTATION_MIN_TEXT} px on a projected page: {found['small'][:8]}"
     assert not found["clipped"], f"text cut off by its box: {found['clipped'][:8]}"
     assert not found["tall"], f"figures taller than the screen: {found['tall']}"
     assert not found["onTrack"], f"slider values drawn over their track: {found['onTrack'][:8]}"
     assert not found["beyond"], f"chart text cut off at the chart's edge (px past it, text): {found['beyond'][:8]}"
+    assert not found["crowded"], f"tick labels running into each other (figure, labels): {found['crowded'][:8]}"
