@@ -447,6 +447,14 @@ def test_attention_rows_sum_to_one_with_tokens_on_both_axes(s2s_trace):
     np.testing.assert_allclose(z.sum(1), 1.0, rtol=1e-5)
     np.testing.assert_allclose(z, s2s_trace["attention"][1].numpy())
     assert list(fig.layout.xaxis.ticktext) == list("abcdef") and list(fig.layout.yaxis.ticktext) == list("wxyz")
+    # the output tokens run down the y axis, a line each: 14 fit a normal figure's height, 12 a projected one's
+    torch.manual_seed(0)
+    m = build_model(ModelConfig(arch="gru", vocab_size=V, hidden_size=H, output_size=5, seq2seq=True, attention="dot"))
+    long = probe(m, torch.randint(0, V, (1, 6)), torch.randint(0, 5, (1, 13)))
+    target = list("abcdefghijklm")
+    assert list(P.attention_figure(long, target_tokens=target).layout.yaxis.ticktext) == target
+    shown = P.attention_figure(long, target_tokens=target, theme=PRESENTATION).layout.yaxis
+    assert list(shown.ticktext) == [str(int(v)) for v in shown.tickvals] and len(shown.tickvals) <= 12
     with pytest.raises(ValueError, match="no attention"):
         P.attention_figure(probe(token_model(), torch.randint(0, V, (1, T))))
 

@@ -33,8 +33,9 @@ def attention_figure(trace, sample: int = 0, source_tokens: list[str] | None = N
                               for s in range(S)] for t in range(T)]),
         hovertemplate="decoder step %{y}, encoder step %{x}<br>%{customdata}<br>α = %{z:.3f}<extra></extra>"))
     fig.update_xaxes(title_text="encoder step (source token)", **(token_ticks(src, theme=theme) if src else {}))
+    rows = int(0.6 * theme.height / (1.4 * theme.tick_size))  # lines of tick text that fit down the plot area
     fig.update_yaxes(title_text="decoder step (output token)", autorange="reversed",
-                     **(token_ticks(tgt, theme=theme) if tgt else {}))
+                     **(token_ticks(tgt, theme=theme, rows=rows) if tgt else {}))
     return style(fig, theme, f"Attention, sample {sample}{train_step_label(trace)}",
                  "Each row sums to 1: where the decoder looked while writing that token. Reversal shows as the "
                  "anti-diagonal.")

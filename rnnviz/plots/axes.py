@@ -32,18 +32,19 @@ def token_stride(tokens: list[str], max_ticks: int = MAX_TOKEN_TICKS) -> int:
 
 
 def token_ticks(tokens: list[str], positions=None, max_ticks: int | None = None, theme: Theme | None = None,
-                share: float = 1.0) -> dict:
+                share: float = 1.0, rows: int | None = None) -> dict:
     """Axis settings labelling position p with tokens[p] (positions default 0..n-1), every one, upright, in a
     monospace font, when they fit in max_ticks characters (default: the theme's axis_chars times `share`, the part
-    of the page's width the figure gets). Otherwise, and for numbers (a time series' values, the adding problem's
-    "0.53●": not words to read along an axis), step numbers, every step the task marks (●) among them; the tokens
-    stay in the hover."""
+    of the page's width the figure gets) or, for a vertical axis, in `rows` lines. Otherwise, and for numbers (a
+    time series' values, the adding problem's "0.53●": not words to read along an axis), step numbers, every step
+    the task marks (●) among them; the tokens stay in the hover."""
     n = len(tokens)
     pos = np.arange(n) if positions is None else np.asarray(positions)
     if max_ticks is None:
         max_ticks = max(1, int((theme or NORMAL).axis_chars * share))
-    if n and (all(NUMBER.fullmatch(str(t)) for t in tokens) or token_stride(tokens, max_ticks) > 1):
-        return _step_ticks(tokens, pos, max_ticks)
+    crowded = n > rows if rows is not None else token_stride(tokens, max_ticks) > 1
+    if n and (all(NUMBER.fullmatch(str(t)) for t in tokens) or crowded):
+        return _step_ticks(tokens, pos, max_ticks if rows is None else rows * (len(str(n)) + 2))
     return {"tickmode": "array", "tickvals": [float(p) for p in pos[:n]],
             "ticktext": [visible(t) for t in tokens], "tickangle": 0, "tickfont": {"family": MONOSPACE}}
 
