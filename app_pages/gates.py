@@ -37,7 +37,7 @@ def draw(layer: int, sample: int):
         left, right = widgets.side_by_side(2)
         with left:
             widgets.figure(marked(cell_state_figure(trace, units or None, layer, sample, p, tokens, theme,
-                                                    share=1.0 if widgets.presenting() else 0.5)),
+                                                    share=widgets.side_by_side_share(2))),
                            "gates.cell", trace.frame(prefix + "c", sample), name="cell state")
         with right:
             widgets.figure(cell_vs_hidden(trace, layer, sample, p, theme), "gates.cvh", name="c against h")

@@ -42,9 +42,11 @@ def token_ticks(tokens: list[str], positions=None, max_ticks: int | None = None,
     pos = np.arange(n) if positions is None else np.asarray(positions)
     if max_ticks is None:
         max_ticks = max(1, int((theme or NORMAL).axis_chars * share))
+    width = len(str(n)) + 2  # a step number: "48●" and a space
+    fit = rows if rows is not None else max_ticks / width  # step-number labels the axis holds
     crowded = n > rows if rows is not None else token_stride(tokens, max_ticks) > 1
     if n and (all(NUMBER.fullmatch(str(t)) for t in tokens) or crowded):
-        return _step_ticks(tokens, pos, max_ticks if rows is None else rows * (len(str(n)) + 2))
+        return _step_ticks(tokens, pos, fit)
     return {"tickmode": "array", "tickvals": [float(p) for p in pos[:n]],
             "ticktext": [visible(t) for t in tokens], "tickangle": 0, "tickfont": {"family": MONOSPACE}}
 
@@ -59,12 +61,11 @@ def _nice(at_least: float) -> int:
         k *= 10
 
 
-def _step_ticks(tokens: list[str], pos, max_ticks: int) -> dict:
-    """Step numbers, evenly spaced, plus every marked step as "t●"; a plain tick too close to a marked one is
-    dropped so that labels never collide."""
+def _step_ticks(tokens: list[str], pos, fit: float) -> dict:
+    """Step numbers, evenly spaced so that at most about `fit` of them are labelled, plus every marked step as
+    "t●"; a plain tick too close to a marked one is dropped so that labels never collide."""
     n = len(tokens)
-    width = len(str(n)) + 2  # "48●" and a space
-    stride = _nice(n * width / max_ticks)
+    stride = _nice(n / fit)
     marked = [i for i, t in enumerate(tokens) if NUMBER.fullmatch(str(t)) and str(t).endswith(MARK)]
     plain = [i for i in range(0, n, stride) if all(abs(i - m) >= max(1, stride // 2 + 1) for m in marked)]
     keep = sorted(set(plain) | set(marked))

@@ -125,6 +125,11 @@ def side_by_side(n: int = 2) -> list:
     return st.columns(n)
 
 
+def side_by_side_share(n: int = 2) -> float:
+    """The part of the page's width a figure in side_by_side(n) gets (for builders that fit labels to it)."""
+    return 1.0 if presenting() else 1.0 / n
+
+
 def show_advanced() -> bool:
     """Advanced controls are not drawn in presentation mode; their values then come from the link (links.value)."""
     return not presenting()
