@@ -19,6 +19,8 @@ import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from rnnviz.plots import margins
+
 OKABE_ITO = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7")
 # one colour per gate name, fixed, so an LSTM figure and a GRU figure never give a name two colours;
 # "h" is the single block of a plain RNN's W_hh. f (vermillion) and o (reddish purple) are far apart: orange
@@ -227,6 +229,22 @@ def _plotly_white(fig: go.Figure) -> None:
         layout._validate = validate
 
 
+def _margin_view(trace) -> dict:
+    """What margins.estimate reads of a trace, without copying it (to_plotly_json deep-copies every array)."""
+    view = {"type": trace.type}
+    for name in ("x", "y", "z", "zmin", "zmax", "name", "showlegend", "showscale", "xaxis", "yaxis", "coloraxis"):
+        value = getattr(trace, name, None) if name in trace else None
+        if value is not None:
+            view[name] = value
+    if "colorbar" in trace and trace.showscale is not False:
+        view["colorbar"] = trace.colorbar.to_plotly_json()
+    marker = getattr(trace, "marker", None) if "marker" in trace else None
+    if marker is not None and "showscale" in marker and marker.showscale:
+        view["marker"] = {"showscale": True, "colorbar": marker.colorbar.to_plotly_json(), "color": marker.color,
+                          "cmin": marker.cmin, "cmax": marker.cmax, "coloraxis": marker.coloraxis}
+    return view
+
+
 def _annotation_font(font: dict, theme: Theme) -> dict:
     """An annotation's font at the theme's size or the builder's if larger, in the builder's colour if it set one."""
     return {**font, **_font(theme, max(theme.annotation_size, font.get("size") or 0)),
@@ -293,8 +311,7 @@ def style(fig: go.Figure, theme: Theme = NORMAL, title: str | None = None, subti
         "legend": {"font": _font(theme, theme.legend_size), "title": {"font": _font(theme, theme.legend_size)}},
         "hoverlabel": {"font": {"family": theme.font_family, "size": theme.hover_size}},
         "paper_bgcolor": theme.background, "plot_bgcolor": theme.background,
-        # automargin grows l, r and b around tick and axis labels
-        "margin": {"t": max(top, margin.get("t") or 0), **{k: 10 for k in "lrb" if margin.get(k) is None}},
+        "margin": {"t": max(top, margin.get("t") or 0)},  # l, r and b below, from what the figure shows
     }
     traces = fig.data
     for name in {"xaxis", "yaxis"} | {k for k in layout if k.startswith(("xaxis", "yaxis"))}:
@@ -310,10 +327,14 @@ def style(fig: go.Figure, theme: Theme = NORMAL, title: str | None = None, subti
         update[name] = _colorbar_update(theme)
     if annotations:
         update["annotations"] = [{**a, "font": _annotation_font(a.get("font", {}), theme)} for a in annotations]
-    fig.layout = _merged(layout, update)  # validated once, as a whole
+    for trace in traces:  # first: their colour bars' fonts are part of the margins
+        _style_trace(trace, theme)
+    merged = _merged(layout, update)
+    # as wide as plotly's automargin would make them, so the figure is drawn once, not again at its final margins
+    wide = margins.estimate(merged, [_margin_view(t) for t in traces])
+    merged["margin"].update({k: max(margin.get(k) or 0, wide[k]) for k in "lrb"})
+    fig.layout = merged  # validated once, as a whole
     _plotly_white(fig)
     if theme.name == "presentation":
         _log_ticks_full_size(fig)
-    for trace in traces:
-        _style_trace(trace, theme)
     return fig
