@@ -145,13 +145,22 @@ def tick_labels(axis: dict, letter: str, traces: list, length: float) -> list[st
         tickformat = axis.get("tickformat")
         if tickformat:  # a narrow log axis: numbers
             return [number_label(10 ** e, 10 ** e, tickformat) for e in (lo, hi)]
-        return [_power(e) for e in range(math.floor(lo), math.ceil(hi) + 1)] + ["5"]
+        labels = [_power(e) for e in range(math.floor(lo), math.ceil(hi) + 1)] + ["5"]
+        if hi - lo < 2:  # within two decades plotly writes the numbers between: 0.003, 0.0035, 0.004
+            labels += [_two_digits(10 ** e) for e in (lo, hi)]
+        return labels
     if rng is None or None in rng:
         pad = 0.05 * (hi - lo) or 0.5
         lo, hi = lo - pad, hi + pad
     values = nice_ticks(lo, hi, length, letter == "y")
     step = values[1] - values[0] if len(values) > 1 else abs(values[0]) if values else 1.0
     return [f"{prefix}{number_label(v, step, axis.get('tickformat'))}{suffix}" for v in values]
+
+
+def _two_digits(value: float) -> str:
+    """A positive number as plotly writes a log axis's in-between tick: two significant digits, no exponent."""
+    decimals = max(0, 1 - math.floor(math.log10(value)))
+    return f"{value:.{decimals}f}".rstrip("0").rstrip(".") if decimals else f"{value:.0f}"
 
 
 def _power(exponent: int) -> str:

@@ -364,6 +364,25 @@ PRESENTATION_AUDIT = """(minText) => {  // text under minText px, text cut off, 
 }"""
 
 
+GROWN_MARGINS = """() => [...document.querySelectorAll("[data-testid='stPlotlyChart'] .js-plotly-plot")]
+    .filter(gd => gd._fullLayout && gd._fullLayout._size).map(gd => {
+        const given = gd.layout.margin || {}, drawn = gd._fullLayout._size;
+        const grown = ["l", "r", "t", "b"].filter(k => !(Math.abs((given[k] ?? -99) - drawn[k]) <= 1))
+            .map(k => `${k} ${given[k]} -> ${Math.round(drawn[k])}`);
+        const key = [...(gd.closest("[class*='st-key-']") || {classList: []}).classList]
+            .find(c => c.startsWith("st-key-")) || "a chart";
+        return grown.length ? `${key.replace("st-key-", "")}: ${grown.join(", ")}` : null;
+    }).filter(x => x)"""
+
+
+def assert_drawn_once(page) -> None:
+    """Every chart on the page was drawn at the margins style() gave it: had plotly's automargin needed more
+    room for a label, legend or colour bar, it would have grown them and drawn the whole figure a second time
+    (rnnviz/plots/margins.py estimates them)."""
+    grown = page.evaluate(GROWN_MARGINS)
+    assert not grown, f"charts whose margins plotly grew, so drew twice (margins.estimate missed): {grown}"
+
+
 def assert_presentable(page) -> None:
     """Presentation mode at the page's viewport: no text under PRESENTATION_MIN_TEXT px, none cut off (in a box or
     at a chart's edge), every figure within one screen height, no slider value drawn over its track, no tick labels

@@ -4,7 +4,7 @@ sequence until something else reran the page)."""
 import json
 
 import pytest
-from harness import open_app, screenshot, wait_for, wait_idle
+from harness import assert_drawn_once, open_app, screenshot, wait_for, wait_idle
 
 pytestmark = pytest.mark.e2e
 TWO_LAYERS = {"task": "adding", "arch": "gru", "hidden": 8, "layers": 2, "steps": 100, "seq_len": 20}
@@ -66,6 +66,7 @@ def test_gradient_flow_sections_follow_layer_and_sequence(page, server, two_laye
     assert figure_data(page, "whatif.fig") != after["whatif.fig"], "the what-if panel kept layer 0"
     assert figure_data(page, "gradients.jacobian") != jac, "the Jacobian figure kept layer 0"
     assert json.loads(page.evaluate("() => JSON.stringify(location.search)")).count("layer=1") == 1
+    assert_drawn_once(page)  # at the normal theme's sizes (the cold pages check presentation mode)
     screenshot(page, "gradients-layer-1-sequence-1")
 
 
@@ -79,3 +80,4 @@ def test_hidden_state_sections_follow_layer_and_sequence(page, server, two_layer
     assert moved != text, "the text read through one unit kept the first sequence"
     slide(page, "Layer")
     assert html_block(page, "title=\"t = 0 ") != moved, "the text read through one unit kept layer 0"
+    assert_drawn_once(page)

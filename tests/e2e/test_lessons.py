@@ -3,7 +3,7 @@
 large, and raise no error; the screenshots under test-artifacts/screenshots/ are for a person to look at. One
 lesson (vanishing gradients) is also trained live from its button, as a class would see it."""
 import pytest
-from harness import assert_presentable, open_app, pages, screenshot, wait_for
+from harness import assert_drawn_once, assert_presentable, open_app, pages, screenshot, wait_for
 from playwright.sync_api import expect
 from test_pages import assert_no_error
 
@@ -46,6 +46,7 @@ def test_lesson_link_in_presentation_mode(tab, server, path):
     assert not small, f"labels under {PRESENTATION_MIN_FONT} px on /{path}: {small[:8]}"
     assert page.evaluate(BODY_FONT) >= BODY_MIN_FONT
     assert_presentable(page)
+    assert_drawn_once(page)
     screenshot(page, f"{path}-present")
 
 

@@ -8,7 +8,7 @@ import random
 
 import pytest
 import torch
-from harness import assert_presentable, go, open_app, pages, screenshot, showing, wait_for, wait_idle
+from harness import assert_drawn_once, assert_presentable, go, open_app, pages, screenshot, showing, wait_for, wait_idle
 from playwright.sync_api import expect
 from torch import nn
 
@@ -42,6 +42,7 @@ def test_page_loads_cold(tab, server, path, tmp_path):
     errors = page.locator("[data-testid='stAlertContentError']")
     assert errors.count() == 0, f"a cold /{path} shows an error: {errors.first.inner_text()}"
     assert_presentable(page)
+    assert_drawn_once(page)
     screenshot(page, f"page-{path or 'overview'}-present")
     if path == "checkpoints":  # the page files are brought to, already open: saves a cold load
         bad_checkpoint_upload_is_one_sentence(page)
