@@ -6,17 +6,20 @@ scripts and plotly.js are fetched and compiled first) and in a new tab of a brow
 before (its files cached, as for a student opening a second link). Goal (issue #14): every page's first figure
 within 2 s, presentation mode too.
 
-    python bench/cold_pages.py [--repeats 3] [--pages gates,checkpoints] [--profile]
+    python bench/cold_pages.py [--repeats 3] [--pages gates,checkpoints] [--profile] [--against REV]
 
 Prints, per page and mode: the median seconds to the page's title, to the first chart drawn (its SVG in the
 page), and to the last chart drawn, and how many charts the page has. With --profile, also where a visit spends
 its time: when the server's last large message arrived, the browser's long tasks (plotly.js compiling and
-charts drawing) and their total.
+charts drawing) and their total. With --against REV (a git commit), a second server runs that commit's code from
+a temporary worktree and every visit alternates between the two, side by side: each row then also gives the
+reference's all-figures time and the ratio (below 1: this checkout is faster).
 """
 from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -90,11 +93,19 @@ def row(path: str, mode: str, who: str, runs: list[dict], profile: bool) -> str:
     return line
 
 
+def reference_checkout(rev: str, where: Path) -> Path:
+    """A worktree of commit `rev` at `where` (removed by the caller with `git worktree remove`)."""
+    subprocess.run(["git", "worktree", "add", "--detach", str(where), rev], cwd=ROOT, check=True,
+                   capture_output=True)
+    return where
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--pages", default="", help="comma-separated url paths (default: every page)")
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--against", metavar="REV", help="a git commit to time side by side with this checkout")
     args = ap.parse_args()
     paths = [p for _, _, p in pages()]
     if args.pages:
@@ -102,24 +113,43 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp:
-        server = start_server(Path(tmp) / "runs", Path(tmp) / "server.log")
+        roots = [ROOT] + ([reference_checkout(args.against, Path(tmp) / "reference")] if args.against else [])
+        servers = []
         try:
+            for k, root in enumerate(roots):
+                servers.append(start_server(Path(tmp) / f"runs{k}", Path(tmp) / f"server{k}.log", root=root))
             with sync_playwright() as p:
                 browser = launch_browser(p)
-                visit(browser, f"{server.url}/", False)  # the server imports its modules once, as in use
-                returning = new_page(browser).context  # a browser that has opened the app: its files cached
-                visit(browser, f"{server.url}/gates", False, returning)
+                returning = []
+                for server in servers:
+                    visit(browser, f"{server.url}/", False)  # the server imports its modules once, as in use
+                    returning.append(new_page(browser).context)  # a browser that has opened the app: files cached
+                    visit(browser, f"{server.url}/gates", False, returning[-1])
                 print(f"{'page':<22} {'mode':<13} {'visitor':<10} {'title s':>8} {'first figure s':>15} "
-                      f"{'all figures s':>14} {'charts':>6}" + ("  profile (median visit)" if args.profile else ""))
+                      f"{'all figures s':>14} {'charts':>6}" + (f" {'reference s':>12} {'ratio':>6}" if args.against
+                                                               else "")
+                      + ("  profile (median visit)" if args.profile else ""))
                 for path in paths:
                     for mode, query in (("normal", ""), ("presentation", "?present=1")):
-                        for who, ctx in (("new", None), ("returning", returning)):
-                            runs = [visit(browser, f"{server.url}/{path}{query}", args.profile, ctx)
-                                    for _ in range(args.repeats)]
-                            print(row(path, mode, who, runs, args.profile), flush=True)
+                        for who in ("new", "returning"):
+                            runs: list[list[dict]] = [[] for _ in servers]
+                            for _ in range(args.repeats):  # the two servers in turn, visit by visit
+                                for k, server in enumerate(servers):
+                                    ctx = returning[k] if who == "returning" else None
+                                    runs[k].append(visit(browser, f"{server.url}/{path}{query}", args.profile, ctx))
+                            line = row(path, mode, who, runs[0], args.profile)
+                            if args.against:
+                                mine, ref = (statistics.median(r["last"] for r in rs) for rs in runs)
+                                head, _, tail = line.partition("  server done")
+                                line = f"{head} {ref:>12.2f} {mine / ref:>6.2f}" + (f"  server done{tail}" if tail
+                                                                                     else "")
+                            print(line, flush=True)
                 browser.close()
         finally:
-            stop_server(server)
+            for server in servers:
+                stop_server(server)
+            if args.against:
+                subprocess.run(["git", "worktree", "remove", "--force", str(roots[1])], cwd=ROOT, check=False)
 
 
 if __name__ == "__main__":

@@ -54,16 +54,17 @@ def health(url: str, timeout: float = 5.0) -> bool:
         return False
 
 
-def start_server(runs_dir: Path, log: Path, env: dict | None = None, timeout: float = 90.0) -> Server:
-    """Starts the app in its own process group (so its forkserver and training workers can be ended with it)."""
+def start_server(runs_dir: Path, log: Path, env: dict | None = None, timeout: float = 90.0, root: Path = ROOT) -> Server:
+    """Starts the app in its own process group (so its forkserver and training workers can be ended with it);
+    `root`: another checkout of the project to serve (bench/cold_pages.py --against)."""
     port = free_port()
     runs_dir.mkdir(parents=True, exist_ok=True)
     full_env = os.environ | {"RNNVIZ_RUNS_DIR": str(runs_dir), "OMP_WAIT_POLICY": "PASSIVE",
                              "PYTHONUNBUFFERED": "1"} | (env or {})
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+    cmd = [sys.executable, "-m", "streamlit", "run", str(root / "app.py"), "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(cmd, cwd=root, env=full_env, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
     server = Server(proc, port, runs_dir, log)
     end = time.monotonic() + timeout
