@@ -85,3 +85,19 @@ def test_a_margin_the_builder_set_is_kept_when_larger():
     got = style(fig, NORMAL).layout.margin
     assert got.l == 300
     assert got.r > 5, "a builder's margin smaller than the labels need grows, as plotly's automargin would"
+
+
+def test_plotly_s_own_rules_for_what_shows_count():
+    """A legend once two scatter traces are drawn, even when only one shows its entry (gate_lines' rows after the
+    first); a marker colour bar once the builder gives it one, unasked (lambda_figure): both widen the right side.
+    Two heat maps alone show no legend."""
+    base = style(go.Figure(go.Scatter(x=[0, 1], y=[0, 1], name="a fairly long entry")), NORMAL).layout.margin.r
+    one_entry = go.Figure([go.Scatter(x=[0, 1], y=[0, 1], name="a fairly long entry")]
+                          + [go.Scatter(x=[0, 1], y=[1, 0], name="a fairly long entry", showlegend=False)] * 2)
+    assert style(one_entry, NORMAL).layout.margin.r >= margins.text_width("a fairly long entry", 13) + 46 + 10 > base
+    dots = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], mode="markers",
+                                marker={"color": [0, 1], "colorbar": {"title": {"text": "training step"}}}))
+    assert style(dots, NORMAL).layout.margin.r >= margins.text_width("training step", 15) + 30
+    heat = go.Figure([go.Heatmap(z=[[0, 1]], name="a", showscale=False), go.Heatmap(z=[[0, 1]], name="b",
+                                                                                     showscale=False)])
+    assert style(heat, NORMAL).layout.margin.r < 40

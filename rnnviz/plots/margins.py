@@ -30,6 +30,8 @@ OTHER = 720  # Greek, subscript digits, symbols: from a fallback font, taken wid
 MONO = 620  # a monospace font's every character (DejaVu Sans Mono 602, Menlo 602, Consolas 550)
 TAG = re.compile(r"<[^>]+>")
 BREAK = re.compile(r"<br(?:\s[^>]*)?>", re.I)
+NO_LEGEND = frozenset({"heatmap", "contour", "histogram2d", "histogram2dcontour", "image", "surface"})  # plotly's
+# traces whose showlegend defaults to false
 DEFAULT_LEGEND_X = 1.02  # plotly's: a legend or colour bar starts 2% of the plot's width right of it
 WIDE_PLOT = 1250  # px: the plot area assumed when that 2% is turned into pixels (a full-width chart at 1920)
 WIDER_FONTS = 1.04  # text widths are Arial's and 4%: Helvetica Neue, which Macs pick first, is that much wider
@@ -283,8 +285,11 @@ def estimate(layout: dict, traces: list[dict]) -> dict[str, int]:
         elif side == "right" and (axis.get("overlaying") or edge >= 0.99 or anchor == "free"):
             need["r"] = max(need["r"], _axis_push(axis, labels, vertical=True))
     legend = layout.get("legend") or {}
-    shown = [t for t in traces if t.get("showlegend") is not False and t.get("name") and t.get("type") != "heatmap"]
-    if layout.get("showlegend") is not False and (len(shown) > 1 or layout.get("showlegend")):
+    # plotly's rule: a legend unless turned off, once two traces of a kind that has one are drawn (whether or not
+    # each shows its entry), or when turned on; its entries are the traces that show theirs
+    kinds = [t for t in traces if t.get("type", "scatter") not in NO_LEGEND]
+    shown = [t for t in kinds if t.get("showlegend") is not False and t.get("name")]
+    if shown and (layout.get("showlegend") or (layout.get("showlegend") is not False and len(kinds) > 1)):
         x = float(legend.get("x", DEFAULT_LEGEND_X))
         if x >= 1 and legend.get("orientation") != "h":
             size = float((legend.get("font") or {}).get("size") or 12)

@@ -194,12 +194,19 @@ def _colorbar_update(theme: Theme) -> dict:
                          "title": {"font": _font(theme, theme.axis_title_size)}}}
 
 
+def _marker_scale(marker) -> bool:
+    """Whether plotly draws a marker's colour bar: asked to, or (not told) because the builder gave it one."""
+    if not hasattr(marker, "colorbar"):
+        return False
+    return bool(marker.showscale) if marker.showscale is not None else bool(marker.colorbar.to_plotly_json())
+
+
 def _style_trace(trace, theme: Theme) -> None:
     update = {}
     if hasattr(trace, "colorbar") and trace.showscale is not False:
         update.update(_colorbar_update(theme))
     marker = getattr(trace, "marker", None)
-    if marker is not None and hasattr(marker, "colorbar") and marker.showscale:
+    if marker is not None and _marker_scale(marker):
         update["marker"] = _colorbar_update(theme)
     if hasattr(trace, "textfont") and ("text" in (getattr(trace, "mode", None) or "")
                                        or getattr(trace, "texttemplate", None) or trace.type == "bar"):
@@ -239,7 +246,7 @@ def _margin_view(trace) -> dict:
     if "colorbar" in trace and trace.showscale is not False:
         view["colorbar"] = trace.colorbar.to_plotly_json()
     marker = getattr(trace, "marker", None) if "marker" in trace else None
-    if marker is not None and "showscale" in marker and marker.showscale:
+    if marker is not None and _marker_scale(marker):
         view["marker"] = {"showscale": True, "colorbar": marker.colorbar.to_plotly_json(), "color": marker.color,
                           "cmin": marker.cmin, "cmax": marker.cmax, "coloraxis": marker.coloraxis}
     return view

@@ -1,0 +1,48 @@
+"""The recurrences that came back, in the browser as a class sees them: an LRU, an S6 and an mLSTM run opened on
+Gradient flow and Gates in presentation mode at 1920x1080 show the figures their cell calls for (the LRU's λ in
+the unit disk, S6's decays, the mLSTM's forget gate and stabiliser), readable and drawn once, with no error.
+(AppTest opens every view page on every new cell: tests/test_linear_cells.py, test_xlstm_cells.py.)"""
+import secrets
+
+import pytest
+from harness import assert_drawn_once, assert_presentable, open_app, screenshot
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.e2e
+# (arch, hidden, {page: the charts only that cell has there})
+CELLS = [("lru", 8, {"gradients": ["gradients.lambda"], "gates": []}),
+         ("s6", 8, {"gradients": ["gradients.decay"], "gates": []}),
+         ("mlstm", 16, {"gradients": ["gradients.kept"], "gates": ["gates.m"]})]
+
+
+@pytest.fixture(scope="module")
+def runs(server):
+    """One finished run per cell in the server's runs folder, trained and saved here as a worker does (60 steps of
+    the adding task: enough for probes, a second or two each)."""
+    from rnnviz.run import RunSpec
+    from rnnviz.training import Trainer
+
+    ids = {}
+    for arch, hidden, _ in CELLS:
+        trainer = Trainer.from_spec(RunSpec(task="adding", arch=arch, hidden=hidden, steps=60, seq_len=20))
+        while not trainer.done:
+            trainer.step()
+        ids[arch] = secrets.token_urlsafe(12)  # as WorkerPool.submit names a run
+        trainer.save(server.runs_dir / f"{ids[arch]}.safetensors")
+    return ids
+
+
+@pytest.mark.parametrize("arch, charts", [(arch, charts) for arch, _, charts in CELLS], ids=[c[0] for c in CELLS])
+def test_a_new_cell_s_views_in_presentation_mode(tab, server, runs, arch, charts):
+    page = tab
+    for path, own in charts.items():
+        open_app(page, server, f"/{path}?run={runs[arch]}&present=1")
+        expect(page.locator("[data-testid='stPlotlyChart'] .js-plotly-plot").first).to_be_visible(timeout=30_000)
+        for key in own:
+            expect(page.locator(f".st-key-{key.replace('.', '-')} .js-plotly-plot")).to_be_visible(timeout=30_000)
+        assert page.locator("[data-testid='stException']").count() == 0
+        errors = page.locator("[data-testid='stAlertContentError']")
+        assert errors.count() == 0, f"/{path} on a {arch} run shows an error: {errors.first.inner_text()}"
+        assert_presentable(page)
+        assert_drawn_once(page)
+        screenshot(page, f"{arch}-{path}-present")
