@@ -1,6 +1,7 @@
 """The recurrences that came back, in the browser as a class sees them: an LRU, an S6 and an mLSTM run opened on
-Gradient flow and Gates in presentation mode at 1920x1080 show the figures their cell calls for (the LRU's λ in
-the unit disk, S6's decays, the mLSTM's forget gate and stabiliser), readable and drawn once, with no error.
+Gradient flow (and Gates, where the cell has gates) in presentation mode at 1920x1080 show the figures their cell
+calls for (the LRU's λ in the unit disk, S6's decays and step size Δ_t, the mLSTM's forget gate and stabiliser),
+readable and drawn once, with no error.
 (AppTest opens every view page on every new cell: tests/test_linear_cells.py, test_xlstm_cells.py.)"""
 import secrets
 
@@ -9,9 +10,10 @@ from harness import assert_drawn_once, assert_presentable, open_app, screenshot
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.e2e
-# (arch, hidden, {page: the charts only that cell has there})
-CELLS = [("lru", 8, {"gradients": ["gradients.lambda"], "gates": []}),
-         ("s6", 8, {"gradients": ["gradients.decay"], "gates": []}),
+# (arch, hidden, {page: the charts that show this cell's own record there}); an LRU has no gates (its Gates page
+# shows the demo LSTM, as AppTest checks), S6's one is its step size Δ_t
+CELLS = [("lru", 8, {"gradients": ["gradients.lambda"]}),
+         ("s6", 8, {"gradients": ["gradients.decay"], "gates": ["gates.lines"]}),
          ("mlstm", 16, {"gradients": ["gradients.kept"], "gates": ["gates.m"]})]
 
 
