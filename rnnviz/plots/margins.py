@@ -120,14 +120,16 @@ def tick_labels(axis: dict, letter: str, traces: list, length: float) -> list[st
     for trace in traces:
         values = trace.get(letter)
         if values is None and trace.get("z") is not None:  # a heat map without x or y: its cells' indices
-            z = np.asarray(trace["z"], dtype=object)
-            n = z.shape[1 if letter == "x" else 0] if z.ndim == 2 else 0
+            shape = np.shape(trace["z"])
+            n = shape[1 if letter == "x" else 0] if len(shape) == 2 else 0
             values = [-0.5, n - 0.5] if n else None
         cats = _labels(values)
         if cats is not None:
             categories.extend(cats)
             continue
         v = _numbers(values)
+        if v is not None and axis.get("type") == "log":
+            v = v[v > 0] if (v > 0).any() else None  # a log axis draws only what is above zero
         if v is not None:
             numbers.extend([float(v.min()), float(v.max())])
             if trace.get("type") == "bar":
@@ -143,7 +145,7 @@ def tick_labels(axis: dict, letter: str, traces: list, length: float) -> list[st
         return []
     if axis.get("type") == "log":
         if rng is None or None in rng:
-            lo, hi = (math.log10(x) if x > 0 else -1.0 for x in (max(lo, 1e-300), max(hi, 1e-300)))
+            lo, hi = math.log10(lo), math.log10(hi)
         tickformat = axis.get("tickformat")
         if tickformat:  # a narrow log axis: numbers
             return [number_label(10 ** e, 10 ** e, tickformat) for e in (lo, hi)]
