@@ -101,3 +101,13 @@ def test_plotly_s_own_rules_for_what_shows_count():
     heat = go.Figure([go.Heatmap(z=[[0, 1]], name="a", showscale=False), go.Heatmap(z=[[0, 1]], name="b",
                                                                                      showscale=False)])
     assert style(heat, NORMAL).layout.margin.r < 40
+
+
+def test_a_log_axis_counts_only_what_it_can_draw():
+    """Bars start at 0 and data can hold zeros; a log axis shows neither (connectivity's bars on a log scale)."""
+    bars = go.Figure(go.Bar(x=[0, 1, 2], y=[1e-3, 0.0, 0.2]))
+    bars.update_yaxes(type="log", title_text="||∂y/∂x||")
+    assert style(bars, NORMAL).layout.margin.l > margins.text_width("10<sup>−3</sup>", 13)
+    empty = go.Figure(go.Scatter(x=[0, 1], y=[0.0, 0.0]))
+    empty.update_yaxes(type="log")
+    assert style(empty, NORMAL).layout.margin.l >= 10

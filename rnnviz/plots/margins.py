@@ -145,7 +145,10 @@ def tick_labels(axis: dict, letter: str, traces: list, length: float) -> list[st
         return []
     if axis.get("type") == "log":
         if rng is None or None in rng:
-            lo, hi = math.log10(lo), math.log10(hi)
+            drawn = [n for n in numbers if n > 0]  # a bar's base at 0 is not on a log axis
+            if not drawn:
+                return []
+            lo, hi = math.log10(min(drawn)), math.log10(max(drawn))
         tickformat = axis.get("tickformat")
         if tickformat:  # a narrow log axis: numbers
             return [number_label(10 ** e, 10 ** e, tickformat) for e in (lo, hi)]
