@@ -111,3 +111,13 @@ def test_a_log_axis_counts_only_what_it_can_draw():
     empty = go.Figure(go.Scatter(x=[0, 1], y=[0.0, 0.0]))
     empty.update_yaxes(type="log")
     assert style(empty, NORMAL).layout.margin.l >= 10
+
+
+def test_a_second_y_axis_on_the_right_widens_the_right_side():
+    """A twin axis (overlaying y, drawn on the right) pushes the right margin as the first pushes the left."""
+    fig = go.Figure([go.Scatter(x=[0, 1], y=[0, 1], name="loss"),
+                     go.Scatter(x=[0, 1], y=[1000, 250000], name="tokens seen", yaxis="y2")])
+    fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "title": {"text": "tokens seen"}},
+                      showlegend=False)
+    got = style(fig, NORMAL).layout.margin
+    assert got.r >= margins.text_width("250000", 13) + 15 + 0.82 * 15

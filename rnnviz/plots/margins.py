@@ -174,8 +174,9 @@ def _power(exponent: int) -> str:
     return {0: "1", 1: "10"}.get(exponent, "10<sup>" + str(exponent).replace("-", "−") + "</sup>")
 
 
-def _domain_start(layout: dict, axis_name: str) -> float:
-    return float((layout.get(axis_name) or {}).get("domain", [0, 1])[0])
+def _domain(layout: dict, axis_name: str) -> tuple[float, float]:
+    start, end = (layout.get(axis_name) or {}).get("domain", [0, 1])
+    return float(start), float(end)
 
 
 def _anchor_name(ref: str, letter: str) -> str:
@@ -272,23 +273,23 @@ def estimate(layout: dict, traces: list[dict]) -> dict[str, int]:
         letter = name[0]
         other = "y" if letter == "x" else "x"
         anchor = axis.get("anchor")
-        edge = axis.get("position", 0.0) if anchor == "free" else _domain_start(layout, _anchor_name(anchor or other,
-                                                                                                     other))
         side = axis.get("side") or ("left" if letter == "y" else "bottom")
-        if axis.get("overlaying"):
-            edge = 0.0
+        start, end = _domain(layout, _anchor_name(anchor or other, other))  # where the axis it sits on spans
+        if anchor == "free":
+            start = end = float(axis.get("position", 0.0))
+        outer = start <= 0.01 if side in ("left", "bottom") else end >= 0.99  # on the figure's edge, not between
+        # subplots (where their gap holds the labels)
         labels = tick_labels(axis, letter, by_axis.get(name, []), plot_height if letter == "y" else 1000.0)
         if letter == "x":
             tick_size = float((axis.get("tickfont") or {}).get("size") or 12)
             mono = "monospace" in str((axis.get("tickfont") or {}).get("family") or "")
             half = max((text_width(t, tick_size, mono) for t in labels), default=0.0) / 2 + 10
             need["l"], need["r"] = max(need["l"], half), max(need["r"], half)  # end labels overhang the plot
-            if side == "bottom" and edge <= 0.01:
+            if side == "bottom" and outer:
                 need["b"] = max(need["b"], _axis_push(axis, labels, vertical=False))
-        elif side == "left" and edge <= 0.01:
-            need["l"] = max(need["l"], _axis_push(axis, labels, vertical=True))
-        elif side == "right" and (axis.get("overlaying") or edge >= 0.99 or anchor == "free"):
-            need["r"] = max(need["r"], _axis_push(axis, labels, vertical=True))
+        elif outer:
+            key = "l" if side == "left" else "r"
+            need[key] = max(need[key], _axis_push(axis, labels, vertical=True))
     legend = layout.get("legend") or {}
     # plotly's rule: a legend unless turned off, once two traces of a kind that has one are drawn (whether or not
     # each shows its entry), or when turned on; its entries are the traces that show theirs
