@@ -54,7 +54,8 @@ def health(url: str, timeout: float = 5.0) -> bool:
         return False
 
 
-def start_server(runs_dir: Path, log: Path, env: dict | None = None, timeout: float = 90.0, root: Path = ROOT) -> Server:
+def start_server(runs_dir: Path, log: Path, env: dict | None = None, timeout: float = 90.0,
+                 root: Path = ROOT) -> Server:
     """Starts the app in its own process group (so its forkserver and training workers can be ended with it);
     `root`: another checkout of the project to serve (bench/cold_pages.py --against)."""
     port = free_port()
