@@ -58,13 +58,23 @@ def test_gradient_flow_sections_follow_layer_and_sequence(page, server, two_laye
     below = ("gradients.connectivity", "whatif.fig")
     before = {k: wait_for(lambda k=k: figure_data(page, k), 30, what=k) for k in ("gradients.curve", *below)}
     slide(page, "Probe sequence")
-    after = {k: figure_data(page, k) for k in before}
+    # the script has ended (slide waits for it); a loaded browser may still be drawing the charts below, one by one
+    redrawn = lambda k, old: wait_for(lambda: (d := figure_data(page, k)) != old and d, 20,  # noqa: E731
+                                      what=f"{k} to be redrawn")
+    after = {}
     for k in before:
-        assert after[k] != before[k], f"{k} still shows the first probe sequence after the slider moved"
+        try:
+            after[k] = redrawn(k, before[k])
+        except TimeoutError:
+            raise AssertionError(f"{k} still shows the first probe sequence after the slider moved") from None
     jac = figure_data(page, "gradients.jacobian")
     slide(page, "Layer")
-    assert figure_data(page, "whatif.fig") != after["whatif.fig"], "the what-if panel kept layer 0"
-    assert figure_data(page, "gradients.jacobian") != jac, "the Jacobian figure kept layer 0"
+    for k, old, what in (("whatif.fig", after["whatif.fig"], "the what-if panel"),
+                         ("gradients.jacobian", jac, "the Jacobian figure")):
+        try:
+            redrawn(k, old)
+        except TimeoutError:
+            raise AssertionError(f"{what} kept layer 0") from None
     assert json.loads(page.evaluate("() => JSON.stringify(location.search)")).count("layer=1") == 1
     assert_drawn_once(page)  # at the normal theme's sizes (the cold pages check presentation mode)
     screenshot(page, "gradients-layer-1-sequence-1")
@@ -75,7 +85,10 @@ def test_hidden_state_sections_follow_layer_and_sequence(page, server, two_layer
     heat = wait_for(lambda: figure_data(page, "hidden.heat"), 30, what="the hidden-state heat map")
     text = wait_for(lambda: html_block(page, "title=\"t = 0 "), 30, what="the text read through one unit")
     slide(page, "Probe sequence")
-    assert figure_data(page, "hidden.heat") != heat, "the heat map kept the first sequence"
+    try:  # drawn by the browser after the script ends: a loaded one takes its time
+        wait_for(lambda: figure_data(page, "hidden.heat") != heat, 20, what="the heat map to be redrawn")
+    except TimeoutError:
+        raise AssertionError("the heat map kept the first sequence") from None
     moved = html_block(page, "title=\"t = 0 ")
     assert moved != text, "the text read through one unit kept the first sequence"
     slide(page, "Layer")
