@@ -121,3 +121,11 @@ def test_a_second_y_axis_on_the_right_widens_the_right_side():
                       showlegend=False)
     got = style(fig, NORMAL).layout.margin
     assert got.r >= margins.text_width("250000", 13) + 15 + 0.82 * 15
+
+
+def test_a_builder_s_own_tick_values_are_the_labels_counted():
+    """The gradient heat map labels its training steps at tickvals (1, 250, ..., 1750): those are what is drawn."""
+    fig = go.Figure(go.Heatmap(z=[[0, 1], [1, 2]], y=[1, 2], showscale=False))
+    fig.update_yaxes(tickvals=[1, 250, 12500], title_text="training step")
+    got = margins.tick_labels(style(fig, NORMAL).layout.yaxis.to_plotly_json(), "y", [], 300)
+    assert got == ["1", "250", "12500"]

@@ -100,8 +100,8 @@ def _numbers(values) -> np.ndarray | None:
 
 def _labels(values) -> list[str] | None:
     """Category labels, when `values` are text."""
-    if values is None or isinstance(values, str):
-        return None
+    if values is None or isinstance(values, str) or (isinstance(values, np.ndarray) and values.dtype.kind in "biuf"):
+        return None  # numbers: not copied into objects on every redraw
     items = list(np.asarray(values, dtype=object).ravel())
     if items and all(isinstance(v, str) for v in items):
         return list(dict.fromkeys(items))
@@ -116,6 +116,10 @@ def tick_labels(axis: dict, letter: str, traces: list, length: float) -> list[st
     prefix, suffix = axis.get("tickprefix") or "", axis.get("ticksuffix") or ""
     if axis.get("ticktext") is not None:
         return [f"{prefix}{t}{suffix}" for t in axis["ticktext"]]
+    given = _numbers(axis.get("tickvals")) if axis.get("type") != "log" else None
+    if given is not None:  # the builder's own tick values, written as plotly writes numbers
+        step = float(np.min(np.diff(np.sort(given)))) if given.size > 1 else abs(float(given[0])) or 1.0
+        return [f"{prefix}{number_label(float(v), step, axis.get('tickformat'))}{suffix}" for v in given]
     numbers, categories = [], []
     for trace in traces:
         values = trace.get(letter)

@@ -258,6 +258,24 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
+def trained_run(server: Server, **spec) -> str:
+    """The id of a finished run of RunSpec(**spec), trained here as a training worker trains it and saved in the
+    server's runs folder as the worker saves it: the link ?run=<id> opens it as a refresh or a shared link does.
+    (Training through the Train page took half a minute of the browser tests on a busy machine; test_train.py and
+    test_follow.py do that.)"""
+    import secrets
+
+    from rnnviz.run import RunSpec
+    from rnnviz.training import Trainer
+
+    trainer = Trainer.from_spec(RunSpec(**spec))
+    while not trainer.done:
+        trainer.step()
+    rid = secrets.token_urlsafe(12)  # as WorkerPool.submit names a run
+    trainer.save(server.runs_dir / f"{rid}.safetensors")
+    return rid
+
+
 def wait_for(predicate, timeout: float, interval: float = 0.2, what: str = "condition"):
     """Polls `predicate` until it returns something truthy; returns it, or raises TimeoutError naming `what`."""
     end = time.monotonic() + timeout

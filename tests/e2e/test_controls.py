@@ -4,7 +4,7 @@ sequence until something else reran the page)."""
 import json
 
 import pytest
-from harness import assert_drawn_once, open_app, screenshot, wait_for, wait_idle
+from harness import assert_drawn_once, open_app, screenshot, trained_run, wait_for, wait_idle
 
 pytestmark = pytest.mark.e2e
 TWO_LAYERS = {"task": "adding", "arch": "gru", "hidden": 8, "layers": 2, "steps": 100, "seq_len": 20}
@@ -37,20 +37,16 @@ def slide(page, label: str) -> None:
 
 @pytest.fixture(scope="module")
 def two_layer_run(server):
-    """A finished run in the server's runs folder, trained here as a training worker trains it and saved as the
-    worker saves it; the link ?run=<id> opens it as a refresh or a shared link does. (Training it through the Train
-    page took half a minute of the browser tests on a busy machine; test_train.py and test_follow.py do that.)"""
-    import secrets
+    return trained_run(server, **TWO_LAYERS)
 
-    from rnnviz.run import RunSpec
-    from rnnviz.training import Trainer
 
-    trainer = Trainer.from_spec(RunSpec(**TWO_LAYERS))
-    while not trainer.done:
-        trainer.step()
-    rid = secrets.token_urlsafe(12)  # as WorkerPool.submit names a run
-    trainer.save(server.runs_dir / f"{rid}.safetensors")
-    return rid
+def assert_redrawn(page, key: str, old: str, message: str) -> None:
+    """The chart `key` comes to differ from `old`. The script has ended when this is asked (slide waits for it), but
+    a loaded browser draws a page's charts one by one after that: it gets 20 s."""
+    try:
+        wait_for(lambda: figure_data(page, key) != old, 20, what=f"{key} to be redrawn")
+    except TimeoutError:
+        raise AssertionError(message) from None
 
 
 def test_gradient_flow_sections_follow_layer_and_sequence(page, server, two_layer_run):
@@ -58,23 +54,13 @@ def test_gradient_flow_sections_follow_layer_and_sequence(page, server, two_laye
     below = ("gradients.connectivity", "whatif.fig")
     before = {k: wait_for(lambda k=k: figure_data(page, k), 30, what=k) for k in ("gradients.curve", *below)}
     slide(page, "Probe sequence")
-    # the script has ended (slide waits for it); a loaded browser may still be drawing the charts below, one by one
-    redrawn = lambda k, old: wait_for(lambda: (d := figure_data(page, k)) != old and d, 20,  # noqa: E731
-                                      what=f"{k} to be redrawn")
-    after = {}
     for k in before:
-        try:
-            after[k] = redrawn(k, before[k])
-        except TimeoutError:
-            raise AssertionError(f"{k} still shows the first probe sequence after the slider moved") from None
+        assert_redrawn(page, k, before[k], f"{k} still shows the first probe sequence after the slider moved")
+    after = {k: figure_data(page, k) for k in before}
     jac = figure_data(page, "gradients.jacobian")
     slide(page, "Layer")
-    for k, old, what in (("whatif.fig", after["whatif.fig"], "the what-if panel"),
-                         ("gradients.jacobian", jac, "the Jacobian figure")):
-        try:
-            redrawn(k, old)
-        except TimeoutError:
-            raise AssertionError(f"{what} kept layer 0") from None
+    assert_redrawn(page, "whatif.fig", after["whatif.fig"], "the what-if panel kept layer 0")
+    assert_redrawn(page, "gradients.jacobian", jac, "the Jacobian figure kept layer 0")
     assert json.loads(page.evaluate("() => JSON.stringify(location.search)")).count("layer=1") == 1
     assert_drawn_once(page)  # at the normal theme's sizes (the cold pages check presentation mode)
     screenshot(page, "gradients-layer-1-sequence-1")
@@ -85,10 +71,7 @@ def test_hidden_state_sections_follow_layer_and_sequence(page, server, two_layer
     heat = wait_for(lambda: figure_data(page, "hidden.heat"), 30, what="the hidden-state heat map")
     text = wait_for(lambda: html_block(page, "title=\"t = 0 "), 30, what="the text read through one unit")
     slide(page, "Probe sequence")
-    try:  # drawn by the browser after the script ends: a loaded one takes its time
-        wait_for(lambda: figure_data(page, "hidden.heat") != heat, 20, what="the heat map to be redrawn")
-    except TimeoutError:
-        raise AssertionError("the heat map kept the first sequence") from None
+    assert_redrawn(page, "hidden.heat", heat, "the heat map kept the first sequence")
     moved = html_block(page, "title=\"t = 0 ")
     assert moved != text, "the text read through one unit kept the first sequence"
     slide(page, "Layer")

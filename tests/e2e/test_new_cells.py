@@ -3,10 +3,8 @@ Gradient flow (and Gates, where the cell has gates) in presentation mode at 1920
 calls for (the LRU's λ in the unit disk, S6's decays and step size Δ_t, the mLSTM's forget gate and stabiliser),
 readable and drawn once, with no error.
 (AppTest opens every view page on every new cell: tests/test_linear_cells.py, test_xlstm_cells.py.)"""
-import secrets
-
 import pytest
-from harness import assert_drawn_once, assert_presentable, open_app, screenshot
+from harness import assert_drawn_once, assert_presentable, open_app, screenshot, trained_run
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.e2e
@@ -19,19 +17,9 @@ CELLS = [("lru", 8, {"gradients": ["gradients.lambda"]}),
 
 @pytest.fixture(scope="module")
 def runs(server):
-    """One finished run per cell in the server's runs folder, trained and saved here as a worker does (60 steps of
-    the adding task: enough for probes, a second or two each)."""
-    from rnnviz.run import RunSpec
-    from rnnviz.training import Trainer
-
-    ids = {}
-    for arch, hidden, _ in CELLS:
-        trainer = Trainer.from_spec(RunSpec(task="adding", arch=arch, hidden=hidden, steps=60, seq_len=20))
-        while not trainer.done:
-            trainer.step()
-        ids[arch] = secrets.token_urlsafe(12)  # as WorkerPool.submit names a run
-        trainer.save(server.runs_dir / f"{ids[arch]}.safetensors")
-    return ids
+    """One finished run per cell, 60 steps of the adding task (enough for probes; a second or two each)."""
+    return {arch: trained_run(server, task="adding", arch=arch, hidden=hidden, steps=60, seq_len=20)
+            for arch, hidden, _ in CELLS}
 
 
 @pytest.mark.parametrize("arch, charts", [(arch, charts) for arch, _, charts in CELLS], ids=[c[0] for c in CELLS])
