@@ -602,6 +602,7 @@ def test_a_vocabulary_file_keeps_its_order_and_a_derived_one_says_so():
     assert vocab_choices(b"the\ncat\nsat\n", "itos.txt")[0] == (["the", "cat", "sat"], None)
     (chars, note), = vocab_choices(b"hello world\nhello\n", "input.txt")  # a training text: derived, and noted
     assert chars == sorted(set("hello world\nhello\n")) and "code-point order" in note
+    assert "\\n␣dehlorw)" in note  # the newline and the space shown, not left invisible
     assert vocab_choices(b'{"0": "z", "1": "a"}', "int2char.json")[0][0] == ["z", "a"]  # {id: token} as JSON
 
 

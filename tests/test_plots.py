@@ -171,6 +171,13 @@ def test_gate_colours_agree_between_lstm_and_gru(lstm_trace):
         assert {t.legendgroup: t.line.color for t in fig.data} == {g: GATE_COLORS[g] for g in gates}
 
 
+def test_gate_notes_name_only_the_cell_s_own_candidates(lstm_trace):
+    gru = probe(token_model("gru"), torch.randint(0, V, (B, T)))
+    for tr, own, other in ((lstm_trace, "(g)", "n"), (gru, "(n)", "g")):
+        note = P.gate_lines(tr, units=[1]).layout.title.subtitle.text
+        assert f"Candidates {own} live in [−1, 1]" in note and f"{other})" not in note, note
+
+
 # -- budgets ----------------------------------------------------------------------------------------------
 def test_grid_decimation_keeps_the_budget_and_the_mean():
     z = np.random.default_rng(0).normal(size=(1000, 512)).astype(np.float32)
@@ -466,8 +473,11 @@ def test_unrolled_figure_draws_every_node_and_greys_unreached_edges(lstm_trace):
     assert [t for t in fig.data if t.name == "x"][0].text == tuple(["a", "b", "&lt;", "d", "␣"])
     assert any(t.name == "not reached yet" and t.line.dash == "dot" for t in fig.data)
     assert any(t.name == "backward pass has reached ▶" for t in fig.data)
+    assert states.marker.colorbar.title.text == "norm ||h||, ||c||"
     lit = P.unrolled_figure(lstm_trace, "many-to-one")
     assert not any(t.name == "not reached yet" for t in lit.data)
+    plain = P.unrolled_figure(probe(token_model("rnn_tanh"), torch.randint(0, V, (B, T))), "many-to-one")
+    assert next(t for t in plain.data if t.name == "states").marker.colorbar.title.text == "norm ||h||"  # no c
     assert len([t for t in lit.data if t.name == "y"][0].x) == 1
 
 
@@ -548,6 +558,8 @@ def test_weight_blocks_split_by_gate():
         assert t.zmid == 0.0 and t.zmin == -t.zmax
     with pytest.raises(ValueError, match="does not split"):
         weight_blocks(torch.randn(7, 5), list("ifgo"))
+    assert fig.layout.title.text == "W_ih, split by gate block"
+    assert weight_blocks(torch.randn(6, 6), ["h"]).layout.title.text == "W_hh"  # a tanh RNN: one block, no gates
 
 
 def test_lesson_figures():

@@ -373,7 +373,10 @@ def unrolled_graph(trace: Trace, sequence_type: str, sample: int = 0, start: int
         _add_attention(b, parts[0], parts[1], L)
     _add_total_loss(b, feeds, parts[-1])
     frontier = None if bptt_step is None else total - 1 - bptt_step
-    value_label = "norm ||h||, ||c||" if unit is None else f"unit {unit}: h, c"
+    if unit is None:  # a cell without c_t has no c nodes to colour
+        value_label = "norm ||h||, ||c||" if spec.has_cell else "norm ||h||"
+    else:
+        value_label = f"unit {unit}: h, c" if spec.has_cell else f"unit {unit}: h"
     nodes, edges = _finish(b, frontier)
     return Unrolled(nodes, edges, {row_names(rows, L)[r]: y for r, y in rows.items()}, total, window, frontier,
                     value_label)

@@ -55,7 +55,7 @@ def vocab_choices(data: bytes | str, filename: str | None = None) -> list[tuple[
     chars = sorted(set(data))
     if len(chars) > MAX_VOCAB:
         raise ValueError(f"{name} has {len(chars)} distinct characters, over the limit of {MAX_VOCAB}")
-    shown = "".join(chars).replace("\n", "\\n")
+    shown = "".join(chars).replace("\n", "\\n").replace(" ", "␣")  # a space shown, or "5 characters: ehlo"
     note = (f"the vocabulary was derived from {name} as its {len(chars)} distinct characters in code-point order "
             f"(sorted(set(text)): {shown[:40]}{'…' if len(shown) > 40 else ''}); if the model was trained with "
             "another order its outputs are mislabelled: give a JSON list of tokens in the model's order")

@@ -84,9 +84,12 @@ def gate_lines(trace: Trace, units: list[int] = (0,), layer: int = 0, sample: in
 def _gate_note(arch: str, names: list[str]) -> str:
     """What the lines' ranges are, for the gates this cell has."""
     note = "Sigmoid gates live in [0, 1]: 0 shut, 1 open." if set(names) & set(SIGMOID_GATES) else ""
-    if set(names) & set(CANDIDATES):
+    shown = [c for c in CANDIDATES if c in names]  # an LSTM's g, a GRU's n: name only the cell's own
+    if shown:
         bounded = _spec(arch) is None or _spec(arch).input_act
-        note += " Candidates (g, n) live in [−1, 1]." if bounded else " Candidates (n) are linear: unbounded."
+        which = ", ".join(shown)
+        note += (f" Candidates ({which}) live in [−1, 1]." if bounded else f" Candidates ({which}) are linear: "
+                 "unbounded.")
     if "dt" in names:
         note += " Δ_t is a step size, not a gate: large forgets h and takes in the input, small keeps h."
     return note.strip()

@@ -35,6 +35,6 @@ def weight_blocks(w, blocks: list[str], name: str = "W_hh", theme: Theme = NORMA
                       1, j + 1)
         fig.update_yaxes(autorange="reversed", row=1, col=j + 1, title_text="unit (row)" if j == 0 else None)
         fig.update_xaxes(title_text="input" if name.startswith("W_ih") else "from unit", row=1, col=j + 1)
-    return style(fig, theme, f"{name}, split by gate block",
+    return style(fig, theme, f"{name}, split by gate block" if len(blocks) > 1 else name,
                  f"Red positive, blue negative, white 0; one scale for all blocks, clipped at the {CLIP_PERCENTILE}th "
                  f"percentile of |w| ({bound:.3g}).")
