@@ -308,3 +308,17 @@ def test_a_second_click_on_a_lesson_is_judged_as_the_same_presets(monkeypatch):
     monkeypatch.setattr(ui_lessons, "runs", lambda _: old + new)
     assert ui_lessons.newest(lesson) == new
     assert [ui_lessons.preset_label(r) for r in new] == [p.label for p in lesson.presets]
+
+
+def test_checkpoints_says_what_its_spectra_are_of():
+    """A gated cell's W_hh is its gate blocks stacked: the table's spectral radius is the largest block's (the
+    figures draw each block's) and its σ_max that of the whole matrix; a tanh RNN's one block is W_hh itself."""
+    for arch, rho, sigma, weights in (
+            ("lstm", "spectral radius (largest of the gate blocks')", "largest singular value (all of W_hh)",
+             "W_hh, split by gate block"),
+            ("rnn_tanh", "spectral radius of W_hh", "largest singular value of W_hh", "W_hh W_ih")):
+        (_, at, titles), = views_of_untrained(arch, 6, ["checkpoints"])
+        table = next(d.value for d in at.dataframe if "layer" in d.value.columns)
+        assert list(table.columns) == ["stack", "layer", rho, sigma], arch
+        assert (table[sigma] >= table[rho] - 1e-4).all(), arch  # σ_max bounds every eigenvalue's modulus
+        assert weights in titles and ("split by gate block" in titles) == (arch == "lstm"), titles

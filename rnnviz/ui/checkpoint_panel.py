@@ -74,9 +74,12 @@ def summary(subject: Subject) -> None:
         st.caption(f"{cfg.arch} has no W_hh: its recurrence is diagonal, {spec.equation(spec.state_symbol)}; "
                    "Gradient flow shows what each unit keeps per step.")
     else:
-        st.dataframe(pd.DataFrame([{"stack": n, "layer": k, "spectral radius of W_hh": round(s["spectral_radius"], 4),
-                                    "largest singular value": round(s["max_singular_value"], 4)}
-                                   for n, k, s in spectra]), hide_index=True)
+        # a gated cell's W_hh is its gate blocks stacked (4H × H for an LSTM): its eigenvalues are the blocks', and
+        # the figures below draw each block's; σ_max is of the whole matrix, at least every block's own
+        rho, sigma = (("spectral radius of W_hh", "largest singular value of W_hh") if subject.model.spec.num_blocks == 1
+                      else ("spectral radius (largest of the gate blocks')", "largest singular value (all of W_hh)"))
+        st.dataframe(pd.DataFrame([{"stack": n, "layer": k, rho: round(s["spectral_radius"], 4),
+                                    sigma: round(s["max_singular_value"], 4)} for n, k, s in spectra]), hide_index=True)
     unmatched, notes = st.session_state.get("ckpt.summary." + subject.label, ([], subject.notes))
     for note in notes:
         st.caption(f":material/info: {plain(note)}")
