@@ -322,3 +322,15 @@ def test_checkpoints_says_what_its_spectra_are_of():
         assert list(table.columns) == ["stack", "layer", rho, sigma], arch
         assert (table[sigma] >= table[rho] - 1e-4).all(), arch  # σ_max bounds every eigenvalue's modulus
         assert weights in titles and ("split by gate block" in titles) == (arch == "lstm"), titles
+
+
+def test_an_uploader_states_the_limit_it_keeps():
+    """The checkpoint uploader's label and the widget's own "Limit … per file" give the loader's limit (they said
+    200 and 400 MB side by side); the text uploader's widget keeps to the text loader's 2 MB."""
+    from rnnviz.checkpoints import MAX_FILE_BYTES
+    from rnnviz.tasks.text import MAX_TEXT_BYTES
+
+    ckpt = next(u.proto for u in open_page("checkpoints.py").get("file_uploader") if "checkpoint" in u.proto.label)
+    assert ckpt.max_upload_size_mb * 2 ** 20 == MAX_FILE_BYTES and f"up to {ckpt.max_upload_size_mb} MB" in ckpt.label
+    text = next(u.proto for u in open_page("train.py", task="text_lm").get("file_uploader") if "text" in u.proto.label)
+    assert MAX_TEXT_BYTES <= text.max_upload_size_mb * 2 ** 20 < MAX_TEXT_BYTES + 2 ** 20, text.max_upload_size_mb

@@ -19,8 +19,8 @@ import safetensors.torch
 from torch import Tensor
 
 MAX_FILE_BYTES = 200 * 1024 * 1024  # a file as read; what rnnviz keeps is bounded by the model's own limits (hidden
-# size, layers, vocabulary), so a 53 MB word model whose recurrent part is 2.6 MB opens. The app's upload limit is
-# higher (.streamlit/config.toml), so a bigger file gets this sentence rather than the uploader's bare refusal.
+# size, layers, vocabulary), so a 53 MB word model whose recurrent part is 2.6 MB opens. The app's checkpoint
+# uploader keeps to the same limit and says so (its "Limit 400MB per file" beside "up to 200 MB" contradicted it).
 LEGACY_MAGIC = (0x1950A86A20F9469CFC6C).to_bytes(10, "little")  # torch.serialization.MAGIC_NUMBER, pickled
 WRAPPERS = ("state_dict", "model_state_dict", "model", "net", "network", "module", "weights", "params")
 SAVE_HINT = "save the weights instead with torch.save(model.state_dict(), 'model.pt')"

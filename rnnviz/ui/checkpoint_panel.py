@@ -18,9 +18,11 @@ from rnnviz.ui.safe import plain
 def upload() -> None:
     """File uploaders; a file that loads becomes this session's upload and the current subject."""
     c1, c2, c3 = st.columns([3, 2, 1])
-    f = c1.file_uploader(f"A checkpoint, any format above, up to {MAX_FILE_BYTES // 2 ** 20} MB", key="ckpt.file",
+    limit = MAX_FILE_BYTES // 2 ** 20  # the loader's, so the uploader states the same limit and keeps to it
+    f = c1.file_uploader(f"A checkpoint, any format above, up to {limit} MB", key="ckpt.file", max_upload_size=limit,
                          help="Told by its content, whatever its name (.pt, .pth, .pth.tar, .ckpt, .net, .safetensors, "
-                         ".keras, .h5, .onnx, .npz). Nothing in the file is executed.")
+                         ".keras, .h5, .onnx, .npz). Nothing in the file is executed. A bigger file: save only the "
+                         "recurrent part and its head (torch.save(model.state_dict(), 'model.pt')).")
     v = c2.file_uploader("Vocabulary (optional)", key="ckpt.vocab",
                          help="A JSON list (or map) of tokens; a text file of one token per line, read in its order; "
                          "or the training text, whose distinct characters sorted by code point form the vocabulary.")

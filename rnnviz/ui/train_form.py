@@ -4,6 +4,7 @@ link (links.py), and turned into a run spec for the worker pool. Not the live ch
 from __future__ import annotations
 
 import json
+import math
 
 import streamlit as st
 
@@ -142,6 +143,7 @@ def _user_text() -> None:
     from rnnviz.tasks.text import DEFAULT_TEXT, MAX_TEXT_BYTES
 
     f = st.file_uploader("Your text: a UTF-8 .txt file", type=["txt", "md", "py", "csv"], key=_text_file_key(),
+                         max_upload_size=math.ceil(MAX_TEXT_BYTES / 2 ** 20),  # the widget then says the same limit
                          help=f"Up to {MAX_TEXT_BYTES / 1e6:g} MB; the model learns to predict its next character.")
     st.text_area("…or paste text", DEFAULT_TEXT, height=150, key="train.text", disabled=f is not None)
 
