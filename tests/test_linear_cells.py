@@ -250,6 +250,7 @@ def test_the_exact_law_from_the_decays_is_the_measured_jacobian_and_is_drawn_bes
         axes = {t.name: t.coloraxis for t in gate_heatmaps(trace).data}
         assert axes["n"] == "coloraxis2" and gate_heatmaps(trace).layout.coloraxis2.cmin is None  # linear: unclipped
         assert "linear: unbounded" in gate_lines(trace).layout.title.subtitle.text
+        assert "Bright: open (1)" in gate_heatmaps(trace).layout.title.subtitle.text  # z is a gate
         torch.testing.assert_close(torch.tensor(heat.z), trace["decay"][1, 2].T, **F32)
         assert (heat.zmin, heat.zmax) == (0.0, 1.0)
     with pytest.raises(ValueError, match="needs W_hh's spectral radius"):
@@ -421,3 +422,18 @@ def test_the_scan_and_the_loop_agree_on_the_traced_sequence_and_are_timed_and_dr
         assert f"{LONG} steps" in fig.layout.title.subtitle.text
     with pytest.raises(ValueError, match="lstm has no parallel form"):
         scan_vs_loop(model_for("lstm"), torch.randn(N, T, D))
+
+
+def test_s6s_step_size_is_drawn_as_a_step_size_not_a_gate():
+    """S6 records Δ_t where other cells record gates: its heat map says what bright and dark mean for a step size
+    (they said "open" and "shut", over a colour bar running 0 to 0.13)."""
+    from rnnviz.plots.gates import gate_heatmaps
+
+    for arch in ("s6", "mamba"):
+        trace = probe(model_for(arch), torch.randn(N, 8, D))
+        fig = gate_heatmaps(trace)
+        assert [t.name for t in fig.data] == ["dt"]
+        torch.testing.assert_close(torch.tensor(fig.data[0].z), trace["gate.dt"][0, 0].T, **F32)
+        assert fig.layout.title.text.startswith("The step size Δ<sub>t</sub> of " + arch)
+        note = fig.layout.title.subtitle.text
+        assert "large step" in note and "open" not in note and "shut" not in note, note

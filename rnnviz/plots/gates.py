@@ -142,8 +142,18 @@ def gate_heatmaps(trace: Trace, layer: int = 0, sample: int = 0, prefix: str | N
                       coloraxis3={"colorscale": theme.magnitude_scale, "cmin": 0,  # S6's Δ_t: a positive step
                                   "colorbar": {"title": {"text": "step Δ"}, "len": 0.45, "y": 0.5}},
                       height=int(theme.height * max(1.0, 0.5 * len(names))))
-    return style(fig, theme, f"{stack_label(p).capitalize()}Every gate of {trace.arch}, layer {layer}, sample {sample}"
-                 f"{train_step_label(trace)}", "Bright: open (1). Dark: shut (0)." + _memory_note(trace.arch))
+    what = "The step size Δ<sub>t</sub>" if names == ["dt"] else "Every gate"  # S6's Δ_t is no gate
+    return style(fig, theme, f"{stack_label(p).capitalize()}{what} of {trace.arch}, layer {layer}, sample {sample}"
+                 f"{train_step_label(trace)}", _heat_note(names) + _memory_note(trace.arch))
+
+
+def _heat_note(names: list[str]) -> str:
+    """What bright and dark mean, for the rows drawn: a gate opens and shuts; S6's step size Δ_t is no gate."""
+    note = "Bright: open (1). Dark: shut (0)." if set(names) & set(SIGMOID_GATES) else ""
+    if "dt" in names:
+        note += (" Step Δ<sub>t</sub>: bright, a large step (forgets h, takes in the input); dark, a small one "
+                 "(keeps h).")
+    return note.strip()
 
 
 def stabiliser_figure(trace: Trace, layer: int = 0, sample: int = 0, prefix: str | None = None,
