@@ -474,6 +474,10 @@ def test_unrolled_figure_draws_every_node_and_greys_unreached_edges(lstm_trace):
     assert any(t.name == "not reached yet" and t.line.dash == "dot" for t in fig.data)
     assert any(t.name == "backward pass has reached ▶" for t in fig.data)
     assert states.marker.colorbar.title.text == "norm ||h||, ||c||"
+    assert fig.layout.title.text == "Unrolled lstm (many-to-many-sync), sample 0 · backward pass 1 step back"  # all
+    part = P.unrolled_figure(lstm_trace, "many-to-many-sync", start=1, steps=2)  # a window says which steps it is
+    assert part.layout.title.text.endswith(f"sample 0 · steps 1–2 of 0–{T - 1}")
+    assert sorted({x for x in next(t for t in part.data if t.name == "x").x}) == [1, 2]
     lit = P.unrolled_figure(lstm_trace, "many-to-one")
     assert not any(t.name == "not reached yet" for t in lit.data)
     plain = P.unrolled_figure(probe(token_model("rnn_tanh"), torch.randint(0, V, (B, T))), "many-to-one")

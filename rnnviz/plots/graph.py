@@ -189,7 +189,9 @@ def unrolled_figure(trace, sequence_type: str, sample: int = 0, start: int | Non
     fig.update_layout(height=height, legend={"x": 0.0, "y": 1.0, "yanchor": "top",
                                                   "bgcolor": "rgba(255,255,255,0.85)"})
     walk = "" if bptt_step is None else f" · backward pass {bptt_step} step{'s' if bptt_step != 1 else ''} back"
-    return style(fig, theme, f"Unrolled {trace.arch} ({sequence_type}), sample {sample}{walk}",
+    (a, b), n = g.window, g.total_steps
+    part = "" if (a, b) == (0, n) else f" · steps {a}–{b - 1} of 0–{n - 1}"  # a window says which part it is
+    return style(fig, theme, f"Unrolled {trace.arch} ({sequence_type}), sample {sample}{part}{walk}",
                  "Same label, same matrix: W<sub>xh</sub>, "
                  + ("W<sub>hh</sub>, " if get_spec(trace.arch).has_w_hh else "")
                  + "W<sub>hy</sub> are shared by every step"

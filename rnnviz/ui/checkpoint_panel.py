@@ -78,7 +78,8 @@ def summary(subject: Subject) -> None:
     else:
         # a gated cell's W_hh is its gate blocks stacked (4H × H for an LSTM): its eigenvalues are the blocks', and
         # the figures below draw each block's; σ_max is of the whole matrix, at least every block's own
-        rho, sigma = (("spectral radius of W_hh", "largest singular value of W_hh") if subject.model.spec.num_blocks == 1
+        one = subject.model.spec.num_blocks == 1
+        rho, sigma = (("spectral radius of W_hh", "largest singular value of W_hh") if one
                       else ("spectral radius (largest of the gate blocks')", "largest singular value (all of W_hh)"))
         st.dataframe(pd.DataFrame([{"stack": n, "layer": k, rho: round(s["spectral_radius"], 4),
                                     sigma: round(s["max_singular_value"], 4)} for n, k, s in spectra]), hide_index=True)
