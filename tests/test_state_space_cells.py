@@ -292,7 +292,9 @@ def test_s6s_step_size_has_its_own_colour_scale_and_its_gates_are_h_wide():
     trace = probe(model_for("s6"), torch.randn(2, T, D))
     fig = gate_heatmaps(trace)
     assert fig.data[0].coloraxis == "coloraxis3" and fig.layout.coloraxis3.colorbar.title.text == "step Δ"
-    assert "Δ_t is a step size, not a gate" in gate_lines(trace, [H - 1]).layout.title.subtitle.text
+    lines = gate_lines(trace, [H - 1])
+    assert "Δ<sub>t</sub> is a step size, not a gate" in lines.layout.title.subtitle.text
+    assert lines.layout.title.text.startswith("The step size Δ<sub>t</sub> of s6")  # not "Gates of s6"
     with pytest.raises(ValueError, match="unit"):  # H channels have a Δ, not the H·N state numbers
         gate_lines(trace, [H])
 

@@ -77,8 +77,8 @@ def gate_lines(trace: Trace, units: list[int] = (0,), layer: int = 0, sample: in
     fig.update_xaxes(title_text="time step t", row=len(units), col=1,
                      **(token_ticks(tokens, theme=theme) if tokens else {}))
     fig.update_layout(height=int(theme.height * max(1.0, 0.55 * len(units))))
-    return style(fig, theme, f"{stack_label(p).capitalize()}Gates of {trace.arch}, layer {layer}, sample {sample}"
-                 f"{train_step_label(trace)}", _gate_note(trace.arch, names))
+    return style(fig, theme, f"{stack_label(p).capitalize()}{_what(names, 'Gates')} of {trace.arch}, layer {layer}, "
+                 f"sample {sample}{train_step_label(trace)}", _gate_note(trace.arch, names))
 
 
 def _gate_note(arch: str, names: list[str]) -> str:
@@ -91,7 +91,7 @@ def _gate_note(arch: str, names: list[str]) -> str:
         note += (f" Candidates ({which}) live in [−1, 1]." if bounded else f" Candidates ({which}) are linear: "
                  "unbounded.")
     if "dt" in names:
-        note += " Δ_t is a step size, not a gate: large forgets h and takes in the input, small keeps h."
+        note += " Δ<sub>t</sub> is a step size, not a gate: large forgets h and takes in the input, small keeps h."
     return note.strip()
 
 
@@ -142,9 +142,13 @@ def gate_heatmaps(trace: Trace, layer: int = 0, sample: int = 0, prefix: str | N
                       coloraxis3={"colorscale": theme.magnitude_scale, "cmin": 0,  # S6's Δ_t: a positive step
                                   "colorbar": {"title": {"text": "step Δ"}, "len": 0.45, "y": 0.5}},
                       height=int(theme.height * max(1.0, 0.5 * len(names))))
-    what = "The step size Δ<sub>t</sub>" if names == ["dt"] else "Every gate"  # S6's Δ_t is no gate
-    return style(fig, theme, f"{stack_label(p).capitalize()}{what} of {trace.arch}, layer {layer}, sample {sample}"
-                 f"{train_step_label(trace)}", _heat_note(names) + _memory_note(trace.arch))
+    return style(fig, theme, f"{stack_label(p).capitalize()}{_what(names, 'Every gate')} of {trace.arch}, "
+                 f"layer {layer}, sample {sample}{train_step_label(trace)}", _heat_note(names) + _memory_note(trace.arch))
+
+
+def _what(names: list[str], gates: str) -> str:
+    """A gate figure's subject: `gates`, or S6's step size Δ_t, which is no gate, when it is all the cell has."""
+    return "The step size Δ<sub>t</sub>" if names == ["dt"] else gates
 
 
 def _heat_note(names: list[str]) -> str:
