@@ -143,7 +143,8 @@ def gate_heatmaps(trace: Trace, layer: int = 0, sample: int = 0, prefix: str | N
                                   "colorbar": {"title": {"text": "step Δ"}, "len": 0.45, "y": 0.5}},
                       height=int(theme.height * max(1.0, 0.5 * len(names))))
     return style(fig, theme, f"{stack_label(p).capitalize()}{_what(names, 'Every gate')} of {trace.arch}, "
-                 f"layer {layer}, sample {sample}{train_step_label(trace)}", _heat_note(names) + _memory_note(trace.arch))
+                 f"layer {layer}, sample {sample}{train_step_label(trace)}",
+                 _heat_note(names) + _memory_note(trace.arch))
 
 
 def _what(names: list[str], gates: str) -> str:
