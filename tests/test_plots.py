@@ -850,3 +850,18 @@ def test_log_axes_at_presentation_size_label_few_enough_ticks_not_to_overlap():
     assert narrow.dtick is None and narrow.tickformat == "~g"
     assert wide.dtick == 1 and wide.tickformat is None
     assert mid.tickfont.size == PRESENTATION.tick_size
+
+
+def test_a_time_axis_says_input_token_only_when_its_ticks_are_the_tokens(lstm_trace):
+    from rnnviz.plots.axes import time_axis
+
+    assert time_axis(list("abc"))["title_text"] == "time step t (input token)"
+    assert time_axis(None) == {"title_text": "time step t"}
+    numbers = time_axis(["0.25", "0.5●", "0.75"])  # the adding problem's values: step numbers on the axis
+    assert numbers["title_text"] == "time step t" and numbers["ticktext"] == ["0", "1●", "2"]
+    crowded = time_axis(list("abcdefghij") * 30)  # 300 characters do not fit: step numbers, and the title says so
+    assert crowded["title_text"] == "time step t" and "a" not in crowded["ticktext"]
+    tokens = ["1", "0", "1", "1", "0"][:T]  # parity's bits are tokens, not step numbers: the title must say which
+    for fig in (P.gate_lines(lstm_trace, units=[0], tokens=tokens), P.grad_curve(lstm_trace, tokens=tokens)):
+        axis = next(a for a in fig.select_xaxes() if a.title.text)  # the bottom one of a stack of panels
+        assert axis.title.text == "time step t (input token)" and list(axis.ticktext) == tokens

@@ -51,6 +51,14 @@ def token_ticks(tokens: list[str], positions=None, max_ticks: int | None = None,
             "ticktext": [visible(t) for t in tokens], "tickangle": 0, "tickfont": {"family": MONOSPACE}}
 
 
+def time_axis(tokens: list[str] | None, **kw) -> dict:
+    """A time axis's settings: its title and, given tokens, token_ticks(tokens, **kw). The title says "(input
+    token)" only when the ticks are the tokens, not step numbers (parity's bits read like step numbers otherwise)."""
+    ticks = token_ticks(tokens, **kw) if tokens else {}
+    named = bool(ticks) and ticks["ticktext"] == [visible(t) for t in tokens]
+    return {"title_text": "time step t" + (" (input token)" if named else ""), **ticks}
+
+
 def _nice(at_least: float) -> int:
     """The smallest of 1, 2, 5, 10, 20, 50, ... that is at least `at_least`: step numbers 0, 10, 20, not 0, 7, 14."""
     k = 1

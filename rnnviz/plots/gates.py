@@ -15,7 +15,7 @@ from rnnviz.analysis.gates import HIGH, LOW, saturation_many
 from rnnviz.analysis.traces import SIGMOID_GATES, check_index, gates, layered, resolve_prefix, stack_label, \
     train_step_label
 from rnnviz.cells import SPECS, get_spec
-from rnnviz.plots.axes import check_tokens, heat_tokens, hover_tokens, token_ticks
+from rnnviz.plots.axes import check_tokens, heat_tokens, hover_tokens, time_axis
 from rnnviz.plots.budget import HEATMAP_MAX_CELLS, HOVER_TEXT_MAX_CELLS, decimate_grid, f32, stride_index
 from rnnviz.plots.hidden import state_heatmap
 from rnnviz.plots.theme import MUTED, NORMAL, Theme, gate_color, run_line, style
@@ -74,8 +74,7 @@ def gate_lines(trace: Trace, units: list[int] = (0,), layer: int = 0, sample: in
                 hovertemplate=f"unit {u}, {g}<sub>t</sub><br>t = %{{x}}%{{customdata}}<br>%{{y:.3f}}<extra></extra>"),
                 row=r, col=1)
         fig.update_yaxes(title_text="value", row=r, col=1)
-    fig.update_xaxes(title_text="time step t", row=len(units), col=1,
-                     **(token_ticks(tokens, theme=theme) if tokens else {}))
+    fig.update_xaxes(row=len(units), col=1, **time_axis(tokens, theme=theme))
     fig.update_layout(height=int(theme.height * max(1.0, 0.55 * len(units))))
     return style(fig, theme, f"{stack_label(p).capitalize()}{_what(names, 'Gates')} of {trace.arch}, layer {layer}, "
                  f"sample {sample}{train_step_label(trace)}", _gate_note(trace.arch, names))
@@ -131,8 +130,7 @@ def gate_heatmaps(trace: Trace, layer: int = 0, sample: int = 0, prefix: str | N
                                                + ("%{customdata}" if named else "") + "<br>%{z:.3f}<extra></extra>"),
                       row=r, col=1)
         fig.update_yaxes(title_text="unit", autorange="reversed", row=r, col=1)
-    fig.update_xaxes(title_text="time step t", row=len(names), col=1,
-                     **(token_ticks(tokens, theme=theme) if tokens else {}))
+    fig.update_xaxes(row=len(names), col=1, **time_axis(tokens, theme=theme))
     bounded = _spec(trace.arch) is None or _spec(trace.arch).input_act
     fig.update_layout(coloraxis={"colorscale": theme.magnitude_scale, "cmin": 0, "cmax": 1,
                                  "colorbar": {"title": {"text": "gate"}, "len": 0.45, "y": 0.75}},
@@ -193,7 +191,7 @@ def cell_state_figure(trace: Trace, units: list[int] | None = None, layer: int =
                                  customdata=hover_tokens(tokens, c.shape[0]),
                                  hovertemplate=f"unit {u}<br>t = %{{x}}%{{customdata}}<br>{name} = %{{y:.3f}}"
                                                "<extra></extra>"))
-    fig.update_xaxes(title_text="time step t", **(token_ticks(tokens, theme=theme, share=share) if tokens else {}))
+    fig.update_xaxes(**time_axis(tokens, theme=theme, share=share))
     fig.update_yaxes(title_text=f"cell state {name}")
     return style(fig, theme, f"{stack_label(p).capitalize()}Cell state {name}, layer {layer}, sample {sample}",
                  note or "Unlike h<sub>t</sub>, c<sub>t</sub> is not squashed: it can count and hold values for many "

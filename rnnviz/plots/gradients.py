@@ -16,7 +16,7 @@ from rnnviz.analysis.gradients import (diagonal_jacobian_by_lag, geometric_rate,
                                        jacobian_by_lag, tbptt_windows)
 from rnnviz.analysis.traces import check_index, resolve_prefix, stack_label, train_step_label
 from rnnviz.cells import TRANSITIONS, CellSpec, get_spec
-from rnnviz.plots.axes import check_tokens, hover_tokens, token_ticks
+from rnnviz.plots.axes import check_tokens, hover_tokens, time_axis
 from rnnviz.plots.budget import decimate_grid, f32
 from rnnviz.plots.theme import GATE_COLORS, MUTED, NORMAL, Theme, run_line, style
 from rnnviz.trace import Trace
@@ -53,7 +53,7 @@ def grad_curve(trace: Trace, name: str = "grad.h", sample: int | None = None, pr
             hovertemplate=f"layer {k}, t = %{{x}}%{{customdata}}<br>{SYMBOL.get(name, name)} = %{{y:.3g}}"
                           "<extra></extra>"))
     _log_y(fig, SYMBOL.get(name, name))
-    fig.update_xaxes(title_text="time step t", **(token_ticks(tokens, theme=theme) if tokens else {}))
+    fig.update_xaxes(**time_axis(tokens, theme=theme))
     who = "mean over probe samples" if sample is None else f"sample {sample}"
     return style(fig, theme, f"{stack_label(p).capitalize()}{SYMBOL.get(name, name)} through time, {who}"
                  f"{train_step_label(trace)}", reach_sentence(norms[-1], per_step_loss))

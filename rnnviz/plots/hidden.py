@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from rnnviz.analysis.hidden import pca, unit_order
 from rnnviz.analysis.traces import layered, resolve_prefix, stack_label, train_step_label, visible
 from rnnviz.cells import get_spec
-from rnnviz.plots.axes import check_tokens, heat_tokens, token_ticks
+from rnnviz.plots.axes import check_tokens, heat_tokens, time_axis
 from rnnviz.plots.budget import HEATMAP_MAX_CELLS, HOVER_TEXT_MAX_CELLS, decimate_grid
 from rnnviz.plots.theme import GATE_COLORS, NORMAL, Theme, style
 
@@ -53,8 +53,7 @@ def state_heatmap(trace, name: str = "h", layer: int = 0, sample: int = 0, prefi
         colorbar={"title": {"text": "value"}}, customdata=heat_tokens(tokens, grid.z.shape[0]) if hover else None,
         hovertemplate="%{y}<br>t = %{x:.0f}" + ("%{customdata}" if hover else "") + "<br>value %{z:.3f}"
                       "<extra></extra>"))
-    ticks = token_ticks(tokens, theme=theme) if named else {}
-    fig.update_xaxes(title_text="time step t" + (" (input token)" if ticks else ""), **ticks)
+    fig.update_xaxes(**time_axis(tokens if named else None, theme=theme))
     fig.update_yaxes(title_text=f"unit ({ORDER_WORDS.get(order, order)})", autorange="reversed")
     shrunk = ORDER_NOTES.get(order, "") + (
         f" Averaged in blocks of {grid.row_factor} units x {grid.col_factor} steps to stay fluid."

@@ -5,7 +5,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from rnnviz.analysis.parallel import LONG, ScanVsLoop
-from rnnviz.plots.axes import check_tokens, token_ticks
+from rnnviz.plots.axes import check_tokens, time_axis
 from rnnviz.plots.budget import f32
 from rnnviz.plots.theme import NORMAL, Theme, run_color, style
 
@@ -25,8 +25,7 @@ def scan_figure(result: ScanVsLoop, sample: int = 0, units: tuple[int, ...] = (0
         fig.add_trace(go.Scatter(x=t, y=f32(scan[:, u]), mode="markers", name=f"unit {u}, one scan",
                                  marker={"size": theme.marker_size + 3, "color": run_color(i), "symbol": "circle-open",
                                          "line": {"width": 2}}))
-    fig.update_xaxes(title_text="time step t" + (" (input token)" if tokens else ""),
-                     **(token_ticks(tokens, theme=theme) if tokens else {}))
+    fig.update_xaxes(**time_axis(tokens, theme=theme))
     fig.update_yaxes(title_text="output y_t of the top layer")
     r = result
     title = f"Step by step and as one scan: the same outputs (largest difference {r.max_difference:.1g})"
