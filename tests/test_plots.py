@@ -564,6 +564,10 @@ def test_weight_blocks_split_by_gate():
         weight_blocks(torch.randn(7, 5), list("ifgo"))
     assert fig.layout.title.text == "W_ih, split by gate block"
     assert weight_blocks(torch.randn(6, 6), ["h"]).layout.title.text == "W_hh"  # a tanh RNN: one block, no gates
+    ys = list(fig.select_yaxes())  # the blocks' rows are the same units: labelled once (they ran into the block left)
+    assert ys[0].showticklabels is not False and all(a.showticklabels is False and a.matches == "y" for a in ys[1:])
+    uneven = weight_blocks(torch.randn(10, 5), ["i", "f", "v"], rows=[2, 2, 6])  # the mLSTM's: each keeps its own
+    assert all(a.showticklabels is not False and a.matches is None for a in uneven.select_yaxes())
 
 
 def test_lesson_figures():

@@ -25,8 +25,9 @@ def weight_blocks(w, blocks: list[str], name: str = "W_hh", theme: Theme = NORMA
     # a few outliers would set the scale and wash every other weight out to white
     bound = float(np.percentile(np.abs(m), CLIP_PERCENTILE)) if m.size else 0.0
     bound = bound or float(np.abs(m).max(initial=0.0)) or 1.0
+    same = rows is None or len(set(rows)) == 1  # every block's rows are the same units: one y axis, labelled once
     fig = make_subplots(1, len(blocks), subplot_titles=[f"{name} · {g}" if g != "h" else name for g in blocks],
-                        horizontal_spacing=0.04)
+                        horizontal_spacing=0.04 if same else 0.08, shared_yaxes=same)  # labels clear of the block left
     for j, (g, part) in enumerate(zip(blocks, parts)):
         grid = decimate_grid(part, max(1, max_cells // len(blocks)))
         fig.add_trace(go.Heatmap(z=grid.z, colorscale=theme.signed_scale, zmin=-bound, zmax=bound, zmid=0.0,
