@@ -407,7 +407,8 @@ def _sd(**changes):
 
 BAD = {
     "empty file": (lambda: b"", "empty"),
-    "random bytes": (lambda: random.Random(0).randbytes(2000), "not a checkpoint rnnviz can read"),
+    "random bytes": (lambda: random.Random(0).randbytes(2000),  # every format the loader takes, not torch's alone
+                     "not a checkpoint rnnviz can read: it reads safetensors, torch.save .* Keras .* ONNX and NumPy"),
     "HDF5": (lambda: b"\x89HDF\r\n\x1a\n" + bytes(100), "damaged HDF5"),
     "truncated .pt": (lambda: _torch_bytes(Net().state_dict())[:3000], "damaged or truncated"),
     "truncated .safetensors": (lambda: safetensors.torch.save(dict(Net().state_dict()))[:1000], "damaged or truncated"),

@@ -106,8 +106,9 @@ def unknown_format(data: bytes, name: str) -> ValueError:
                           "damaged or truncated")
     hint = ("it is an HDF5 (Keras) file; " if data[:4] == b"\x89HDF" else
             "it is a NumPy array; " if data[:6] == b"\x93NUMPY" else "")
-    return ValueError(f"{name} is not a checkpoint rnnviz can read: {hint}expected a .safetensors file or a "
-                      "torch.save file (.pt/.pth) holding a state_dict")
+    return ValueError(f"{name} is not a checkpoint rnnviz can read: {hint}it reads safetensors, torch.save (.pt, "
+                      ".pth: a state_dict, a whole model or TorchScript), Keras (.keras, .h5), ONNX and NumPy .npz "
+                      "files, told by their content; check that this is the model's file itself")
 
 
 def decode_safetensors(data: bytes, name: str) -> tuple[dict[str, Tensor], dict[str, str]]:
