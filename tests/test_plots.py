@@ -563,7 +563,9 @@ def test_weight_blocks_split_by_gate():
     with pytest.raises(ValueError, match="does not split"):
         weight_blocks(torch.randn(7, 5), list("ifgo"))
     assert fig.layout.title.text == "W_ih, split by gate block"
-    assert weight_blocks(torch.randn(6, 6), ["h"]).layout.title.text == "W_hh"  # a tanh RNN: one block, no gates
+    one = weight_blocks(torch.randn(6, 6), ["h"])  # a tanh RNN: one block, no gates, no panel title repeating it
+    assert one.layout.title.text == "W_hh" and not one.layout.annotations
+    assert "blocks" not in one.layout.title.subtitle.text
     ys = list(fig.select_yaxes())  # the blocks' rows are the same units: labelled once (they ran into the block left)
     assert ys[0].showticklabels is not False and all(a.showticklabels is False and a.matches == "y" for a in ys[1:])
     uneven = weight_blocks(torch.randn(10, 5), ["i", "f", "v"], rows=[2, 2, 6])  # the mLSTM's: each keeps its own
