@@ -81,8 +81,9 @@ def summary(subject: Subject) -> None:
         one = subject.model.spec.num_blocks == 1
         rho, sigma = (("spectral radius of W_hh", "largest singular value of W_hh") if one
                       else ("spectral radius (largest of the gate blocks')", "largest singular value (all of W_hh)"))
-        st.dataframe(pd.DataFrame([{"stack": n, "layer": k, rho: round(s["spectral_radius"], 4),
-                                    sigma: round(s["max_singular_value"], 4)} for n, k, s in spectra]), hide_index=True)
+        # a plain table, not st.dataframe, whose canvas keeps its 14 px on a projector
+        st.table(pd.DataFrame([{"stack": n, "layer": k, rho: f"{s['spectral_radius']:.4g}",
+                                sigma: f"{s['max_singular_value']:.4g}"} for n, k, s in spectra]).set_index("stack"))
     unmatched, notes = st.session_state.get("ckpt.summary." + subject.label, ([], subject.notes))
     for note in notes:
         st.caption(f":material/info: {plain(note)}")

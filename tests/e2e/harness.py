@@ -346,6 +346,8 @@ PRESENTATION_AUDIT = """(minText) => {  // text under minText px, text cut off, 
         if ((el.value || el.placeholder) && parseFloat(cs.fontSize) < minText)
             small.push([parseFloat(cs.fontSize), "value " + (el.value || el.placeholder).slice(0, 30)]);
     }
+    for (const d of root.querySelectorAll("[data-testid='stDataFrame'], [data-testid='stDataEditor']"))
+        small.push([null, "a data frame: its canvas text stays 14 px on a projector"]);  // st.table grows
     for (const c of document.querySelectorAll("[data-testid='stPlotlyChart']")) {
         const h = c.getBoundingClientRect().height;
         if (h > window.innerHeight) tall.push([Math.round(h), (c.querySelector(".gtitle") || {}).textContent]);
