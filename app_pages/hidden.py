@@ -49,7 +49,10 @@ if chars:
     features = {"chosen characters": token_pattern(tokens, chars)}
 if features:
     table = unit_correlations(states, features)
-    widgets.figure(unit_finder_figure(table, theme=widgets.theme()), "hidden.finder", table, name="unit finder")
+    step = trace.meta.get("train_step")
+    over = (f"the {len(tokens)} steps of sample {sample}, layer {layer}" +
+            (f", at training step {step:,}" if step is not None else "") + " (the text below)")
+    widgets.figure(unit_finder_figure(table, over, theme=widgets.theme()), "hidden.finder", table, name="unit finder")
     best = int(table.iloc[0]["unit"])
 else:
     st.caption("This task has no ground-truth features; pick characters above to build a pattern.")

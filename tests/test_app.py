@@ -334,3 +334,23 @@ def test_an_uploader_states_the_limit_it_keeps():
     assert ckpt.max_upload_size_mb * 2 ** 20 == MAX_FILE_BYTES and f"up to {ckpt.max_upload_size_mb} MB" in ckpt.label
     text = next(u.proto for u in open_page("train.py", task="text_lm").get("file_uploader") if "text" in u.proto.label)
     assert MAX_TEXT_BYTES <= text.max_upload_size_mb * 2 ** 20 < MAX_TEXT_BYTES + 2 ** 20, text.max_upload_size_mb
+
+
+def test_each_unit_finder_says_which_text_it_read():
+    """Hidden states and lesson 7 rank the demo's units differently because they read different texts (the traced
+    sample against 3,200 held-out characters); each finder's subtitle says which, from what it was given."""
+    from rnnviz.ui.state import DEFAULT_DEMO, demo_subject
+
+    step = demo_subject(DEFAULT_DEMO).latest.meta["train_step"]
+
+    def subtitle(at):
+        specs = [json.loads(c.proto.spec)["layout"]["title"] for c in at.get("plotly_chart")]
+        return next(t["subtitle"]["text"] for t in specs if t["text"].startswith("Unit finder"))
+
+    at = open_page("hidden.py")
+    assert_no_exception(at)
+    tokens = len(demo_subject(DEFAULT_DEMO).input_labels(demo_subject(DEFAULT_DEMO).latest, 0))
+    assert f"Measured over the {tokens} steps of sample 0, layer 0, at training step {step:,}" in subtitle(at)
+    at = open_page("lesson_7.py")
+    assert_no_exception(at)
+    assert "Measured over 3,200 characters it never trained on (8 windows of 400)" in subtitle(at)

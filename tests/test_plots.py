@@ -1,5 +1,6 @@
 """rnnviz.plots: each builder on tiny traces draws the right traces, axes and values; the presentation theme
 reaches every text-bearing part; heavy arrays stay float32 and within budget; no builder needs streamlit."""
+import html
 import re
 import subprocess
 import sys
@@ -122,7 +123,8 @@ def every_other_builder(tr):
 
     yield weight_share_figure(tr, tokens=TOKENS, theme=PRESENTATION)
     states = A.layered(tr, "h")
-    yield P.unit_finder_figure(A.unit_correlations(states, {"t": np.arange(T, dtype=float)}), theme=PRESENTATION)
+    yield P.unit_finder_figure(A.unit_correlations(states, {"t": np.arange(T, dtype=float)}), f"the {T} steps",
+                               theme=PRESENTATION)
 
 
 def test_presentation_fonts_reach_every_text_part(lstm_trace, s2s_trace):
@@ -247,8 +249,9 @@ def test_pca_figure_plots_the_analysis_coordinates(lstm_trace):
 
 def test_unit_finder_figure_puts_the_strongest_on_top():
     df = A.unit_correlations(np.random.default_rng(0).normal(size=(30, 4)), {"f": np.arange(30.0)})
-    fig = P.unit_finder_figure(df, top=3)
+    fig = P.unit_finder_figure(df, "the 30 steps of sample 0", top=3)
     assert fig.data[0].y[-1] == f"f · unit {df.iloc[0]['unit']}"
+    assert "Measured over the 30 steps of sample 0." in fig.layout.title.subtitle.text  # which text
 
 
 def test_activation_html_escapes_and_colours_each_character():
@@ -483,6 +486,34 @@ def test_unrolled_figure_draws_every_node_and_greys_unreached_edges(lstm_trace):
     plain = P.unrolled_figure(probe(token_model("rnn_tanh"), torch.randint(0, V, (B, T))), "many-to-one")
     assert next(t for t in plain.data if t.name == "states").marker.colorbar.title.text == "norm ||h||"  # no c
     assert len([t for t in lit.data if t.name == "y"][0].x) == 1
+
+
+def test_unrolled_graph_writes_no_name_or_label_where_a_node_or_edge_covers_it(lstm_trace, s2s_trace):
+    """A vertical edge's matrix name is written right of the edge: one a node of the next column sits on (h to y
+    passes the c row, whose nodes sit 0.3 of a step left of their h) was hidden behind it (seen on the Graph
+    page: W_hy under the c nodes). A label too long for its node goes below an input and above anything else
+    (below an output, "outside" crossed the edge into it), never inside ("&lt;end&gt;" overflowed its circle)."""
+    fig = P.unrolled_figure(lstm_trace, "many-to-many-sync", tokens=TOKENS)
+    nodes = [(x, y) for t in fig.data if t.name in ("states", "x", "y", "L_t", "L") for x, y in zip(t.x, t.y)]
+    edges = next(t for t in fig.data if t.name == "edges")
+    beside = [(x, y, w) for x, y, w, pos in zip(edges.x, edges.y, edges.text, edges.textposition)
+              if w and pos == "middle right"]
+    assert {"W<sub>hy</sub>", "W<sub>xh</sub><sup>(1)</sup>"} <= {w for *_, w in beside}, beside  # past c
+    for x, y, w in beside:  # the name runs about one step to the right of its point
+        covered = [(nx, ny) for nx, ny in nodes if 0 <= nx - x < 1.0 and abs(ny - y) < 0.3]
+        assert not covered, f"{w} at ({x:.2f}, {y:.2f}) lies under the nodes at {covered}"
+    s2s = P.unrolled_figure(s2s_trace, "many-to-many-async", steps=20, output_tokens=["a", "b", "c", "<end>"])
+    one = P.unrolled_figure(probe(token_model("rnn_tanh"), torch.randint(0, V, (B, 1))), "many-to-one",
+                            output_tokens=["outside"])
+    for f in (fig, s2s, one):
+        for t in (t for t in f.data if t.name in ("x", "y", "L_t", "L")):
+            for label, pos in zip(t.text, t.textposition):
+                if len(html.unescape(label)) > 2:
+                    assert pos != "middle center" and pos.startswith("bottom") == (t.name == "x"), (t.name, label, pos)
+    assert any(len(html.unescape(x)) > 2 for x in next(t for t in s2s.data if t.name == "y").text)  # "<end>"
+    assert next(t for t in one.data if t.name == "y").text == ("outside",)
+    names = [w for w in next(t for t in s2s.data if t.name == "edges").text if w]  # "W_hh (enc)" on every edge
+    assert len(names) == len(set(names)) >= 4, names  # ran into each other at projector size: each named once
 
 
 def test_unrolled_encoder_decoder_draws_attention_arcs(s2s_trace):

@@ -7,6 +7,8 @@ per edge, so a 48-step two-layer LSTM stays a few dozen traces.
 """
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
@@ -90,16 +92,30 @@ def _draw_edge_labels(fig: go.Figure, g: Unrolled, theme: Theme) -> None:
         return
     show = (g.window[1] - g.window[0]) <= LABEL_MAX_STEPS
     text = [w if show else "" for w in e["weight"]]
-    if show and FORWARD in set(g.nodes["part"]):  # twice the rows, four edges between layers: each matrix
-        text = _named_once(e.reset_index(drop=True), g.window)  # named once, the names spread across the window
+    if show and set(g.nodes["part"]) & {FORWARD, "encoder"}:  # two directions' rows (four edges between
+        # layers) or an encoder's and a decoder's tagged names ("W_hh (enc)") side by side would run into each
+        text = _named_once(e.reset_index(drop=True), g.window)  # other: each matrix named once, names spread out
     vertical = (e["x0"] == e["x1"]).to_numpy()
-    at = np.where(vertical, 0.35, 0.5)  # vertical labels nearer the tail, clear of the c row above
+    x = e["x0"] + 0.5 * (e["x1"] - e["x0"]) + np.where(vertical, 0.04, 0.0)
+    y = [_vertical_label_y(y0, y1, g.rows.values()) if up else (y0 + y1) / 2
+         for y0, y1, up in zip(e["y0"], e["y1"], vertical)]
     fig.add_trace(go.Scatter(
-        x=f32(e["x0"] + at * (e["x1"] - e["x0"]) + np.where(vertical, 0.04, 0.0)),
-        y=f32(e["y0"] + at * (e["y1"] - e["y0"])),
+        x=f32(x), y=f32(y),
         mode="markers+text", text=text, textposition=np.where(vertical, "middle right", "bottom center").tolist(),
         marker={"size": theme.marker_size * 1.5, "color": "rgba(0,0,0,0)"}, textfont={"color": NEUTRAL},
         hovertext=e["hover"].tolist(), hoverinfo="text", showlegend=False, name="edges"))
+
+
+def _vertical_label_y(tail: float, head: float, rows) -> float:
+    """Where a vertical edge's name sits: a third of the way from its tail, or, when the edge passes other rows
+    (h to y past the c row), halfway between the last of them and its head: a row passed holds the next step's
+    nodes (an LSTM's c sits 0.3 of a step left of its h), which would cover a name written beside the edge."""
+    lo, hi = sorted((tail, head))
+    passed = [r for r in rows if lo < r < hi]
+    if not passed:
+        return tail + 0.35 * (head - tail)
+    last = max(passed) if head > tail else min(passed)
+    return (last + head) / 2
 
 
 def _named_once(e, window: tuple[int, int]) -> list[str]:
@@ -125,17 +141,28 @@ def _draw_nodes(fig: go.Figure, g: Unrolled, theme: Theme, size: float) -> None:
                 "cmid": 0.0 if signed else None, "cmin": None if signed else 0.0, "showscale": True,
                 "colorbar": {"title": {"text": g.value_label}, "x": 1.0, "len": 0.45, "y": 0.75}},
         hovertext=states["hover"].tolist(), hoverinfo="text"))
+    right = n["x"].max()
     for kind, symbol in (("x", "circle"), ("y", "circle"), ("L_t", "square"), ("L", "square")):
         sel = n[n["kind"] == kind]
         if not len(sel):
             continue
-        short = all(len(t) <= 2 or t.startswith("&") for t in sel["label"])
         fig.add_trace(go.Scatter(
             x=f32(sel["x"]), y=f32(sel["y"]), mode="markers+text", text=sel["label"].tolist(),
-            textposition="middle center" if short else "bottom center", showlegend=False, name=kind,
+            textposition=[_node_text_position(t, kind, x == right) for t, x in zip(sel["label"], sel["x"])],
+            showlegend=False, name=kind,
             marker={"size": size * (1.3 if kind == "L" else 1.0), "symbol": symbol, "color": "#ffffff",
                     "line": {"width": 2, "color": "#000000"}},
             hovertext=sel["hover"].tolist(), hoverinfo="text"))
+
+
+def _node_text_position(label: str, kind: str, rightmost: bool) -> str:
+    """Two characters fit inside a node ("&lt;" is one); a longer label goes below an input node, the bottom
+    row, and above any other, off to one side: below an output, "outside" crossed the edge that reaches it, and
+    beside it, "&lt;end&gt;" ran into the next node. Its right, or its left in the last column, whose right
+    holds the colour bars."""
+    if len(html.unescape(label)) <= 2:
+        return "middle center"
+    return "bottom center" if kind == "x" else "top left" if rightmost else "top right"
 
 
 def _gradient_colorbar(fig: go.Figure, rng: tuple[float, float], theme: Theme) -> None:

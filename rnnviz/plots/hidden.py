@@ -103,8 +103,10 @@ def pca_figure(trace, layer: int = 0, sample: int = 0, prefix: str | None = None
                  "dark = early, bright = late.")
 
 
-def unit_finder_figure(correlations: pd.DataFrame, top: int = 12, theme: Theme = NORMAL) -> go.Figure:
-    """The strongest rows of analysis.unit_correlations as horizontal bars, strongest at the top."""
+def unit_finder_figure(correlations: pd.DataFrame, over: str, top: int = 12, theme: Theme = NORMAL) -> go.Figure:
+    """The strongest rows of analysis.unit_correlations as horizontal bars, strongest at the top. `over` says which
+    text they were measured on ("the 100 steps of sample 0, layer 0, at training step 400"): two finders on two
+    texts rank units differently, and each must say which it read."""
     if correlations.empty:
         raise ValueError("no correlations to show; give the unit finder at least one feature")
     d = correlations.head(top).iloc[::-1]
@@ -116,5 +118,5 @@ def unit_finder_figure(correlations: pd.DataFrame, top: int = 12, theme: Theme =
     fig.update_xaxes(title_text="Pearson correlation with the feature over time", range=[-1, 1])
     fig.update_yaxes(title_text="feature · unit")
     return style(fig, theme, "Unit finder: units that track a feature",
-                 "A bar near ±1: that unit's activation follows the feature step by step (red: rises with it, "
-                 "blue: falls).")
+                 f"Measured over {over}. A bar near ±1: that unit's activation follows the feature step by step "
+                 "(red: rises with it, blue: falls).")

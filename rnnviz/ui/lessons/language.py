@@ -46,7 +46,9 @@ def char_rnn(lesson: Lesson) -> None:
     st.html(generation_html(gen, theme=theme))
     table, quoted_tokens, quoted_h, deep_tokens, deep_h = find_units("char-lstm")
     st.subheader("Which units track quotes and brackets?")
-    widgets.figure(unit_finder_figure(table, theme=theme), "lesson7.finder", table, name="unit finder")
+    over = (f"{FINDER_SAMPLES * FINDER_CHARS:,} characters it never trained on ({FINDER_SAMPLES} windows of "
+            f"{FINDER_CHARS})")
+    widgets.figure(unit_finder_figure(table, over, theme=theme), "lesson7.finder", table, name="unit finder")
     for feature, tokens, h in (("inside quotes", quoted_tokens, quoted_h), ("bracket depth", deep_tokens, deep_h)):
         best = table[table.feature == feature].iloc[0]
         unit = int(best.unit)
