@@ -640,23 +640,23 @@ def test_variant_scores_sort_best_first_with_every_seed_and_the_baseline():
 
 
 def test_loss_curves_draw_the_input_ignored_baseline_on_each_panel():
+    """The score of ignoring the input: a grey dotted line across each panel's steps, named with its value in the
+    legend. It was labelled beside the line at the curves' end, on a white backing that washed out a run staying
+    at the line (lesson 3's clipped relu RNN)."""
     from rnnviz.plots.curves import loss_curves
+    from rnnviz.plots.theme import MUTED
 
     rows = [{"step": s, "loss": 1 / s, "metric": 0.5, "val_loss": 1 / s, "val_metric": 0.6} for s in range(1, 20)]
     fig = loss_curves(rows, "accuracy", baseline=(0.69, 0.25))
-    lines = [(sh.y0, sh.yref) for sh in fig.layout.shapes]
-    assert (0.69, "y") in lines and (0.25, "y2") in lines
-    # labelled at the right, on the side the curves' ends leave empty: above the loss's line (the loss fell below
-    # it), below accuracy's (it rose above it); a run that has not learned yet leaves the other side free
-    assert [(a.x, a.xanchor, a.yanchor) for a in fig.layout.annotations if "input ignored" in a.text] == [
-        (1, "right", "bottom"), (1, "right", "top")]
-    early = loss_curves([{**r, "val_loss": 0.9, "loss": 0.9, "val_metric": 0.2, "metric": 0.2} for r in rows],
-                        "accuracy", baseline=(0.69, 0.25))
-    assert [a.yanchor for a in early.layout.annotations if "input ignored" in a.text] == ["top", "bottom"]
+    lines = [t for t in fig.data if t.name.startswith("input ignored")]
+    assert [(t.name, t.yaxis, tuple(t.y), tuple(t.x)) for t in lines] == [
+        ("input ignored (loss): 0.69", "y", (0.69, 0.69), (1, 19)), ("input ignored (accuracy): 0.25", "y2",
+                                                                     (0.25, 0.25), (1, 19))]
+    assert all(t.line.dash == "dot" and t.line.color == MUTED and t.showlegend is not False for t in lines)
+    assert not any("input ignored" in a.text for a in fig.layout.annotations)  # nothing drawn over the curves
     log = loss_curves(rows, "mse", log_loss=True, baseline=(1 / 6, 1 / 6))  # one panel, log axis
-    (note,) = [x for x in log.layout.annotations if "input ignored" in x.text]
-    assert note.y == pytest.approx(np.log10(1 / 6)) and len(log.layout.shapes) == 1
-    assert not loss_curves(rows, "accuracy").layout.shapes
+    assert [t.name for t in log.data if "input ignored" in t.name] == ["input ignored: 0.167"]
+    assert not [t for t in loss_curves(rows, "accuracy").data if "input ignored" in t.name]
 
 
 def test_figure_frame_holds_every_point():

@@ -68,25 +68,20 @@ def loss_curves(history, metric_name: str = "metric", log_loss: bool = False, th
         log_metric = log_loss and metric_name.lower() in ERRORS  # an error spans decades like the loss does
         fig.update_yaxes(title_text=metric_name + (" (log scale)" if log_metric else ""),
                          type="log" if log_metric else "linear", row=1, col=2)
-    if baseline is not None:
-        for col, value in enumerate(baseline[:len(panels)], 1):
+    if baseline is not None:  # a dotted line named in the legend: a label beside it at the curves' end covered
+        for col, value in enumerate(baseline[:len(panels)], 1):  # a run that stays at the line (lesson 3's race)
             log = fig.get_subplot(1, col).yaxis.type == "log"
-            if not np.isfinite(value) or (log and value <= 0):
+            xs = [x for t in fig.data if t.xaxis == f"x{'' if col == 1 else col}" for x in t.x]
+            if not xs or not np.isfinite(value) or (log and value <= 0):
                 continue
-            fig.add_hline(y=value, row=1, col=col, line={"color": MUTED, "dash": "dot", "width": theme.line_width})
-            # at the right, where a curve that learns has left the line, on the side the curves' ends leave empty
-            # (above a falling loss, below a rising accuracy); on a backing, so a curve that stays is read through
-            ends = [t.y[-1] for t in fig.data if t.xaxis == f"x{'' if col == 1 else col}" and len(t.y)]
-            above = bool(ends) and float(np.median(ends)) > value
-            fig.add_annotation(text=f"input ignored: {value:.3g}", x=1, xanchor="right",
-                               yanchor="top" if above else "bottom", bgcolor="rgba(255,255,255,0.75)",
-                               y=float(np.log10(value)) if log else value, showarrow=False, row=1, col=col,
-                               font={"color": "#7f7f7f"})
-            fig.layout.annotations[-1].xref = f"x{'' if col == 1 else col} domain"
+            name = "input ignored" + (f" ({titles[col - 1]})" if len(panels) > 1 else "") + f": {value:.3g}"
+            fig.add_trace(go.Scatter(x=[min(xs), max(xs)], y=[value, value], mode="lines", name=name,
+                                     line={"color": MUTED, "dash": "dot", "width": theme.line_width},
+                                     hovertemplate=f"{name}<extra></extra>"), row=1, col=col)
     several = len(runs) > 1
     lines = ("Solid, dotted or long-dashed: training. Dashed or dash-dotted: validation."
              if len(runs) > len(RUN_COLORS) else "Solid: training batches. Dashed: held-out validation.")
-    note = " Grey dots: ignoring the input." if baseline is not None else " A widening gap is overfitting."
+    note = " Grey dotted line: ignoring the input." if baseline is not None else " A widening gap is overfitting."
     return style(fig, theme, "Training race" if several else "Training curves", lines + note)
 
 
