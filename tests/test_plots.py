@@ -516,6 +516,20 @@ def test_unrolled_graph_writes_no_name_or_label_where_a_node_or_edge_covers_it(l
     assert len(names) == len(set(names)) >= 4, names  # ran into each other at projector size: each named once
 
 
+def test_no_figure_text_nests_a_sub_or_superscript():
+    """A superscript inside a superscript is drawn at about half the font (10 px on a projector): the mLSTM's
+    decay subtitle wrote e^(m_(t−1) − m_t) so, the sLSTM's stored cell state e^(−m_t). exp(…) reads at full size."""
+    from rnnviz.plots.spectra import decay_figure
+
+    nested = re.compile(r"<su[bp]>(?:(?!</su[bp]>).)*<su[bp]>")
+    x = torch.randint(0, V, (1, T))
+    mlstm = build_model(ModelConfig(arch="mlstm", vocab_size=V, hidden_size=16, output_size=V))
+    figs = [decay_figure(probe(mlstm, x)), P.state_heatmap(probe(token_model("slstm"), x), "c")]
+    texts = [f.layout.title.text + f.layout.title.subtitle.text for f in figs]
+    assert "exp(m<sub>t−1</sub> − m<sub>t</sub>)" in texts[0] and "exp(−m<sub>t</sub>)" in texts[1]
+    assert not [t for t in texts if nested.search(t)], texts
+
+
 def test_unrolled_encoder_decoder_draws_attention_arcs(s2s_trace):
     fig = P.unrolled_figure(s2s_trace, "many-to-many-async", steps=20)
     arcs = [t for t in fig.data if t.name == "attention α"]

@@ -239,7 +239,7 @@ def test_the_probe_records_the_gates_the_stabiliser_and_the_exact_jacobian(arch,
         assert {"c", "n", "m"} <= set(trace.snapshot().tensors)
         assert state_heatmap(trace, "c").layout.title.text.startswith("Stored cell state")  # not the LSTM's c_t
         graph = unrolled_graph(trace, "many-to-one").nodes.set_index("id")
-        assert "e<sup>−m<sub>t</sub></sup> as stored" in graph.loc["c0@3", "hover"]
+        assert "exp(−m<sub>t</sub>) as stored" in graph.loc["c0@3", "hover"]
     else:  # ∂C_t/∂C_(t−1) = f′_t I per head: the law from the decays is the measured Jacobian
         from rnnviz.plots.spectra import decay_figure, kept_figure
 

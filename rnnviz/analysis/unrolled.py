@@ -155,7 +155,7 @@ def _add_states(b: _Builder, part: Part, L: int) -> None:
     narrow = x0 is not None and y0 is not None and x0.shape[-1] != y0.shape[-1]  # no residual into layer 0
     passes = [f"<br>passes on {eq.output_equation(b.spec, residual=not (k == 0 and narrow))}" if b.spec.reads_out
               else "" for k in range(L)]  # y_t, not h_t
-    stored = " e<sup>−m<sub>t</sub></sup> as stored" if b.spec.rescaled_cell else ""  # the sLSTM's
+    stored = " exp(−m<sub>t</sub>) as stored" if b.spec.rescaled_cell else ""  # the sLSTM's
     for t in range(part.steps):
         g = part.first + t
         for k in range(L):

@@ -59,7 +59,7 @@ def state_heatmap(trace, name: str = "h", layer: int = 0, sample: int = 0, prefi
         f" Averaged in blocks of {grid.row_factor} units x {grid.col_factor} steps to stay fluid."
         if grid.row_factor * grid.col_factor > 1 else "")
     stored = name == "c" and get_spec(trace.arch).rescaled_cell  # the sLSTM keeps c_t divided by e^(m_t)
-    what = "Stored cell state c<sub>t</sub> e<sup>−m<sub>t</sub></sup>" if stored else STATE_NAMES.get(name, name)
+    what = "Stored cell state c<sub>t</sub> exp(−m<sub>t</sub>)" if stored else STATE_NAMES.get(name, name)
     title = f"{stack_label(p).capitalize()}{what}, layer {layer}, sample {sample}"
     return style(fig, theme, title + train_step_label(trace),
                  ("Each row is one unit over time: red positive, blue negative, white 0." if signed else

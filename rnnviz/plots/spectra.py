@@ -83,7 +83,7 @@ def decay_figure(trace, layer: int = 0, sample: int = 0, prefix: str | None = No
     fig = state_heatmap(trace, "decay", layer, sample, prefix, tokens=tokens, theme=theme)
     fig.update_traces(zmin=0.0, zmax=1.0, colorbar={"title": {"text": "a<sub>t</sub>"}},
                       selector={"type": "heatmap"})
-    stored = (" The mLSTM's are f′<sub>t</sub> = σ(f̃<sub>t</sub>) e<sup>m<sub>t−1</sub>−m<sub>t</sub></sup> of its "
+    stored = (" The mLSTM's are f′<sub>t</sub> = σ(f̃<sub>t</sub>) exp(m<sub>t−1</sub> − m<sub>t</sub>) of its "
               "stored memory, 1 wherever the stabiliser rescales; what it keeps is its forget gate σ(f̃<sub>t</sub>)."
               if get_spec(trace.arch).family == "mlstm" else "")
     return style(fig, theme, None, "Eigenvalues of ∂h<sub>t</sub>/∂h<sub>t−1</sub> = diag(a<sub>t</sub>), in (0, 1): "
