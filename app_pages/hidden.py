@@ -2,9 +2,9 @@
 import streamlit as st
 
 from rnnviz.analysis import layered, token_pattern, unit_correlations
+from rnnviz.model_stacks import BACKWARD
 from rnnviz.plots.hidden import pca_figure, state_heatmap, unit_finder_figure
 from rnnviz.plots.text import activation_html
-from rnnviz.stack import BACKWARD
 from rnnviz.ui import pickers, state, widgets
 
 st.title("Hidden states")

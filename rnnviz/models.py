@@ -15,7 +15,8 @@ from torch import Tensor, nn
 
 from rnnviz.cells import get_spec
 from rnnviz.init import init_reservoir
-from rnnviz.stack import BACKWARD, Recurrent, Tape, check_sizes
+from rnnviz.model_stacks import BACKWARD
+from rnnviz.stack import Recurrent, Tape, check_sizes
 
 MAX_VOCAB = 100_000  # an embedding beyond this is not a character or toy-word model
 MAX_FEATURES = 4096

@@ -37,7 +37,8 @@ from torch import Tensor, nn
 
 from rnnviz.jacobian import jacobian_norms
 from rnnviz.linear_cells import lru_lambda
-from rnnviz.stack import BACKWARD, STACKS, Tape, stack_of
+from rnnviz.model_stacks import BACKWARD, STACKS, stack_of
+from rnnviz.stack import Tape
 
 STACK_PREFIXES = tuple(p for p in STACKS if p)  # "enc.", "dec.", "bwd."
 

@@ -20,11 +20,11 @@ from torch import Tensor
 from rnnviz.bptt import check_tbptt, tbptt_backward
 from rnnviz.build import build_model
 from rnnviz.init import InitConfig, apply_init
+from rnnviz.model_stacks import recurrent_stacks, stack_of
 from rnnviz.models import ModelConfig
 from rnnviz.penalties import pascanu_penalty
 from rnnviz.run import RunRecord, RunSpec
 from rnnviz.tasks import Task
-from rnnviz.stack import recurrent_stacks, stack_of
 from rnnviz.trace import Trace, probe
 
 MAX_STEPS = 1_000_000

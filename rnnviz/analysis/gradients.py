@@ -16,7 +16,7 @@ from torch import nn
 
 from rnnviz.analysis.traces import check_index, resolve_prefix, tensor
 from rnnviz.init import blocks, layer_spectra, matrix_spectrum
-from rnnviz.stack import stack_of
+from rnnviz.model_stacks import stack_of
 from rnnviz.trace import Trace
 
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from rnnviz.model_stacks import stack_of
 from rnnviz.models import embed_input
-from rnnviz.stack import stack_of
 
 LONG = 512  # the longer sequence timed beside the probe's own: where the scan pulls ahead
 

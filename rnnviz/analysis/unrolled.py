@@ -34,7 +34,7 @@ import pandas as pd
 from rnnviz.analysis import equations as eq
 from rnnviz.analysis.traces import check_index, prefixes, visible
 from rnnviz.cells import get_spec
-from rnnviz.stack import BACKWARD
+from rnnviz.model_stacks import BACKWARD
 from rnnviz.trace import Trace
 
 SEQUENCE_TYPES = ("one-to-one", "one-to-many", "many-to-one", "many-to-many-sync", "many-to-many-async")

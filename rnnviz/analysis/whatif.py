@@ -44,7 +44,8 @@ from torch import Tensor, nn
 
 from rnnviz.analysis.traces import check_index
 from rnnviz.init import set_forget_bias
-from rnnviz.stack import Recurrent, recurrent_stacks, stack_of
+from rnnviz.model_stacks import recurrent_stacks, stack_of
+from rnnviz.stack import Recurrent
 from rnnviz.trace import Trace, probe
 
 FORGET_CLAMP_BIAS = 30.0  # σ(30) = 1 - 9.4e-14: rounds to exactly 1.0 in float32

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from torch import nn
 
 from rnnviz.init import layer_spectra
-from rnnviz.stack import recurrent_stacks
+from rnnviz.model_stacks import recurrent_stacks
 from rnnviz.models import ModelConfig, num_parameters
 from rnnviz.trace import Trace
 

@@ -15,9 +15,9 @@ from plotly.colors import sample_colorscale
 
 from rnnviz.analysis.unrolled import FORWARD, Unrolled, unrolled_graph
 from rnnviz.cells import get_spec
+from rnnviz.model_stacks import BACKWARD
 from rnnviz.plots.budget import f32
 from rnnviz.plots.theme import GATE_COLORS, GRADIENT_SCALE, MUTED, NORMAL, Theme, style
-from rnnviz.stack import BACKWARD
 
 GRADIENT_BINS = 6  # edge widths/colours: enough steps to see a gradient fade, few enough traces
 LABEL_MAX_STEPS = 16  # wider windows drop the matrix names from edges (hover keeps them)

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from rnnviz.checkpoints.reading import MAX_FILE_BYTES
-from rnnviz.stack import BACKWARD, STACK_WORDS, recurrent_stacks
+from rnnviz.model_stacks import BACKWARD, STACK_WORDS, recurrent_stacks
 from rnnviz.subject import Subject, from_checkpoint
 from rnnviz.ui import state, widgets
 from rnnviz.ui.pickers import BACKWARD_NOTE

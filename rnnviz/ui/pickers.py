@@ -8,7 +8,7 @@ from typing import Callable
 import streamlit as st
 
 from rnnviz.jobs import ACTIVE
-from rnnviz.stack import BACKWARD
+from rnnviz.model_stacks import BACKWARD
 from rnnviz.subject import Subject
 from rnnviz.trace import Trace
 from rnnviz.ui import links, state, widgets
