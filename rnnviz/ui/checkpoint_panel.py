@@ -28,7 +28,10 @@ def upload() -> None:
                          "or the training text, whose distinct characters sorted by code point form the vocabulary.")
     relu = c3.toggle("relu RNN", key="ckpt.relu", help="Plain nn.RNN weights cannot tell tanh from relu: a whole "
                      "pickled model says which; otherwise tanh is assumed unless this is on.")
-    if f is None:
+    if f is None:  # the page was left and came back to: the uploaders are empty, the model loaded stays current
+        if v is not None:
+            st.warning(f"{plain(v.name)} was not read: a vocabulary is read with its checkpoint, so upload the "
+                       "checkpoint file again beside it.")
         return
     token = (f.file_id, getattr(v, "file_id", None), relu)
     if st.session_state.get("ckpt.loaded") == token:

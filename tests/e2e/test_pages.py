@@ -178,3 +178,7 @@ def the_checkpoints_people_bring_open(page, tmp_path) -> None:
     # (test_checkpoint_formats.py), so the browser need not repeat the other four
     every_view_page_shows(page, "names_rnn.pt", sentence, ("Hidden states", "Generate"))
     screenshot(page, "checkpoints-one-hot-with-a-training-text")
+    upload(page, "Vocabulary", "later.txt", b"abc")  # back on the page, its checkpoint uploader empty: the file
+    expect(page.get_by_text("later.txt was not read: a vocabulary is read with its checkpoint", exact=False)
+           ).to_be_visible(timeout=30_000)  # would be dropped without a word
+    assert showing(page) == "Upload: names_rnn.pt"
