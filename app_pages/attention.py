@@ -7,7 +7,7 @@ from rnnviz.ui.safe import plain
 
 st.title("Attention")
 st.markdown("Each row is one output step of the decoder; each column one input token. Bright cells are where "
-            "the decoder looked (the weights in a row sum to 1). Reversing a string should draw an anti-diagonal.")
+            "the decoder looked (the weights in a row sum to 1). Reversing a string draws an anti-diagonal.")
 subject = pickers.attentive(state.current_subject())
 _, sample = pickers.layer_sample(subject, "attention", by_layer=False)  # attention reads the top layer
 
@@ -18,7 +18,8 @@ def draw(sample: int):
     y = trace.targets
     out = trace["output"][sample].argmax(-1)
     tgt = s.task.describe_output(out) if s.task is not None else [str(int(t)) for t in out]
-    fig = attention_figure(trace, sample, src, tgt, theme=widgets.theme())
+    copies = s.task.copies(trace.inputs[sample]) if s.task is not None else None
+    fig = attention_figure(trace, sample, src, tgt, copies, theme=widgets.theme())
     widgets.figure(fig, "attention.map", trace.frame("attention", sample=sample), name="attention")
     if y is not None and s.task is not None:
         truth = "".join(s.task.describe_output(y[sample]))

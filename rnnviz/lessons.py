@@ -119,8 +119,9 @@ LESSONS = (
            "An encoder-decoder without attention must squeeze the whole input into one vector before writing. "
            "With attention the decoder looks back at every encoder state at every step, weighting them by "
            "relevance. Reversing a string, it learns to look at the mirror position.",
-           ("The map: each output row puts its weight on the input column it copies; reversing draws an "
-            "anti-diagonal.", "The race: with attention the accuracy rises sooner than without."),
+           ("The map: each output row puts its weight on the input token it copies (a square), or on the one just "
+            "after it, whose encoder state has read that token too; reversing draws an anti-diagonal.",
+            "The race: with attention the accuracy rises sooner than without."),
            (preset("reverse, no attention", "reverse", "gru", 64, 300, 0.01, attention="none"),
             preset("reverse, additive attention", "reverse", "gru", 64, 300, 0.01, attention="additive")),
            "Train with and without"),

@@ -354,3 +354,20 @@ def test_each_unit_finder_says_which_text_it_read():
     at = open_page("lesson_7.py")
     assert_no_exception(at)
     assert "Measured over 3,200 characters it never trained on (8 windows of 400)" in subtitle(at)
+
+
+def test_lesson_8s_map_shows_what_its_text_says():
+    """Lesson 8 said each row "puts its weight on the input column it copies"; the demo's rows mostly peak one
+    column later (the one-way encoder's state there has read the token too). The text now says both, and every
+    copying row of the demo's probe peaks on one of the two."""
+    from rnnviz.lessons import BY_SLUG
+    from rnnviz.ui.state import demo_subject
+
+    assert "or on the one just after it" in " ".join(BY_SLUG["lesson-attention"].look_at)
+    s = demo_subject("attention")
+    alpha, x = s.latest["attention"], s.latest.inputs
+    for b in range(len(x)):
+        for t, where in enumerate(s.task.copies(x[b])):
+            if where:
+                peak = int(alpha[b, t].argmax())
+                assert peak in where or peak - 1 in where, f"sample {b}, step {t}: peaks at {peak}, copies {where}"

@@ -530,6 +530,24 @@ def test_no_figure_text_nests_a_sub_or_superscript():
     assert not [t for t in texts if nested.search(t)], texts
 
 
+def test_attention_marks_the_copied_tokens_and_counts_where_rows_peak(s2s_trace):
+    """The squares sit on the cells each step must copy; the subtitle's counts are the rows whose weight peaks on
+    that cell, on the next column, or elsewhere, counted here with a loop."""
+    alpha = s2s_trace["attention"][0].numpy()  # (4, 6)
+    copies = [[5], [4, 1], [3], []]
+    fig = P.attention_figure(s2s_trace, 0, copies=copies)
+    squares = next(t for t in fig.data if t.name == "the token it must copy")
+    assert list(squares.x) == [5, 4, 1, 3] and list(squares.y) == [0, 1, 1, 2]
+    on = after = 0
+    for t in range(3):
+        peak = int(alpha[t].argmax())
+        on += peak in copies[t]
+        after += peak not in copies[t] and peak - 1 in copies[t]
+    text = fig.layout.title.subtitle.text.replace("<br >", " ")
+    assert f"The weight peaks on it in {on} of 3 rows, on the token just after it in {after}" in text, text
+    assert ("elsewhere in" in text) == (on + after < 3)
+
+
 def test_unrolled_encoder_decoder_draws_attention_arcs(s2s_trace):
     fig = P.unrolled_figure(s2s_trace, "many-to-many-async", steps=20)
     arcs = [t for t in fig.data if t.name == "attention α"]

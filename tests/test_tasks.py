@@ -127,6 +127,21 @@ def test_seq2seq_tasks_work_with_every_attention(name, attention):
     assert tokens.shape == y.shape
 
 
+@pytest.mark.parametrize("name", ["reverse", "sort_digits"])
+def test_copies_names_where_each_target_token_sits_in_the_source(name):
+    """Task.copies, the attention map's squares: every position it names holds the token that step must write,
+    every position holding it is named, and the end token copies nothing."""
+    task = get_task(name, seq_len=6)
+    x, y = task.batch(4, gen())
+    for xs, ys in zip(x, y):
+        copies = task.copies(xs)
+        assert len(copies) == len(ys) and copies[-1] == []
+        for t, where in enumerate(copies[:-1]):
+            assert where == [j for j in range(len(xs)) if int(xs[j]) == int(ys[t])] or \
+                (name == "reverse" and where == [len(xs) - 1 - t] and int(xs[where[0]]) == int(ys[t]))
+    assert get_task("spell_numbers").copies(torch.tensor([1, 2])) is None  # it writes words, not source tokens
+
+
 # -- learning (a representative subset; the bench trains every task's defaults) -----------------------------
 def train(task, steps, hidden=24, lr=1e-2, batch=32, arch=None):
     model = build_model(task.model_config(arch=arch, hidden_size=hidden), device="cpu", seed=0)

@@ -12,13 +12,18 @@ from rnnviz.plots.axes import check_tokens, token_ticks
 from rnnviz.plots.budget import f32
 from rnnviz.plots.theme import NORMAL, Theme, style, text_on
 
+COPY_MARK = "#D55E00"  # Okabe-Ito vermillion: seen on the magnitude scale's dark and bright ends
 TOPK_MAX_STEPS = 80  # columns of the top-k figure; a page slides a window over longer generations
 
 
 def attention_figure(trace, sample: int = 0, source_tokens: list[str] | None = None,
-                     target_tokens: list[str] | None = None, theme: Theme = NORMAL) -> go.Figure:
+                     target_tokens: list[str] | None = None, copies: list[list[int]] | None = None,
+                     theme: Theme = NORMAL) -> go.Figure:
     """α (decoder step x encoder step) of one sample: row t is where decoder step t looks (each row sums to 1).
-    z = trace["attention"][sample]; source tokens along x, target tokens down y (first step at the top)."""
+    z = trace["attention"][sample]; source tokens along x, target tokens down y (first step at the top).
+    copies: Task.copies of the sample's source, the positions each step must copy: drawn as open squares, and the
+    subtitle counts the rows whose weight peaks there, or one column later, where a one-way encoder's state has
+    read the token too (the attention demo mostly looks there)."""
     if "attention" not in trace:
         raise ValueError("this trace has no attention weights; train an encoder-decoder with attention "
                          "additive or dot")
@@ -37,8 +42,24 @@ def attention_figure(trace, sample: int = 0, source_tokens: list[str] | None = N
     fig.update_yaxes(title_text="decoder step (output token)", autorange="reversed",
                      **(token_ticks(tgt, theme=theme, rows=rows) if tgt else {}))
     return style(fig, theme, f"Attention, sample {sample}{train_step_label(trace)}",
-                 "Each row sums to 1: where the decoder looked while writing that token. Reversal shows as the "
-                 "anti-diagonal.")
+                 "Each row sums to 1: where the decoder looked while writing that token."
+                 + (_copied(fig, alpha, copies, theme) if copies else " Reversal shows as the anti-diagonal."))
+
+
+def _copied(fig: go.Figure, alpha: np.ndarray, copies: list[list[int]], theme: Theme) -> str:
+    """Open squares on the cells each step must copy; the sentence saying where the rows' weights peak."""
+    rows = [(t, c) for t, c in enumerate(copies[:alpha.shape[0]]) if c]
+    fig.add_trace(go.Scatter(x=[j for _, c in rows for j in c], y=[t for t, c in rows for _ in c], mode="markers",
+                             name="the token it must copy", hoverinfo="skip", showlegend=False,
+                             marker={"symbol": "square-open", "color": COPY_MARK, "size": 2.2 * theme.marker_size,
+                                     "line": {"width": 0.5 * theme.line_width}}))
+    peaks = [int(np.argmax(alpha[t])) for t, _ in rows]
+    on = sum(p in c for p, (_, c) in zip(peaks, rows))
+    after = sum(p not in c and p - 1 in c for p, (_, c) in zip(peaks, rows))
+    other = len(rows) - on - after
+    return (f" Squares: the token each step must copy. The weight peaks on it in {on} of {len(rows)} rows, on the "
+            f"token just after it in {after} (a one-way encoder's state there has read it too)"
+            + (f", elsewhere in {other}." if other else "."))
 
 
 def topk_figure(gen, start: int = 0, steps: int | None = None, theme: Theme = NORMAL) -> go.Figure:

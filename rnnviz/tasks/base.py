@@ -190,6 +190,11 @@ class Task:
         """Input steps the final output truly depends on (synthetic tasks), for the connectivity view."""
         return None
 
+    def copies(self, x: Tensor) -> list[list[int]] | None:
+        """An encoder-decoder task that copies tokens: per decoder step, the source positions holding the token it
+        must write (several for a repeated digit, none for the end token), for the attention map; else None."""
+        return None
+
     def describe(self) -> dict:
         i = self.info
         return {"name": i.name, "sequence_type": i.sequence_type, "teaches": i.teaches, "inputs": i.inputs,

@@ -89,6 +89,10 @@ class Reverse(_Seq2SeqTask):
         x = torch.randint(0, self.params.n_letters, (batch_size, self.params.seq_len), generator=generator)
         return x, self.with_end(x.flip(1))
 
+    def copies(self, x: Tensor) -> list[list[int]]:
+        S = len(x)
+        return [[S - 1 - t] for t in range(S)] + [[]]
+
 
 @dataclass
 class SortParams(TaskParams):
@@ -116,6 +120,10 @@ class SortDigits(_Seq2SeqTask):
     def batch(self, batch_size: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
         x = torch.randint(0, 10, (batch_size, self.params.seq_len), generator=generator)
         return x, self.with_end(x.sort(1).values)
+
+    def copies(self, x: Tensor) -> list[list[int]]:
+        digits = [int(d) for d in x]
+        return [[j for j, d in enumerate(digits) if d == want] for want in sorted(digits)] + [[]]
 
 
 @dataclass

@@ -64,7 +64,8 @@ def attention(lesson: Lesson) -> None:
     s = state.demo_subject("attention")
     trace = s.latest
     out = trace["output"][0].argmax(-1)
-    fig = attention_figure(trace, 0, s.input_labels(trace, 0), s.task.describe_output(out), theme=widgets.theme())
+    fig = attention_figure(trace, 0, s.input_labels(trace, 0), s.task.describe_output(out),
+                           s.task.copies(trace.inputs[0]), theme=widgets.theme())
     widgets.figure(fig, "lesson8.map", name="attention map")
 
     def draw(mine):
