@@ -387,6 +387,11 @@ def test_eigenvalue_points_are_the_blocks_eigenvalues_with_the_unit_circle():
         np.testing.assert_allclose(np.sort_complex(got), np.sort_complex(ev), atol=1e-5)
         assert tr.marker.color == GATE_COLORS[g]
     assert fig.layout.yaxis.scaleanchor == "x"
+    # the circle's rule is the tanh RNN's: over an LSTM's blocks it was said as if it decided vanishing
+    assert "the circle decides vanishing only for a tanh RNN" in fig.layout.title.subtitle.text
+    rnn = token_model("rnn_tanh")
+    assert "outside: it grows (explode)" in P.eigenvalue_figure(A.recurrent_weights(rnn), rnn.spec.blocks
+                                                                 ).layout.title.subtitle.text
     sv = P.singular_value_figure(w, m.spec.blocks)
     np.testing.assert_allclose(sv.data[0].y, torch.linalg.svdvals(w[:H].double()).numpy(), rtol=1e-5)
 
