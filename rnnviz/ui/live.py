@@ -218,8 +218,9 @@ def _build(run: RunState, history: list[dict], heat: list, overlay: bool) -> tup
     series = overlay_runs(run) if overlay else {run.label: history}
     frame = pd.DataFrame(history)
     clip = run.spec.clip or None
-    return ((loss_curves(series, metric_name=_metric(run), theme=theme, baseline=run.spec.baseline()), "live.loss",
-             frame, f"loss {task}"),
+    loss = loss_curves(series, metric_name=_metric(run), theme=theme, baseline=run.spec.baseline())
+    loss.layout.title.text += f" to step {history[-1]['step']:,}"  # rebuilt within the server's budget: it can
+    return ((loss, "live.loss", frame, f"loss {task}"),  # lag the Step above by a second or more, and says so
             (grad_norm_figure(series, clip_norm=clip, theme=theme), "live.gradnorm", frame, f"gradient norm {task}"),
             (grad_heat_figure(heat, theme=theme), "live.heat", _heat_frame(heat), f"dL-dh heat {task}") if heat
             else None)
