@@ -600,6 +600,9 @@ def test_grad_norm_figure_marks_clipping_on_a_log_axis():
     np.testing.assert_array_equal(clipped.x, [500, 1000, 1500, 2000, 2500, 3000])
     assert line.y.max() == 97.0  # the largest spike survives decimation
     assert fig.layout.shapes[0].y0 == 50
+    off = P.grad_norm_figure([{**h, "clipped": False} for h in history()])  # the subtitle said ✕ with clipping off
+    assert "✕" not in off.layout.title.subtitle.text and "clipping is off" in off.layout.title.subtitle.text
+    assert "✕ marks" in fig.layout.title.subtitle.text
 
 
 def test_heavy_arrays_are_float32(lstm_trace):

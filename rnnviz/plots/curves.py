@@ -113,6 +113,8 @@ def grad_norm_figure(history, clip_norm: float | None = None, theme: Theme = NOR
         fig.add_hline(y=clip_norm, line={"color": MUTED, "width": theme.line_width, "dash": "dash"})
     fig.update_xaxes(title_text="training step")
     fig.update_yaxes(title_text="total gradient norm ||∇L|| (log scale)", type="log", exponentformat="power")
-    clip = f" Dashed: the clipping threshold {clip_norm:g}." if clip_norm else ""
-    return style(fig, theme, "Gradient norm during training",
-                 "Spikes are exploding gradients; ✕ marks a step where clipping rescaled the gradient." + clip)
+    marked = any(t.name.endswith("clipped") and len(t.x) for t in fig.data)  # an overlaid run may clip
+    clip = (f"; ✕ marks a step where clipping rescaled the gradient. Dashed: the clipping threshold {clip_norm:g}."
+            if clip_norm else "; ✕ marks a step where clipping rescaled the gradient." if marked
+            else " (clipping is off).")
+    return style(fig, theme, "Gradient norm during training", "Spikes are exploding gradients" + clip)
