@@ -435,6 +435,7 @@ def test_cell_state_and_c_against_h(lstm_trace):
     np.testing.assert_allclose(cvh.data[0].x, lstm_trace["c"][1, 0].numpy().ravel())
     np.testing.assert_allclose(cvh.data[1].y, np.tanh(cvh.data[1].x), atol=1e-6)
     assert "drawn" not in cvh.layout.title.subtitle.text  # all of them
+    assert cvh.layout.title.text.startswith("h<sub>t</sub> against c<sub>t</sub>")  # y against x: h is up
     long = probe(token_model("lstm"), torch.randint(0, V, (1, 1200)))  # H · 1200 pairs: thinned, and it says so
     thin = P.cell_vs_hidden(long)
     n = long["c"][0, 0].numel()

@@ -1,5 +1,5 @@
 """Figures of gates and cell state: every gate of the current cell over time (lines for chosen units, or one
-heatmap per gate), the cell state c_t, c_t against h_t, and gate saturation across architectures (Karpathy,
+heatmap per gate), the cell state c_t, h_t against c_t, and gate saturation across architectures (Karpathy,
 Johnson & Fei-Fei 2015, figure 3). Gate names come from the cell's spec (CellSpec.gate_meanings) and colours
 are fixed (theme.GATE_COLORS), so an LSTM's and a GRU's figures agree; variants show only the gates they have
 (trace.meta["gates"]).
@@ -243,7 +243,7 @@ def cell_vs_hidden(trace: Trace, layer: int = 0, sample: int = 0, prefix: str | 
     fig.update_layout(legend={"x": 0.01, "y": 0.99, "bgcolor": "rgba(255,255,255,0.85)"})  # clear of the colour bar
     thinned = (f" One pair in {keep[1] - keep[0]} drawn ({keep.size:,} of {t.size:,}), spread evenly."
                if keep.size < t.size else "")
-    return style(fig, theme, f"{name} against h<sub>t</sub>, layer {layer}, sample {sample}",
+    return style(fig, theme, f"h<sub>t</sub> against {name}, layer {layer}, sample {sample}",  # y against x
                  ("h is c / n scaled by the output gate: no squashing, the normaliser keeps it in [−1, 1]."
                   if normalised else "c is free to grow; h is c squashed and scaled by the output gate.") + thinned)
 
