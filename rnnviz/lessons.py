@@ -143,8 +143,8 @@ LESSONS = (
            "and the key is an ordinary symbol; the same S6 in Mamba's block, whose causal convolution shows each "
            "step the inputs just before it, learns it in every seed (Gu & Dao 2023; the 'shift' H3 added for this "
            "recall).",
-           ("How far back the gradient reaches at initialisation, same 50-step input: the cells whose decays start "
-            "near 1 carry it back to the first symbol.",
+           ("How far back the gradient reaches at initialisation, on the same input (a symbol, then "
+            f"{LINEAR_LAG} distractors): the cells whose decays start near 1 carry it back to the first symbol.",
             "The LRU's Jacobian against lag, with the exact law from its decays drawn beside it: no W_hh, no guess.",
             "The scan: the same outputs step by step and all at once, and the time each takes.",
             "After training: accuracy, and how much of its state each cell's best unit keeps across the lag.",

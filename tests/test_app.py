@@ -2,6 +2,7 @@
 the Train page trains a run until its Step metric moves. Pages come from rnnviz.ui.pages_index.PAGES, so a new
 page is covered when it is listed. The worker pool is one st.cache_resource for the whole process: the module
 fixture points it at a temporary folder and shuts it down (stopping and joining its workers) at the end."""
+import base64
 import json
 import os
 import time
@@ -297,6 +298,18 @@ def test_lesson_5s_reach_figure_is_drawn_on_the_lessons_own_task_and_says_its_le
     subtitle = reach["layout"]["title"]["subtitle"]["text"]
     first = lesson.presets[0]
     assert f"{first.seq_len}-step input from {first.task}" in subtitle, subtitle
+
+
+def test_lesson_9s_reach_figure_says_the_length_it_draws():
+    """It said "the same 50-step input" over 51 steps (the first symbol, then 50 distractors)."""
+    at = open_page("lesson_9.py")
+    assert_no_exception(at)
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    reach = next(f for f in specs if "How far back" in str(f["layout"].get("title", {}).get("text", "")))
+    x = reach["data"][0]["x"]  # plotly's typed array: the time steps drawn
+    assert len(base64.b64decode(x["bdata"])) // 4 == 51 and x["dtype"] == "f4"
+    assert "the same 51-step input (its first symbol, then 50 distractors)" in reach["layout"]["title"]["subtitle"][
+        "text"].replace("<br >", " ")
 
 
 def test_a_second_click_on_a_lesson_is_judged_as_the_same_presets(monkeypatch):

@@ -27,9 +27,11 @@ def came_back(lesson: Lesson) -> None:
 
     theme = widgets.theme()
     cold = {name: untrained("first_symbol", arch, 32, LINEAR_LAG) for arch, name in REACH.items()}
+    steps = next(iter(cold.values())).latest.steps  # the first symbol, then LINEAR_LAG distractors
     widgets.figure(grad_compare({n: s.latest for n, s in cold.items()}, theme=theme,
                                 title="How far back the gradient reaches at initialisation",
-                                subtitle=f"Untrained, the same {LINEAR_LAG}-step input. The LRU's λ fill the unit "
+                                subtitle=f"Untrained, the same {steps}-step input (its first symbol, then "
+                                f"{LINEAR_LAG} distractors). The LRU's λ fill the unit "
                                 "disk, its largest near the rim, and the mLSTM's forget gates start at 0.95 to 0.998: "
                                 "both carry it back to the first symbol. The minGRU's decays start near 0.5, and its "
                                 "gradient fades like the tanh RNN's."),
