@@ -870,6 +870,17 @@ def test_the_gradient_curve_says_what_its_numbers_show(curve, per_step, says):
     assert ("last step gets only its own loss" in text) == per_step
 
 
+def test_the_gradient_curve_says_which_layer_its_sentence_is_about(lstm_trace):
+    """Two layers drawn, one sentence ("It falls 2,346×") computed from the top layer alone: it says so."""
+    from rnnviz.plots.gradients import reach_sentence
+
+    two = P.grad_curve(lstm_trace).layout.title.subtitle.text.replace("<br >", " ")
+    top = A.grad_norms(lstm_trace, "grad.h")[-1]
+    assert two == reach_sentence(top, curve="In layer 1, the top one, it").replace("<br >", " ")
+    one = P.grad_curve(probe(token_model("gru"), torch.randint(0, V, (B, T)))).layout.title.subtitle.text
+    assert one.startswith("It ")
+
+
 def test_value_axes_show_step_numbers_and_every_marked_step():
     """Issue #14: the adding task's axes showed every fourth input value, so its ● markers were often skipped."""
     from rnnviz.plots.axes import token_ticks

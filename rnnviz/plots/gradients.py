@@ -56,12 +56,15 @@ def grad_curve(trace: Trace, name: str = "grad.h", sample: int | None = None, pr
     fig.update_xaxes(**time_axis(tokens, theme=theme))
     who = "mean over probe samples" if sample is None else f"sample {sample}"
     return style(fig, theme, f"{stack_label(p).capitalize()}{SYMBOL.get(name, name)} through time, {who}"
-                 f"{train_step_label(trace)}", reach_sentence(norms[-1], per_step_loss))
+                 f"{train_step_label(trace)}", reach_sentence(norms[-1], per_step_loss,
+                                                          f"In layer {len(norms) - 1}, the top one, it"
+                                                          if len(norms) > 1 else "It"))
 
 
-def reach_sentence(norms, per_step_loss: bool = False) -> str:
+def reach_sentence(norms, per_step_loss: bool = False, curve: str = "It") -> str:
     """What a curve of ||dL/dh_t|| against t says, from its numbers: the median over the first tenth of the
-    steps against the median over the last tenth (the final step left out when it differs in kind)."""
+    steps against the median over the last tenth (the final step left out when it differs in kind). curve: how
+    the sentence names it ("In layer 1, the top one, it": with several layers drawn, which one it means)."""
     y = np.asarray(norms, dtype=np.float64)
     y = y[np.isfinite(y) & (y > 0)]
     if y.size < 4:
@@ -70,11 +73,14 @@ def reach_sentence(norms, per_step_loss: bool = False) -> str:
     n = max(1, body.size // 10)
     ratio = float(np.median(body[:n]) / np.median(body[-n:]))
     if ratio < 0.1:
-        said = f"It falls {1 / ratio:,.0f}× toward the first steps: the gradient vanishes as it flows back in time."
+        said = (f"{curve} falls {1 / ratio:,.0f}× toward the first steps: the gradient vanishes as it flows back "
+                "in time.")
     elif ratio > 10:
-        said = f"It grows {ratio:,.0f}× toward the first steps: the gradient explodes as it flows back in time."
+        said = (f"{curve} grows {ratio:,.0f}× toward the first steps: the gradient explodes as it flows back "
+                "in time.")
     else:
-        said = "It stays within 10× from the last steps to the first: the gradient reaches back through the sequence."
+        said = (f"{curve} stays within 10× from the last steps to the first: the gradient reaches back through "
+                "the sequence.")
     if per_step_loss:
         said += " The last step gets only its own loss's gradient; every earlier one adds those of later losses."
     return said
