@@ -11,9 +11,14 @@ from rnnviz.ui.safe import plain
 st.title("Gates")
 subject = pickers.gated(state.current_subject())
 spec = subject.model.spec
-st.markdown(f"**{plain(subject.label)}** ({spec.summary}). A gate near 1 lets information through, near 0 "
-            "blocks it. Karpathy et al. (2015) found many LSTM and GRU gates spend most of their time saturated: "
-            "fully open or fully shut.")
+if set(SIGMOID_GATES) & set(spec.gates):
+    st.markdown(f"**{plain(subject.label)}** ({spec.summary}). A gate near 1 lets information through, near 0 "
+                "blocks it. Karpathy et al. (2015) found many LSTM and GRU gates spend most of their time saturated: "
+                "fully open or fully shut.")
+else:  # S6: what decides how much it keeps is a step size, not a gate
+    st.markdown(f"**{plain(subject.label)}** ({spec.summary}). It has no gates: how much of h it keeps each step "
+                "is set by its step size Δ_t, read from the input: a large step forgets h and takes in the input, a "
+                "small one keeps h.")
 st.markdown("<br>".join(gate_glossary(spec)), unsafe_allow_html=True)  # the spec's own text, no user input
 if spec.equations:
     with st.expander(f"The {spec.name} step, line by line"):

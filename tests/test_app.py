@@ -388,3 +388,13 @@ def test_lesson_8s_map_shows_what_its_text_says():
             if where:
                 peak = int(alpha[b, t].argmax())
                 assert peak in where or peak - 1 in where, f"sample {b}, step {t}: peaks at {peak}, copies {where}"
+
+
+def test_the_gates_page_does_not_call_s6_s_step_size_a_gate():
+    """Over S6 the page began "A gate near 1 lets information through…" and ended "s6 has no sigmoid gates"."""
+    (_, at, _), = views_of_untrained("s6", 8, ["gates"])
+    text = " ".join(m.value for m in at.markdown)
+    assert "It has no gates: how much of h it keeps each step is set by its step size Δ_t" in text
+    assert "A gate near 1" not in text
+    (_, at, _), = views_of_untrained("lstm", 8, ["gates"])
+    assert "A gate near 1 lets information through" in " ".join(m.value for m in at.markdown)

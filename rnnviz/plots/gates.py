@@ -73,16 +73,39 @@ def gate_lines(trace: Trace, units: list[int] = (0,), layer: int = 0, sample: in
                 customdata=hover_tokens(tokens, v.size),
                 hovertemplate=f"unit {u}, {g}<sub>t</sub><br>t = %{{x}}%{{customdata}}<br>%{{y:.3f}}<extra></extra>"),
                 row=r, col=1)
-        fig.update_yaxes(title_text="value", row=r, col=1)
+        shown = {k: v for k, v in _gate_range(trace.arch, names).items() if r > 1 or k != "matches"}
+        fig.update_yaxes(title_text="value", row=r, col=1, **shown)
     fig.update_xaxes(row=len(units), col=1, **time_axis(tokens, theme=theme))
     fig.update_layout(height=int(theme.height * max(1.0, 0.55 * len(units))))
     return style(fig, theme, f"{stack_label(p).capitalize()}{_what(names, 'Gates')} of {trace.arch}, layer {layer}, "
                  f"sample {sample}{train_step_label(trace)}", _gate_note(trace.arch, names))
 
 
+def _exponential(arch: str, gate: str) -> bool:
+    """The xLSTM's input gate i_t = exp(ĩ_t), recorded divided by exp(m_t), its stabiliser (so at most 1)."""
+    spec = _spec(arch)
+    return spec is not None and "exponential" in spec.gate_meaning(gate)
+
+
+def _gate_range(arch: str, names: list[str]) -> dict:
+    """The gate lines' y axes: a gate's whole range, 0 (shut) to 1 (open), or −1 to 1 with a bounded candidate,
+    so that a gate at 0.55 does not sit at the bottom looking shut; one range shared by every unit's panel when a
+    value is unbounded (S6's Δ_t, a linear candidate), from 0 for a step size, so units compare by height."""
+    spec = _spec(arch)
+    bounded = [g for g in names if g in SIGMOID_GATES or (g in CANDIDATES and (spec is None or spec.input_act))]
+    if len(bounded) == len(names):
+        return {"range": [-1.05 if set(names) & set(CANDIDATES) else -0.05, 1.05]}
+    return {"matches": "y", "rangemode": "tozero" if names == ["dt"] else "normal"}
+
+
 def _gate_note(arch: str, names: list[str]) -> str:
     """What the lines' ranges are, for the gates this cell has."""
-    note = "Sigmoid gates live in [0, 1]: 0 shut, 1 open." if set(names) & set(SIGMOID_GATES) else ""
+    sigmoid = [g for g in names if g in SIGMOID_GATES and not _exponential(arch, g)]
+    note = f"Sigmoid gates ({', '.join(sigmoid)}) live in [0, 1]: 0 shut, 1 open." if sigmoid else ""
+    exp = [g for g in names if _exponential(arch, g)]
+    if exp:
+        note += (f" The exponential input gate {exp[0]} is drawn divided by exp(m<sub>t</sub>), its stabiliser: "
+                 "at most 1, and 1 where it sets m<sub>t</sub>.")
     shown = [c for c in CANDIDATES if c in names]  # an LSTM's g, a GRU's n: name only the cell's own
     if shown:
         bounded = _spec(arch) is None or _spec(arch).input_act
