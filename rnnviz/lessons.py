@@ -58,7 +58,7 @@ LESSONS = (
             "The bars: each step's share of dL/dW_hh; they add up to the gradient the optimiser uses.",
             "The first step's share is zero: there is no h before it for W_hh to multiply. Every later step adds "
             "its own share; in this forecasting task every step has its own loss nearby.",
-            "Trained live: the error falls far below the dotted line of ignoring the input."),
+            "After training (Train it, below): the error falls far below the dotted line of ignoring the input."),
            (preset("rnn_tanh on noisy sine", "noisy_sine", "rnn_tanh", 32, 300, 0.01),), "Train it"),
     Lesson(3, "lesson-vanishing-gradients", "Vanishing and exploding gradients",
            "Backpropagation through time multiplies one Jacobian per step. If W_hh's spectral radius is below 1 "
@@ -70,8 +70,8 @@ LESSONS = (
             "open (bias 3), not at torch's default (f ≈ 0.5).",
             "Trained on the adding problem, the GRU's gradient reaches the first steps; the tanh RNN's does not.",
             "Live: without clipping the relu RNN diverges within a few steps; with clipping it stays finite and keeps "
-            "training (300 steps are too few to solve the task: its error sits near the 1/6 of always guessing the "
-            "mean)."),
+            "training (300 steps are too few to solve the task: its error stays near the dotted line of always "
+            "guessing the mean, an MSE of about 1/6)."),
            (preset("relu RNN ρ=1.5, no clipping", "adding", "rnn_relu", 64, 300, 0.01, seq_len=50, init="spectral",
                    radius=1.5, optimizer="sgd", seed=1),
             preset("relu RNN ρ=1.5, clipped at 1", "adding", "rnn_relu", 64, 300, 0.01, seq_len=50, init="spectral",
@@ -92,7 +92,7 @@ LESSONS = (
            "gates: with fewer parameters, it ends in the better half.",
            ("The scores: each variant's bits per character after training, one dot per seed; lower is better, and "
             "the dotted line is what ignoring the input scores.",
-            "Saturation: how often each variant's gates sit fully open or shut."),
+            "After training, saturation: how often each variant's gates sit fully open or shut."),
            tuple(preset(f"{a} seed {seed}", "code_lm", a, 32, 120, 0.01, probe_every=120, seq_len=48, seed=seed)
                  for a in VARIANTS for seed in VARIANT_SEEDS), "Train all nine"),
     Lesson(6, "lesson-long-term", "Long-term dependencies",

@@ -8,6 +8,7 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
@@ -295,9 +296,13 @@ def test_lesson_5s_reach_figure_is_drawn_on_the_lessons_own_task_and_says_its_le
     assert_no_exception(at)
     specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     reach = next(f for f in specs if "How far back" in str(f["layout"].get("title", {}).get("text", "")))
-    subtitle = reach["layout"]["title"]["subtitle"]["text"]
+    subtitle = reach["layout"]["title"]["subtitle"]["text"].replace("<br >", " ")
     first = lesson.presets[0]
     assert f"{first.seq_len}-step input from {first.task}" in subtitle, subtitle
+    # it said the nine "carry the gradient back about equally" over curves 2× apart: the numbers come from the curves
+    ys = [np.frombuffer(base64.b64decode(t["y"]["bdata"]), dtype=t["y"]["dtype"]) for t in reach["data"]]
+    curves = np.stack([np.asarray(y, dtype=np.float64) for y in ys])
+    assert f"within {np.max(curves.max(0) / curves.min(0)):.1f}× of one another" in subtitle, subtitle
 
 
 def test_lesson_9s_reach_figure_says_the_length_it_draws():

@@ -75,10 +75,14 @@ def variants(lesson: Lesson) -> None:
     st.table(pd.DataFrame(rows).set_index("variant"))  # a plain table: grows with the page's font on a projector
     traces = {a: s.latest for a, s in untrained_.items()}
     steps = next(iter(traces.values())).steps
+    curves = np.stack([grad_norms(t, "grad.h")[-1] for t in traces.values()])  # (variants, T)
+    spread = float(np.max(curves.max(0) / curves.min(0)))  # the widest gap between variants at any step
+    fall = float(np.max(curves[:, -1] / curves[:, 0]))  # the most any variant's falls from the last step to the first
     widgets.figure(grad_compare(traces, theme=widgets.theme(), title="How far back each variant's gradient reaches",
-                                subtitle=f"Untrained, the same {steps}-step input from {first.task}: at initialisation "
-                                "they all carry the gradient back about equally; the differences come with training "
-                                "(the scores below)."),
+                                subtitle=f"Untrained, the same {steps}-step input from {first.task}: none vanishes "
+                                f"(none falls more than {max(fall, 1.0):.1f}× from the last step to the first), and "
+                                f"they stay within {spread:.1f}× of one another at every step. The differences come "
+                                "with training: the scores appear below once the runs end."),
                    "lesson5.reach", name="variants reach")
 
     def draw(mine):
@@ -120,8 +124,8 @@ def long_term(lesson: Lesson) -> None:
             widgets.figure(connectivity_figure(values, s.task.dependency(x[0]), log=True, theme=widgets.theme(),
                                                title=f"{who}: how much the last output depends on each input"),
                            f"lesson6.{demo}", name=f"connectivity {demo}")
-            st.caption(f"{s.label}. Like the first symbol below, the adding problem hides its answer far back: the "
-                       "two marked inputs are the numbers to add, up to 50 steps before the output.")
+            st.caption(f"{s.label}. Like the first symbol in the runs below, the adding problem hides its answer far "
+                       "back: the two marked inputs are the numbers to add, up to 50 steps before the output.")
 
     def draw(mine):
         from rnnviz.lesson_claims import final
