@@ -271,6 +271,21 @@ def test_unit_finder_figure_puts_the_strongest_on_top():
     assert "Measured over the 30 steps of sample 0." in fig.layout.title.subtitle.text  # which text
 
 
+def test_coloured_text_says_what_its_colours_mean_and_breaks_lines_between_words():
+    """A unit's strip under the generated text (red: unsure) had no legend for its own red (positive); lines broke
+    inside words, reading like a line break the model wrote. The finder's bars are vermillion: "orange"."""
+    text = P.activation_html(list("ab cd"), [-0.5, 0.0, 0.1, 0.2, 0.25], unit=7)
+    legend = text.split("<span", 1)[0]
+    assert "unit 7: blue −0.5" in legend and "red +0.5 (white: 0)" in legend
+    assert "word-break:normal" in text and "overflow-wrap:anywhere" in text and "break-all" not in text
+    assert "> </span><wbr>" in text  # a plain space, after which a line may break
+    shown = P.activation_html(["a", "␣", "b", "↵", "c"], [0.1] * 5)  # the labels the views show
+    assert "␣</span><wbr>" in shown and "↵</span><br>" in shown
+    df = A.unit_correlations(np.random.default_rng(0).normal(size=(30, 2)), {"f": np.arange(30.0)})
+    assert "orange: rises with it" in P.unit_finder_figure(df, "30 steps").layout.title.subtitle.text.replace(
+        "<br >", " ")
+
+
 def test_activation_html_escapes_and_colours_each_character():
     html = P.activation_html(["<", "&", "a", "\n", "b"], [-1.0, 0.0, 1.0, 0.5, 0.2])
     assert html.count("<span") == 5 and "&lt;" in html and "&amp;" in html and "<br>" in html

@@ -119,4 +119,4 @@ def unit_finder_figure(correlations: pd.DataFrame, over: str, top: int = 12, the
     fig.update_yaxes(title_text="feature · unit")
     return style(fig, theme, "Unit finder: units that track a feature",
                  f"Measured over {over}. A bar near ±1: that unit's activation follows the feature step by step "
-                 "(red: rises with it, blue: falls).")
+                 "(orange: rises with it, blue: falls).")

@@ -12,7 +12,8 @@ from plotly.colors import sample_colorscale
 
 from rnnviz.plots.theme import NORMAL, Theme, text_on
 
-SHOWN = {"\n": "↵", "\t": "⇥", " ": "\u00a0"}  # whitespace that must keep its box (a newline also breaks)
+SHOWN = {"\n": "↵", "\t": "⇥"}  # whitespace drawn as a sign (a newline also breaks); a space keeps its box in
+# pre-wrap text and is where a line may break, so words are not split across lines
 # generated text, coloured by 1 − p: white where the model was sure (most of a text, so it reads as plain
 # text), a strong orange-red where it was unsure, so the eye goes to the hesitations
 UNSURE_SCALE = ((0.0, "#ffffff"), (0.5, "#fc8d59"), (1.0, "#b30000"))
@@ -24,14 +25,17 @@ def _span(ch: str, background: str, title: str, theme: Theme) -> str:
     shown = html.escape(SHOWN.get(ch, ch))
     out = (f'<span title="{html.escape(title)}" style="background:{background};color:{text_on(background)};'
            f'padding:0 1px;border-radius:2px">{shown}</span>')
-    return out + ("<br>" if ch == "\n" else "")
+    # the views' labels show a newline as ↵ and a space as ␣ (analysis.traces.visible): the line still breaks
+    # there, and may break after a space, so a word is not split across lines
+    return out + ("<br>" if ch in ("\n", "↵") else "<wbr>" if ch in (" ", "␣") else "")
 
 
 def _block(spans: list[str], theme: Theme, words: bool = False) -> str:
     """The spans as one block of text: characters side by side, or, for `words` (tokens longer than one
-    character: words, numbers like 0.64), a space between tokens and lines broken only between them."""
+    character: words, numbers like 0.64), a space between tokens. Lines break at spaces, and inside a word only
+    when it is longer than a line ("it / ems_size" read like a line break the model wrote)."""
     size = max(theme.font_size, PROJECTED if theme.name == "presentation" else 16)
-    wrap = "word-break:normal" if words else "word-break:break-all"
+    wrap = "word-break:normal;overflow-wrap:anywhere"
     return (f'<div style="font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:{size}px;'
             f'line-height:1.6;white-space:pre-wrap;{wrap}">{(" " if words else "").join(spans)}</div>')
 
@@ -49,17 +53,26 @@ def activation_html(tokens: list[str], values, vmax: float | None = None, theme:
     colors = sample_colorscale(theme.signed_scale, pos.tolist()) if v.size else []
     who = f"unit {unit}: " if unit is not None else ""
     spans = [_span(str(t), c, f"t = {i}  {who}{x:+.3f}", theme) for i, (t, c, x) in enumerate(zip(tokens, colors, v))]
-    return _block(spans, theme, words=any(len(str(t)) > 1 for t in tokens))
+    return _legend(theme, f"{'unit ' + str(unit) if unit is not None else 'activation'}: blue −{scale:.2g}",
+                   theme.signed_scale, f"red +{scale:.2g} (white: 0)") + _block(
+        spans, theme, words=any(len(str(t)) > 1 for t in tokens))
 
 
-def _unsure_legend(theme: Theme) -> str:
-    """One line saying what the colours mean, with the scale as a swatch (divs, no spans: one span per character)."""
+def _legend(theme: Theme, before: str, scale, after: str) -> str:
+    """One line saying what the colours mean, with the scale as a swatch between its two ends' words (divs, no
+    spans: the text below is one span per character)."""
     size = PROJECTED if theme.name == "presentation" else max(theme.font_size - 2, 13)
-    stops = ",".join(c for _, c in UNSURE_SCALE)
+    stops = ",".join(c for _, c in (scale if not isinstance(scale, str) else
+                                    zip(range(5), sample_colorscale(scale, [0, 0.25, 0.5, 0.75, 1]))))
     swatch = (f'<div style="display:inline-block;width:7em;height:0.9em;vertical-align:middle;margin:0 0.4em;'
               f'border:1px solid #b0b0b0;background:linear-gradient(to right,{stops})"></div>')
     return (f'<div style="font-size:{size}px;color:{theme.text_color};margin-bottom:0.3em">'
-            f'white: the model was sure{swatch}strong colour: the model was unsure · grey: the prime (given)</div>')
+            f'{html.escape(before)}{swatch}{html.escape(after)}</div>')
+
+
+def _unsure_legend(theme: Theme) -> str:
+    return _legend(theme, "white: the model was sure", UNSURE_SCALE,
+                   "strong colour: the model was unsure · grey: the prime (given)")
 
 
 def generation_html(gen, theme: Theme = NORMAL, legend: bool = True) -> str:
