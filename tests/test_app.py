@@ -352,8 +352,10 @@ def test_an_uploader_states_the_limit_it_keeps():
     from rnnviz.checkpoints import MAX_FILE_BYTES
     from rnnviz.tasks.text import MAX_TEXT_BYTES
 
-    ckpt = next(u.proto for u in open_page("checkpoints.py").get("file_uploader") if "checkpoint" in u.proto.label)
+    ckpt, vocab = (next(u.proto for u in open_page("checkpoints.py").get("file_uploader") if word in u.proto.label)
+                   for word in ("checkpoint", "Vocabulary"))
     assert ckpt.max_upload_size_mb * 2 ** 20 == MAX_FILE_BYTES and f"up to {ckpt.max_upload_size_mb} MB" in ckpt.label
+    assert vocab.max_upload_size_mb == ckpt.max_upload_size_mb  # side by side they said 200 and 400 MB
     text = next(u.proto for u in open_page("train.py", task="text_lm").get("file_uploader") if "text" in u.proto.label)
     assert MAX_TEXT_BYTES <= text.max_upload_size_mb * 2 ** 20 < MAX_TEXT_BYTES + 2 ** 20, text.max_upload_size_mb
 

@@ -336,7 +336,7 @@ def test_jacobian_rho_line_only_for_vanilla_cells_and_the_measured_rate_is_named
     assert len(gated.data) == 1 and not any("ρ<sup>lag</sup>" in (t.name or "") for t in gated.data)
     norm = lstm_trace["jacobian"][1].double().numpy()[::-1]  # by lag 0..T-1
     rate = np.exp(np.mean(np.log(norm[1:] / norm[:-1])))  # geometric mean of successive ratios
-    assert f"measured: ×{rate:.3g} per step" in gated.data[0].name
+    assert f"measured: ×{rate:.3g} per step on average" in gated.data[0].name  # from first to last lag
     assert f"×{rate:.3g} per step" in gated.layout.title.subtitle.text
     assert gated.layout.showlegend  # the rate is read in the legend, even with a single line
     assert len(P.jacobian_figure(rnn, 0.9, gated=True).data) == 1

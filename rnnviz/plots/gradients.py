@@ -195,7 +195,7 @@ def jacobian_figure(trace: Trace, rho: float | None, layer: int = 0, prefix: str
     if not gated and rho is None:
         raise ValueError(f"a ρ line for {trace.arch} needs W_hh's spectral radius rho")
     rate = measured_rate(curve.lag, curve.norm)
-    said = f"measured: ×{rate:.3g} per step" if rate is not None else "measured"
+    said = f"measured: ×{rate:.3g} per step on average" if rate is not None else "measured"
     fig = go.Figure(go.Scatter(x=curve.lag, y=_positive(curve.norm), mode="lines+markers", name=said,
                                line={"width": theme.line_width, "color": GATE_COLORS["i"]},
                                marker={"size": theme.marker_size},

@@ -23,7 +23,7 @@ def upload() -> None:
                          help="Told by its content, whatever its name (.pt, .pth, .pth.tar, .ckpt, .net, .safetensors, "
                          ".keras, .h5, .onnx, .npz). Nothing in the file is executed. A bigger file: save only the "
                          "recurrent part and its head (torch.save(model.state_dict(), 'model.pt')).")
-    v = c2.file_uploader("Vocabulary (optional)", key="ckpt.vocab",
+    v = c2.file_uploader("Vocabulary (optional)", key="ckpt.vocab", max_upload_size=limit,  # as its checkpoint's
                          help="A JSON list (or map) of tokens; a text file of one token per line, read in its order; "
                          "or the training text, whose distinct characters sorted by code point form the vocabulary.")
     relu = c3.toggle("relu RNN", key="ckpt.relu", help="Plain nn.RNN weights cannot tell tanh from relu: a whole "
