@@ -435,6 +435,13 @@ def test_connectivity_marks_the_true_dependency():
     np.testing.assert_array_equal(other.x, [1, 3])
     np.testing.assert_array_equal(star.x, [0, 2])
     assert dep.marker.color != other.marker.color and len(fig.layout.shapes) == 2
+    assert tuple(fig.layout.xaxis.range) == (-0.6, 3.6)  # the axis ran to about 57 for 50 bars
+    # the star stands clear of the tallest bar: 1.08× of it, on a log axis, covered the neighbouring bars' tops
+    values = [10.0 ** -k for k in range(6)][::-1]
+    log = P.connectivity_figure(values, dependency=[4], log=True)
+    star = next(t for t in log.data if t.name == "true dependency")
+    assert np.log10(star.y[0]) - np.log10(max(values)) >= 0.1 * 5 - 1e-6  # a tenth of the axis's decades above
+    assert star.y[0] > 1.5 * 0.5 and next(t for t in fig.data if t.name == "true dependency").y[0] > 0.5
     with pytest.raises(ValueError, match="outside the 4 input steps"):
         P.connectivity_figure([1, 2, 3, 4], dependency=[4])
 

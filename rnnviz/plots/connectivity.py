@@ -41,13 +41,17 @@ def connectivity_figure(values, dependency: list[int] | None = None, tokens: lis
                                                "<extra></extra>"))
     for s in dep:  # a band and a star: visible even where the model gives the step no weight at all
         fig.add_vrect(x0=s - 0.5, x1=s + 0.5, fillcolor=DEPENDENCY, opacity=0.15, line_width=0, layer="below")
-    if dep:
+    if dep:  # the star clear above the tallest bar (on a log axis 1.08× was no gap: it covered the next bars)
         top = float(np.nanmax(v)) if v.size and np.nanmax(v) > 0 else 1.0
-        fig.add_trace(go.Scatter(x=np.asarray(dep, np.float32), y=np.full(len(dep), 1.08 * top, np.float32),
+        shown = v[np.isfinite(v) & (v > 0)] if log else v[np.isfinite(v)]
+        span = (np.log10(top / shown.min()) if log else top - min(0.0, float(shown.min()))) if shown.size else 1.0
+        above = top * 10 ** (0.12 * max(span, 0.5)) if log else top + 0.12 * max(span, 1e-12)
+        fig.add_trace(go.Scatter(x=np.asarray(dep, np.float32), y=np.full(len(dep), above, np.float32),
                                  mode="markers", marker={"symbol": "star", "size": theme.marker_size * 2,
                                                          "color": DEPENDENCY}, showlegend=False, hoverinfo="skip",
                                  name="true dependency"))
-    fig.update_xaxes(title_text="input step s", **(token_ticks(tokens, theme=theme) if tokens else {}))
+    fig.update_xaxes(title_text="input step s", range=[-0.6, S - 0.4],  # the bars, no empty strip beyond
+                     **(token_ticks(tokens, theme=theme) if tokens else {}))
     fig.update_yaxes(title_text=what + (" (log scale)" if log else ""), type="log" if log else "linear")
     fig.update_layout(barmode="overlay", bargap=0.15)
     if dep:
