@@ -51,7 +51,7 @@ LESSONS = (
            ("In each graph, count the x nodes (inputs) and the L nodes (losses): that is the sequence type.",
             "The h row is the same in all five: one cell, unrolled, with the same W_hh on every arrow.")),
     Lesson(2, "lesson-vanilla-rnn", "The vanilla RNN",
-           "h_t = tanh(W_hh h_{t-1} + W_xh x_t) and y_t = W_hy h_t: one small network applied at every step, carrying "
+           "h_t = tanh(W_hh h_{t−1} + W_xh x_t + b) and y_t = W_hy h_t: one small network applied at every step, carrying "
            "its memory in h. The loss is the sum of every step's loss, and because the same W_hh is used at every "
            "step, its gradient is the sum of every step's contribution.",
            ("The graph: W_hh labels every h→h arrow; it is one matrix, not T of them.",
@@ -79,7 +79,7 @@ LESSONS = (
     Lesson(4, "lesson-lstm-gates", "The LSTM, gate by gate",
            "An LSTM keeps a cell state c_t that only changes by gated addition: the forget gate f decides how much "
            "of the old cell to keep, the input gate i how much of the new candidate g to write, and the output gate "
-           "o how much of the cell to show as h_t. Because c_t = f·c_{t-1} + i·g, the gradient along c is "
+           "o how much of the cell to show as h_t. Because c_t = f·c_{t−1} + i·g, the gradient along c is "
            "multiplied by f, not by a weight matrix, so it can survive many steps.",
            ("Step through the text: at each character, the bars show each gate's opening for a few units.",
             "Watch f stay near 1 while a unit holds a memory, and i open when something worth writing arrives.")),

@@ -405,3 +405,12 @@ def test_the_gates_page_does_not_call_s6_s_step_size_a_gate():
     assert "A gate near 1" not in text
     (_, at, _), = views_of_untrained("lstm", 8, ["gates"])
     assert "A gate near 1 lets information through" in " ".join(m.value for m in at.markdown)
+
+
+def test_lesson_text_writes_its_notation_as_sub_scripts():
+    """Lesson 2 showed "h_{t-1}" with its braces (and no bias); the text is now HTML notation."""
+    at = open_page("lesson_2.py")
+    assert_no_exception(at)
+    text = " ".join(m.value for m in at.markdown)
+    assert "tanh(W<sub>hh</sub> h<sub>t−1</sub> + W<sub>xh</sub> x<sub>t</sub> + b)" in text
+    assert "_{" not in text and "W_hh" not in text

@@ -9,6 +9,7 @@ import dataclasses
 import streamlit as st
 import torch
 
+from rnnviz.analysis.equations import to_html
 from rnnviz.build import build_model
 from rnnviz.init import InitConfig, apply_init
 from rnnviz.lessons import BY_SLUG, Lesson
@@ -54,9 +55,12 @@ def show(slug: str) -> None:
 
     lesson = BY_SLUG[slug]
     st.title(f"Lesson {lesson.number}: {lesson.title}")
-    st.markdown(lesson.idea)
+    # the lessons' own text, notation made HTML (h_{t−1} -> h<sub>t−1</sub>, W_hh -> W<sub>hh</sub>): written
+    # raw, the braces showed and an underscore pair could turn into italics
+    st.markdown(to_html(lesson.idea), unsafe_allow_html=True)
     with st.container(border=True):
-        st.markdown("**What to look at**\n" + "\n".join(f"- {item}" for item in lesson.look_at))
+        st.markdown("**What to look at**\n" + "\n".join(f"- {to_html(item)}" for item in lesson.look_at),
+                    unsafe_allow_html=True)
     body = {1: basics.sequence_types, 2: basics.vanilla_rnn, 3: dynamics.vanishing, 4: basics.lstm_gates,
             5: dynamics.variants, 6: dynamics.long_term, 7: language.char_rnn, 8: language.attention,
             9: recurrence.came_back}[lesson.number]
