@@ -301,6 +301,8 @@ def style(fig: go.Figure, theme: Theme = NORMAL, title: str | None = None, subti
     lines = len(re.findall(r"<br(?:\s[^>]*)?>", said)) + 1 if said else 0  # lines below the first: 1.25 of the size
     top = 20 + int(1.6 * theme.title_size) + (int(1.6 * theme.annotation_size) + int(1.25 * theme.annotation_size)
                                               * (lines - 1) if lines else 0)
+    top += int(0.6 * theme.tick_size)  # a y tick at the plot's top edge stands half its height above it: clear of
+    # the subtitle's last line (a heat map's "unit 0" touched it on a projector)
     annotations = layout.get("annotations", [])
     if any(a.get("yref") == "paper" and (a.get("y") or 0) >= 1 for a in annotations):  # subplot titles sit above
         top += int(1.6 * theme.annotation_size)

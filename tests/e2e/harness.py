@@ -359,6 +359,12 @@ PRESENTATION_AUDIT = """(minText) => {  // text under minText px, text cut off, 
             if (text && b.width && (b.right > edge.right + 1 || b.left < edge.left - 1))
                 beyond.push([Math.round(Math.max(b.right - edge.right, edge.left - b.left)), text.slice(0, 40)]);
         }
+        const sub = c.querySelector(".gtitle-subtitle"), sb = sub && sub.getBoundingClientRect();
+        for (const t of sb ? c.querySelectorAll(".yaxislayer-above text") : []) {  // a top tick into the subtitle
+            const b = t.getBoundingClientRect();
+            if (b.height && b.top < sb.bottom - 1 && b.bottom > sb.top && b.left < sb.right && b.right > sb.left)
+                crowded.push([(c.querySelector(".gtitle") || {}).textContent, "subtitle", t.textContent]);
+        }
         for (const layer of c.querySelectorAll(".xaxislayer-above, .yaxislayer-above")) {
             const across = layer.classList.contains("xaxislayer-above");  // labels side by side, else stacked
             const ticks = [...layer.querySelectorAll("text")].map(t => [t.getBoundingClientRect(), t.textContent])
