@@ -1,7 +1,7 @@
 """Gates: when a gated cell's gates open and close, the cell state they protect, and how saturated they run."""
 import streamlit as st
 
-from rnnviz.analysis.equations import all_equations, gate_glossary
+from rnnviz.analysis.equations import all_equations, gate_glossary, to_html
 from rnnviz.analysis.traces import SIGMOID_GATES
 from rnnviz.plots.gates import (cell_state_figure, cell_vs_hidden, gate_heatmaps, gate_lines, saturation_figure,
                                 stabiliser_figure)
@@ -12,13 +12,13 @@ st.title("Gates")
 subject = pickers.gated(state.current_subject())
 spec = subject.model.spec
 if set(SIGMOID_GATES) & set(spec.gates):
-    st.markdown(f"**{plain(subject.label)}** ({spec.summary}). A gate near 1 lets information through, near 0 "
-                "blocks it. Karpathy et al. (2015) found many LSTM and GRU gates spend most of their time saturated: "
-                "fully open or fully shut.")
+    st.markdown(f"**{plain(subject.label)}** ({to_html(spec.summary)}). A gate near 1 lets information through, "
+                "near 0 blocks it. Karpathy et al. (2015) found many LSTM and GRU gates spend most of their time "
+                "saturated: fully open or fully shut.", unsafe_allow_html=True)  # the label escaped, the rest ours
 else:  # S6: what decides how much it keeps is a step size, not a gate
-    st.markdown(f"**{plain(subject.label)}** ({spec.summary}). It has no gates: how much of h it keeps each step "
-                "is set by its step size Δ_t, read from the input: a large step forgets h and takes in the input, a "
-                "small one keeps h.")
+    st.markdown(f"**{plain(subject.label)}** ({to_html(spec.summary)}). It has no gates: how much of h it keeps "
+                "each step is set by its step size Δ<sub>t</sub>, read from the input: a large step forgets h and "
+                "takes in the input, a small one keeps h.", unsafe_allow_html=True)
 st.markdown("<br>".join(gate_glossary(spec)), unsafe_allow_html=True)  # the spec's own text, no user input
 if spec.equations:
     with st.expander(f"The {spec.name} step, line by line"):

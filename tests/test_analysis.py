@@ -413,3 +413,14 @@ def test_what_if_edits_reach_a_bidirectional_models_backward_direction():
     zero = A.scaled_recurrent(model, 0.0, layer=1, stack="bwd.")
     assert zero.rnn.weight_hh_l1_reverse.abs().max() == 0
     torch.testing.assert_close(zero.rnn.weight_hh_l1, model.rnn.weight_hh_l1)
+
+
+def test_notation_subscripts_symbols_and_leaves_words_alone():
+    """to_html writes the notation of lesson text and cell summaries: symbols get their subscripts, while a word
+    before an underscore (Keras's reset_after, a task's name) stays as written."""
+    from rnnviz.analysis.equations import to_html
+
+    assert to_html("h_{t−1} + W_hh x_t") == "h<sub>t−1</sub> + W<sub>hh</sub> x<sub>t</sub>"
+    assert to_html("dL/dW_hh, w_conv ∗ ũ_t") == "dL/dW<sub>hh</sub>, w<sub>conv</sub> ∗ ũ<sub>t</sub>"
+    assert to_html("Keras reset_after=False on first_symbol") == "Keras reset_after=False on first_symbol"
+    assert to_html("<b>x_t</b>") == "&lt;b&gt;x<sub>t</sub>&lt;/b&gt;"

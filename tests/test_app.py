@@ -401,7 +401,7 @@ def test_the_gates_page_does_not_call_s6_s_step_size_a_gate():
     """Over S6 the page began "A gate near 1 lets information through…" and ended "s6 has no sigmoid gates"."""
     (_, at, _), = views_of_untrained("s6", 8, ["gates"])
     text = " ".join(m.value for m in at.markdown)
-    assert "It has no gates: how much of h it keeps each step is set by its step size Δ_t" in text
+    assert "It has no gates: how much of h it keeps each step is set by its step size Δ<sub>t</sub>" in text
     assert "A gate near 1" not in text
     (_, at, _), = views_of_untrained("lstm", 8, ["gates"])
     assert "A gate near 1 lets information through" in " ".join(m.value for m in at.markdown)

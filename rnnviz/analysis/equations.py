@@ -9,12 +9,15 @@ import re
 
 from rnnviz.cells import CellSpec
 
-_SUB = re.compile(r"_(\{[^}]*\}|[A-Za-z0-9]+)")  # x_t, W_hh, h_{t−1}
+_SUB = re.compile(r"(?<=([^\W\d_]{3}))?_(\{[^}]*\}|[A-Za-z0-9]+)")  # x_t, W_hh, h_{t−1}; not reset_after
 
 
 def to_html(text: str) -> str:
-    """Plain notation to HTML: h_{t−1} -> h<sub>t−1</sub>, W_hh -> W<sub>hh</sub>; markup in the text is escaped."""
-    return _SUB.sub(lambda m: f"<sub>{m.group(1).strip('{}')}</sub>", html.escape(text, quote=False))
+    """Plain notation to HTML: h_{t−1} -> h<sub>t−1</sub>, W_hh -> W<sub>hh</sub>, dL/dW_hh too; markup in the text
+    is escaped. A name of three letters or more before the underscore is a word, not a symbol: Keras's
+    reset_after stays as it is."""
+    return _SUB.sub(lambda m: m.group(0) if m.group(1) else f"<sub>{m.group(2).strip('{}')}</sub>",
+                    html.escape(text, quote=False))
 
 
 def _line(spec: CellSpec, symbol: str, what: str) -> str:
