@@ -49,8 +49,8 @@ def eigenvalue_figure(w_hh, blocks: list[str], theme: Theme = NORMAL, title: str
     return style(fig, theme, title or f"Eigenvalues of W<sub>hh</sub> (spectral radius ρ = {rho:.3g})",
                  "Inside the circle: that direction fades each step (gradients vanish); outside: it grows (explode)."
                  if len(spectra) == 1 else  # a gated cell: the gates scale each block every step, so no circle rule
-                 "One colour per gate block. The gates scale what each block passes on every step (σ′ ≤ ¼, f ≤ 1), "
-                 "so the circle decides vanishing only for a tanh RNN; here the gates do.")
+                 "One colour per gate block. The gates, each between 0 and 1, scale what every block passes on at "
+                 "each step, so the circle decides vanishing only for a tanh RNN; here the gates do.")
 
 
 def singular_value_figure(w_hh, blocks: list[str], theme: Theme = NORMAL, title: str | None = None) -> go.Figure:

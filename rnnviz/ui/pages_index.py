@@ -11,8 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PAGES = {  # section -> [(file in app_pages/, title, url path, icon, what the Overview says of it)]
     "": [("home.py", "Overview", "", ":material/home:", "")],
     "Train": [("train.py", "Train", "train", ":material/model_training:",
-               "Train an RNN, LSTM, GRU or a modern linear recurrence (minGRU, LRU, S6, xLSTM) live, and watch its "
-               "loss and gradients.")],
+               "Train any cell live, from RNN to xLSTM; watch loss and gradients.")],
     "Look inside": [
         ("graph.py", "Unrolled graph", "graph", ":material/account_tree:",
          "The same weights at every time step, and the gradient flowing back."),
@@ -21,13 +20,13 @@ PAGES = {  # section -> [(file in app_pages/, title, url path, icon, what the Ov
         ("hidden.py", "Hidden states", "hidden", ":material/grid_on:",
          "What each unit does, step by step; find the quote-tracking cell."),
         ("gates.py", "Gates", "gates", ":material/tune:",
-         "A gated cell's gates opening and closing (S6: its step size), and how saturated they are."),
+         "Gates opening and closing (S6: its step size), and how saturated."),
         ("attention.py", "Attention", "attention", ":material/center_focus_strong:",
          "Where an encoder-decoder looks while it writes."),
         ("generate.py", "Generate", "generate", ":material/edit_note:",
          "Let a character model write, with each character's probability.")],
     "Checkpoints": [("checkpoints.py", "Checkpoints", "checkpoints", ":material/save:",
-                     "Open the file your code saved (PyTorch, Keras, ONNX, .npz) and look inside it.")],
+                     "Open the file your code saved, in any format, and look inside it.")],
     "Lessons": [(f"lesson_{x.number}.py", f"{x.number}. {x.title}", x.slug, ":material/school:", "") for x in LESSONS],
 }
 

@@ -330,8 +330,9 @@ PRESENTATION_AUDIT = """(minText) => {  // text under minText px, text cut off, 
         const cs = getComputedStyle(el), box = el.getBoundingClientRect();
         if (!box.width || !box.height || cs.visibility === "hidden" || cs.display === "none") continue;
         if (parseFloat(cs.fontSize) < minText) small.push([parseFloat(cs.fontSize), text.slice(0, 40)]);
-        for (let a = el, i = 0; a && i < 2; a = a.parentElement, i++) {  // the text's element, or the one around
-            const as = getComputedStyle(a);  // it that cuts it (a button's label: its Markdown container)
+        for (let a = el, i = 0; a && i < 4; a = a.parentElement, i++) {  // the text's element, or one around it
+            const as = getComputedStyle(a);  // that cuts it (a button's label: its Markdown container; a page
+            // link's: the span three levels up)
             if (a.scrollWidth > a.clientWidth + 1 && (as.textOverflow === "ellipsis" || as.overflowX === "hidden")) {
                 clipped.push(text.slice(0, 40));
                 break;

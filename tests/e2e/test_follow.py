@@ -80,8 +80,8 @@ def test_a_run_followed_by_its_owner_and_watched_through_its_link(page, server, 
             refresh(page, title, rid, label)
             wait_for(lambda: (shown_step(page) or 0) >= later, 60, what=f"{title} to follow the run after a refresh")
         # the step line comes before the figures after a refresh (plotly.js loads first): the picture shows them
-        wait_for(lambda: page.locator("[data-testid='stPlotlyChart'] .main-svg").count() >= 2, 30,
-                 what="the Gates figures after the refresh")
+        wait_for(lambda: page.locator(".st-key-gates-lines .scatterlayer .trace").count() > 0, 30,
+                 what="the Gates lines drawn after the refresh")  # not any two SVG layers: one chart has three
         screenshot(page, "gates-following-training")
         page.get_by_text("Follow training", exact=True).click()  # the owner stops following...
         slider = page.locator("[data-testid='stSlider']").filter(has_text="Training snapshot").get_by_role("slider")
