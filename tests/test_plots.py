@@ -737,6 +737,13 @@ def test_loss_curves_draw_the_input_ignored_baseline_on_each_panel():
     log = loss_curves(rows, "mse", log_loss=True, baseline=(1 / 6, 1 / 6))  # one panel, log axis
     assert [t.name for t in log.data if "input ignored" in t.name] == ["input ignored: 0.167"]
     assert not [t for t in loss_curves(rows, "accuracy").data if "input ignored" in t.name]
+    # a diverged run's 10⁴ squashed lesson 3's clipped run onto the line: a ceiling keeps the band readable
+    wild = {"clipped": rows, "diverged": [{"step": 1, "loss": 0.5}, {"step": 2, "loss": 2e4}]}
+    capped = loss_curves(wild, "mse", log_loss=True, baseline=(1 / 6, 1 / 6), ceiling=5.0)
+    lo, hi = capped.layout.yaxis.range
+    assert hi == pytest.approx(np.log10(5.0)) and lo <= np.log10(1 / 19) and "Loss above 5 runs off the top" in \
+        capped.layout.title.subtitle.text.replace("<br >", " ")
+    assert loss_curves(rows, "mse", log_loss=True, ceiling=5.0).layout.yaxis.range is None  # nothing above it
 
 
 def test_figure_frame_holds_every_point():

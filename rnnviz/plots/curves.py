@@ -37,11 +37,14 @@ def _column(df: pd.DataFrame, key: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def loss_curves(history, metric_name: str = "metric", log_loss: bool = False, theme: Theme = NORMAL,
-                max_points: int = LINE_MAX_POINTS, baseline: tuple[float, float] | None = None) -> go.Figure:
+                max_points: int = LINE_MAX_POINTS, baseline: tuple[float, float] | None = None,
+                ceiling: float | None = None) -> go.Figure:
     """Loss (left) and metric (right) against training step: training solid, validation dashed with markers,
     one colour per run. history: Trainer.history rows, or {label: rows} to overlay runs. When the metric is the
     loss itself (mean squared error), one panel: two would show the same curves twice. baseline: the task's
-    (loss, metric) when the input is ignored (Task.baseline), drawn as a grey dotted line on each panel."""
+    (loss, metric) when the input is ignored (Task.baseline), drawn as a grey dotted line on each panel.
+    ceiling: the loss axis's top, when a diverged run's 10⁴ would squash the others into one band (lesson 3);
+    the subtitle says what runs off it."""
     runs = _runs(history)
     same = metric_name.lower() == "mse"
     panels = (("loss", "val_loss"),) if same else (("loss", "val_loss"), ("metric", "val_metric"))
@@ -64,6 +67,12 @@ def loss_curves(history, metric_name: str = "metric", log_loss: bool = False, th
     fig.update_xaxes(title_text="training step")
     fig.update_yaxes(title_text="loss" + (" (log scale)" if log_loss else ""), type="log" if log_loss else "linear",
                      row=1, col=1)
+    above = ""
+    losses = [v for t in fig.data if t.xaxis == "x" for v in np.asarray(t.y, np.float64) if np.isfinite(v) and v > 0]
+    if ceiling is not None and losses and max(losses) > ceiling:
+        low = min(min(losses), *(baseline[:1] if baseline else ()))
+        fig.update_yaxes(range=[np.log10(0.8 * low), np.log10(ceiling)] if log_loss else [0, ceiling], row=1, col=1)
+        above = f" Loss above {ceiling:.2g} runs off the top."
     if not same:
         log_metric = log_loss and metric_name.lower() in ERRORS  # an error spans decades like the loss does
         fig.update_yaxes(title_text=metric_name + (" (log scale)" if log_metric else ""),
@@ -82,7 +91,7 @@ def loss_curves(history, metric_name: str = "metric", log_loss: bool = False, th
     lines = ("Solid, dotted or long-dashed: training. Dashed or dash-dotted: validation."
              if len(runs) > len(RUN_COLORS) else "Solid: training batches. Dashed: held-out validation.")
     note = " Grey dotted line: ignoring the input." if baseline is not None else " A widening gap is overfitting."
-    return style(fig, theme, "Training race" if several else "Training curves", lines + note)
+    return style(fig, theme, "Training race" if several else "Training curves", lines + note + above)
 
 
 def grad_norm_figure(history, clip_norm: float | None = None, theme: Theme = NORMAL,

@@ -50,8 +50,9 @@ def vanishing(lesson: Lesson) -> None:
         series = {r.label: list(r.history) for r in mine}
         live_figure(mine, lambda: grad_norm_figure(series, clip_norm=1.0, theme=widgets.theme()),
                     "lesson3.gradnorm", name="gradient norms")
-        live_figure(mine, lambda: loss_curves(series, "mse", log_loss=True, theme=widgets.theme(),
-                                              baseline=mine[0].spec.baseline()), "lesson3.loss", name="loss")
+        baseline = mine[0].spec.baseline()  # the diverged run's 10⁴ would squash the clipped run onto this line
+        live_figure(mine, lambda: loss_curves(series, "mse", log_loss=True, theme=widgets.theme(), baseline=baseline,
+                                              ceiling=30 * baseline[0]), "lesson3.loss", name="loss")
         for r in mine:
             if r.status == "diverged":
                 st.warning(f"{r.label}: diverged ({r.message}), as expected. The gradient norm shot up by orders of "
