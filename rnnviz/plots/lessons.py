@@ -21,11 +21,14 @@ def weight_share_figure(trace: Trace, layer: int = 0, tokens: list[str] | None =
     fig = go.Figure(go.Bar(x=np.arange(len(per_step)), y=per_step, marker_color=gate_color("i"), hovertext=labels,
                            hovertemplate="%{hovertext}<br>||share|| %{y:.3g}<extra></extra>"))
     fig.add_annotation(xref="paper", yref="paper", x=0.01, y=0.98, showarrow=False, align="left",
-                       text=f"sum over steps = dL/dW_hh, norm {total:.3g}")
+                       text=f"the shares' sum = dL/dW<sub>hh</sub>, norm {total:.3g}")
     fig.update_xaxes(title_text="time step t")
-    fig.update_yaxes(title_text="||share of dL/dW_hh|| at step t")
+    fig.update_yaxes(title_text="||share of dL/dW<sub>hh</sub>|| at step t")
     return style(fig, theme, "The weight gradient is a sum over time steps",
-                 "One matrix W_hh is used at every step, so its gradient adds up every step's contribution.")
+                 "One matrix W<sub>hh</sub> is used at every step, so its gradient adds up every step's share. Each "
+                 "share is a matrix; a bar is its size. The bars add up to "
+                 f"{float(per_step.sum()):.3g}, more than the sum's {total:.3g}: shares pointing different ways "
+                 "partly cancel.")
 
 
 def gates_at_step(trace: Trace, t: int, units: list[int], layer: int = 0, sample: int = 0,
