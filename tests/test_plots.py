@@ -673,9 +673,9 @@ def test_weight_blocks_split_by_gate():
         assert t.zmid == 0.0 and t.zmin == -t.zmax
     with pytest.raises(ValueError, match="does not split"):
         weight_blocks(torch.randn(7, 5), list("ifgo"))
-    assert fig.layout.title.text == "W_ih, split by gate block"
+    assert fig.layout.title.text == "W<sub>ih</sub>, split by gate block"
     one = weight_blocks(torch.randn(6, 6), ["h"])  # a tanh RNN: one block, no gates, no panel title repeating it
-    assert one.layout.title.text == "W_hh" and not one.layout.annotations
+    assert one.layout.title.text == "W<sub>hh</sub>" and not one.layout.annotations
     assert "blocks" not in one.layout.title.subtitle.text
     ys = list(fig.select_yaxes())  # the blocks' rows are the same units: labelled once (they ran into the block left)
     assert ys[0].showticklabels is not False and all(a.showticklabels is False and a.matches == "y" for a in ys[1:])

@@ -333,6 +333,6 @@ def test_the_view_pages_open_on_xlstm_cells_and_offer_the_edits_that_apply():
             if path == "graph":
                 assert "Step by step and as one scan" in titles
             if path == "checkpoints":  # W_ih split into its blocks, the per-head gates one row per head
-                assert "W_ih, split by gate block" in titles
+                assert "W<sub>ih</sub>, split by gate block" in titles
                 assert any("has no W_hh" in c.value for c in at.caption)
 

@@ -26,7 +26,7 @@ def scan_figure(result: ScanVsLoop, sample: int = 0, units: tuple[int, ...] = (0
                                  marker={"size": theme.marker_size + 3, "color": run_color(i), "symbol": "circle-open",
                                          "line": {"width": 2}}))
     fig.update_xaxes(**time_axis(tokens, theme=theme))
-    fig.update_yaxes(title_text="output y_t of the top layer")
+    fig.update_yaxes(title_text="output y<sub>t</sub> of the top layer")
     r = result
     title = f"Step by step and as one scan: the same outputs (largest difference {r.max_difference:.1g})"
     return style(fig, theme, title,

@@ -2,6 +2,8 @@
 Not spectra (spectra.py) and not training curves."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -27,7 +29,8 @@ def weight_blocks(w, blocks: list[str], name: str = "W_hh", theme: Theme = NORMA
     bound = bound or float(np.abs(m).max(initial=0.0)) or 1.0
     same = rows is None or len(set(rows)) == 1  # every block's rows are the same units: one y axis, labelled once
     split = len(blocks) > 1  # a tanh RNN's W_hh is one block: no panel title repeating the figure's
-    fig = make_subplots(1, len(blocks), subplot_titles=[f"{name} · {g}" for g in blocks] if split else None,
+    shown = re.sub(r"_(\w+)", r"<sub>\1</sub>", name)  # W_hh as the figures write it: W<sub>hh</sub>
+    fig = make_subplots(1, len(blocks), subplot_titles=[f"{shown} · {g}" for g in blocks] if split else None,
                         horizontal_spacing=0.04 if same else 0.08, shared_yaxes=same)  # labels clear of the block left
     for j, (g, part) in enumerate(zip(blocks, parts)):
         grid = decimate_grid(part, max(1, max_cells // len(blocks)))
@@ -37,6 +40,6 @@ def weight_blocks(w, blocks: list[str], name: str = "W_hh", theme: Theme = NORMA
                       1, j + 1)
         fig.update_yaxes(autorange="reversed", row=1, col=j + 1, title_text="unit (row)" if j == 0 else None)
         fig.update_xaxes(title_text="input" if name.startswith("W_ih") else "from unit", row=1, col=j + 1)
-    return style(fig, theme, f"{name}, split by gate block" if split else name,
+    return style(fig, theme, f"{shown}, split by gate block" if split else shown,
                  f"Red positive, blue negative, white 0;{' one scale for all blocks,' if split else ''} clipped at the "
                  f"{CLIP_PERCENTILE}th percentile of |w| ({bound:.3g}).")

@@ -14,8 +14,8 @@ from rnnviz.ui.lessons import live_figure, live_section, untrained
 TRUNCATE = 10  # the truncated-BPTT window drawn beside the cures
 CURES = {  # label -> untrained(...) arguments (arch, init, radius, forget bias), on the adding problem, length 50
     "tanh RNN (default init)": ("rnn_tanh", "default", 1.0, None),
-    "tanh RNN, orthogonal W_hh": ("rnn_tanh", "orthogonal", 1.0, None),
-    "relu RNN, identity W_hh (IRNN)": ("rnn_relu", "identity", 1.0, None),
+    "tanh RNN, orthogonal W<sub>hh</sub>": ("rnn_tanh", "orthogonal", 1.0, None),
+    "relu RNN, identity W<sub>hh</sub> (IRNN)": ("rnn_relu", "identity", 1.0, None),
     "echo state network (ρ = 0.9)": ("esn", "default", 1.0, None),
     "LSTM, default init (f ≈ 0.5)": ("lstm", "default", 1.0, None),
     "LSTM, forget bias 3 (f ≈ 0.95)": ("lstm", "default", 1.0, 3.0),
@@ -26,10 +26,10 @@ def vanishing(lesson: Lesson) -> None:
     from rnnviz.plots.curves import grad_norm_figure, loss_curves
 
     theme = widgets.theme()
-    radii = {f"tanh RNN, ρ(W_hh) = {r}": untrained("adding", "rnn_tanh", 64, 50, "spectral", r).latest
+    radii = {f"tanh RNN, ρ(W<sub>hh</sub>) = {r}": untrained("adding", "rnn_tanh", 64, 50, "spectral", r).latest
              for r in (0.5, 1.0, 1.5)}
-    widgets.figure(grad_compare(radii, theme=theme, title="W_hh's spectral radius sets the slope",
-                                subtitle="||dL/dh_t|| at initialisation, same input: small ρ vanishes, large ρ keeps "
+    widgets.figure(grad_compare(radii, theme=theme, title="W<sub>hh</sub>'s spectral radius sets the slope",
+                                subtitle="||dL/dh<sub>t</sub>|| at initialisation, same input: small ρ vanishes, large ρ keeps "
                                 "or grows the signal."), "lesson3.radii", name="radius")
     cures = {label: untrained("adding", arch, 64, 50, init, r, forget_bias=fb).latest
              for label, (arch, init, r, fb) in CURES.items()}
