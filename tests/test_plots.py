@@ -563,7 +563,8 @@ def test_unrolled_graph_writes_no_name_or_label_where_a_node_or_edge_covers_it(l
 
 def test_no_figure_text_nests_a_sub_or_superscript():
     """A superscript inside a superscript is drawn at about half the font (10 px on a projector): the mLSTM's
-    decay subtitle wrote e^(m_(t−1) − m_t) so, the sLSTM's stored cell state e^(−m_t). exp(…) reads at full size."""
+    decay subtitle wrote e^(m_(t−1) − m_t) so, the sLSTM's stored cell state e^(−m_t). exp(…) reads at full
+    size."""
     from rnnviz.plots.spectra import decay_figure
 
     nested = re.compile(r"<su[bp]>(?:(?!</su[bp]>).)*<su[bp]>")
@@ -588,7 +589,7 @@ def test_attention_marks_the_copied_tokens_and_counts_where_rows_peak(s2s_trace)
         peak = int(alpha[t].argmax())
         on += peak in copies[t]
         after += peak not in copies[t] and peak - 1 in copies[t]
-    text = fig.layout.title.subtitle.text.replace("<br >", " ")
+    text = fig.layout.title.subtitle.text.replace("<br >", " ").replace("\u00a0", " ")
     assert f"The weight peaks on it in {on} of 3 rows, on the token just after it in {after}" in text, text
     assert ("elsewhere in" in text) == (on + after < 3)
 
@@ -640,6 +641,9 @@ def test_grad_norm_figure_marks_clipping_on_a_log_axis():
     np.testing.assert_array_equal(clipped.x, [500, 1000, 1500, 2000, 2500, 3000])
     assert line.y.max() == 97.0  # the largest spike survives decimation
     assert fig.layout.shapes[0].y0 == 50
+    assert clipped.name == "✕ where clipping fired"  # a run named "…, clipped at 1" read "clipped at 1 clipped"
+    named = P.grad_norm_figure({"rnn, clipped at 1": history()}).data[1].name
+    assert named == "rnn, clipped at 1: ✕ where clipping fired"
     off = P.grad_norm_figure([{**h, "clipped": False} for h in history()])  # the subtitle said ✕ with clipping off
     assert "✕" not in off.layout.title.subtitle.text and "clipping is off" in off.layout.title.subtitle.text
     assert "✕ marks" in fig.layout.title.subtitle.text

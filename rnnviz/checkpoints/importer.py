@@ -273,8 +273,8 @@ def _shapes(w: dict, prefix: str, L: int, bias: bool, nonlinearity: str | None, 
         return f"rnn_{said}", H, D
     if nonlinearity is not None:
         return f"rnn_{nonlinearity}", H, D
-    notes.append("assumed tanh: an nn.RNN's weights cannot tell tanh from relu (pass nonlinearity='relu', or "
-                 "--nonlinearity relu, if it used relu)")
+    notes.append("assumed tanh: an nn.RNN's weights cannot tell tanh from relu (if it used relu: the Checkpoints "
+                 "page's \"relu RNN\" switch, --nonlinearity relu on the command line, nonlinearity='relu' in Python)")
     return "rnn_tanh", H, D
 
 

@@ -57,9 +57,10 @@ def _copied(fig: go.Figure, alpha: np.ndarray, copies: list[list[int]], theme: T
     on = sum(p in c for p, (_, c) in zip(peaks, rows))
     after = sum(p not in c and p - 1 in c for p, (_, c) in zip(peaks, rows))
     other = len(rows) - on - after
-    return (f" Squares: the token each step must copy. The weight peaks on it in {on} of {len(rows)} rows, on the "
-            f"token just after it in {after} (a one-way encoder's state there has read it too)"
-            + (f", elsewhere in {other}." if other else "."))
+    nb = "\u00a0"  # a count stays with its words: a line starting "6 (a one-way…" read like a list number
+    return (f" Squares: the token each step must copy. The weight peaks on it in{nb}{on} of{nb}{len(rows)} rows, on "
+            f"the token just after it in{nb}{after} (a one-way encoder's state there has read it too)"
+            + (f", elsewhere in{nb}{other}." if other else "."))
 
 
 def topk_figure(gen, start: int = 0, steps: int | None = None, theme: Theme = NORMAL) -> go.Figure:

@@ -94,6 +94,9 @@ def loss_curves(history, metric_name: str = "metric", log_loss: bool = False, th
     return style(fig, theme, "Training race" if several else "Training curves", lines + note + above)
 
 
+CLIPPED = "✕ where clipping fired"  # the legend's name of the clipped steps' markers ("clipped at 1 clipped")
+
+
 def grad_norm_figure(history, clip_norm: float | None = None, theme: Theme = NORMAL,
                      max_points: int = LINE_MAX_POINTS) -> go.Figure:
     """Total gradient norm (before clipping) against step on a log axis; ✕ where clipping fired, the clipping
@@ -115,14 +118,14 @@ def grad_norm_figure(history, clip_norm: float | None = None, theme: Theme = NOR
             norms = pd.to_numeric(df["grad_norm"], errors="coerce").to_numpy(np.float64)[hit]
             keep = stride_index(steps.size, max_points)
             fig.add_trace(go.Scatter(x=f32(steps[keep]), y=f32(norms[keep]), mode="markers",
-                                     name=f"{label} clipped".strip(), marker={"symbol": "x", "color": GATE_COLORS["f"],
-                                                                             "size": theme.marker_size * 1.2},
+                                     name=(f"{label}: " if label else "") + CLIPPED,
+                                     marker={"symbol": "x", "color": GATE_COLORS["f"], "size": theme.marker_size * 1.2},
                                      hovertemplate="clipped at step %{x:.0f}<br>||∇L|| = %{y:.3g}<extra></extra>"))
     if clip_norm:
         fig.add_hline(y=clip_norm, line={"color": MUTED, "width": theme.line_width, "dash": "dash"})
     fig.update_xaxes(title_text="training step")
     fig.update_yaxes(title_text="total gradient norm ||∇L|| (log scale)", type="log", exponentformat="power")
-    marked = any(t.name.endswith("clipped") and len(t.x) for t in fig.data)  # an overlaid run may clip
+    marked = any(t.name.endswith(CLIPPED) and len(t.x) for t in fig.data)  # an overlaid run may clip
     clip = (f"; ✕ marks a step where clipping rescaled the gradient. Dashed: the clipping threshold {clip_norm:g}."
             if clip_norm else "; ✕ marks a step where clipping rescaled the gradient." if marked
             else " (clipping is off).")

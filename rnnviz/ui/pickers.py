@@ -139,7 +139,8 @@ def fallback(subject: Subject, ok: bool, demo: str, why: str, quiet: bool = Fals
     if ok:
         return subject
     if not quiet:
-        st.info(f"{plain(subject.label)} {why}, so this page shows {state.DEMOS[demo][1].lower()} instead.")
+        name = state.DEMOS[demo][1].removeprefix("Demo: ")  # not "shows demo: gru encoder-decoder…"
+        st.info(f"{plain(subject.label)} {why}, so this page shows the demo “{name}” instead.")
     return state.demo_subject(demo)
 
 
