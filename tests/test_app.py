@@ -414,3 +414,10 @@ def test_lesson_text_writes_its_notation_as_sub_scripts():
     text = " ".join(m.value for m in at.markdown)
     assert "tanh(W<sub>hh</sub> h<sub>t−1</sub> + W<sub>xh</sub> x<sub>t</sub> + b)" in text
     assert "_{" not in text and "W_hh" not in text
+
+
+def test_a_page_that_cannot_show_the_subject_names_the_demo_it_shows_instead():
+    """It read "…, so this page shows demo: character lstm on generated code instead."."""
+    (_, at, _), = views_of_untrained("rnn_tanh", 6, ["gates"])
+    said = " ".join(i.value for i in at.info)
+    assert "so this page shows the demo “character LSTM on generated code” instead." in said, said

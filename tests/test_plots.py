@@ -183,7 +183,7 @@ def test_gate_notes_name_only_the_cell_s_own_candidates(lstm_trace):
 def test_gate_lines_show_a_gate_s_whole_range_and_name_the_exponential_one(lstm_trace):
     """Zoomed to 0.5 to 1, an mLSTM output gate at 0.55 sat at the bottom looking shut, under a note calling every
     gate a sigmoid in [0, 1]; its input gate is exponential (drawn divided by exp(m_t)). Gates now get 0 to 1 (−1 to
-    1 beside a bounded candidate); S6's step size Δ_t gets one range for every unit, from 0, so units compare."""
+    1 beside a bounded candidate); S6's step size Δ_t gets one log range for every unit, so units compare."""
     x = torch.randint(0, V, (1, T))
     mlstm = build_model(ModelConfig(arch="mlstm", vocab_size=V, hidden_size=16, output_size=V))
     s6 = build_model(ModelConfig(arch="s6", vocab_size=V, hidden_size=H, output_size=V))
@@ -192,7 +192,7 @@ def test_gate_lines_show_a_gate_s_whole_range_and_name_the_exponential_one(lstm_
     assert tuple(m.layout.yaxis.range) == (-0.05, 1.05)
     note = m.layout.title.subtitle.text.replace("<br >", " ")
     assert "Sigmoid gates (f, o) live in [0, 1]" in note and "exponential input gate i is drawn divided by" in note
-    assert dt.layout.yaxis.range is None and dt.layout.yaxis2.matches == "y" and dt.layout.yaxis.rangemode == "tozero"
+    assert dt.layout.yaxis.range is None and dt.layout.yaxis2.matches == "y" and dt.layout.yaxis.type == "log"
     values = np.concatenate([np.asarray(t.y) for t in m.data])
     assert values.min() >= -0.05 and values.max() <= 1.05  # the fixed range holds every value drawn
 

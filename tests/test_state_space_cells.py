@@ -295,6 +295,7 @@ def test_s6s_step_size_has_its_own_colour_scale_and_its_gates_are_h_wide():
     lines = gate_lines(trace, [H - 1])
     assert "Δ<sub>t</sub> is a step size, not a gate" in lines.layout.title.subtitle.text
     assert lines.layout.title.text.startswith("The step size Δ<sub>t</sub> of s6")  # not "Gates of s6"
+    assert fig.layout.title.text.startswith("The step size Δ<sub>t</sub> of every unit of s6")  # not the same title
     with pytest.raises(ValueError, match="unit"):  # H channels have a Δ, not the H·N state numbers
         gate_lines(trace, [H])
 

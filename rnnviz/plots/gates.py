@@ -90,12 +90,13 @@ def _exponential(arch: str, gate: str) -> bool:
 def _gate_range(arch: str, names: list[str]) -> dict:
     """The gate lines' y axes: a gate's whole range, 0 (shut) to 1 (open), or −1 to 1 with a bounded candidate,
     so that a gate at 0.55 does not sit at the bottom looking shut; one range shared by every unit's panel when a
-    value is unbounded (S6's Δ_t, a linear candidate), from 0 for a step size, so units compare by height."""
+    value is unbounded (a linear candidate), on a log scale for S6's step size Δ_t (units 25× apart: shared and
+    linear, the small ones lay flat on the axis), so units compare by height."""
     spec = _spec(arch)
     bounded = [g for g in names if g in SIGMOID_GATES or (g in CANDIDATES and (spec is None or spec.input_act))]
     if len(bounded) == len(names):
         return {"range": [-1.05 if set(names) & set(CANDIDATES) else -0.05, 1.05]}
-    return {"matches": "y", "rangemode": "tozero" if names == ["dt"] else "normal"}
+    return {"matches": "y", "type": "log"} if names == ["dt"] else {"matches": "y"}
 
 
 def _gate_note(arch: str, names: list[str]) -> str:
@@ -113,7 +114,8 @@ def _gate_note(arch: str, names: list[str]) -> str:
         note += (f" Candidates ({which}) live in [−1, 1]." if bounded else f" Candidates ({which}) are linear: "
                  "unbounded.")
     if "dt" in names:
-        note += " Δ<sub>t</sub> is a step size, not a gate: large forgets h and takes in the input, small keeps h."
+        note += (" Δ<sub>t</sub> is a step size, not a gate: large forgets h and takes in the input, small keeps h "
+                 "(one log scale for every unit).")
     return note.strip()
 
 
@@ -163,14 +165,15 @@ def gate_heatmaps(trace: Trace, layer: int = 0, sample: int = 0, prefix: str | N
                       coloraxis3={"colorscale": theme.magnitude_scale, "cmin": 0,  # S6's Δ_t: a positive step
                                   "colorbar": {"title": {"text": "step Δ"}, "len": 0.45, "y": 0.5}},
                       height=int(theme.height * max(1.0, 0.5 * len(names))))
-    return style(fig, theme, f"{stack_label(p).capitalize()}{_what(names, 'Every gate')} of {trace.arch}, "
+    return style(fig, theme, f"{stack_label(p).capitalize()}{_what(names, 'Every gate', every=True)} of {trace.arch}, "
                  f"layer {layer}, sample {sample}{train_step_label(trace)}",
                  _heat_note(names) + _memory_note(trace.arch))
 
 
-def _what(names: list[str], gates: str) -> str:
-    """A gate figure's subject: `gates`, or S6's step size Δ_t, which is no gate, when it is all the cell has."""
-    return "The step size Δ<sub>t</sub>" if names == ["dt"] else gates
+def _what(names: list[str], gates: str, every: bool = False) -> str:
+    """A gate figure's subject: `gates`, or S6's step size Δ_t, which is no gate, when it is all the cell has (of
+    every unit for the heat map, so its two figures' titles differ)."""
+    return ("The step size Δ<sub>t</sub>" + (" of every unit" if every else "")) if names == ["dt"] else gates
 
 
 def _heat_note(names: list[str]) -> str:
