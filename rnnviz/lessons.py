@@ -49,7 +49,8 @@ LESSONS = (
            "(tag every step) and many to many through an encoder and a decoder (translate). The same cell serves "
            "all five; only where inputs go in and losses come out changes.",
            ("In each graph, count the x nodes (inputs) and the L nodes (losses): that is the sequence type.",
-            "The h row is the same in all five: one cell, unrolled, with the same W_hh on every arrow.")),
+            "The h row is the same in all five: one cell, unrolled, with the same W_hh on every h→h arrow "
+            "(one-to-one is a single step: no arrow).")),
     Lesson(2, "lesson-vanilla-rnn", "The vanilla RNN",
            "h_t = tanh(W_hh h_{t−1} + W_xh x_t + b) and y_t = W_hy h_t: one small network applied at every step, carrying "
            "its memory in h. The loss is the sum of every step's loss, and because the same W_hh is used at every "

@@ -218,6 +218,10 @@ def unrolled_figure(trace, sequence_type: str, sample: int = 0, start: int | Non
     walk = "" if bptt_step is None else f" · backward pass {bptt_step} step{'s' if bptt_step != 1 else ''} back"
     (a, b), n = g.window, g.total_steps
     part = "" if (a, b) == (0, n) else f" · steps {a}–{b - 1} of 0–{n - 1}"  # a window says which part it is
+    if n == 1:  # one-to-one: one step, nothing recurs, no W_hh arrow to share
+        return style(fig, theme, f"Unrolled {trace.arch} ({sequence_type}), sample {sample}{walk}",
+                     "One step: W<sub>xh</sub> reads the input and W<sub>hy</sub> writes the output; nothing "
+                     "recurs, so no W<sub>hh</sub> arrow. Edge width and colour: the gradient that reached its tail.")
     return style(fig, theme, f"Unrolled {trace.arch} ({sequence_type}), sample {sample}{part}{walk}",
                  "Same label, same matrix: W<sub>xh</sub>, "
                  + ("W<sub>hh</sub>, " if get_spec(trace.arch).has_w_hh else "")
