@@ -557,6 +557,8 @@ def test_unrolled_graph_writes_no_name_or_label_where_a_node_or_edge_covers_it(l
                     assert pos != "middle center" and pos.startswith("bottom") == (t.name == "x"), (t.name, label, pos)
     assert any(len(html.unescape(x)) > 2 for x in next(t for t in s2s.data if t.name == "y").text)  # "<end>"
     assert next(t for t in one.data if t.name == "y").text == ("outside",)
+    assert "output y<sub>t</sub> (target)" in one.layout.yaxis.ticktext  # what the y nodes show: not a prediction
+    assert "output y<sub>t</sub>" in fig.layout.yaxis.ticktext  # no labels written, no "(target)"
     said = one.layout.title.subtitle.text.replace("<br >", " ")  # one step: it said W_hh is shared by every step
     assert "nothing recurs, so no W<sub>hh</sub> arrow" in said and "shared by every step" not in said
     names = [w for w in next(t for t in s2s.data if t.name == "edges").text if w]  # "W_hh (enc)" on every edge

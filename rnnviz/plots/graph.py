@@ -209,7 +209,9 @@ def unrolled_figure(trace, sequence_type: str, sample: int = 0, start: int | Non
                      tickmode="array", tickvals=f32(h0["x"]).tolist(), ticktext=[str(s) for s in h0["step"]],
                      showgrid=False, zeroline=False,  # a fixed margin: one step alone would autorange to a sliver
                      range=[float(xs.min()) - 0.8, float(xs.max()) + 0.8])
-    fig.update_yaxes(tickmode="array", tickvals=list(g.rows.values()), ticktext=list(g.rows.keys()),
+    labelled = (g.nodes.loc[g.nodes["kind"] == "y", "label"] != "").any()  # the targets, written in the y nodes:
+    names = [k + " (target)" if labelled and k.startswith("output") else k for k in g.rows]  # not predictions
+    fig.update_yaxes(tickmode="array", tickvals=list(g.rows.values()), ticktext=names,
                      showgrid=False, zeroline=False, range=[-0.6, max(g.rows.values()) + 0.6])
     span = max(g.rows.values()) + 1.2
     height = int(min(max(theme.height, span * 3 * node), 1.6 * theme.height))  # rows a node-and-a-half apart
