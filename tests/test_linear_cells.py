@@ -434,6 +434,6 @@ def test_s6s_step_size_is_drawn_as_a_step_size_not_a_gate():
         fig = gate_heatmaps(trace)
         assert [t.name for t in fig.data] == ["dt"]
         torch.testing.assert_close(torch.tensor(fig.data[0].z), trace["gate.dt"][0, 0].T, **F32)
-        assert fig.layout.title.text.startswith("The step size Δ<sub>t</sub> of " + arch)
+        assert fig.layout.title.text.startswith("The step size Δ<sub>t</sub> of every unit of " + arch)
         note = fig.layout.title.subtitle.text
         assert "large step" in note and "open" not in note and "shut" not in note, note

@@ -96,7 +96,8 @@ def _gate_range(arch: str, names: list[str]) -> dict:
     bounded = [g for g in names if g in SIGMOID_GATES or (g in CANDIDATES and (spec is None or spec.input_act))]
     if len(bounded) == len(names):
         return {"range": [-1.05 if set(names) & set(CANDIDATES) else -0.05, 1.05]}
-    return {"matches": "y", "type": "log"} if names == ["dt"] else {"matches": "y"}
+    return {"matches": "y", "type": "log", "dtick": 1} if names == ["dt"] else {"matches": "y"}  # powers of ten
+    # only: three panels' 0.05 and 0.06 ran into each other at projector size
 
 
 def _gate_note(arch: str, names: list[str]) -> str:
