@@ -52,8 +52,8 @@ LESSONS = (
             "The h row is the same in all five: one cell, unrolled, with the same W_hh on every h→h arrow "
             "(one-to-one is a single step: no arrow).")),
     Lesson(2, "lesson-vanilla-rnn", "The vanilla RNN",
-           "h_t = tanh(W_hh h_{t−1} + W_xh x_t + b) and y_t = W_hy h_t: one small network applied at every step, carrying "
-           "its memory in h. The loss is the sum of every step's loss, and because the same W_hh is used at every "
+           "h_t = tanh(W_hh h_{t−1} + W_xh x_t + b) and y_t = W_hy h_t: one small network applied at every step, "
+           "carrying its memory in h. The loss is the sum of every step's loss, and because the same W_hh is used at every "
            "step, its gradient is the sum of every step's contribution.",
            ("The graph: W_hh labels every h→h arrow; it is one matrix, not T of them.",
             "The bars: the size of each step's share of dL/dW_hh; the shares, matrices, add up to the gradient the "

@@ -29,8 +29,8 @@ def vanishing(lesson: Lesson) -> None:
     radii = {f"tanh RNN, ρ(W<sub>hh</sub>) = {r}": untrained("adding", "rnn_tanh", 64, 50, "spectral", r).latest
              for r in (0.5, 1.0, 1.5)}
     widgets.figure(grad_compare(radii, theme=theme, title="W<sub>hh</sub>'s spectral radius sets the slope",
-                                subtitle="||dL/dh<sub>t</sub>|| at initialisation, same input: small ρ vanishes, large ρ keeps "
-                                "or grows the signal."), "lesson3.radii", name="radius")
+                                subtitle="||dL/dh<sub>t</sub>|| at initialisation, same input: small ρ vanishes, "
+                                "large ρ keeps or grows the signal."), "lesson3.radii", name="radius")
     cures = {label: untrained("adding", arch, 64, 50, init, r, forget_bias=fb).latest
              for label, (arch, init, r, fb) in CURES.items()}
     full = grad_norms(cures["tanh RNN (default init)"])[-1]
