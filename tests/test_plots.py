@@ -190,6 +190,8 @@ def test_gate_lines_show_a_gate_s_whole_range_and_name_the_exponential_one(lstm_
     lstm, m, dt = (P.gate_lines(t, units=[0, 1]) for t in (lstm_trace, probe(mlstm, x), probe(s6, x)))
     assert tuple(lstm.layout.yaxis.range) == (-1.05, 1.05) and tuple(lstm.layout.yaxis2.range) == (-1.05, 1.05)
     assert tuple(m.layout.yaxis.range) == (-0.05, 1.05)
+    assert lstm.layout.title.text.startswith("Gates and candidate of lstm") and m.layout.title.text.startswith(
+        "Gates of mlstm")  # an LSTM's g is drawn among them and is no gate
     note = m.layout.title.subtitle.text.replace("<br >", " ")
     assert "Sigmoid gates (f, o) live in [0, 1]" in note and "exponential input gate i is drawn divided by" in note
     assert dt.layout.yaxis.range is None and dt.layout.yaxis2.matches == "y" and dt.layout.yaxis.type == "log"

@@ -172,9 +172,12 @@ def gate_heatmaps(trace: Trace, layer: int = 0, sample: int = 0, prefix: str | N
 
 
 def _what(names: list[str], gates: str, every: bool = False) -> str:
-    """A gate figure's subject: `gates`, or S6's step size Δ_t, which is no gate, when it is all the cell has (of
-    every unit for the heat map, so its two figures' titles differ)."""
-    return ("The step size Δ<sub>t</sub>" + (" of every unit" if every else "")) if names == ["dt"] else gates
+    """A gate figure's subject: `gates`, with the cell's candidate when it draws one (an LSTM's g is no gate), or
+    S6's step size Δ_t, which is no gate, when it is all the cell has (of every unit for the heat map, so its two
+    figures' titles differ)."""
+    if names == ["dt"]:
+        return "The step size Δ<sub>t</sub>" + (" of every unit" if every else "")
+    return gates + (" and candidate" if set(names) & set(CANDIDATES) else "")
 
 
 def _heat_note(names: list[str]) -> str:
