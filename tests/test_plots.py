@@ -325,6 +325,9 @@ def test_jacobian_figure_draws_rho_to_the_lag(lstm_trace):
     fig = P.jacobian_figure(lstm_trace, rho, layer=1, gated=False)  # the caller may ask for the line
     measured, line = fig.data
     assert fig.layout.yaxis.type == "log" and "ρ = 0.7" in line.name
+    method = lstm_trace.meta["jacobian"][""]  # said in a sentence of its own, not "… on average. (exact)"
+    said = fig.layout.title.subtitle.text.replace("<br >", " ")
+    assert ("The norms are exact, by autograd." if method == "exact" else f"The norms are an {method}.") in said
     anchor = float(lstm_trace["jacobian"][1, -1])
     np.testing.assert_allclose(line.y, anchor * rho ** np.asarray(line.x, dtype=float), rtol=1e-5)
     np.testing.assert_allclose(measured.y, lstm_trace["jacobian"][1].numpy()[::-1], rtol=1e-6)

@@ -223,10 +223,12 @@ def jacobian_figure(trace: Trace, rho: float | None, layer: int = 0, prefix: str
         fig.update_yaxes(range=[lo - pad, hi + pad])
     fig.update_xaxes(title_text="lag T−1−t (steps back from the end)")
     fig.update_layout(showlegend=True)  # the legend names the measured rate, even with one line
-    method = (trace.meta.get("jacobian") or {}).get(p, "")
+    method = (trace.meta.get("jacobian") or {}).get(p, "")  # how the norms were measured, in a sentence of its
+    how = (f" The norms are {'exact, by autograd' if method == 'exact' else 'an ' + method}." if method else "")
+    # own: "…per step on average. (exact)" read as if the average were exact
     note = _rate_note(spec, trace.arch, rho, said, drawn=not gated, exact=exact)
     return style(fig, theme, f"{stack_label(p).capitalize()}Jacobian norm against lag, layer {layer}"
-                 f"{train_step_label(trace)}", note + (f" ({method})" if method else ""))
+                 f"{train_step_label(trace)}", note + how)
 
 
 def _row_max(logz: np.ndarray) -> np.ndarray:
