@@ -752,6 +752,10 @@ def test_loss_curves_draw_the_input_ignored_baseline_on_each_panel():
     log = loss_curves(rows, "mse", log_loss=True, baseline=(1 / 6, 1 / 6))  # one panel, log axis
     assert [t.name for t in log.data if "input ignored" in t.name] == ["input ignored: 0.167"]
     assert not [t for t in loss_curves(rows, "accuracy").data if "input ignored" in t.name]
+    # validation every 25 steps, dotted: the dashes between checks are no measurements, and the subtitle says so
+    sparse = [{**r, "val_loss": r["val_loss"] if r["step"] % 5 == 0 else None} for r in rows]
+    said = loss_curves(sparse, "accuracy").layout.title.subtitle.text.replace("<br >", " ")
+    assert "Validation is checked every 5 steps (the dots); the dashes only join them." in said
     # a diverged run's 10⁴ squashed lesson 3's clipped run onto the line: a ceiling keeps the band readable
     wild = {"clipped": rows, "diverged": [{"step": 1, "loss": 0.5}, {"step": 2, "loss": 2e4}]}
     capped = loss_curves(wild, "mse", log_loss=True, baseline=(1 / 6, 1 / 6), ceiling=5.0)

@@ -91,6 +91,11 @@ def loss_curves(history, metric_name: str = "metric", log_loss: bool = False, th
     lines = ("Solid, dotted or long-dashed: training. Dashed or dash-dotted: validation."
              if len(runs) > len(RUN_COLORS) else "Solid: training batches. Dashed: held-out validation.")
     note = " Grey dotted line: ignoring the input." if baseline is not None else " A widening gap is overfitting."
+    checks = [t for t in fig.data if t.name.endswith("validation") and t.mode == "lines+markers" and len(t.x) > 1]
+    if checks:  # a straight dash from step 0 to step 50 read as validation improving before training did
+        gap = float(np.median(np.diff(np.asarray(checks[0].x, np.float64))))
+        when = "at every step" if gap <= 1 else f"every {gap:,.0f} steps"
+        note += f" Validation is checked {when} (the dots); the dashes only join them."
     return style(fig, theme, "Training race" if several else "Training curves", lines + note + above)
 
 
