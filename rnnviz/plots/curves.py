@@ -36,6 +36,14 @@ def _column(df: pd.DataFrame, key: str) -> tuple[np.ndarray, np.ndarray]:
     return df["step"].to_numpy(np.float64)[keep], v[keep]
 
 
+def _values(fig: go.Figure, xaxis: str, key: str) -> np.ndarray:
+    """Every x or y value the traces on one panel draw, as one array (the live charts rebuild each second: no
+    Python loop over their points)."""
+    parts = [np.asarray(getattr(t, key), np.float64) for t in fig.data
+             if t.xaxis == xaxis and getattr(t, key) is not None]
+    return np.concatenate(parts) if parts else np.empty(0)
+
+
 def loss_curves(history, metric_name: str = "metric", log_loss: bool = False, theme: Theme = NORMAL,
                 max_points: int = LINE_MAX_POINTS, baseline: tuple[float, float] | None = None,
                 ceiling: float | None = None) -> go.Figure:
@@ -68,9 +76,10 @@ def loss_curves(history, metric_name: str = "metric", log_loss: bool = False, th
     fig.update_yaxes(title_text="loss" + (" (log scale)" if log_loss else ""), type="log" if log_loss else "linear",
                      row=1, col=1)
     above = ""
-    losses = [v for t in fig.data if t.xaxis == "x" for v in np.asarray(t.y, np.float64) if np.isfinite(v) and v > 0]
-    if ceiling is not None and losses and max(losses) > ceiling:
-        low = min(min(losses), *(baseline[:1] if baseline else ()))
+    losses = _values(fig, "x", "y") if ceiling is not None else np.empty(0)  # only asked for by lesson 3
+    losses = losses[np.isfinite(losses) & (losses > 0)]
+    if losses.size and losses.max() > ceiling:
+        low = min(float(losses.min()), *(baseline[:1] if baseline else ()))
         fig.update_yaxes(range=[np.log10(0.8 * low), np.log10(ceiling)] if log_loss else [0, ceiling], row=1, col=1)
         above = f" Loss above {ceiling:.2g} runs off the top."
     if not same:
@@ -80,11 +89,11 @@ def loss_curves(history, metric_name: str = "metric", log_loss: bool = False, th
     if baseline is not None:  # a dotted line named in the legend: a label beside it at the curves' end covered
         for col, value in enumerate(baseline[:len(panels)], 1):  # a run that stays at the line (lesson 3's race)
             log = fig.get_subplot(1, col).yaxis.type == "log"
-            xs = [x for t in fig.data if t.xaxis == f"x{'' if col == 1 else col}" for x in t.x]
-            if not xs or not np.isfinite(value) or (log and value <= 0):
+            xs = _values(fig, f"x{'' if col == 1 else col}", "x")
+            if not xs.size or not np.isfinite(value) or (log and value <= 0):
                 continue
             name = "input ignored" + (f" ({titles[col - 1]})" if len(panels) > 1 else "") + f": {value:.3g}"
-            fig.add_trace(go.Scatter(x=[min(xs), max(xs)], y=[value, value], mode="lines", name=name,
+            fig.add_trace(go.Scatter(x=[float(xs.min()), float(xs.max())], y=[value, value], mode="lines", name=name,
                                      line={"color": MUTED, "dash": "dot", "width": theme.line_width},
                                      hovertemplate=f"{name}<extra></extra>"), row=1, col=col)
     several = len(runs) > 1

@@ -62,8 +62,8 @@ def _legend(theme: Theme, before: str, scale, after: str) -> str:
     """One line saying what the colours mean, with the scale as a swatch between its two ends' words (divs, no
     spans: the text below is one span per character)."""
     size = PROJECTED if theme.name == "presentation" else max(theme.font_size - 2, 13)
-    stops = ",".join(c for _, c in (scale if not isinstance(scale, str) else
-                                    zip(range(5), sample_colorscale(scale, [0, 0.25, 0.5, 0.75, 1]))))
+    stops = ",".join(sample_colorscale(scale, [0, 0.25, 0.5, 0.75, 1]) if isinstance(scale, str)
+                     else [c for _, c in scale])
     swatch = (f'<div style="display:inline-block;width:7em;height:0.9em;vertical-align:middle;margin:0 0.4em;'
               f'border:1px solid #b0b0b0;background:linear-gradient(to right,{stops})"></div>')
     return (f'<div style="font-size:{size}px;color:{theme.text_color};margin-bottom:0.3em">'

@@ -2,12 +2,11 @@
 Not spectra (spectra.py) and not training curves."""
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from rnnviz.analysis.equations import to_html
 from rnnviz.plots.budget import HEATMAP_MAX_CELLS, decimate_grid, f32
 from rnnviz.plots.theme import NORMAL, Theme, style
 
@@ -29,7 +28,7 @@ def weight_blocks(w, blocks: list[str], name: str = "W_hh", theme: Theme = NORMA
     bound = bound or float(np.abs(m).max(initial=0.0)) or 1.0
     same = rows is None or len(set(rows)) == 1  # every block's rows are the same units: one y axis, labelled once
     split = len(blocks) > 1  # a tanh RNN's W_hh is one block: no panel title repeating the figure's
-    shown = re.sub(r"_(\w+)", r"<sub>\1</sub>", name)  # W_hh as the figures write it: W<sub>hh</sub>
+    shown = to_html(name)  # W_hh as the figures write it: W<sub>hh</sub>
     fig = make_subplots(1, len(blocks), subplot_titles=[f"{shown} · {g}" for g in blocks] if split else None,
                         horizontal_spacing=0.04 if same else 0.08, shared_yaxes=same)  # labels clear of the block left
     for j, (g, part) in enumerate(zip(blocks, parts)):
