@@ -60,7 +60,7 @@ def vanishing(outcomes: Sequence[Outcome]) -> list[Claim]:
     return [
         Claim("Without clipping, the relu RNN diverges within a few steps.",
               wild.status == "diverged" and wild.step < 20,
-              f"{wild.status} after {wild.step} steps ({wild.message or 'no message'})"),
+              f"diverged: {wild.message}" if wild.status == "diverged" else f"{wild.status} after {wild.step} steps"),
         Claim("With clipping it stays finite and trains to the end.", tame.status == "finished" and np.isfinite(loss),
               f"{tame.status} after {tame.step} steps"),
         Claim("300 steps are too few to solve the task: its error stays near the dotted line of always guessing "

@@ -111,8 +111,10 @@ class Trainer:
             check_tbptt(self.model, cfg.tbptt, cfg.tbptt_back)
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.names = [n for n, p in self.model.named_parameters() if p.requires_grad]
-        self.opt = (torch.optim.Adam(self.params, cfg.lr) if cfg.optimizer == "adam"
-                    else torch.optim.SGD(self.params, cfg.lr, momentum=cfg.momentum))
+        # one fused kernel for every parameter (Adam) or one pass per operation (SGD): torch's default on a CPU is
+        # a loop over the parameters in Python, 0.57 ms a step for a 32-unit LSTM against fused Adam's 0.10 ms
+        self.opt = (torch.optim.Adam(self.params, cfg.lr, fused=True) if cfg.optimizer == "adam"
+                    else torch.optim.SGD(self.params, cfg.lr, momentum=cfg.momentum, foreach=True))
         self.gen = torch.Generator().manual_seed(cfg.seed + 1)
         self.val = self._to(task.held_out(cfg.eval_batch, torch.Generator().manual_seed(cfg.seed + 10_000)))
         self.probe_batch = tuple(t[:cfg.probe_samples] for t in self.val)

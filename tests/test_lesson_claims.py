@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import pickle
+import re
 import time
 from pathlib import Path
 
@@ -111,6 +112,14 @@ def test_the_lesson_shows_what_it_says(outcomes, slug):
     assert claims, "a live lesson states at least one claim"
     failed = [f"{c.says} ({c.shows})" for c in claims if not c.held]
     assert not failed, f"{slug}'s own runs contradict it:\n" + "\n".join(failed)
+
+
+def test_lesson_3_says_where_its_run_diverged_in_one_phrase(outcomes):
+    """"diverged after 3 steps (the loss became nan at step 4)" read as two different steps: the numbers that
+    decide the claim now say it once, as the run recorded it."""
+    shows = check("lesson-vanishing-gradients", outcomes["lesson-vanishing-gradients"])[0].shows
+    assert re.fullmatch(r"diverged: the (loss|gradient norm) became \S+( \(exploding gradients\))? at step \d+",
+                        shows), shows
 
 
 def test_a_claim_fails_when_its_runs_do_not_show_it(outcomes):

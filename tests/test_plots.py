@@ -932,7 +932,7 @@ def test_the_gradient_curve_says_what_its_numbers_show(curve, per_step, says):
 
     text = reach_sentence(curve, per_step_loss=per_step)
     assert says in text
-    assert ("last step gets only its own loss" in text) == per_step
+    assert ("the last few steps, with the fewest losses after them, get less" in text) == per_step
 
 
 def test_the_gradient_curve_says_which_layer_its_sentence_is_about(lstm_trace):

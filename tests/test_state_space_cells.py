@@ -98,6 +98,9 @@ def test_the_lru_stays_inside_the_unit_circle_through_training_and_its_jacobian_
     torch.testing.assert_close(trace["decay"][0, 0, 0], torch.cat([re.hypot(im)] * 2).detach(), **F32)
     torch.testing.assert_close(torch.from_numpy(diagonal_jacobian_by_lag(trace).norm),
                                torch.from_numpy(jacobian_by_lag(trace).norm), rtol=1e-4, atol=1e-6)
+    from rnnviz.plots.gradients import jacobian_figure
+    exact = [t.name for t in jacobian_figure(trace, None).data if t.name.startswith("exact")]
+    assert exact == ["exact from the decays a<sub>t</sub> = |λ| (constant)"]  # "the decays a_t" alone hid that a_t = λ
     with pytest.raises(ValueError, match="must be even"):
         RNNModel(ModelConfig(arch="lru", input_size=1, hidden_size=7))
 

@@ -82,7 +82,8 @@ def reach_sentence(norms, per_step_loss: bool = False, curve: str = "It") -> str
         said = (f"{curve} stays within 10× from the last steps to the first: the gradient reaches back through "
                 "the sequence.")
     if per_step_loss:
-        said += " The last step gets only its own loss's gradient; every earlier one adds those of later losses."
+        said += (" Every step's gradient adds those of the losses after it, so the last few steps, with the fewest "
+                 "losses after them, get less: the very last, only its own.")
     return said
 
 
@@ -178,6 +179,12 @@ def measured_rate(lag, norm) -> float | None:
     return float(np.exp(np.log(norm[-1] / norm[0]) / (lag[-1] - lag[0])))
 
 
+# what each linear recurrence's decay a_t is (its step Jacobian diag(a_t)): "the decays" of a constant λ read as
+# something that changes with t
+_DECAYS = {"mingru": " = 1 − z<sub>t</sub>", "minlstm": " = f′<sub>t</sub>", "lru": " = |λ| (constant)",
+           "s6": " = exp(Δ<sub>t</sub>A)", "mamba": " = exp(Δ<sub>t</sub>A)", "mlstm": " = f′<sub>t</sub>"}
+
+
 def jacobian_figure(trace: Trace, rho: float | None, layer: int = 0, prefix: str | None = None,
                     theme: Theme = NORMAL, gated: bool | None = None) -> go.Figure:
     """||∂h_{T-1}/∂h_t|| against lag T-1-t (log y), named with its measured average factor per step. Where the
@@ -205,7 +212,7 @@ def jacobian_figure(trace: Trace, rho: float | None, layer: int = 0, prefix: str
     if exact:
         exact_curve = diagonal_jacobian_by_lag(trace, layer, p)
         fig.add_trace(go.Scatter(x=exact_curve.lag, y=_positive(exact_curve.norm), mode="lines",
-                                 name="exact from the decays a<sub>t</sub>",
+                                 name="exact from the decays a<sub>t</sub>" + _DECAYS.get(trace.arch, ""),
                                  line={"width": theme.line_width, "color": GATE_COLORS["f"], "dash": "dash"},
                                  hovertemplate="lag %{x}<br>exact = %{y:.3g}<extra></extra>"))
     if not gated:
