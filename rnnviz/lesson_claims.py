@@ -108,11 +108,13 @@ def long_term(outcomes: Sequence[Outcome]) -> list[Claim]:
               all(v >= 0.95 for a in gated for v in acc[a, mid]) and min(acc["rnn_tanh", mid]) < 0.9
               and mean["rnn_tanh", mid] < 0.9,
               "; ".join(f"{LAG_ARCHS[a]} {_fmt(acc[a, mid])}" for a in LAG_ARCHS)),
-        Claim(f"At lag {long} the tanh RNN is at chance in every seed.",
-              all(v <= chance + 0.15 for v in acc["rnn_tanh", long]),
-              f"tanh RNN {_fmt(acc['rnn_tanh', long])}; chance {chance:.2f}"),
+        # Not "the tanh RNN is at chance in every seed": at lag 50 a weight nudged by 1e-6 (another CPU's rounding)
+        # turned one of its seeds from 0.29 into 1.00 in two of five tries, while one seed of each cell never learnt
+        Claim(f"At lag {long} none of the three learns it in every seed.",
+              all(min(acc[a, long]) < 0.9 for a in LAG_ARCHS),
+              "; ".join(f"{LAG_ARCHS[a]} {_fmt(acc[a, long])}" for a in LAG_ARCHS) + f"; chance {chance:.2f}"),
         Claim("The longer the lag, the harder to learn: every architecture scores lower at the longest lag.",
-              all(mean[a, long] < mean[a, short] - 0.2 for a in LAG_ARCHS),
+              all(mean[a, long] < mean[a, short] - 0.1 for a in LAG_ARCHS),
               "; ".join(f"{LAG_ARCHS[a]} {mean[a, short]:.2f} → {mean[a, long]:.2f}" for a in LAG_ARCHS)),
     ]
 

@@ -93,7 +93,7 @@ LESSONS = (
            "Greff et al.'s long runs, does not hurt at this size. The GRU merges the cell into h and couples its "
            "gates: with fewer parameters, it ends in the better half.",
            ("The scores: each variant's bits per character after training, one dot per seed; lower is better, and "
-            "the dotted line is what ignoring the input scores.",
+            "the grey dotted line is what ignoring the input scores.",
             "After training, saturation: how often each variant's gates sit fully open or shut."),
            tuple(preset(f"{a} seed {seed}", "code_lm", a, 32, 120, 0.01, probe_every=120, seq_len=48, seed=seed)
                  for a in VARIANTS for seed in VARIANT_SEEDS), "Train all nine"),
@@ -102,8 +102,9 @@ LESSONS = (
            "gradients vanish: the longer the lag, the harder to learn. Here the first symbol (A to D) is the answer "
            "and a lag of random distractors (w to z) follows, as in Hochreiter & Schmidhuber (1997). Trained live at "
            "lags 5, 20 and 50, three seeds each, same hidden size, steps and learning rate: at lag 5 all three "
-           "learn it; at lag 20 the LSTM and the GRU learn it in every seed, the tanh RNN does not; at lag 50 the "
-           "tanh RNN is at chance in every seed, and even the gated cells mostly need more than these 400 steps.",
+           "learn it; at lag 20 the LSTM and the GRU learn it in every seed, the tanh RNN does not; at lag 50 none "
+           "of the three learns it in every seed: even the gated cells need more than these 400 steps, and whether "
+           "one seed gets there is luck (at this lag a last-digit change in the arithmetic decides it).",
            ("Connectivity: how strongly the final output depends on each input step; the true cause is marked.",
             "After training: accuracy against lag, one dot per seed; the tanh RNN falls to chance first. The LSTM "
             "starts with its forget gate open (bias 3, f ≈ 0.95), as lesson 3 showed it needs."),
@@ -154,8 +155,8 @@ LESSONS = (
             "input gate for each token, and how much of its memory at the last step each step wrote: a first symbol "
             "it opens for is most of it; the symbols it leaves shut it tells apart by other means.",
             "Induction heads: S6 alone against S6 in Mamba's block, the same size (one layer, 16 wide) and training "
-            "(300 steps, gradients clipped at norm 1), one dot per seed; the dotted line is what ignoring the input "
-            "scores (chance, 1/8)."),
+            "(300 steps, gradients clipped at norm 1), one dot per seed; the grey dotted line is what ignoring the "
+            "input scores (chance, 1/8)."),
            tuple(preset(f"{name}, lag {LINEAR_LAG}, seed {seed}", "first_symbol", a, 32, 400, 0.01, probe_every=50,
                         seq_len=LINEAR_LAG, seed=seed)  # 9 probes: enough for λ's path, and each costs
                  for a, name in LINEAR_ARCHS.items() for seed in SEEDS)

@@ -195,8 +195,20 @@ def test_gate_lines_show_a_gate_s_whole_range_and_name_the_exponential_one(lstm_
     note = m.layout.title.subtitle.text.replace("<br >", " ")
     assert "Sigmoid gates (f, o) live in [0, 1]" in note and "exponential input gate i is drawn divided by" in note
     assert dt.layout.yaxis.range is None and dt.layout.yaxis2.matches == "y" and dt.layout.yaxis.type == "log"
+    drawn = np.concatenate([np.asarray(t.y) for t in dt.data])  # powers of ten alone left one label, "10⁻²"
+    ticks = dt.layout.yaxis.tickvals
+    assert len(ticks) >= 2 and drawn.min() <= ticks[0] * 1.01 and ticks[-1] <= drawn.max() * 1.01, (ticks, drawn)
     values = np.concatenate([np.asarray(t.y) for t in m.data])
     assert values.min() >= -0.05 and values.max() <= 1.05  # the fixed range holds every value drawn
+
+
+def test_log_ticks_label_a_narrow_log_axis_at_full_size_and_never_touch():
+    from rnnviz.plots.theme import log_ticks
+
+    assert log_ticks([0.002, 0.05])["ticktext"] == ["0.002", "0.005", "0.01", "0.02", "0.05"]  # 25×: 1, 2 and 5
+    assert log_ticks([1e-5, 0.5, 1.0])["ticktext"] == ["0.00001", "0.0001", "0.001", "0.01", "0.1", "1"]  # decades
+    assert log_ticks([0.048, 0.061])["ticktext"] == ["0.048", "0.061"]  # not 0.05 beside 0.048
+    assert log_ticks([0.0, -1.0, np.nan]) == {}
 
 
 # -- budgets ----------------------------------------------------------------------------------------------
@@ -756,6 +768,10 @@ def test_loss_curves_draw_the_input_ignored_baseline_on_each_panel():
     sparse = [{**r, "val_loss": r["val_loss"] if r["step"] % 5 == 0 else None} for r in rows]
     said = loss_curves(sparse, "accuracy").layout.title.subtitle.text.replace("<br >", " ")
     assert "Validation is checked every 5 steps (the dots); the dashes only join them." in said
+    # lesson 3's two runs, one clipped, start 0.23 and 0.80 apart: their first check follows one (clipped) update
+    first = [{**r, "val_loss": r["val_loss"] if r["step"] % 5 == 0 or r["step"] == 1 else None} for r in rows]
+    said = loss_curves(first, "accuracy").layout.title.subtitle.text.replace("<br >", " ")
+    assert "Validation is checked after the first step's update, then every 5 steps (the dots)" in said
     # a diverged run's 10⁴ squashed lesson 3's clipped run onto the line: a ceiling keeps the band readable
     wild = {"clipped": rows, "diverged": [{"step": 1, "loss": 0.5}, {"step": 2, "loss": 2e4}]}
     capped = loss_curves(wild, "mse", log_loss=True, baseline=(1 / 6, 1 / 6), ceiling=5.0)
@@ -933,6 +949,20 @@ def test_the_gradient_curve_says_what_its_numbers_show(curve, per_step, says):
     text = reach_sentence(curve, per_step_loss=per_step)
     assert says in text
     assert ("the last few steps, with the fewest losses after them, get less" in text) == per_step
+
+
+def test_the_gradient_curve_names_the_steps_its_ratio_compares():
+    """"It falls 2,346×" was read off the axis as 3,200× (end point against end point): the sentence says which
+    steps it compares, and the ratio is theirs."""
+    from rnnviz.plots.gradients import reach_sentence
+
+    curve = np.geomspace(1e-4, 1, 20)
+    curve[[0, 1, 18, 19]] = [1e-4, 3e-4, 0.5, 1.0]
+    text = reach_sentence(curve)
+    assert "falls 3,750× toward the first steps (its median over t = 18–19 against t = 0–1)" in text, text
+    assert "(t = 8 against t = 0)" in reach_sentence(np.geomspace(1e-3, 1, 9))  # a tenth of 9 steps: one each
+    skipped = reach_sentence(np.r_[np.nan, np.geomspace(1e-3, 1, 19)])  # a step without a value is not counted
+    assert "against t = 1)" in skipped, skipped
 
 
 def test_the_gradient_curve_says_which_layer_its_sentence_is_about(lstm_trace):

@@ -104,6 +104,8 @@ def loss_curves(history, metric_name: str = "metric", log_loss: bool = False, th
     if checks:  # a straight dash from step 0 to step 50 read as validation improving before training did
         gap = float(np.median(np.diff(np.asarray(checks[0].x, np.float64))))
         when = "at every step" if gap <= 1 else f"every {gap:,.0f} steps"
+        if gap > 1 and float(checks[0].x[0]) == 1:  # two runs' first dots differ: they were taken after one update
+            when = f"after the first step's update, then {when}"
         note += f" Validation is checked {when} (the dots); the dashes only join them."
     return style(fig, theme, "Training race" if several else "Training curves", lines + note + above)
 

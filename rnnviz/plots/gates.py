@@ -18,7 +18,7 @@ from rnnviz.cells import SPECS, get_spec
 from rnnviz.plots.axes import check_tokens, heat_tokens, hover_tokens, time_axis
 from rnnviz.plots.budget import HEATMAP_MAX_CELLS, HOVER_TEXT_MAX_CELLS, decimate_grid, f32, stride_index
 from rnnviz.plots.hidden import state_heatmap
-from rnnviz.plots.theme import MUTED, NORMAL, Theme, gate_color, run_line, style
+from rnnviz.plots.theme import MUTED, NORMAL, Theme, gate_color, log_ticks, run_line, style
 from rnnviz.trace import Trace
 
 GATE_NAMES = {g: s.gate_label(g) for s in SPECS.values() for g in s.gates}  # "forget gate f", read from the specs
@@ -75,6 +75,8 @@ def gate_lines(trace: Trace, units: list[int] = (0,), layer: int = 0, sample: in
                 row=r, col=1)
         shown = {k: v for k, v in _gate_range(trace.arch, names).items() if r > 1 or k != "matches"}
         fig.update_yaxes(title_text="value", row=r, col=1, **shown)
+    if names == ["dt"]:  # one shared log axis: powers of ten alone left one label ("10⁻²") on a 25× spread
+        fig.update_yaxes(**log_ticks([v for t in fig.data for v in t.y]))
     fig.update_xaxes(row=len(units), col=1, **time_axis(tokens, theme=theme))
     fig.update_layout(height=int(theme.height * max(1.0, 0.55 * len(units))))
     return style(fig, theme, f"{stack_label(p).capitalize()}{_what(names, 'Gates')} of {trace.arch}, layer {layer}, "
@@ -96,8 +98,7 @@ def _gate_range(arch: str, names: list[str]) -> dict:
     bounded = [g for g in names if g in SIGMOID_GATES or (g in CANDIDATES and (spec is None or spec.input_act))]
     if len(bounded) == len(names):
         return {"range": [-1.05 if set(names) & set(CANDIDATES) else -0.05, 1.05]}
-    return {"matches": "y", "type": "log", "dtick": 1} if names == ["dt"] else {"matches": "y"}  # powers of ten
-    # only: three panels' 0.05 and 0.06 ran into each other at projector size
+    return {"matches": "y", "type": "log"} if names == ["dt"] else {"matches": "y"}  # log ticks: gate_lines
 
 
 def _gate_note(arch: str, names: list[str]) -> str:

@@ -63,23 +63,27 @@ def grad_curve(trace: Trace, name: str = "grad.h", sample: int | None = None, pr
 
 def reach_sentence(norms, per_step_loss: bool = False, curve: str = "It") -> str:
     """What a curve of ||dL/dh_t|| against t says, from its numbers: the median over the first tenth of the
-    steps against the median over the last tenth (the final step left out when it differs in kind). curve: how
-    the sentence names it ("In layer 1, the top one, it": with several layers drawn, which one it means)."""
-    y = np.asarray(norms, dtype=np.float64)
-    y = y[np.isfinite(y) & (y > 0)]
-    if y.size < 4:
+    steps against the median over the last tenth (the final step left out when it differs in kind), naming the
+    steps compared so that a reader can check the ratio on the axis. curve: how the sentence names it ("In layer
+    1, the top one, it": with several layers drawn, which one it means)."""
+    y = np.asarray(norms, dtype=np.float64).ravel()
+    t = np.flatnonzero(np.isfinite(y) & (y > 0))  # the steps with a value to compare
+    if t.size < 4:
         return "Too few steps to say how far back the gradient reaches."
-    body = y[:-1] if per_step_loss else y
+    body = t[:-1] if per_step_loss else t
     n = max(1, body.size // 10)
-    ratio = float(np.median(body[:n]) / np.median(body[-n:]))
+    first, last = body[:n], body[-n:]
+    ratio = float(np.median(y[first]) / np.median(y[last]))
+    steps = (f"t = {last[0]} against t = {first[0]}" if n == 1 else
+             f"its median over t = {last[0]}–{last[-1]} against t = {first[0]}–{first[-1]}")
     if ratio < 0.1:
-        said = (f"{curve} falls {1 / ratio:,.0f}× toward the first steps: the gradient vanishes as it flows back "
-                "in time.")
+        said = (f"{curve} falls {1 / ratio:,.0f}× toward the first steps ({steps}): the gradient vanishes as it "
+                "flows back in time.")
     elif ratio > 10:
-        said = (f"{curve} grows {ratio:,.0f}× toward the first steps: the gradient explodes as it flows back "
-                "in time.")
+        said = (f"{curve} grows {ratio:,.0f}× toward the first steps ({steps}): the gradient explodes as it flows "
+                "back in time.")
     else:
-        said = (f"{curve} stays within 10× from the last steps to the first: the gradient reaches back through "
+        said = (f"{curve} stays within 10× toward the first steps ({steps}): the gradient reaches back through "
                 "the sequence.")
     if per_step_loss:
         said += (" Every step's gradient adds those of the losses after it, so the last few steps, with the fewest "

@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 
 from rnnviz.analysis.gradients import block_spectra
 from rnnviz.analysis.memory import write_shares
-from rnnviz.analysis.traces import check_index, visible
+from rnnviz.analysis.traces import check_index, layered, resolve_prefix, visible
 from rnnviz.cells import get_spec
 from rnnviz.plots.axes import MONOSPACE
 from rnnviz.plots.budget import f32
@@ -86,11 +86,17 @@ def decay_figure(trace, layer: int = 0, sample: int = 0, prefix: str | None = No
     fig = state_heatmap(trace, "decay", layer, sample, prefix, tokens=tokens, theme=theme)
     fig.update_traces(zmin=0.0, zmax=1.0, colorbar={"title": {"text": "a<sub>t</sub>"}},
                       selector={"type": "heatmap"})
+    rows, units = layered(trace, "decay", layer, sample, resolve_prefix(trace, prefix)).shape[1], \
+        trace.meta.get("hidden_size")
+    if units and rows != units:  # S6's H·N states, the mLSTM's matrix memory: "unit 0–255" of a 16-unit model
+        fig.update_yaxes(title_text=f"state entry, as stored ({rows} for {units} units)")
     stored = (" The mLSTM's are f′<sub>t</sub> = σ(f̃<sub>t</sub>) exp(m<sub>t−1</sub> − m<sub>t</sub>) of its "
-              "stored memory, 1 wherever the stabiliser rescales; what it keeps is its forget gate σ(f̃<sub>t</sub>)."
+              "memory C<sub>t</sub>, stored divided by exp(m<sub>t</sub>): exactly 1 wherever the forget term sets "
+              "m<sub>t</sub> = m<sub>t−1</sub> + log σ(f̃<sub>t</sub>). What it keeps is its forget gate "
+              "σ(f̃<sub>t</sub>)."
               if get_spec(trace.arch).family == "mlstm" else "")
-    return style(fig, theme, None, "Eigenvalues of ∂h<sub>t</sub>/∂h<sub>t−1</sub> = diag(a<sub>t</sub>), in (0, 1): "
-                 "bright keeps h (and its gradient); the input decides." + stored)
+    return style(fig, theme, None, "Eigenvalues of ∂h<sub>t</sub>/∂h<sub>t−1</sub> = diag(a<sub>t</sub>), in (0, 1]: "
+                 "bright keeps the state (and its gradient); the input decides." + stored)
 
 
 def kept_figure(trace, layer: int = 0, sample: int = 0, prefix: str | None = None, tokens: list[str] | None = None,

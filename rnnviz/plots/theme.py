@@ -32,7 +32,9 @@ GATE_SYMBOLS = MappingProxyType({"i": "circle", "f": "square", "g": "diamond", "
                                  "r": "circle", "z": "square", "n": "diamond", "h": "circle"})
 GATE_DASHES = MappingProxyType({"i": "solid", "f": "dash", "g": "dot", "o": "dashdot",
                                 "r": "solid", "z": "dash", "n": "dot", "h": "solid"})
-RUN_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")  # no yellow: faint on white
+# Okabe & Ito's colours without yellow (faint on white), then Tol's wine and olive: lesson 5's nine variants each get
+# a colour of their own (with seven, the GRU was lstm_peephole's vermilion dotted, read as the baseline's dots)
+RUN_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#882255", "#999933")
 # one dash per pass through RUN_COLORS: run 7 is blue dotted, not a second solid blue. Validation lines of
 # loss curves take their own dashes, so "dashed = validation" holds in every pass
 RUN_DASHES = ("solid", "dot", "longdash")
@@ -170,7 +172,7 @@ def _log_ticks_full_size(fig: go.Figure) -> None:
                 spans.setdefault(ref, []).extend([float(v.min()), float(v.max())])
 
     def fix(axis, name: str) -> None:
-        if axis.type != "log" or axis.dtick is not None or axis.tickformat:
+        if axis.type != "log" or axis.dtick is not None or axis.tickformat or axis.tickvals is not None:
             return
         ref = name.replace("axis", "")  # "yaxis2" -> "y2"
         lo_hi = spans.get(ref)
@@ -186,6 +188,25 @@ def _log_ticks_full_size(fig: go.Figure) -> None:
 
     for name in [k for k in fig.layout.to_plotly_json() if k.startswith(("xaxis", "yaxis"))]:
         fix(fig.layout[name], name)
+
+
+def log_ticks(values) -> dict:
+    """A log axis's ticks over the positive values given, labelled at full size: 1, 2 and 5 of each decade in
+    range (every power of ten alone over more than two decades), at least the two ends (two significant digits)
+    when fewer fall inside. Plotly's own either labels one power of ten on a 25× spread or crowds 0.05 against
+    0.06 (its in-between labels, smaller still, are what _log_ticks_full_size avoids)."""
+    v = np.asarray(values, dtype=float).ravel()
+    v = v[np.isfinite(v) & (v > 0)]
+    if not v.size:
+        return {}
+    lo, hi = float(v.min()), float(v.max())
+    mantissas = (1,) if np.log10(hi / lo) > 2 else (1, 2, 5)
+    ticks = [m * 10.0 ** k for k in range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
+             for m in mantissas if lo <= m * 10.0 ** k <= hi]
+    if len(ticks) < 2:  # the ends alone: one of 1, 2, 5 beside an end would touch it (0.05 by 0.048)
+        ticks = sorted({float(f"{lo:.2g}"), float(f"{hi:.2g}")})
+    text = [np.format_float_positional(t, trim="-") for t in ticks]  # 0.00001, not 1e-05
+    return {"tickmode": "array", "tickvals": ticks, "ticktext": text}
 
 
 def _colorbar_update(theme: Theme) -> dict:

@@ -30,8 +30,8 @@ html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
 [data-testid="stSidebarNavLink"] * { white-space: normal !important; text-overflow: clip !important; line-height: 1.3;
                                      overflow: visible !important; }  /* ...the longest wrap, never cut */
 h1 { font-size: 3rem !important; } h2 { font-size: 2.3rem !important; } h3 { font-size: 1.8rem !important; }
-[data-testid="stSlider"] { padding-top: 0.7rem; }  /* room for the value above the thumb at projector size... */
-[data-testid="stSliderThumbValue"] { transform: translateY(-0.7rem); }  /* ...so it no longer sits on the track */
+[data-testid="stSlider"] > div[role="group"] { margin-top: 1.3rem; }  /* room between the title and the track... */
+[data-testid="stSliderThumbValue"] { transform: translateY(-0.7rem); }  /* ...for the value, off the track, below the title */
 </style>"""
 
 

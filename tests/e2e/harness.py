@@ -388,6 +388,11 @@ PRESENTATION_AUDIT = """(minText) => {  // text under minText px, text cut off, 
         if (!value || !thumb) continue;  // the value is drawn inside the thumb, above it
         const v = value.getBoundingClientRect(), t = thumb.getBoundingClientRect();
         if (v.height && v.bottom > t.top + 1) onTrack.push(value.innerText.trim());
+        for (const above of s.querySelectorAll("[data-testid='stWidgetLabel'] p, [data-testid='stTooltipIcon']")) {
+            const a = above.getBoundingClientRect();  // the value on its title ("Clip gradient norm" over "off")
+            if (v.height && a.height && v.top < a.bottom - 1 && v.bottom > a.top + 1 && v.left < a.right - 1
+                && v.right > a.left + 1) onTrack.push(`${value.innerText.trim()} on "${above.innerText || "(?)"}"`);
+        }
     }
     return {small, clipped, tall, onTrack, beyond, crowded};
 }"""
@@ -414,12 +419,12 @@ def assert_drawn_once(page) -> None:
 
 def assert_presentable(page) -> None:
     """Presentation mode at the page's viewport: no text under PRESENTATION_MIN_TEXT px, none cut off (in a box or
-    at a chart's edge), every figure within one screen height, no slider value drawn over its track, no tick labels
-    running into each other."""
+    at a chart's edge), every figure within one screen height, no slider value drawn over its track or its title,
+    no tick labels running into each other."""
     found = page.evaluate(PRESENTATION_AUDIT, PRESENTATION_MIN_TEXT)
     assert not found["small"], f"text under {PRESENTATION_MIN_TEXT} px on a projected page: {found['small'][:8]}"
     assert not found["clipped"], f"text cut off by its box: {found['clipped'][:8]}"
     assert not found["tall"], f"figures taller than the screen: {found['tall']}"
-    assert not found["onTrack"], f"slider values drawn over their track: {found['onTrack'][:8]}"
+    assert not found["onTrack"], f"slider values drawn over their track or title: {found['onTrack'][:8]}"
     assert not found["beyond"], f"chart text cut off at the chart's edge (px past it, text): {found['beyond'][:8]}"
     assert not found["crowded"], f"tick labels running into each other (figure, labels): {found['crowded'][:8]}"
