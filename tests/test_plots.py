@@ -986,6 +986,9 @@ def test_value_axes_show_step_numbers_and_every_marked_step():
     assert shown[7.0] == "7●" and shown[31.0] == "31●"
     assert all(t.rstrip("●").isdigit() and int(t.rstrip("●")) == v for v, t in shown.items())
     assert 10 <= len(shown) <= 25  # readable spacing, not 50 crowded labels
+    # only a tick that would touch a marked one's label goes: "14 17●" with 15 and 20 dropped read as misnumbered
+    tight = [int(v) for v in token_ticks(tokens, max_ticks=100)["tickvals"]]  # 2 characters a step, every 2nd
+    assert {28, 34} <= set(tight) and not {30, 32} & set(tight), tight  # "30 31●" would touch; "28 31●" does not
     assert token_ticks(list("0110"))["ticktext"] == list("0110")  # bits are content, not measurements
 
 
@@ -1042,7 +1045,8 @@ def test_a_time_axis_says_input_token_only_when_its_ticks_are_the_tokens(lstm_tr
     assert time_axis(list("abc"))["title_text"] == "time step t (input token)"
     assert time_axis(None) == {"title_text": "time step t"}
     numbers = time_axis(["0.25", "0.5●", "0.75"])  # the adding problem's values: step numbers on the axis
-    assert numbers["title_text"] == "time step t" and numbers["ticktext"] == ["0", "1●", "2"]
+    assert numbers["title_text"] == "time step t (●: a marked number)" and numbers["ticktext"] == ["0", "1●", "2"]
+    assert time_axis(["0.25", "0.5", "0.75"])["title_text"] == "time step t"  # no ● drawn: nothing to explain
     crowded = time_axis(list("abcdefghij") * 30)  # 300 characters do not fit: step numbers, and the title says so
     assert crowded["title_text"] == "time step t" and "a" not in crowded["ticktext"]
     tokens = ["1", "0", "1", "1", "0"][:T]  # parity's bits are tokens, not step numbers: the title must say which

@@ -19,6 +19,7 @@ from rnnviz.plots.theme import NORMAL, Theme
 
 MAX_TOKEN_TICKS = NORMAL.axis_chars  # the default: characters of tick text a full-width axis holds side by side
 MARK = "●"  # a task's marker on a step (the adding problem's numbers to add)
+MARKED = "a marked number"  # what a ● on a time axis's step number means, in the adding task's own words
 NUMBER = re.compile(r"[-+]?\d+\.\d+" + MARK + "?")  # a measured value; "0", "1" or "7" stay tokens (parity, digits)
 MONOSPACE = "ui-monospace, SFMono-Regular, Menlo, Consolas, 'DejaVu Sans Mono', monospace"
 
@@ -46,17 +47,20 @@ def token_ticks(tokens: list[str], positions=None, max_ticks: int | None = None,
     fit = rows if rows is not None else max_ticks / width  # step-number labels the axis holds
     crowded = n > rows if rows is not None else token_stride(tokens, max_ticks) > 1
     if n and (all(NUMBER.fullmatch(str(t)) for t in tokens) or crowded):
-        return _step_ticks(tokens, pos, fit)
+        return _step_ticks(tokens, pos, fit, (rows if rows is not None else max_ticks) / n, rows is not None)
     return {"tickmode": "array", "tickvals": [float(p) for p in pos[:n]],
             "ticktext": [visible(t) for t in tokens], "tickangle": 0, "tickfont": {"family": MONOSPACE}}
 
 
 def time_axis(tokens: list[str] | None, **kw) -> dict:
     """A time axis's settings: its title and, given tokens, token_ticks(tokens, **kw). The title says "(input
-    token)" only when the ticks are the tokens, not step numbers (parity's bits read like step numbers otherwise)."""
+    token)" only when the ticks are the tokens, not step numbers (parity's bits read like step numbers otherwise),
+    and what ● means when a tick carries one."""
     ticks = token_ticks(tokens, **kw) if tokens else {}
     named = bool(ticks) and ticks["ticktext"] == [visible(t) for t in tokens]
-    return {"title_text": "time step t" + (" (input token)" if named else ""), **ticks}
+    marked = bool(ticks) and not named and any(str(t).endswith(MARK) for t in ticks["ticktext"])
+    return {"title_text": "time step t" + (" (input token)" if named else f" ({MARK}: {MARKED})" if marked else ""),
+            **ticks}
 
 
 def _nice(at_least: float) -> int:
@@ -69,13 +73,20 @@ def _nice(at_least: float) -> int:
         k *= 10
 
 
-def _step_ticks(tokens: list[str], pos, fit: float) -> dict:
+def _step_ticks(tokens: list[str], pos, fit: float, per_step: float, vertical: bool) -> dict:
     """Step numbers, evenly spaced so that at most about `fit` of them are labelled, plus every marked step as
-    "t●"; a plain tick too close to a marked one is dropped so that labels never collide."""
+    "t●". per_step: the room one step has on the axis, in characters (in lines if vertical); a plain tick that
+    would touch a marked one's label is dropped, and only then ("15 17●" stays; a blanket half-stride rule
+    dropped the 15 and the 20 around 17● and the axis read as misnumbered)."""
     n = len(tokens)
     stride = _nice(n / fit)
     marked = [i for i, t in enumerate(tokens) if NUMBER.fullmatch(str(t)) and str(t).endswith(MARK)]
-    plain = [i for i in range(0, n, stride) if all(abs(i - m) >= max(1, stride // 2 + 1) for m in marked)]
+
+    def clear(i: int, m: int) -> bool:
+        need = 1.2 if vertical else (len(str(i)) + len(f"{m}{MARK}")) / 2 + 1  # half of each label and a space
+        return abs(i - m) * per_step >= need
+
+    plain = [i for i in range(0, n, stride) if i not in marked and all(clear(i, m) for m in marked)]
     keep = sorted(set(plain) | set(marked))
     return {"tickmode": "array", "tickvals": [float(pos[i]) for i in keep],
             "ticktext": [f"{i}{MARK}" if i in marked else str(i) for i in keep], "tickangle": 0,
