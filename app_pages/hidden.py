@@ -43,7 +43,7 @@ tokens = pickers.tokens(subject, trace, sample, prefix)
 if prefix == BACKWARD:  # the text reads best in its own order: each token shaded by the state that read it
     states, tokens = states[::-1], tokens[::-1]
 features = subject.task.features(trace.inputs[sample]) if subject.task is not None and not prefix else {}
-chars = st.multiselect("…or find units that fire on these characters", sorted(set(tokens)), key="hidden.pattern",
+chars = st.multiselect("Find units that fire on these characters", sorted(set(tokens)), key="hidden.pattern",
                         help="Builds a 0/1 pattern over the text; the finder ranks units by correlation with it.")
 if chars:
     features = {"chosen characters": token_pattern(tokens, chars)}

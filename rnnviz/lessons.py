@@ -60,7 +60,7 @@ LESSONS = (
             "optimiser uses.",
             "The first step's share is zero: there is no h before it for W_hh to multiply. Every later step adds "
             "its own share; in this forecasting task every step has its own loss nearby.",
-            "After training (Train it, below): the error falls far below the dotted line of ignoring the input."),
+            "After training (Train it, below): the error falls far below the grey dotted line of ignoring the input."),
            (preset("rnn_tanh on noisy sine", "noisy_sine", "rnn_tanh", 32, 300, 0.01),), "Train it"),
     Lesson(3, "lesson-vanishing-gradients", "Vanishing and exploding gradients",
            "Backpropagation through time multiplies one Jacobian per step. If W_hh's spectral radius is below 1 "
@@ -124,7 +124,7 @@ LESSONS = (
            "relevance. Reversing a string, it learns to look at the mirror position.",
            ("The map: each output row puts its weight on the input token it copies (a square), or on the one just "
             "after it, whose encoder state has read that token too; reversing draws an anti-diagonal.",
-            "The race: with attention the accuracy rises sooner than without."),
+            "After training, the race: with attention the accuracy rises sooner than without."),
            (preset("reverse, no attention", "reverse", "gru", 64, 300, 0.01, attention="none"),
             preset("reverse, additive attention", "reverse", "gru", 64, 300, 0.01, attention="additive")),
            "Train with and without"),

@@ -336,7 +336,7 @@ def test_checkpoints_says_what_its_spectra_are_of():
     """A gated cell's W_hh is its gate blocks stacked: the table's spectral radius is the largest block's (the
     figures draw each block's) and its σ_max that of the whole matrix; a tanh RNN's one block is W_hh itself."""
     for arch, rho, sigma, weights in (
-            ("lstm", "spectral radius (largest of the gate blocks')", "largest singular value (all of W_hh)",
+            ("lstm", "spectral radius (the largest gate block's)", "largest singular value (all of W_hh)",
              "W<sub>hh</sub>, split by gate block"),
             ("rnn_tanh", "spectral radius of W_hh", "largest singular value of W_hh", "W<sub>hh</sub> W<sub>ih</sub>")):
         (_, at, titles), = views_of_untrained(arch, 6, ["checkpoints"])

@@ -145,4 +145,5 @@ def grad_norm_figure(history, clip_norm: float | None = None, theme: Theme = NOR
     clip = (f"; ✕ marks a step where clipping rescaled the gradient. Dashed: the clipping threshold {clip_norm:g}."
             if clip_norm else "; ✕ marks a step where clipping rescaled the gradient." if marked
             else " (clipping is off).")
-    return style(fig, theme, "Gradient norm during training", "Spikes are exploding gradients" + clip)
+    return style(fig, theme, "Gradient norm during training",
+                 "Measured before clipping. A spike of orders of magnitude is an exploding gradient" + clip)

@@ -23,6 +23,8 @@ GRADIENT_BINS = 6  # edge widths/colours: enough steps to see a gradient fade, f
 LABEL_MAX_STEPS = 16  # wider windows drop the matrix names from edges (hover keeps them)
 NEUTRAL = "#4d4d4d"  # lit edges whose gradient was not recorded (outputs, losses)
 ATTENTION = "#CC79A7"  # Okabe-Ito reddish purple
+EDGE_NOTE = ("Edge width and colour: the gradient that flowed back to the node the edge leaves (its ||dL/d·||, on "
+             "the colour bar's log scale).")  # not "…that reached its tail": a tail is no word a student knows here
 
 
 def _segments(edges) -> tuple[np.ndarray, np.ndarray]:
@@ -223,11 +225,11 @@ def unrolled_figure(trace, sequence_type: str, sample: int = 0, start: int | Non
     if n == 1:  # one-to-one: one step, nothing recurs, no W_hh arrow to share
         return style(fig, theme, f"Unrolled {trace.arch} ({sequence_type}), sample {sample}{walk}",
                      "One step: W<sub>xh</sub> reads the input and W<sub>hy</sub> writes the output; nothing "
-                     "recurs, so no W<sub>hh</sub> arrow. Edge width and colour: the gradient that reached its tail.")
+                     "recurs, so no W<sub>hh</sub> arrow. " + EDGE_NOTE)
     return style(fig, theme, f"Unrolled {trace.arch} ({sequence_type}), sample {sample}{part}{walk}",
                  "Same label, same matrix: W<sub>xh</sub>, "
                  + ("W<sub>hh</sub>, " if get_spec(trace.arch).has_w_hh else "")
                  + "W<sub>hy</sub> are shared by every step"
                  + ("; (enc) and (dec) are the encoder's and the decoder's own. " if both else
                     "; (→) and (←) each direction's own, each named once. " if two_way else ". ")
-                 + "Edge width and colour: the gradient that reached its tail.")
+                 + EDGE_NOTE)

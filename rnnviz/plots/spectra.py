@@ -141,7 +141,8 @@ def lambda_figure(traces: list, layer: int = 0, prefix: str = "", theme: Theme =
     top = float(np.hypot(x, y).max())
     probes = f"{len(shown)} probes" if len(shown) > 1 else "one probe"
     return style(fig, theme, f"The LRU's λ over training, layer {layer} ({probes}; largest |λ| = {top:.4f})",
-                 "One dot per unit per probe. |λ| = exp(−exp(ν)) < 1 always; near the rim a unit remembers longer.")
+                 "One dot per unit per probe. |λ| = exp(−exp(ν)) < 1 for any trained ν; near the rim a unit remembers "
+                 "longer.")
 
 
 def write_share_figure(trace, head: int, rows: list[str] | None = None, theme: Theme = NORMAL) -> go.Figure:

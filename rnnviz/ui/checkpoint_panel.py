@@ -83,7 +83,7 @@ def summary(subject: Subject) -> None:
         # the figures below draw each block's; σ_max is of the whole matrix, at least every block's own
         one = subject.model.spec.num_blocks == 1
         rho, sigma = (("spectral radius of W_hh", "largest singular value of W_hh") if one
-                      else ("spectral radius (largest of the gate blocks')", "largest singular value (all of W_hh)"))
+                      else ("spectral radius (the largest gate block's)", "largest singular value (all of W_hh)"))
         # a plain table, not st.dataframe, whose canvas keeps its 14 px on a projector
         st.table(pd.DataFrame([{"stack": n, "layer": k, rho: f"{s['spectral_radius']:.4g}",
                                 sigma: f"{s['max_singular_value']:.4g}"} for n, k, s in spectra]).set_index("stack"))

@@ -27,6 +27,9 @@ DEFAULT_TASK = "adding"
 START_FROM = "train.start_from"  # a run id whose latest save Train starts from ("Continue from its weights")
 K_TEXT_FILES = "train.textfile.n"  # how many times a setup has replaced the text uploader (its key's suffix)
 
+SETUP_MB = 12  # the setup uploader's limit: its controls and a text_lm run's text (tasks.text.MAX_TEXT_BYTES, 2 MB,
+# up to 6 bytes a character as JSON escapes), not the server's 400 MB for uploaders without a limit
+
 
 @st.cache_resource
 def task(name: str, seq_len: int | None = None):
@@ -231,7 +234,8 @@ def setup_io(values: dict) -> None:
                        mime="application/json", on_click="ignore", key="train.setup.out",
                        help="Every control's value; load it here (or share the page's link) to reproduce this run.")
     c2.file_uploader("Load a setup", type=["json"], key="train.setup.in", on_change=_load_setup,
-                     label_visibility="collapsed", help="A JSON file from 'Download setup'.")
+                     label_visibility="collapsed", help="A JSON file from 'Download setup'.",
+                     max_upload_size=SETUP_MB)  # not the server's 400 MB: a setup is its controls and its text
     error = st.session_state.pop("train.setup.error", None)
     if error:
         st.error(error)

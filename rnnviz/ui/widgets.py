@@ -31,7 +31,7 @@ html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
                                      overflow: visible !important; }  /* ...the longest wrap, never cut */
 h1 { font-size: 3rem !important; } h2 { font-size: 2.3rem !important; } h3 { font-size: 1.8rem !important; }
 [data-testid="stSlider"] > div[role="group"] { margin-top: 1.3rem; }  /* room between the title and the track... */
-[data-testid="stSliderThumbValue"] { transform: translateY(-0.7rem); }  /* ...for the value, off the track, below the title */
+[data-testid="stSliderThumbValue"] { transform: translateY(-0.7rem); }  /* ...for the value: off both */
 </style>"""
 
 

@@ -52,7 +52,9 @@ def char_rnn(lesson: Lesson) -> None:
     for feature, tokens, h in (("inside quotes", quoted_tokens, quoted_h), ("bracket depth", deep_tokens, deep_h)):
         best = table[table.feature == feature].iloc[0]
         unit = int(best.unit)
-        st.markdown(f"**Unit {unit}** follows *{feature}* (correlation {best.correlation:+.2f} over "
+        how = "follows" if best.correlation >= 0 else "follows, inversely,"  # "follows (−0.54)" hid the sign
+        r = f"{best.correlation:+.2f}".replace("-", "−")
+        st.markdown(f"**Unit {unit}** {how} *{feature}* (correlation {r} over "
                     f"{FINDER_SAMPLES * FINDER_CHARS:,} characters):")
         st.html(activation_html(tokens, h[:, unit], theme=theme, unit=unit))
 
