@@ -916,6 +916,20 @@ def test_connectivity_without_a_dependency_says_so_in_the_subtitle_and_takes_a_t
     assert "★" in marked.layout.title.subtitle.text and marked.layout.title.text.startswith("How much")
 
 
+def test_connectivity_says_what_its_bars_show():
+    """Lesson 6's tanh RNN: its bars fade from the last step back and the ★ bar is among the small ones, under a
+    subtitle that said only what tall bars would mean. It now reads the bars."""
+    fading = np.geomspace(1e-4, 1, 20)  # the last steps tallest
+    said = P.connectivity_figure(fading, dependency=[0], log=True).layout.title.subtitle.text.replace("<br >", " ")
+    assert "the lowest ★ bar is 127× below the other steps' median: it barely reacts to it" in said, said
+    assert "Its tallest other bars are the last steps: what it reads fades with distance." in said
+    learnt = np.full(20, 0.01)
+    learnt[[3, 7]] = [0.5, 0.2]
+    said = P.connectivity_figure(learnt, dependency=[3, 7]).layout.title.subtitle.text.replace("<br >", " ")
+    assert "Here every ★ bar stands 20× or more above the other steps' median: it singles them out." in said, said
+    assert "fades with distance" not in said
+
+
 def test_many_runs_stay_distinguishable_beyond_the_palette():
     runs = {f"run {i}": np.linspace(1, 0.1 * (i + 1), 5) for i in range(9)}
     lines = [(t.line.color, t.line.dash) for t in P.grad_compare(runs).data]
@@ -986,8 +1000,7 @@ def test_value_axes_show_step_numbers_and_every_marked_step():
     assert shown[7.0] == "7●" and shown[31.0] == "31●"
     assert all(t.rstrip("●").isdigit() and int(t.rstrip("●")) == v for v, t in shown.items())
     assert 10 <= len(shown) <= 25  # readable spacing, not 50 crowded labels
-    # only a tick that would touch a marked one's label goes: "14 17●" with 15 and 20 dropped read as misnumbered
-    tight = [int(v) for v in token_ticks(tokens, max_ticks=100)["tickvals"]]  # 2 characters a step, every 2nd
+    tight = [int(v) for v in token_ticks(tokens, max_ticks=100)["tickvals"]]  # every 2nd step labelled
     assert {28, 34} <= set(tight) and not {30, 32} & set(tight), tight  # "30 31●" would touch; "28 31●" does not
     assert token_ticks(list("0110"))["ticktext"] == list("0110")  # bits are content, not measurements
 

@@ -55,7 +55,31 @@ def connectivity_figure(values, dependency: list[int] | None = None, tokens: lis
     fig.update_yaxes(title_text=what + (" (log scale)" if log else ""), type="log" if log else "linear")
     fig.update_layout(barmode="overlay", bargap=0.15)
     if dep:
-        note = "Tall bars on the ★ steps: the network remembers what matters. Tall bars elsewhere: it looks at noise."
+        note = ("Tall bars on the ★ steps: the network remembers what matters. Tall bars elsewhere: it looks at noise."
+                + _reading(v, mask))
     else:  # in the subtitle, not over the bars, where a note would cover them
         note = "This task names no true dependency: the tall bars are the inputs the network relies on."
     return style(fig, theme, title or "How much the final output depends on each input step", note)
+
+
+def _reading(v: np.ndarray, mask: np.ndarray) -> str:
+    """What these bars show, from their numbers: the lowest ★ bar against the other steps' median, and whether
+    the tallest bars are the last steps (a dependence that fades with distance: lesson 6's tanh RNN, whose
+    subtitle said only what tall bars would mean)."""
+    star, other = v[mask], v[~mask]
+    other = other[np.isfinite(other)]
+    if not star.size or not other.size or not np.isfinite(star).all() or np.median(other) <= 0:
+        return ""
+    r = float(star.min() / np.median(other))
+    name = "every ★ bar" if star.size > 1 else "the ★ bar"
+    if r >= 3:
+        said = f" Here {name} stands {r:,.3g}× or more above the other steps' median: it singles them out."
+    elif r <= 1 / 3:
+        said = f" Here the lowest ★ bar is {1 / r:,.3g}× below the other steps' median: it barely reacts to it."
+    else:
+        said = f" Here the lowest ★ bar is within 3× of the other steps' median: it does not single it out."
+    last = max(1, v.size // 10)  # the tallest of the unmarked bars among the last tenth of the steps
+    tallest = int(np.flatnonzero(~mask)[np.nanargmax(np.where(np.isfinite(v[~mask]), v[~mask], -np.inf))])
+    if tallest >= v.size - last:
+        said += " Its tallest other bars are the last steps: what it reads fades with distance."
+    return said
