@@ -8,7 +8,7 @@ tip the other way: a lesson would then contradict itself in a classroom, and CI 
 This trains every lesson's runs again with every initial weight nudged by a relative 1e-6 (different nudges per
 try; about what a few steps of different rounding do), and prints, for each claim, how many tries it held in:
 
-    python bench/lesson_robustness.py --tries 5
+    python -m bench.lesson_robustness --tries 5
 
 A claim that fails in any try is fragile: redesign its runs or its wording, as lesson 6's "the tanh RNN is at
 chance at lag 50 in every seed" was (a seed learnt it in two of five tries) and lesson 9's induction-heads runs

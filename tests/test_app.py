@@ -341,6 +341,8 @@ def test_checkpoints_says_what_its_spectra_are_of():
             ("rnn_tanh", "spectral radius of W_hh", "largest singular value of W_hh", "W<sub>hh</sub> W<sub>ih</sub>")):
         (_, at, titles), = views_of_untrained(arch, 6, ["checkpoints"])
         table = next(d.value for d in at.table if "layer" in d.value.columns)
+        about = next(d.value for d in at.table if "value" in d.value.columns)["value"]
+        assert about["input"] == "tokens, vocabulary 8, embedded in 5 (W_ih's columns)", about["input"]  # 5, not 8
         assert [table.index.name, *table.columns] == ["stack", "layer", rho, sigma], arch
         assert (table[sigma].astype(float) >= table[rho].astype(float) - 1e-3).all(), arch  # σ_max bounds |λ|
         assert weights in titles and ("split by gate block" in titles) == (arch == "lstm"), titles
@@ -358,6 +360,8 @@ def test_an_uploader_states_the_limit_it_keeps():
     assert vocab.max_upload_size_mb == ckpt.max_upload_size_mb  # side by side they said 200 and 400 MB
     text = next(u.proto for u in open_page("train.py", task="text_lm").get("file_uploader") if "text" in u.proto.label)
     assert MAX_TEXT_BYTES <= text.max_upload_size_mb * 2 ** 20 < MAX_TEXT_BYTES + 2 ** 20, text.max_upload_size_mb
+    setup = next(u.proto for u in open_page("train.py").get("file_uploader") if u.proto.label == "Load a setup")
+    assert 6 * MAX_TEXT_BYTES <= setup.max_upload_size_mb * 2 ** 20 <= 16 * 2 ** 20  # its text, escaped; not 400 MB
 
 
 def test_each_unit_finder_says_which_text_it_read():

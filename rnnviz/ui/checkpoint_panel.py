@@ -68,7 +68,8 @@ def summary(subject: Subject) -> None:
     cfg = subject.cfg
     rows = {"cell": cfg.arch, "layers": f"{cfg.num_layers}, bidirectional (each also reads from the end)"
             if cfg.bidirectional else cfg.num_layers, "hidden size": cfg.hidden_size,
-            "input": f"tokens, vocabulary {cfg.vocab_size}" if cfg.tokens else f"vectors of {cfg.input_size}",
+            "input": (f"tokens, vocabulary {cfg.vocab_size}, embedded in {cfg.embed_size} (W_ih's columns)"
+                      if cfg.tokens else f"vectors of {cfg.input_size}"),
             "outputs": cfg.output_size or "none (hidden states)", "parameters": f"{num_parameters(subject.model):,}",
             "encoder-decoder": f"yes, attention {cfg.attention}" if cfg.seq2seq else "no"}
     st.table(pd.DataFrame({"": list(rows), "value": [str(v) for v in rows.values()]}).set_index(""))
