@@ -56,8 +56,8 @@ LESSONS = (
            "carrying its memory in h. The loss is the sum of every step's loss, and because the same W_hh is used at every "
            "step, its gradient is the sum of every step's contribution.",
            ("The graph: W_hh labels every h→h arrow; it is one matrix, not T of them.",
-            "The bars: the size of each step's share of dL/dW_hh; the shares, matrices, add up to the gradient the "
-            "optimiser uses.",
+            "The bars: the size of each step's share of dL/dW_hh. Each share is a matrix, and the matrices add up "
+            "to the gradient the optimiser uses.",
             "The first step's share is zero: there is no h before it for W_hh to multiply. Every later step adds "
             "its own share; in this forecasting task every step has its own loss nearby.",
             "After training (Train it, below): the error falls far below the grey dotted line of ignoring the input."),

@@ -251,7 +251,7 @@ def test_the_exact_law_from_the_decays_is_the_measured_jacobian_and_is_drawn_bes
         axes = {t.name: t.coloraxis for t in gate_heatmaps(trace).data}
         assert axes["n"] == "coloraxis2" and gate_heatmaps(trace).layout.coloraxis2.cmin is None  # linear: unclipped
         assert "linear: unbounded" in gate_lines(trace).layout.title.subtitle.text
-        assert "Bright: open (1)" in gate_heatmaps(trace).layout.title.subtitle.text  # z is a gate
+        assert "Gates: bright, open (1)" in gate_heatmaps(trace).layout.title.subtitle.text  # z is a gate
         torch.testing.assert_close(torch.tensor(heat.z), trace["decay"][1, 2].T, **F32)
         assert (heat.zmin, heat.zmax) == (0.0, 1.0)
     with pytest.raises(ValueError, match="needs W_hh's spectral radius"):

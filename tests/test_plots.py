@@ -190,6 +190,8 @@ def test_gate_lines_show_a_gate_s_whole_range_and_name_the_exponential_one(lstm_
     lstm, m, dt = (P.gate_lines(t, units=[0, 1]) for t in (lstm_trace, probe(mlstm, x), probe(s6, x)))
     assert tuple(lstm.layout.yaxis.range) == (-1.05, 1.05) and tuple(lstm.layout.yaxis2.range) == (-1.05, 1.05)
     assert tuple(m.layout.yaxis.range) == (-0.05, 1.05)
+    heat = P.gate_heatmaps(lstm_trace).layout.title.subtitle.text.replace("<br >", " ")  # g's dark is ±1, not shut
+    assert "Gates: bright, open (1); dark, shut (0). Candidate g: red and blue are its sign, white 0." in heat
     assert lstm.layout.title.text.startswith("Gates and candidate of lstm") and m.layout.title.text.startswith(
         "Gates of mlstm")  # an LSTM's g is drawn among them and is no gate
     note = m.layout.title.subtitle.text.replace("<br >", " ")
@@ -382,6 +384,7 @@ def test_before_after_uses_the_same_probe(lstm_trace):
     before, after = A.probe_pair(m, lambda mm: A.scaled_recurrent(mm, 2.0), torch.randint(0, V, (2, T)))
     fig = P.before_after(before, after, "W_hh × 2")
     assert [t.name for t in fig.data] == ["before", "after: W_hh × 2"]
+    assert fig.layout.legend.title.text == "the network"  # one network, edited: not two "runs"
     assert not np.allclose(fig.data[0].y, fig.data[1].y)
 
 

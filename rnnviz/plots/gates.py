@@ -183,7 +183,10 @@ def _what(names: list[str], gates: str, every: bool = False) -> str:
 
 def _heat_note(names: list[str]) -> str:
     """What bright and dark mean, for the rows drawn: a gate opens and shuts; S6's step size Δ_t is no gate."""
-    note = "Bright: open (1). Dark: shut (0)." if set(names) & set(SIGMOID_GATES) else ""
+    note = "Gates: bright, open (1); dark, shut (0)." if set(names) & set(SIGMOID_GATES) else ""
+    shown = [c for c in CANDIDATES if c in names]
+    if shown:  # on the red-blue scale, where dark is ±1, not shut
+        note += f" Candidate {', '.join(shown)}: red and blue are its sign, white 0."
     if "dt" in names:
         note += (" Step Δ<sub>t</sub>: bright, a large step (forgets h, takes in the input); dark, a small one "
                  "(keeps h).")

@@ -107,9 +107,11 @@ def shade_windows(fig: go.Figure, steps: int, k1: int) -> None:
 
 
 def grad_compare(series: dict, name: str = "grad.h", layer: int = -1, k1: int | None = None,
-                 theme: Theme = NORMAL, title: str | None = None, subtitle: str | None = None) -> go.Figure:
+                 theme: Theme = NORMAL, title: str | None = None, subtitle: str | None = None,
+                 legend: str = "run") -> go.Figure:
     """Several labelled ||dL/dh_t|| curves overlaid on one log axis: label -> a Trace (its mean over samples
-    for `layer`) or an array (T,). k1 shades alternate truncated-BPTT windows over t."""
+    for `layer`) or an array (T,). k1 shades alternate truncated-BPTT windows over t. legend: the legend's title
+    (what the curves are: runs, or one network before and after an edit)."""
     if not series:
         raise ValueError("nothing to compare; give at least one labelled trace or curve")
     fig = go.Figure()
@@ -125,7 +127,7 @@ def grad_compare(series: dict, name: str = "grad.h", layer: int = -1, k1: int | 
         shade_windows(fig, longest, k1)
     _log_y(fig, SYMBOL.get(name, name))
     fig.update_xaxes(title_text="time step t")
-    fig.update_layout(legend={"title": {"text": "run"}})
+    fig.update_layout(legend={"title": {"text": legend}})
     shade = f" Shaded: every other truncated-BPTT window of {k1} steps." if k1 else ""
     return style(fig, theme, title or f"{SYMBOL.get(name, name)} through time, compared",
                  subtitle or "Same task, same probe: the curve that stays flat carries the gradient furthest back."
@@ -141,7 +143,7 @@ def before_after(before: Trace, after: Trace, what: str, name: str = "grad.h", l
     which = f"probe sequence {sample}" if sample is not None else "the probe sequences (mean)"
     return grad_compare(curves, name, layer, theme=theme, title=f"What if: {what}",
                         subtitle=f"{SYMBOL.get(name, name)} on the same input ({which}), before and after the change "
-                        "(the original model is untouched).")
+                        "(the original model is untouched).", legend="the network")
 
 
 def _spec(trace: Trace) -> CellSpec | None:

@@ -80,7 +80,7 @@ def variants(lesson: Lesson) -> None:
     spread = float(np.max(curves.max(0) / curves.min(0)))  # the widest gap between variants at any step
     fall = float(np.max(curves[:, -1] / curves[:, 0]))  # the most any variant's falls from the last step to the first
     widgets.figure(grad_compare(traces, theme=widgets.theme(), title="How far back each variant's gradient reaches",
-                                subtitle=f"Untrained, the same {steps}-step input from {first.task}: none vanishes "
+                                subtitle=f"Untrained, the same {steps} characters of code: none vanishes "
                                 f"(none falls more than {max(fall, 1.0):.1f}× from the last step to the first), and "
                                 f"they stay within {spread:.1f}× of one another at every step. The differences come "
                                 "with training: the scores appear below once the runs end."),
