@@ -104,7 +104,7 @@ LESSONS = (
            "lags 5, 20 and 50, three seeds each, same hidden size, steps and learning rate: at lag 5 all three "
            "learn it; at lag 20 the LSTM and the GRU learn it in every seed, the tanh RNN does not; at lag 50 none "
            "of the three learns it in every seed: even the gated cells need more than these 400 steps, and whether "
-           "one seed gets there is luck (at this lag a last-digit change in the arithmetic decides it).",
+           "any one seed gets there is luck: the same run on another computer can end either way.",
            ("Connectivity: how strongly the final output depends on each input step; the true cause is marked.",
             "After training: accuracy against lag, one dot per seed; the tanh RNN falls to chance first. The LSTM "
             "starts with its forget gate open (bias 3, f ≈ 0.95), as lesson 3 showed it needs."),

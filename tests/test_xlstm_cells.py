@@ -247,7 +247,8 @@ def test_the_probe_records_the_gates_the_stabiliser_and_the_exact_jacobian(arch,
         said = fig.layout.title.subtitle.text.replace("<br >", " ")
         assert "What it keeps is its forget gate" in said and "in (0, 1]" in said  # f′ is exactly 1 where m_t is
         # carried on; rows are the memory's entries, not "units 0–255" of a 16-unit model
-        assert fig.layout.yaxis.title.text == f"state entry, as stored ({H * MLSTM_HEAD} for {H} units)"
+        assert fig.layout.yaxis.title.text == "state entry" and fig.data[0].y[0] == "entry 0"
+        assert f"Rows: the state's {H * MLSTM_HEAD} entries ({MLSTM_HEAD} per unit), as stored." in said
         torch.testing.assert_close(torch.tensor(kept_figure(trace, 1, 1).data[0].z), trace["gate.f"][1, 1].T, **F32)
         assert trace["h"].shape[-1] == H * MLSTM_HEAD and trace["decay"].shape == trace["h"].shape
         for layer in (0, 1):

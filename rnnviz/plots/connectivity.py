@@ -78,8 +78,11 @@ def _reading(v: np.ndarray, mask: np.ndarray) -> str:
         said = f" Here the lowest ★ bar is {1 / r:,.3g}× below the other steps' median: it barely reacts to it."
     else:
         said = f" Here the lowest ★ bar is within 3× of the other steps' median: it does not single it out."
-    last = max(1, v.size // 10)  # the tallest of the unmarked bars among the last tenth of the steps
-    tallest = int(np.flatnonzero(~mask)[np.nanargmax(np.where(np.isfinite(v[~mask]), v[~mask], -np.inf))])
-    if tallest >= v.size - last:
-        said += " Its tallest other bars are the last steps: what it reads fades with distance."
+    n = max(2, v.size // 10)  # the last tenth of the unmarked steps against the ones before them
+    unmarked = v[~mask]
+    late, early = unmarked[-n:], unmarked[:-n]
+    late, early = late[np.isfinite(late)], early[np.isfinite(early)]
+    if late.size and early.size and np.median(early) > 0 and np.median(late) >= 3 * np.median(early):
+        said += (f" Its last {n} other bars stand {np.median(late) / np.median(early):,.3g}× above the earlier ones: "
+                 "what it reads fades with distance.")  # not the tallest bar alone: one tall last step over flat bars
     return said

@@ -108,10 +108,11 @@ def shade_windows(fig: go.Figure, steps: int, k1: int) -> None:
 
 def grad_compare(series: dict, name: str = "grad.h", layer: int = -1, k1: int | None = None,
                  theme: Theme = NORMAL, title: str | None = None, subtitle: str | None = None,
-                 legend: str = "run") -> go.Figure:
+                 legend: str = "") -> go.Figure:
     """Several labelled ||dL/dh_t|| curves overlaid on one log axis: label -> a Trace (its mean over samples
     for `layer`) or an array (T,). k1 shades alternate truncated-BPTT windows over t. legend: the legend's title
-    (what the curves are: runs, or one network before and after an edit)."""
+    (what the curves are: "run" on the race page, "the network" before and after an edit; none for a lesson's
+    labelled networks, which are no runs)."""
     if not series:
         raise ValueError("nothing to compare; give at least one labelled trace or curve")
     fig = go.Figure()

@@ -73,8 +73,11 @@ def singular_value_figure(w_hh, blocks: list[str], theme: Theme = NORMAL, title:
         note = ("One curve per gate block (grey dashes: σ = 1). The gates rescale these every step, so "
                 "σ<sub>max</sub> alone does not decide vanishing.")
     else:
+        top = float(next(iter(spectra.values()))["max_singular_value"])
         note = ("σ<sub>max</sub> < 1 guarantees vanishing gradients for a tanh RNN (Pascanu et al. 2013); "
-                "the grey dashed line is σ = 1.")
+                "the grey dashed line is σ = 1. " + (f"Here σ<sub>max</sub> = {top:.3g} < 1: they vanish." if top < 1
+                                                    else f"Here σ<sub>max</sub> = {top:.3g} ≥ 1: no guarantee either "
+                                                         "way."))
     return style(fig, theme, title or "Singular values of W<sub>hh</sub>", note)
 
 
@@ -88,15 +91,18 @@ def decay_figure(trace, layer: int = 0, sample: int = 0, prefix: str | None = No
                       selector={"type": "heatmap"})
     rows, units = layered(trace, "decay", layer, sample, resolve_prefix(trace, prefix)).shape[1], \
         trace.meta.get("hidden_size")
+    entries = ""
     if units and rows != units:  # S6's H·N states, the mLSTM's matrix memory: "unit 0–255" of a 16-unit model
-        fig.update_yaxes(title_text=f"state entry, as stored ({rows} for {units} units)")
+        fig.update_yaxes(title_text="state entry")  # short: a long rotated title ran into the subtitle
+        fig.update_traces(y=[str(y).replace("unit", "entry") for y in fig.data[0].y], selector={"type": "heatmap"})
+        entries = f" Rows: the state's {rows} entries ({rows // units} per unit), as stored."
     stored = (" The mLSTM's are f′<sub>t</sub> = σ(f̃<sub>t</sub>) exp(m<sub>t−1</sub> − m<sub>t</sub>) of its "
               "memory C<sub>t</sub>, stored divided by exp(m<sub>t</sub>): exactly 1 wherever the forget term sets "
               "m<sub>t</sub> = m<sub>t−1</sub> + log σ(f̃<sub>t</sub>). What it keeps is its forget gate "
               "σ(f̃<sub>t</sub>)."
               if get_spec(trace.arch).family == "mlstm" else "")
     return style(fig, theme, None, "Eigenvalues of ∂h<sub>t</sub>/∂h<sub>t−1</sub> = diag(a<sub>t</sub>), in (0, 1]: "
-                 "bright keeps the state (and its gradient); the input decides." + stored)
+                 "bright keeps the state (and its gradient); the input decides." + stored + entries)
 
 
 def kept_figure(trace, layer: int = 0, sample: int = 0, prefix: str | None = None, tokens: list[str] | None = None,

@@ -183,11 +183,19 @@ def _log_ticks_full_size(fig: go.Figure) -> None:
             axis.update(dtick=max(1, int(np.ceil(decades / MAX_LOG_LABELS - 1e-9))))
         elif decades >= 0.5:  # every tick labelled (1 to 9 in each decade) would overlap: 1, 2 and 5 only
             axis.update(dtick="D2", tickformat="~g")
+        elif lo_hi:  # plotly labelled 0.023, 0.024, … 0.032 at 22 px: a few round numbers (log_ticks)
+            axis.update(**log_ticks(lo_hi))
         else:
             axis.update(tickformat="~g")
 
     for name in [k for k in fig.layout.to_plotly_json() if k.startswith(("xaxis", "yaxis"))]:
         fix(fig.layout[name], name)
+
+
+def _round_step(at_least: float) -> float:
+    """The smallest of 1, 2, 5 times a power of ten that is at least `at_least` (> 0)."""
+    k = 10.0 ** np.floor(np.log10(at_least))
+    return next(m * k for m in (1, 2, 5, 10) if m * k >= at_least * (1 - 1e-9))
 
 
 def log_ticks(values) -> dict:
@@ -203,6 +211,10 @@ def log_ticks(values) -> dict:
     mantissas = (1,) if np.log10(hi / lo) > 2 else (1, 2, 5)
     ticks = [m * 10.0 ** k for k in range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
              for m in mantissas if lo <= m * 10.0 ** k <= hi]
+    if len(ticks) < 3:  # a narrow range (0.023 to 0.032): evenly spaced round numbers, as a linear axis has
+        step = _round_step((hi - lo) / 5)
+        ticks = [k * step for k in range(int(np.ceil(lo / step - 1e-9)), int(np.floor(hi / step + 1e-9)) + 1)]
+        ticks = [float(f"{t:.6g}") for t in ticks]
     if len(ticks) < 2:  # the ends alone: one of 1, 2, 5 beside an end would touch it (0.05 by 0.048)
         ticks = sorted({float(f"{lo:.2g}"), float(f"{hi:.2g}")})
     text = [np.format_float_positional(t, trim="-") for t in ticks]  # 0.00001, not 1e-05

@@ -48,5 +48,5 @@ def _draw(picked: tuple[str, ...], k1: int | None) -> None:
                    "time steps.")
     widgets.figure(grad_race_figure(heats, theme=widgets.theme()), "gradients.race.maps", name="gradient race")
     if len(latest) > 1:
-        widgets.figure(grad_compare(latest, k1=k1, theme=widgets.theme(), title="Their newest probes, overlaid"),
-                       "gradients.compare", name="runs compared")
+        widgets.figure(grad_compare(latest, k1=k1, theme=widgets.theme(), title="Their newest probes, overlaid",
+                                    legend="run"), "gradients.compare", name="runs compared")

@@ -361,7 +361,8 @@ PRESENTATION_AUDIT = """(minText) => {  // text under minText px, text cut off, 
                 beyond.push([Math.round(Math.max(b.right - edge.right, edge.left - b.left)), text.slice(0, 40)]);
         }
         const sub = c.querySelector(".gtitle-subtitle"), sb = sub && sub.getBoundingClientRect();
-        for (const t of sb ? c.querySelectorAll(".yaxislayer-above text") : []) {  // a top tick into the subtitle
+        // a top tick, or a y axis's rotated title, running into the subtitle
+        for (const t of sb ? c.querySelectorAll(".yaxislayer-above text, .g-ytitle text") : []) {
             const b = t.getBoundingClientRect();
             if (b.height && b.top < sb.bottom - 1 && b.bottom > sb.top && b.left < sb.right && b.right > sb.left)
                 crowded.push([(c.querySelector(".gtitle") || {}).textContent, "subtitle", t.textContent]);
@@ -427,4 +428,4 @@ def assert_presentable(page) -> None:
     assert not found["tall"], f"figures taller than the screen: {found['tall']}"
     assert not found["onTrack"], f"slider values drawn over their track or title: {found['onTrack'][:8]}"
     assert not found["beyond"], f"chart text cut off at the chart's edge (px past it, text): {found['beyond'][:8]}"
-    assert not found["crowded"], f"tick labels running into each other (figure, labels): {found['crowded'][:8]}"
+    assert not found["crowded"], f"labels running into each other (figure, labels): {found['crowded'][:8]}"
