@@ -77,7 +77,7 @@ def _reading(v: np.ndarray, mask: np.ndarray) -> str:
     elif r <= 1 / 3:
         said = f" Here the lowest ★ bar is {1 / r:,.3g}× below the other steps' median: it barely reacts to it."
     else:
-        said = f" Here the lowest ★ bar is within 3× of the other steps' median: it does not single it out."
+        said = " Here the lowest ★ bar is within 3× of the other steps' median: it does not single it out."
     n = max(2, v.size // 10)  # the last tenth of the unmarked steps against the ones before them
     unmarked = v[~mask]
     late, early = unmarked[-n:], unmarked[:-n]
