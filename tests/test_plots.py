@@ -213,6 +213,7 @@ def test_log_ticks_label_a_narrow_log_axis_at_full_size_and_never_touch():
     tiny = log_ticks([0.0123, 0.0124])["ticktext"]
     assert 2 <= len(tiny) == len(set(tiny)) <= 6, tiny  # distinct labels, however narrow the range
     assert log_ticks([0.0, -1.0, np.nan]) == {}
+    assert log_ticks([0.25, 0.25])["ticktext"] == ["0.25"]  # a run's first point: it raised on the Train page
 
 
 # -- budgets ----------------------------------------------------------------------------------------------

@@ -208,6 +208,8 @@ def log_ticks(values) -> dict:
     if not v.size:
         return {}
     lo, hi = float(v.min()), float(v.max())
+    if hi <= lo * (1 + 1e-6):  # one value (a run's first point): one label, no range to divide
+        return {"tickmode": "array", "tickvals": [lo], "ticktext": [np.format_float_positional(float(f"{lo:.3g}"), trim="-")]}
     mantissas = (1,) if np.log10(hi / lo) > 2 else (1, 2, 5)
     ticks = [m * 10.0 ** k for k in range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
              for m in mantissas if lo <= m * 10.0 ** k <= hi]
