@@ -205,7 +205,7 @@ def test_gate_lines_show_a_gate_s_whole_range_and_name_the_exponential_one(lstm_
 
 
 def test_log_ticks_label_a_narrow_log_axis_at_full_size_and_never_touch():
-    from rnnviz.plots.theme import log_ticks
+    from rnnviz.plots.logticks import log_ticks
 
     assert log_ticks([0.002, 0.05])["ticktext"] == ["0.002", "0.005", "0.01", "0.02", "0.05"]  # 25×: 1, 2 and 5
     assert log_ticks([1e-5, 0.5, 1.0])["ticktext"] == ["0.00001", "0.0001", "0.001", "0.01", "0.1", "1"]  # decades

@@ -18,7 +18,8 @@ from rnnviz.cells import SPECS, get_spec
 from rnnviz.plots.axes import check_tokens, heat_tokens, hover_tokens, time_axis
 from rnnviz.plots.budget import HEATMAP_MAX_CELLS, HOVER_TEXT_MAX_CELLS, decimate_grid, f32, stride_index
 from rnnviz.plots.hidden import state_heatmap
-from rnnviz.plots.theme import MUTED, NORMAL, Theme, gate_color, log_ticks, run_line, style
+from rnnviz.plots.logticks import log_ticks
+from rnnviz.plots.theme import MUTED, NORMAL, Theme, gate_color, run_line, style
 from rnnviz.trace import Trace
 
 GATE_NAMES = {g: s.gate_label(g) for s in SPECS.values() for g in s.gates}  # "forget gate f", read from the specs
