@@ -191,7 +191,7 @@ def test_gate_lines_show_a_gate_s_whole_range_and_name_the_exponential_one(lstm_
     assert tuple(lstm.layout.yaxis.range) == (-1.05, 1.05) and tuple(lstm.layout.yaxis2.range) == (-1.05, 1.05)
     assert tuple(m.layout.yaxis.range) == (-0.05, 1.05)
     heat = P.gate_heatmaps(lstm_trace).layout.title.subtitle.text.replace("<br >", " ")  # g's dark is ±1, not shut
-    assert "Gates: bright, open (1); dark, shut (0). Candidate g: red and blue are its sign, white 0." in heat
+    assert "Gates: bright, open (1); dark, shut (0). Candidate g: red positive, blue negative, white 0." in heat
     assert lstm.layout.title.text.startswith("Gates and candidate of lstm") and m.layout.title.text.startswith(
         "Gates of mlstm")  # an LSTM's g is drawn among them and is no gate
     note = m.layout.title.subtitle.text.replace("<br >", " ")
@@ -208,10 +208,13 @@ def test_log_ticks_label_a_narrow_log_axis_at_full_size_and_never_touch():
     from rnnviz.plots.logticks import log_ticks
 
     assert log_ticks([0.002, 0.05])["ticktext"] == ["0.002", "0.005", "0.01", "0.02", "0.05"]  # 25×: 1, 2 and 5
-    assert log_ticks([1e-5, 0.5, 1.0])["ticktext"] == ["0.00001", "0.0001", "0.001", "0.01", "0.1", "1"]  # decades
+    assert log_ticks([1e-5, 0.5, 1.0])["ticktext"] == ["10⁻⁵", "0.0001", "0.001", "0.01", "0.1", "1"]  # decades
+    assert log_ticks([0.0015, 0.99])["ticktext"][:3] == ["0.002", "0.005", "0.01"]  # 2.8 decades, two powers inside
+    assert log_ticks([3e-12, 5e-12])["ticktext"][0] == "3×10⁻¹²" and log_ticks([5e-6, 6e-6])["ticktext"][0] == "5×10⁻⁶"
     assert log_ticks([0.023, 0.032])["ticktext"] == ["0.024", "0.026", "0.028", "0.03", "0.032"]  # not ten labels
-    tiny = log_ticks([0.0123, 0.0124])["ticktext"]
-    assert 2 <= len(tiny) == len(set(tiny)) <= 6, tiny  # distinct labels, however narrow the range
+    for narrow in ([0.0123, 0.0124], [0.25, 0.2500005], [1.0, 1.000002], [4e-6, 6e-6]):
+        labels = log_ticks(narrow)["ticktext"]
+        assert 1 <= len(labels) == len(set(labels)) <= 6, labels  # distinct labels, however narrow the range
     assert log_ticks([0.0, -1.0, np.nan]) == {}
     assert log_ticks([0.25, 0.25])["ticktext"] == ["0.25"]  # a run's first point: it raised on the Train page
 
@@ -922,12 +925,26 @@ def test_connectivity_without_a_dependency_says_so_in_the_subtitle_and_takes_a_t
     assert "★" in marked.layout.title.subtitle.text and marked.layout.title.text.startswith("How much")
 
 
+def test_the_singular_values_say_whether_this_matrix_meets_the_guarantee():
+    """"σ_max < 1 guarantees vanishing" over a matrix whose σ_max was 1.03; and an orthogonal W_hh's 0.99999994
+    was written "1 < 1"."""
+    from rnnviz.plots.spectra import singular_value_figure
+
+    def said(w):
+        return singular_value_figure(w, ["h"]).layout.title.subtitle.text.replace("<br >", " ")
+
+    q = torch.nn.init.orthogonal_(torch.empty(8, 8))
+    assert "Here σ<sub>max</sub> = 0.5 < 1: gradients vanish." in said(0.5 * q)
+    assert "not below 1: no guarantee either way." in said(q) and "1 < 1" not in said(q)
+    assert "= 1.5, not below 1" in said(1.5 * q)
+
+
 def test_connectivity_says_what_its_bars_show():
     """Lesson 6's tanh RNN: its bars fade from the last step back and the ★ bar is among the small ones, under a
     subtitle that said only what tall bars would mean. It now reads the bars."""
     fading = np.geomspace(1e-4, 1, 20)  # the last steps tallest
     said = P.connectivity_figure(fading, dependency=[0], log=True).layout.title.subtitle.text.replace("<br >", " ")
-    assert "the lowest ★ bar is 127× below the other steps' median: it barely reacts to it" in said, said
+    assert "Here the ★ bar is 127× below the other steps' median: it barely reacts to it" in said, said
     assert re.search(r"Its last 2 other bars stand [0-9.,]+× above the earlier ones: what it reads fades", said)
     learnt = np.full(20, 0.01)
     learnt[[3, 7]] = [0.5, 0.2]
@@ -937,6 +954,11 @@ def test_connectivity_says_what_its_bars_show():
     flat = np.full(50, 0.05)
     flat[[-1, 10]] = [0.18, 0.5]  # the GRU of lesson 6: one tall last step over flat bars is no fading
     assert "fades" not in P.connectivity_figure(flat, dependency=[10]).layout.title.subtitle.text
+    gone = np.geomspace(1e-9, 1, 50)
+    said = P.connectivity_figure(gone, dependency=[0], log=True).layout.title.subtitle.text.replace("<br >", " ")
+    assert re.search(r"the ★ bar is [0-9,]+× below", said) and "e+" not in said, said  # 31,623×, not 3.16e+04×
+    gone[0] = 0.0  # a dependency the output does not react to at all (it divided by zero)
+    assert "the ★ bar is 0" in P.connectivity_figure(gone, dependency=[0]).layout.title.subtitle.text
 
 
 def test_many_runs_stay_distinguishable_beyond_the_palette():
@@ -971,7 +993,7 @@ def test_the_gradient_curve_says_what_its_numbers_show(curve, per_step, says):
 
     text = reach_sentence(curve, per_step_loss=per_step)
     assert says in text
-    assert ("the last few steps, with the fewest losses after them, get less" in text) == per_step
+    assert ("the last steps have the fewest after them, the very last only its own" in text) == per_step
 
 
 def test_the_gradient_curve_names_the_steps_its_ratio_compares():

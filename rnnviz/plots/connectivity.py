@@ -62,27 +62,37 @@ def connectivity_figure(values, dependency: list[int] | None = None, tokens: lis
     return style(fig, theme, title or "How much the final output depends on each input step", note)
 
 
+def _times(x: float) -> str:
+    """A ratio as a student reads it: 5,298×, 3.8× (never 5.3e+03×)."""
+    return f"{x:,.0f}×" if x >= 10 else f"{x:.2g}×"
+
+
 def _reading(v: np.ndarray, mask: np.ndarray) -> str:
     """What these bars show, from their numbers: the lowest ★ bar against the other steps' median, and whether
-    the tallest bars are the last steps (a dependence that fades with distance: lesson 6's tanh RNN, whose
-    subtitle said only what tall bars would mean)."""
+    the last tenth of the steps stand 3× above the ones before them (a dependence that fades with distance:
+    lesson 6's tanh RNN, whose subtitle said only what tall bars would mean)."""
     star, other = v[mask], v[~mask]
     other = other[np.isfinite(other)]
     if not star.size or not other.size or not np.isfinite(star).all() or np.median(other) <= 0:
         return ""
     r = float(star.min() / np.median(other))
-    name = "every ★ bar" if star.size > 1 else "the ★ bar"
+    one = star.size == 1
     if r >= 3:
-        said = f" Here {name} stands {r:,.3g}× or more above the other steps' median: it singles them out."
+        said = (f" Here the ★ bar stands {_times(r)} above the other steps' median: it singles it out." if one else
+                f" Here every ★ bar stands {_times(r)} or more above the other steps' median: it singles them out.")
+    elif r == 0:
+        said = f" Here {'the' if one else 'a'} ★ bar is 0: the output does not react to it at all."
     elif r <= 1 / 3:
-        said = f" Here the lowest ★ bar is {1 / r:,.3g}× below the other steps' median: it barely reacts to it."
+        said = (f" Here {'the' if one else 'the lowest'} ★ bar is {_times(1 / r)} below the other steps' median: it "
+                "barely reacts to it.")
     else:
-        said = " Here the lowest ★ bar is within 3× of the other steps' median: it does not single it out."
-    n = max(2, v.size // 10)  # the last tenth of the unmarked steps against the ones before them
+        said = (f" Here {'the' if one else 'the lowest'} ★ bar is within 3× of the other steps' median: it does not "
+                "single it out.")
+    n = max(2, v.size // 10)  # the last tenth of the steps (unmarked) against the unmarked ones before them
     unmarked = v[~mask]
     late, early = unmarked[-n:], unmarked[:-n]
     late, early = late[np.isfinite(late)], early[np.isfinite(early)]
     if late.size and early.size and np.median(early) > 0 and np.median(late) >= 3 * np.median(early):
-        said += (f" Its last {n} other bars stand {np.median(late) / np.median(early):,.3g}× above the earlier ones: "
-                 "what it reads fades with distance.")  # not the tallest bar alone: one tall last step over flat bars
+        said += (f" Its last {n} other bars stand {_times(float(np.median(late) / np.median(early)))} above the "
+                 "earlier ones: what it reads fades with distance.")  # not the tallest bar alone: one tall last step
     return said

@@ -145,5 +145,6 @@ def grad_norm_figure(history, clip_norm: float | None = None, theme: Theme = NOR
     clip = (f"; ✕ marks a step where clipping rescaled the gradient. Dashed: the clipping threshold {clip_norm:g}."
             if clip_norm else "; ✕ marks a step where clipping rescaled the gradient." if marked
             else " (clipping is off).")
+    before = "Measured before clipping. " if clip_norm or marked else ""
     return style(fig, theme, "Gradient norm during training",
-                 "Measured before clipping. A spike of orders of magnitude is an exploding gradient" + clip)
+                 before + "A spike of orders of magnitude is an exploding gradient" + clip)

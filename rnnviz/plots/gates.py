@@ -187,7 +187,7 @@ def _heat_note(names: list[str]) -> str:
     note = "Gates: bright, open (1); dark, shut (0)." if set(names) & set(SIGMOID_GATES) else ""
     shown = [c for c in CANDIDATES if c in names]
     if shown:  # on the red-blue scale, where dark is ±1, not shut
-        note += f" Candidate {', '.join(shown)}: red and blue are its sign, white 0."
+        note += f" Candidate {', '.join(shown)}: red positive, blue negative, white 0."
     if "dt" in names:
         note += (" Step Δ<sub>t</sub>: bright, a large step (forgets h, takes in the input); dark, a small one "
                  "(keeps h).")
@@ -310,5 +310,5 @@ def saturation_figure(data, labels: list[str] | None = None, layer: int = 0, the
         fig.update_xaxes(title_text=f"fraction < {LOW} (shut)", range=[-0.03, 1.03], row=1, col=col)
     fig.update_yaxes(title_text=f"fraction > {HIGH} (open)", range=[-0.03, 1.03], row=1, col=1)
     return style(fig, theme, "Gate saturation: how often each unit's gates are shut or open",
-                 "Near the dashed line x + y = 1: a gate that acts like a switch, always shut or open. Near (0, 0): a "
+                 "Near the dashed diagonal x + y = 1: a gate that acts like a switch, always shut or open. Near (0, 0): a "
                  "gate that stays in between.")

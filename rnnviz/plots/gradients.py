@@ -83,11 +83,11 @@ def reach_sentence(norms, per_step_loss: bool = False, curve: str = "It") -> str
         said = (f"{curve} grows {ratio:,.0f}× toward the first steps ({steps}): the gradient explodes as it flows "
                 "back in time.")
     else:
-        said = (f"{curve} stays within 10× toward the first steps ({steps}): the gradient reaches back through "
-                "the sequence.")
+        said = (f"{curve} stays within 10× from the last steps to the first ({steps}): the gradient reaches back "
+                "through the sequence.")
     if per_step_loss:
-        said += (" Every step's gradient adds those of the losses after it, so the last few steps, with the fewest "
-                 "losses after them, get less: the very last, only its own.")
+        said += (" Every step's gradient adds those of the losses after it: the last steps have the fewest after "
+                 "them, the very last only its own.")
     return said
 
 

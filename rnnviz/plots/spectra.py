@@ -10,6 +10,8 @@ eigenvalues inside the circle forget (and their gradients vanish), outside it ex
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -75,9 +77,10 @@ def singular_value_figure(w_hh, blocks: list[str], theme: Theme = NORMAL, title:
     else:
         top = float(next(iter(spectra.values()))["max_singular_value"])
         note = ("σ<sub>max</sub> < 1 guarantees vanishing gradients for a tanh RNN (Pascanu et al. 2013); "
-                "the grey dashed line is σ = 1. " + (f"Here σ<sub>max</sub> = {top:.3g} < 1: they vanish." if top < 1
-                                                    else f"Here σ<sub>max</sub> = {top:.3g} ≥ 1: no guarantee either "
-                                                         "way."))
+                "the grey dashed line is σ = 1. " + (f"Here σ<sub>max</sub> = {top:.3g} < 1: gradients vanish."
+                                                    if top < 0.999 else  # an orthogonal W_hh is 0.99999994
+                                                    f"Here σ<sub>max</sub> = {top:.3g}, not below 1: no guarantee "
+                                                    "either way."))
     return style(fig, theme, title or "Singular values of W<sub>hh</sub>", note)
 
 
@@ -94,7 +97,8 @@ def decay_figure(trace, layer: int = 0, sample: int = 0, prefix: str | None = No
     entries = ""
     if units and rows != units:  # S6's H·N states, the mLSTM's matrix memory: "unit 0–255" of a 16-unit model
         fig.update_yaxes(title_text="state entry")  # short: a long rotated title ran into the subtitle
-        fig.update_traces(y=[str(y).replace("unit", "entry") for y in fig.data[0].y], selector={"type": "heatmap"})
+        rows_named = [re.sub(r"^units\b", "entries", re.sub(r"^unit\b", "entry", str(y))) for y in fig.data[0].y]
+        fig.update_traces(y=rows_named, selector={"type": "heatmap"})
         entries = f" Rows: the state's {rows} entries ({rows // units} per unit), as stored."
     stored = (" The mLSTM's are f′<sub>t</sub> = σ(f̃<sub>t</sub>) exp(m<sub>t−1</sub> − m<sub>t</sub>) of its "
               "memory C<sub>t</sub>, stored divided by exp(m<sub>t</sub>): exactly 1 wherever the forget term sets "
@@ -147,7 +151,7 @@ def lambda_figure(traces: list, layer: int = 0, prefix: str = "", theme: Theme =
     top = float(np.hypot(x, y).max())
     probes = f"{len(shown)} probes" if len(shown) > 1 else "one probe"
     return style(fig, theme, f"The LRU's λ over training, layer {layer} ({probes}; largest |λ| = {top:.4f})",
-                 "One dot per unit per probe. |λ| = exp(−exp(ν)) < 1 for any trained ν; near the rim a unit remembers "
+                 "One dot per unit per probe. |λ| = exp(−exp(ν)) < 1 for every ν; near the rim a unit remembers "
                  "longer.")
 
 
