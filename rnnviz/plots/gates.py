@@ -310,5 +310,5 @@ def saturation_figure(data, labels: list[str] | None = None, layer: int = 0, the
         fig.update_xaxes(title_text=f"fraction < {LOW} (shut)", range=[-0.03, 1.03], row=1, col=col)
     fig.update_yaxes(title_text=f"fraction > {HIGH} (open)", range=[-0.03, 1.03], row=1, col=1)
     return style(fig, theme, "Gate saturation: how often each unit's gates are shut or open",
-                 "Near the dashed diagonal x + y = 1: a gate that acts like a switch, always shut or open. Near (0, 0): a "
-                 "gate that stays in between.")
+                 "Near the dashed diagonal x + y = 1: a gate that acts like a switch, always shut or open. Near "
+                 "(0, 0): a gate that stays in between.")
