@@ -383,6 +383,9 @@ def test_each_unit_finder_says_which_text_it_read():
     at = open_page("lesson_7.py")
     assert_no_exception(at)
     assert "Measured over 3,200 characters it never trained on (8 windows of 400)" in subtitle(at)
+    said = [m.value for m in at.markdown if m.value.startswith("**Unit ")]  # "follows (−0.54)" hid the sign
+    assert len(said) == 2 and all(("inversely" in t) == ("(correlation −" in t) for t in said), said
+    assert all("(correlation -" not in t for t in said), said  # a minus sign, not a hyphen
 
 
 def test_lesson_8s_map_shows_what_its_text_says():

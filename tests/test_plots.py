@@ -925,6 +925,16 @@ def test_connectivity_without_a_dependency_says_so_in_the_subtitle_and_takes_a_t
     assert "★" in marked.layout.title.subtitle.text and marked.layout.title.text.startswith("How much")
 
 
+def test_the_gradient_norm_chart_says_before_clipping_only_when_there_is_clipping():
+    from rnnviz.plots.curves import grad_norm_figure
+
+    rows = [{"step": s, "grad_norm": 2.0, "clipped": s % 2 == 0} for s in range(1, 11)]
+    off = grad_norm_figure([{**r, "clipped": False} for r in rows]).layout.title.subtitle.text.replace("<br >", " ")
+    assert "before clipping" not in off and "(clipping is off)" in off, off
+    on = grad_norm_figure(rows, clip_norm=1.0).layout.title.subtitle.text.replace("<br >", " ")
+    assert on.startswith("Measured before clipping.") and "threshold 1" in on, on
+
+
 def test_the_singular_values_say_whether_this_matrix_meets_the_guarantee():
     """"σ_max < 1 guarantees vanishing" over a matrix whose σ_max was 1.03; and an orthogonal W_hh's 0.99999994
     was written "1 < 1"."""
