@@ -14,10 +14,19 @@ def log_ticks_full_size(fig: go.Figure) -> None:
     the presentation minimum. Over a wide range, only powers of ten are labelled, every dtick-th decade with
     dtick the smallest integer that keeps MAX_LOG_LABELS labels; over 0.5 to 1.5 decades, 1, 2 and 5 of each
     decade, in a number format at full size; within half a decade, log_ticks's few round numbers. The span is the
-    axis's own range when a builder set it, else the data's."""
+    axis's own range when a builder set it, else the data's. A figure without a log axis reads no data (style()
+    runs on every live chart each second)."""
+    logs = [k for k, a in fig.layout.to_plotly_json().items() if k.startswith(("xaxis", "yaxis"))
+            and isinstance(a, dict) and a.get("type") == "log"]
+    if not logs:
+        return
+    wanted = {k.replace("axis", "") for k in logs}  # "yaxis2" -> "y2"
     spans: dict[str, list[float]] = {}
     for trace in fig.data:
         for letter in "xy":
+            ref = getattr(trace, f"{letter}axis", None) or letter
+            if ref not in wanted:
+                continue
             values = getattr(trace, letter, None)
             if values is None or isinstance(values, str):
                 continue
@@ -27,7 +36,6 @@ def log_ticks_full_size(fig: go.Figure) -> None:
                 continue
             v = v[np.isfinite(v) & (v > 0)]
             if v.size:
-                ref = getattr(trace, f"{letter}axis", None) or letter
                 spans.setdefault(ref, []).extend([float(v.min()), float(v.max())])
 
     def fix(axis, name: str) -> None:
@@ -48,7 +56,7 @@ def log_ticks_full_size(fig: go.Figure) -> None:
         else:
             axis.update(tickformat="~g")
 
-    for name in [k for k in fig.layout.to_plotly_json() if k.startswith(("xaxis", "yaxis"))]:
+    for name in logs:
         fix(fig.layout[name], name)
 
 

@@ -26,7 +26,7 @@ PAGES = {  # section -> [(file in app_pages/, title, url path, icon, what the Ov
         ("generate.py", "Generate", "generate", ":material/edit_note:",
          "Let a character model write, with each character's probability.")],
     "Checkpoints": [("checkpoints.py", "Checkpoints", "checkpoints", ":material/save:",
-                     "Open the file your code saved, in any format, and look inside it.")],
+                     "Open a PyTorch, Keras or ONNX file your code saved and look inside it.")],
     "Lessons": [(f"lesson_{x.number}.py", f"{x.number}. {x.title}", x.slug, ":material/school:", "") for x in LESSONS],
 }
 
