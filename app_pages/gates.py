@@ -16,9 +16,10 @@ if set(SIGMOID_GATES) & set(spec.gates):
                 "near 0 blocks it. Karpathy et al. (2015) found many LSTM and GRU gates spend most of their time "
                 "saturated: fully open or fully shut.", unsafe_allow_html=True)  # the label escaped, the rest ours
 else:  # S6: what decides how much it keeps is a step size, not a gate
-    st.markdown(f"**{plain(subject.label)}** ({to_html(spec.summary)}). It has no gates: how much of h it keeps "
-                "each step is set by its step size Δ<sub>t</sub>, read from the input: a large step forgets h and "
-                "takes in the input, a small one keeps h.", unsafe_allow_html=True)
+    st.markdown(f"**{plain(subject.label)}** ({to_html(spec.summary)}). Its one gate, SiLU(z<sub>t</sub>), scales "
+                "what it outputs, not what it keeps: how much of h it keeps each step is set by its step size "
+                "Δ<sub>t</sub>, read from the input: a large step forgets h and takes in the input, a small one keeps "
+                "h.", unsafe_allow_html=True)
 st.markdown("<br>".join(gate_glossary(spec)), unsafe_allow_html=True)  # the spec's own text, no user input
 if spec.equations:
     with st.expander(f"The {spec.name} step, line by line"):

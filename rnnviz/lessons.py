@@ -24,7 +24,7 @@ class Lesson:
     number: int
     slug: str  # the page's URL path
     title: str
-    idea: str  # 2 to 4 plain sentences
+    idea: str  # 2 to 4 plain sentences; a longer story in short paragraphs ("\n\n"), one idea each
     look_at: tuple[str, ...]  # where to look in the figures
     presets: tuple[RunSpec, ...] = field(default_factory=tuple)  # each run's RunSpec (its lesson field set below)
     train_label: str = "Train the comparison"
@@ -134,14 +134,15 @@ LESSONS = (
            "so h_t = a_t ⊙ h_{t−1} + b_t, with no W_hh (minGRU, the LRU, Mamba's S6, xLSTM's mLSTM). Lesson 3's "
            "story then becomes exact: the gradient through time is the product of the decays a_t and nothing else, "
            "and it cannot explode while every |a_t| < 1, which the LRU guarantees by keeping its eigenvalues λ "
-           "inside the unit circle. Memory needs decays near 1. Trained live at lag 50, three seeds each: the LRU "
-           "starts its largest λ near the rim and learns the first symbol in every seed; the minGRU's decays stay "
-           "near 0.6, so it keeps almost nothing across the lag and stays near chance, like lesson 3's LSTM at its "
-           "default bias. The mLSTM chooses from the input: one head keeps nearly all of its memory across the lag, "
-           "and its exponential input gate, which reads only the token, learns to open for some class symbols far "
-           "wider than for any distractor, so a first symbol it opens for fills most of what that head reads at the "
-           "end. Being linear in h, the minGRU and the LRU compute the whole sequence as one parallel scan, the "
-           "mLSTM in parallel chunks. Choosing from the input needs to know what came just before, too: on induction "
+           "inside the unit circle. Being linear in h, the minGRU and the LRU compute the whole sequence as one "
+           "parallel scan, the mLSTM in parallel chunks.\n\n"
+           "Memory needs decays near 1. Trained live at lag 50, three seeds each: the LRU starts its largest λ near"
+           " the rim and learns the first symbol in every seed; the minGRU's decays stay near 0.6, so it keeps "
+           "almost nothing across the lag and stays near chance, like lesson 3's LSTM at its default bias. The "
+           "mLSTM chooses from the input: one head keeps nearly all of its memory across the lag, and its "
+           "exponential input gate, which reads only the token, learns to open for some class symbols far wider "
+           "than for any distractor, so a first symbol it opens for fills most of what that head reads at the end.\n\n"
+           "Choosing from the input needs to know what came just before, too: on induction "
            f"heads ({RECALL_LEN} random symbols; answer with the one that followed the trigger '>' earlier on), S6 "
            "alone gets under half right in every seed, because its Δ_t, B_t and C_t read only the current input "
            "and the key is an ordinary symbol; the same S6 in Mamba's block, whose causal convolution shows each "
@@ -157,7 +158,7 @@ LESSONS = (
             "it opens for is most of it; the symbols it leaves shut it tells apart by other means.",
             "Induction heads: S6 alone against S6 in Mamba's block, the same size (one layer, 16 wide) and training "
             "(300 steps, gradients clipped at norm 1), one dot per seed; the grey dotted line is what ignoring the "
-            "input scores (chance, 1/8)."),
+            "input scores: chance, one right answer among the 8 symbols it may give."),
            tuple(preset(f"{name}, lag {LINEAR_LAG}, seed {seed}", "first_symbol", a, 32, 400, 0.01, probe_every=50,
                         seq_len=LINEAR_LAG, seed=seed)  # 9 probes: enough for λ's path, and each costs
                  for a, name in LINEAR_ARCHS.items() for seed in SEEDS)

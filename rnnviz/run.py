@@ -205,6 +205,14 @@ class RunRecord:
         return record
 
 
+def progress_text(status: str, step: int, total: int, message: str | None = None) -> str:
+    """A run's progress in words. A diverged run names the step that diverged and the last one its kept weights
+    come from: "step 3 of 300 (the loss became nan at step 4)" read as two different steps."""
+    if status == "diverged":
+        return f"diverged ({message or 'the loss became nan'}); the weights kept are those after step {step} of {total}"
+    return f"{status}, step {step} of {total}" + (f" ({message})" if message else "")
+
+
 def spec_of(loaded) -> RunSpec | None:
     """The RunSpec a checkpoint was trained from: recorded whole since rnnviz 0.2, rebuilt from its task,
     model and training configs for older rnnviz files; None for weights imported from elsewhere."""

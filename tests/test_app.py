@@ -409,8 +409,13 @@ def test_the_gates_page_does_not_call_s6_s_step_size_a_gate():
     """Over S6 the page began "A gate near 1 lets information through…" and ended "s6 has no sigmoid gates"."""
     (_, at, _), = views_of_untrained("s6", 8, ["gates"])
     text = " ".join(m.value for m in at.markdown)
-    assert "It has no gates: how much of h it keeps each step is set by its step size Δ<sub>t</sub>" in text
+    assert "how much of h it keeps each step is set by its step size Δ<sub>t</sub>" in text
     assert "A gate near 1" not in text
+    # "It has no gates" was false: its output is gated by SiLU(z_t), as its own equations say
+    assert "Its one gate, SiLU(z<sub>t</sub>), scales what it outputs" in text and "no gates" not in text
+    from rnnviz.cells import get_spec
+
+    assert any("⊙ SiLU(z_t)" in line for line in get_spec("s6").equations)
     (_, at, _), = views_of_untrained("lstm", 8, ["gates"])
     assert "A gate near 1 lets information through" in " ".join(m.value for m in at.markdown)
 

@@ -8,6 +8,7 @@ records (gates, dL/dx, the exact Jacobian diag(a_t)), and the scan alone at leng
 """
 import copy
 import json
+import re
 
 import pytest
 import torch
@@ -245,6 +246,8 @@ def test_the_exact_law_from_the_decays_is_the_measured_jacobian_and_is_drawn_bes
         drawn = {t.name: t for t in fig.data}
         named = [n for n in drawn if n.startswith("exact from the decays a<sub>t</sub> = ")]  # says what a_t is
         assert len(named) == 1 and not any("ρ" in n for n in drawn), list(drawn)
+        law = named[0].removeprefix("exact from the decays a<sub>t</sub> = ")
+        assert "′" not in law or re.search("′<sub>t</sub> = .*[fσ]", law), f"{arch}: {law} leaves f′ undefined"
         assert "has no W<sub>hh</sub>" in fig.layout.title.subtitle.text
         heat = decay_figure(trace, layer=1, sample=2).data[0]
         from rnnviz.plots.gates import gate_heatmaps, gate_lines
@@ -438,3 +441,11 @@ def test_s6s_step_size_is_drawn_as_a_step_size_not_a_gate():
         assert fig.layout.title.text.startswith("The step size Δ<sub>t</sub> of every unit of " + arch)
         note = fig.layout.title.subtitle.text
         assert "large step" in note and "open" not in note and "shut" not in note, note
+
+
+def test_every_exact_law_defines_the_decay_it_names():
+    """The mLSTM's and minLSTM's legends read "a_t = f′_t", and f′ was defined nowhere on the page."""
+    from rnnviz.plots.gradients import _DECAYS
+
+    for arch, law in _DECAYS.items():
+        assert "′" not in law or len(law.split(" = ")) == 3, f"{arch}'s law {law!r} names f′ without defining it"

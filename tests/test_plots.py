@@ -496,6 +496,11 @@ def test_gate_heatmaps_one_per_gate(lstm_trace):
 def test_cell_state_and_c_against_h(lstm_trace):
     fig = P.cell_state_figure(lstm_trace, units=[3])
     np.testing.assert_allclose(fig.data[0].y, lstm_trace["c"][0, 0, :, 3].numpy())
+    # its units take none of the gates' colours: lesson 4 drew "unit 83" in the forget gate's vermilion below f
+    units = P.cell_state_figure(lstm_trace, units=list(range(H)))
+    colours = [t.line.color for t in units.data]
+    assert not set(colours) & {GATE_COLORS[g] for g in "ifgo"}, colours
+    assert len({(t.line.color, t.line.dash) for t in units.data}) == H  # and no two units alike
     cvh = P.cell_vs_hidden(lstm_trace, layer=1)
     np.testing.assert_allclose(cvh.data[0].x, lstm_trace["c"][1, 0].numpy().ravel())
     np.testing.assert_allclose(cvh.data[1].y, np.tanh(cvh.data[1].x), atol=1e-6)
@@ -543,11 +548,20 @@ def test_attention_rows_sum_to_one_with_tokens_on_both_axes(s2s_trace):
 def test_unrolled_figure_draws_every_node_and_greys_unreached_edges(lstm_trace):
     fig = P.unrolled_figure(lstm_trace, "many-to-many-sync", tokens=TOKENS, bptt_step=1)
     states = next(t for t in fig.data if t.name == "states")
-    assert len(states.x) == 2 * 2 * T  # h and c, two layers
+    cells = next(t for t in fig.data if t.name == "cell states")
+    assert len(states.x) == len(cells.x) == 2 * T  # h and c, two layers each
     assert [t for t in fig.data if t.name == "x"][0].text == tuple(["a", "b", "&lt;", "d", "␣"])
     assert any(t.name == "not reached yet" and t.line.dash == "dot" for t in fig.data)
     assert any(t.name == "backward pass has reached ▶" for t in fig.data)
-    assert states.marker.colorbar.title.text == "norm ||h||, ||c||"
+    # h and c on scales of their own: a tanh h (norm at most sqrt(H)) drew all dark beside an LSTM's c of 80
+    assert states.marker.colorbar.title.text == "norm ||h||" and cells.marker.colorbar.title.text == "norm ||c||"
+    assert states.marker.coloraxis is None and cells.marker.coloraxis is None  # each trace its own scale
+    h_norms = lstm_trace["h"][:, 0].norm(dim=-1).flatten().numpy()
+    c_norms = lstm_trace["c"][:, 0].norm(dim=-1).flatten().numpy()
+    np.testing.assert_allclose(np.sort(states.marker.color), np.sort(h_norms), rtol=1e-5)
+    np.testing.assert_allclose(np.sort(cells.marker.color), np.sort(c_norms), rtol=1e-5)
+    bars = sorted((t.marker.colorbar.y, t.marker.colorbar.len) for t in fig.data if t.marker.showscale)
+    assert len(bars) == 3 and all(b[0] + b[1] / 2 <= a[0] - a[1] / 2 + 1e-9 for b, a in zip(bars, bars[1:]))
     assert fig.layout.title.text == "Unrolled lstm (many-to-many-sync), sample 0 · backward pass 1 step back"  # all
     part = P.unrolled_figure(lstm_trace, "many-to-many-sync", start=1, steps=2)  # a window says which steps it is
     assert part.layout.title.text.endswith(f"sample 0 · steps 1–2 of 0–{T - 1}")
@@ -565,7 +579,8 @@ def test_unrolled_graph_writes_no_name_or_label_where_a_node_or_edge_covers_it(l
     page: W_hy under the c nodes). A label too long for its node goes below an input and above anything else
     (below an output, "outside" crossed the edge into it), never inside ("&lt;end&gt;" overflowed its circle)."""
     fig = P.unrolled_figure(lstm_trace, "many-to-many-sync", tokens=TOKENS)
-    nodes = [(x, y) for t in fig.data if t.name in ("states", "x", "y", "L_t", "L") for x, y in zip(t.x, t.y)]
+    nodes = [(x, y) for t in fig.data if t.name in ("states", "cell states", "x", "y", "L_t", "L")
+             for x, y in zip(t.x, t.y)]
     edges = next(t for t in fig.data if t.name == "edges")
     beside = [(x, y, w) for x, y, w, pos in zip(edges.x, edges.y, edges.text, edges.textposition)
               if w and pos == "middle right"]

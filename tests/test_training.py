@@ -7,6 +7,7 @@ import torch
 from rnnviz.bptt import tbptt_backward
 from rnnviz.build import build_model
 from rnnviz.models import ModelConfig
+from rnnviz.run import progress_text
 from rnnviz.tasks import get_task
 from rnnviz.trace import probe
 from rnnviz.training import TrainConfig, Trainer
@@ -118,6 +119,9 @@ def test_divergence_guard_keeps_the_last_good_weights():
     assert torch.isfinite(tr.probe()["h"]).all()
     with pytest.raises(ValueError, match="diverged"):
         tr.step()
+    # the progress line says the diverging step and the kept weights' step once each, not "step 3 (… at step 4)"
+    said = progress_text(tr.record.status, tr.record.step, 500, tr.record.message)
+    assert said.count(f"step {last.step + 1}") == 1 and said.endswith(f"after step {last.step} of 500"), said
 
 
 def test_clipping_cures_the_explosion():

@@ -62,7 +62,8 @@ class Unrolled:
     total_steps: int
     window: tuple[int, int]  # global steps [start, end)
     frontier: int | None  # lit edges have t >= frontier; None: no walk, everything lit
-    value_label: str  # what node colour means
+    value_labels: dict[str, str]  # node kind ("h", and "c" for a cell) -> what its colour means: each has its own
+    # scale, as a tanh h (at most sqrt(H) in norm) drew all dark beside an LSTM's c of 80
 
 
 def parts_of(trace: Trace, sequence_type: str) -> list[Part]:
@@ -373,13 +374,11 @@ def unrolled_graph(trace: Trace, sequence_type: str, sample: int = 0, start: int
         _add_attention(b, parts[0], parts[1], L)
     _add_total_loss(b, feeds, parts[-1])
     frontier = None if bptt_step is None else total - 1 - bptt_step
-    if unit is None:  # a cell without c_t has no c nodes to colour
-        value_label = "norm ||h||, ||c||" if spec.has_cell else "norm ||h||"
-    else:
-        value_label = f"unit {unit}: h, c" if spec.has_cell else f"unit {unit}: h"
+    kinds = ("h", "c") if spec.has_cell else ("h",)  # a cell without c_t has no c nodes to colour
+    value_labels = {k: f"norm ||{k}||" if unit is None else f"unit {unit}: {k}" for k in kinds}
     nodes, edges = _finish(b, frontier)
     return Unrolled(nodes, edges, {row_names(rows, L)[r]: y for r, y in rows.items()}, total, window, frontier,
-                    value_label)
+                    value_labels)
 
 
 def _labels(tokens: list[str] | None, n: int, what: str) -> list[str] | None:

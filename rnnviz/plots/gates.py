@@ -19,7 +19,7 @@ from rnnviz.plots.axes import check_tokens, heat_tokens, hover_tokens, time_axis
 from rnnviz.plots.budget import HEATMAP_MAX_CELLS, HOVER_TEXT_MAX_CELLS, decimate_grid, f32, stride_index
 from rnnviz.plots.hidden import state_heatmap
 from rnnviz.plots.logticks import log_ticks
-from rnnviz.plots.theme import MUTED, NORMAL, Theme, gate_color, run_line, style
+from rnnviz.plots.theme import MUTED, NORMAL, Theme, gate_color, style, unit_line
 from rnnviz.trace import Trace
 
 GATE_NAMES = {g: s.gate_label(g) for s in SPECS.values() for g in s.gates}  # "forget gate f", read from the specs
@@ -222,7 +222,7 @@ def cell_state_figure(trace: Trace, units: list[int] | None = None, layer: int =
     fig = go.Figure()
     for i, u in enumerate(chosen):
         fig.add_trace(go.Scatter(x=np.arange(c.shape[0], dtype=np.float32), y=f32(c[:, u]), mode="lines",
-                                 name=f"unit {u}", line=run_line(i, theme.line_width),
+                                 name=f"unit {u}", line=unit_line(i, theme.line_width),
                                  customdata=hover_tokens(tokens, c.shape[0]),
                                  hovertemplate=f"unit {u}<br>t = %{{x}}%{{customdata}}<br>{name} = %{{y:.3f}}"
                                                "<extra></extra>"))

@@ -134,15 +134,16 @@ def _named_once(e, window: tuple[int, int]) -> list[str]:
 
 def _draw_nodes(fig: go.Figure, g: Unrolled, theme: Theme, size: float) -> None:
     n = g.nodes
-    states = n[n["kind"].isin(["h", "c"])]
-    signed = g.value_label.startswith("unit")
-    fig.add_trace(go.Scatter(
-        x=f32(states["x"]), y=f32(states["y"]), mode="markers", name="states", showlegend=False,
-        marker={"size": size, "color": f32(states["value"]), "line": {"width": 1.5, "color": "#000000"},
-                "colorscale": theme.signed_scale if signed else theme.magnitude_scale,
-                "cmid": 0.0 if signed else None, "cmin": None if signed else 0.0, "showscale": True,
-                "colorbar": {"title": {"text": g.value_label}, "x": 1.0, "len": 0.45, "y": 0.75}},
-        hovertext=states["hover"].tolist(), hoverinfo="text"))
+    for kind, label in g.value_labels.items():  # h and c each on a scale of its own (bars top to bottom: h, c, dL)
+        states = n[n["kind"] == kind]
+        signed = label.startswith("unit")
+        fig.add_trace(go.Scatter(
+            x=f32(states["x"]), y=f32(states["y"]), mode="markers", name=_STATES[kind], showlegend=False,
+            marker={"size": size, "color": f32(states["value"]), "line": {"width": 1.5, "color": "#000000"},
+                    "colorscale": theme.signed_scale if signed else theme.magnitude_scale,
+                    "cmid": 0.0 if signed else None, "cmin": None if signed else 0.0, "showscale": True,
+                    "colorbar": {"title": {"text": label}, "x": 1.0, **_bar(g, kind)}},
+            hovertext=states["hover"].tolist(), hoverinfo="text"))
     right = n["x"].max()
     for kind, symbol in (("x", "circle"), ("y", "circle"), ("L_t", "square"), ("L", "square")):
         sel = n[n["kind"] == kind]
@@ -157,6 +158,16 @@ def _draw_nodes(fig: go.Figure, g: Unrolled, theme: Theme, size: float) -> None:
             hovertext=sel["hover"].tolist(), hoverinfo="text"))
 
 
+_STATES = {"h": "states", "c": "cell states"}  # trace names
+
+
+def _bar(g: Unrolled, kind: str) -> dict:
+    """Where a colour bar sits on the right: h's and the edges' halves, or thirds when c has its own."""
+    thirds = len(g.value_labels) == 2
+    at = {"h": 0.84, "c": 0.5, "dL": 0.16} if thirds else {"h": 0.75, "dL": 0.22}
+    return {"len": 0.3 if thirds else 0.45, "y": at[kind]}
+
+
 def _node_text_position(label: str, kind: str, rightmost: bool) -> str:
     """Two characters fit inside a node ("&lt;" is one); a longer label goes below an input node, the bottom
     row, and above any other, off to one side: below an output, "outside" crossed the edge that reaches it, and
@@ -167,14 +178,14 @@ def _node_text_position(label: str, kind: str, rightmost: bool) -> str:
     return "bottom center" if kind == "x" else "top left" if rightmost else "top right"
 
 
-def _gradient_colorbar(fig: go.Figure, rng: tuple[float, float], theme: Theme) -> None:
+def _gradient_colorbar(fig: go.Figure, rng: tuple[float, float], g: Unrolled) -> None:
     """An invisible point that carries the edges' colour bar (log10 of the gradient at the edge's tail)."""
     fig.add_trace(go.Scatter(
         x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip", name="gradient scale",
         marker={"color": [rng[0]], "cmin": rng[0], "cmax": max(rng[1], rng[0] + 1e-6), "showscale": True,
                 "colorscale": [[0, sample_colorscale(GRADIENT_SCALE, [0.25])[0]],
                                [1, sample_colorscale(GRADIENT_SCALE, [1.0])[0]]],
-                "colorbar": {"title": {"text": "log₁₀ ||dL/d·||"}, "x": 1.0, "len": 0.45, "y": 0.22}}))
+                "colorbar": {"title": {"text": "log₁₀ ||dL/d·||"}, "x": 1.0, **_bar(g, "dL")}}))
 
 
 def _frontier(fig: go.Figure, g: Unrolled, theme: Theme) -> None:
@@ -202,7 +213,7 @@ def unrolled_figure(trace, sequence_type: str, sample: int = 0, start: int | Non
     node = 2.2 * theme.marker_size + 12  # px: 27 normal, 41 presentation
     _draw_nodes(fig, g, theme, node)
     if rng is not None:
-        _gradient_colorbar(fig, rng, theme)
+        _gradient_colorbar(fig, rng, g)
     h0 = g.nodes[(g.nodes["kind"] == "h") & (g.nodes["layer"] == 0) & ~g.nodes["id"].str.startswith(BACKWARD)]
     both = "encoder" in set(g.nodes["part"])
     two_way = FORWARD in set(g.nodes["part"])

@@ -35,6 +35,9 @@ GATE_DASHES = MappingProxyType({"i": "solid", "f": "dash", "g": "dot", "o": "das
 # Okabe & Ito's colours without yellow (faint on white), then Tol's wine and olive: lesson 5's nine variants each get
 # a colour of their own (with seven, the GRU was lstm_peephole's vermilion dotted, read as the baseline's dots)
 RUN_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#882255", "#999933")
+# units drawn on a page beside gate lines (the cell state c_t): none of the gates' colours, so lesson 4's "unit 83"
+# in vermilion did not read as the forget gate f of the figure above it. Black, Tol's wine, olive and indigo, grey.
+UNIT_COLORS = ("#000000", "#882255", "#999933", "#332288", "#888888")
 # one dash per pass through RUN_COLORS: run 7 is blue dotted, not a second solid blue. Validation lines of
 # loss curves take their own dashes, so "dashed = validation" holds in every pass
 RUN_DASHES = ("solid", "dot", "longdash")
@@ -117,6 +120,12 @@ def run_dash(i: int, validation: bool = False) -> str:
 def run_line(i: int, width: float, validation: bool = False) -> dict:
     """A plotly line dict for the i-th overlaid run."""
     return {"color": run_color(i), "dash": run_dash(i, validation), "width": width}
+
+
+def unit_line(i: int, width: float) -> dict:
+    """A plotly line dict for the i-th unit of a figure shown beside gates: UNIT_COLORS, a new dash each pass."""
+    return {"color": UNIT_COLORS[i % len(UNIT_COLORS)], "dash": RUN_DASHES[(i // len(UNIT_COLORS)) % len(RUN_DASHES)],
+            "width": width}
 
 
 def text_on(background: str) -> str:

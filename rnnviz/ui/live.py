@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from rnnviz.jobs import ACTIVE, RunState
+from rnnviz.run import progress_text
 from rnnviz.ui import state, widgets
 from rnnviz.ui.safe import plain
 
@@ -169,7 +170,8 @@ def _progress(run_id, status, history, total, message) -> None:
         st.error(f"Training failed: {plain(message)}")
     elif status == "stopped" and message:
         st.info(f"This run was {plain(message)}.")
-    st.progress(min(1.0, step / max(total, 1)), text=f"{status} · step {step} of {total}")
+    said = progress_text(status, step, total, message if status == "diverged" else None)  # others' are above
+    st.progress(min(1.0, step / max(total, 1)), text=said)
     m = st.columns(4)
     m[0].metric("Step", step)
     m[1].metric("Steps/s", f"{rate:.1f}")

@@ -8,6 +8,7 @@ import re
 import pandas as pd
 import streamlit as st
 
+from rnnviz.run import progress_text
 from rnnviz.ui import links, state
 from rnnviz.ui.safe import plain
 
@@ -95,8 +96,10 @@ def _training_status() -> None:
         if not active and runs:  # how the last one ended, in its own words: a diverged run did not "finish"
             r = max(runs, key=lambda r: r.created)
             icon = {"finished": "check_circle", "stopped": "stop_circle"}.get(r.status, "error")
-            st.caption(f":material/{icon}: {plain(r.label)}: {r.status} at step {r.step}"
-                       + (f" ({plain(r.message)})" if r.message and r.status != "finished" else ""))
+            said = (progress_text(r.status, r.step, r.spec.steps, r.message) if r.status == "diverged" else
+                    f"{r.status} at step {r.step}" + (f" ({r.message})" if r.message and r.status != "finished"
+                                                      else ""))
+            st.caption(f":material/{icon}: {plain(r.label)}: {plain(said)}")
 
     status()
 

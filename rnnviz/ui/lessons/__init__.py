@@ -13,6 +13,7 @@ from rnnviz.analysis.equations import to_html
 from rnnviz.build import build_model
 from rnnviz.init import InitConfig, apply_init
 from rnnviz.lessons import BY_SLUG, Lesson
+from rnnviz.run import progress_text
 from rnnviz.subject import Subject
 from rnnviz.ui import safe, state, widgets
 from rnnviz.jobs import ACTIVE, RunState
@@ -95,8 +96,7 @@ def progress(lesson: Lesson) -> list[RunState]:
         total = r.spec.steps
         pos = state.pool().queue_position(r.id)
         where = f"queued, position {pos}" if pos else r.status
-        st.progress(min(1.0, r.step / total), text=f"{r.label}: {where}, step {r.step} of {total}"
-                    + (f" ({r.message})" if r.message else ""))
+        st.progress(min(1.0, r.step / total), text=f"{r.label}: {progress_text(where, r.step, total, r.message)}")
     return mine
 
 
