@@ -51,7 +51,7 @@ def settle(page) -> None:
     """Waits until the page's charts are drawn and the browser has painted twice since: its main thread is free.
     Right after the page's script ends, a new browser still compiles plotly.js and draws the charts (up to ~1 s);
     Playwright's click waits for the page to answer, so timing from a click made then measured the drawing too."""
-    page.wait_for_function("""() => [...document.querySelectorAll("[data-testid='stPlotlyChart']")]
+    page.wait_for_function("""() => [...document.querySelectorAll(".rnnviz-chart, [data-testid='stPlotlyChart']")]
         .every(c => c.querySelector('.main-svg'))""", timeout=60_000)
     page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))")
 

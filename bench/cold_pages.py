@@ -32,13 +32,14 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
 from harness import launch_browser, new_page, pages, start_server, stop_server, wait_idle, watch  # noqa: E402
 
-CHART = "[data-testid='stPlotlyChart']"
-DRAWN = f"{CHART} .js-plotly-plot .main-svg"
+# a chart: rnnviz's own element (rnnviz.ui.chart), or Streamlit's in a commit before it (--against)
+CHART = ".rnnviz-chart, [data-testid='stPlotlyChart']"
+DRAWN = ".rnnviz-chart .main-svg, [data-testid='stPlotlyChart'] .main-svg"
 ALL_DRAWN = "([chart, n]) => [...document.querySelectorAll(chart)].filter(c => c.querySelector('.main-svg')).length >= n"
 TIMES = """window.__times = {}; new MutationObserver(() => {  // when the title, the first and the last chart appeared
     const t = window.__times, now = performance.now();
     if (t.title === undefined && document.querySelector("h1")) t.title = now;
-    const drawn = document.querySelectorAll("[data-testid='stPlotlyChart'] .main-svg").length;
+    const drawn = document.querySelectorAll(".rnnviz-chart .main-svg, [data-testid='stPlotlyChart'] .main-svg").length;
     if (drawn && t.first === undefined) t.first = now;
     if (drawn > (t.drawn || 0)) { t.drawn = drawn; t.last = now; }
 }).observe(document, {subtree: true, childList: true});"""

@@ -13,6 +13,8 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from rnnviz.ui.chart import figures
+
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 HOME_TITLE = "rnnviz: see inside recurrent networks"
@@ -81,7 +83,7 @@ def views_of_untrained(arch: str, hidden: int, views: list[str], embed: int = 5)
         at.switch_page(f"app_pages/{files[path]}").run()
         assert_no_exception(at)
         assert not at.error, f"/{path} for {arch}: {at.error[0].value}"
-        charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+        charts = figures(at)
         yield path, at, " ".join(c["layout"].get("title", {}).get("text", "") for c in charts)
 
 
@@ -100,9 +102,9 @@ def test_page_runs_cold(file):
     at = open_page(file)
     assert_no_exception(at)
     path = dict(pages())[file]
-    charts = at.get("plotly_chart")
+    charts = figures(at)
     assert charts, f"/{path} drew no chart on a cold start"
-    assert all(json.loads(c.proto.spec)["data"] for c in charts), f"/{path} drew an empty chart"
+    assert all(c["data"] for c in charts), f"/{path} drew an empty chart"
 
 
 @pytest.mark.parametrize("task", [t for t in __import__("rnnviz.tasks", fromlist=["TASKS"]).TASKS if t != "text_lm"])
@@ -110,7 +112,7 @@ def test_train_page_previews_the_untrained_network_for_every_task(task):
     at = open_page("train.py", task=task, arch="gru")
     assert_no_exception(at)
     assert at.button(key="train.go").label == "Train" and not at.error
-    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    spec = figures(at)[0]
     assert spec["data"] and "Unrolled" in spec["layout"]["title"]["text"]
 
 
@@ -129,8 +131,8 @@ def test_train_page_trains_and_stops():
         assert time.monotonic() < deadline, f"the Step metric stuck at {first}"
         time.sleep(0.25)
         at.run()
-    assert at.get("plotly_chart"), "a training run drew no chart"
-    loss = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if "Training" in c.proto.spec)
+    assert figures(at), "a training run drew no chart"
+    loss = next(f for f in figures(at) if "Training" in json.dumps(f))
     drawn = max(x for t in loss["data"] for x in (t.get("x") or []) if isinstance(x, (int, float)))
     assert loss["layout"]["title"]["text"].endswith(f" to step {int(drawn):,}"), loss["layout"]["title"]
     # the chart is rebuilt within the server's budget and can lag the Step metric: its title says how far it goes
@@ -223,10 +225,10 @@ def test_view_pages_show_the_run_after_training(trained, path):
     assert showing(at) == f"run:{run_id}", f"/{path} stopped showing the user's run"
     run = at.query_params.get("run")
     assert (run[0] if isinstance(run, list) else run) == run_id, f"/{path} left the run out of its link"
-    charts = at.get("plotly_chart")
-    assert charts and all(json.loads(c.proto.spec)["data"] for c in charts), f"/{path} drew no chart for the run"
+    charts = figures(at)
+    assert charts and all(c["data"] for c in charts), f"/{path} drew no chart for the run"
     if path == "gates":  # the run is an LSTM: its own gates, not a demo's, are drawn
-        names = {t.get("name") for c in charts for t in json.loads(c.proto.spec)["data"]}
+        names = {t.get("name") for c in charts for t in c["data"]}
         assert {"i", "f", "o"} & names or any("forget" in str(n) for n in names), names
 
 
@@ -242,8 +244,7 @@ def test_gradient_race_shows_the_sessions_runs_side_by_side(trained):
     assert_no_exception(at)
     assert "The gradient race" in [h.value for h in at.header]
     assert at.multiselect(key="gradients.race").value == [first, second]
-    race = [json.loads(c.proto.spec) for c in at.get("plotly_chart")
-            if json.loads(c.proto.spec)["layout"].get("title", {}).get("text") == "The gradient race"]
+    race = [f for f in figures(at) if f["layout"].get("title", {}).get("text") == "The gradient race"]
     assert race and [t["name"] for t in race[0]["data"]] == [showing_label(at, first), showing_label(at, second)]
     at.switch_page("app_pages/train.py").run()  # the fixture's run is the current one again for later tests
     at.sidebar.selectbox[0].set_value(f"run:{first}").run()
@@ -294,7 +295,7 @@ def test_lesson_5s_reach_figure_is_drawn_on_the_lessons_own_task_and_says_its_le
     lesson = next(x for x in LESSONS if x.number == 5)
     at = open_page("lesson_5.py")
     assert_no_exception(at)
-    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    specs = figures(at)
     reach = next(f for f in specs if "How far back" in str(f["layout"].get("title", {}).get("text", "")))
     subtitle = reach["layout"]["title"]["subtitle"]["text"].replace("<br >", " ")
     first = lesson.presets[0]
@@ -310,7 +311,7 @@ def test_lesson_9s_reach_figure_says_the_length_it_draws():
     """It said "the same 50-step input" over 51 steps (the first symbol, then 50 distractors)."""
     at = open_page("lesson_9.py")
     assert_no_exception(at)
-    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    specs = figures(at)
     reach = next(f for f in specs if "How far back" in str(f["layout"].get("title", {}).get("text", "")))
     x = reach["data"][0]["x"]  # plotly's typed array: the time steps drawn
     assert len(base64.b64decode(x["bdata"])) // 4 == 51 and x["dtype"] == "f4"
@@ -373,7 +374,7 @@ def test_each_unit_finder_says_which_text_it_read():
     step = demo_subject(DEFAULT_DEMO).latest.meta["train_step"]
 
     def subtitle(at):
-        specs = [json.loads(c.proto.spec)["layout"]["title"] for c in at.get("plotly_chart")]
+        specs = [f["layout"]["title"] for f in figures(at)]
         return next(t["subtitle"]["text"] for t in specs if t["text"].startswith("Unit finder"))
 
     at = open_page("hidden.py")

@@ -20,6 +20,7 @@ from rnnviz.models import num_parameters
 from rnnviz.sampling import encode, generate_text, split_text
 from rnnviz.subject import from_checkpoint
 from rnnviz.trace import probe
+from rnnviz.ui.chart import figures
 
 os.environ.setdefault("KERAS_BACKEND", "torch")  # Keras 3 runs on torch here; set before keras is imported
 V, D, H, T, N = 7, 5, 6, 9, 3
@@ -723,7 +724,7 @@ def test_every_view_page_draws_both_directions_of_an_uploaded_bidirectional_tagg
             assert any("cannot write text" in i.value for i in at.info), "Generate did not say why"
             continue
         if path == "graph":
-            spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+            spec = figures(at)[0]
             text = json.dumps(spec, ensure_ascii=False)
             assert "backward h←" in text and "(←" in text and "(→" in text, "the graph lacks the backward rows"
             assert not [s for s in at.slider if s.label == "Layer"], "a Layer slider on a page that draws every layer"
@@ -734,17 +735,16 @@ def test_every_view_page_draws_both_directions_of_an_uploaded_bidirectional_tagg
         assert_no_exception(at)
         assert not at.error, f"/{path}, backward: {at.error[0].value}"
         assert any(BACKWARD_NOTE in c.value for c in at.caption), f"/{path} did not say how the backward axis runs"
-        titles = " ".join(json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "")
-                          for c in at.get("plotly_chart"))
+        titles = " ".join(f["layout"].get("title", {}).get("text", "") for f in figures(at))
         assert "Backward" in titles, f"/{path}: no figure says it shows the backward direction"
         trace = at.session_state[K_UPLOADS]["tagger.pt"].latest
-        layout = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]
+        layout = figures(at)[0]["layout"]
         want = [words[i] for i in trace.inputs[0].tolist()][::-1]
         shown = {t: w for k, axis in layout.items() if k.startswith("xaxis")  # the labelled (bottom) panel's
                  for t, w in zip(axis.get("tickvals", []), axis.get("ticktext", []))}
         # 48 words do not fit side by side: the axis numbers the steps in reading order, the hover names each word
         assert shown and all(w == str(int(t)) for t, w in shown.items()), f"/{path}: backward axis {shown}"
-        data = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]
+        data = figures(at)[0]["data"][0]
         hover = np.asarray(data["customdata"], dtype=object).reshape(-1, len(want))[0]
         assert [h.strip(" “”") for h in hover] == want, f"/{path}: backward hover {list(hover)[:6]}, not {want[:6]}"
         radio.set_value("").run()

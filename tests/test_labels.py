@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 from rnnviz.analysis.traces import visible
 from rnnviz.checkpoints import load_checkpoint
 from rnnviz.subject import task_from_dict
+from rnnviz.ui.chart import figures as chart_figures
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -89,7 +90,7 @@ def open_page(file: str, current: str, **query) -> AppTest:
 
 
 def figures(at: AppTest) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return chart_figures(at)
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from rnnviz.cells import SPECS
 from rnnviz.models import ModelConfig, RNNModel
 from rnnviz.scan import associative_scan, log_scan
 from rnnviz.trace import probe
+from rnnviz.ui.chart import figures
 
 N, T, D, H = 3, 4, 5, 6
 F32 = dict(rtol=1e-5, atol=1e-6)
@@ -369,8 +370,8 @@ def test_every_view_page_opens_on_a_linear_cell_and_says_what_has_no_w_hh():
             if path == "graph":  # the scan beside the loop, on the traced sequence
                 assert "Step by step and as one scan" in titles
             if arch == "mamba":  # the graph's nodes say what the block passes on: its out-projection, without
-                shown = " ".join(json.dumps(json.loads(c.proto.spec), ensure_ascii=False)  # x_t (D ≠ H: no residual;
-                                 for c in at.get("plotly_chart"))  # test_analysis has the H-wide case)
+                shown = " ".join(json.dumps(f, ensure_ascii=False)  # x_t (D ≠ H: no residual;
+                                 for f in figures(at))  # test_analysis has the H-wide case)
                 assert "y<sub>t</sub> = W<sub>out</sub>" in shown and "the layer's input is not H wide" in shown
                 assert "y<sub>t</sub> = x<sub>t</sub> + W<sub>out</sub>" not in shown
             if path in ("graph", "checkpoints"):

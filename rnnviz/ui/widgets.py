@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from rnnviz.run import progress_text
-from rnnviz.ui import links, state
+from rnnviz.ui import chart, links, state
 from rnnviz.ui.safe import plain
 
 PRESENT = links.Param("present", "rnnviz.present", False)
@@ -111,8 +111,7 @@ def figure(fig, key: str, data: pd.DataFrame | None = None, name: str | None = N
 
     name = name or key
     stem = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "figure"
-    st.plotly_chart(fig, key=key, theme=None, width="stretch",
-                    config={"toImageButtonOptions": PROJECTOR | {"filename": stem}, "displaylogo": False})
+    chart.plotly_chart(fig, key, {"toImageButtonOptions": PROJECTOR | {"filename": stem}, "displaylogo": False})
     row = st.container(horizontal=True)  # buttons at their own width, even in a narrow column
     row.download_button("HTML", data=lambda: fig.to_html(include_plotlyjs=True, full_html=True),
                             file_name=f"{stem}.html", mime="text/html", key=f"{key}.html", on_click="ignore",

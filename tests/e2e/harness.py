@@ -349,7 +349,7 @@ PRESENTATION_AUDIT = """(minText) => {  // text under minText px, text cut off, 
     }
     for (const d of root.querySelectorAll("[data-testid='stDataFrame'], [data-testid='stDataEditor']"))
         small.push([null, "a data frame: its canvas text stays 14 px on a projector"]);  // st.table grows
-    for (const c of document.querySelectorAll("[data-testid='stPlotlyChart']")) {
+    for (const c of document.querySelectorAll(".rnnviz-chart")) {
         const h = c.getBoundingClientRect().height;
         if (h > window.innerHeight) tall.push([Math.round(h), (c.querySelector(".gtitle") || {}).textContent]);
         const svg = c.querySelector(".main-svg");
@@ -399,7 +399,7 @@ PRESENTATION_AUDIT = """(minText) => {  // text under minText px, text cut off, 
 }"""
 
 
-GROWN_MARGINS = """() => [...document.querySelectorAll("[data-testid='stPlotlyChart'] .js-plotly-plot")]
+GROWN_MARGINS = """() => [...document.querySelectorAll(".rnnviz-chart")]
     .filter(gd => gd._fullLayout && gd._fullLayout._size).map(gd => {
         const given = gd.layout.margin || {}, drawn = gd._fullLayout._size;
         const grown = ["l", "r", "t", "b"].filter(k => !(Math.abs((given[k] ?? -99) - drawn[k]) <= 1))

@@ -37,7 +37,7 @@ def test_page_loads_cold(tab, server, path, tmp_path):
     if path in NO_CHART_COLD:
         expect(page.get_by_role("button", name="Train", exact=True)).to_be_visible()
     else:
-        expect(page.locator("[data-testid='stPlotlyChart'] .js-plotly-plot").first).to_be_visible(timeout=30_000)
+        expect(page.locator(".rnnviz-chart").first).to_be_visible(timeout=30_000)
     assert_no_error(page)
     errors = page.locator("[data-testid='stAlertContentError']")
     assert errors.count() == 0, f"a cold /{path} shows an error: {errors.first.inner_text()}"
@@ -102,7 +102,7 @@ def every_view_page_shows(page, name: str, sentence: str | None = None, titles=N
     sidebar); then back to Checkpoints."""
     for title in titles or VIEW_PAGES:
         go(page, title)
-        expect(page.locator("[data-testid='stPlotlyChart'] .js-plotly-plot").first).to_be_visible(timeout=30_000)
+        expect(page.locator(".rnnviz-chart").first).to_be_visible(timeout=30_000)
         wait_idle(page)
         assert showing(page) == f"Upload: {name}", f"{title} stopped showing {name}"
         assert_no_error(page)
