@@ -210,7 +210,7 @@ def progress_text(status: str, step: int, total: int, message: str | None = None
     come from: "step 3 of 300 (the loss became nan at step 4)" read as two different steps."""
     if status == "diverged":
         return f"diverged ({message or 'the loss became nan'}); the weights kept are those after step {step} of {total}"
-    return f"{status}, step {step} of {total}" + (f" ({message})" if message else "")
+    return f"{status} · step {step} of {total}" + (f" ({message})" if message else "")
 
 
 def spec_of(loaded) -> RunSpec | None:

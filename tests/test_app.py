@@ -435,3 +435,18 @@ def test_a_page_that_cannot_show_the_subject_names_the_demo_it_shows_instead():
     (_, at, _), = views_of_untrained("rnn_tanh", 6, ["gates"])
     said = " ".join(i.value for i in at.info)
     assert "so this page shows the demo “character LSTM on generated code” instead." in said, said
+
+
+def test_the_sidebar_names_a_run_whose_name_the_select_cuts():
+    """The "Showing" select is an input: a long name is cut at its width ("Demo: character LSTM on gen"), and
+    projected, at larger type, sooner. The whole name is then written below it."""
+    from rnnviz.ui.safe import plain
+    from rnnviz.ui.widgets import SELECT_CHARS, SELECT_CHARS_PRESENTING
+
+    at = open_page("gates.py")
+    shown = at.sidebar.selectbox[0].format_func(at.sidebar.selectbox[0].value)
+    assert len(shown) > SELECT_CHARS, f"the bundled demo's name {shown!r} is short: this test needs a long one"
+    assert plain(shown) in [c.value for c in at.sidebar.caption], [c.value for c in at.sidebar.caption]
+    projected = open_page("gates.py", present="1")
+    assert plain(shown) in [c.value for c in projected.sidebar.caption]
+    assert SELECT_CHARS_PRESENTING < SELECT_CHARS  # larger type: fewer characters fit

@@ -136,13 +136,17 @@ def _draw_nodes(fig: go.Figure, g: Unrolled, theme: Theme, size: float) -> None:
     n = g.nodes
     for kind, label in g.value_labels.items():  # h and c each on a scale of its own (bars top to bottom: h, c, dL)
         states = n[n["kind"] == kind]
-        signed = label.startswith("unit")
+        signed = label.startswith("unit")  # one unit's value, white at 0; else a norm, over the range drawn
+        v = states["value"].to_numpy(dtype=np.float64)
+        v = v[np.isfinite(v)] if np.isfinite(v).any() else np.zeros(1)
+        top = max(float(np.abs(v).max()), 1e-6)
+        lo, hi = (-top, top) if signed else (float(v.min()), max(float(v.max()), float(v.min()) + 1e-6))
         fig.add_trace(go.Scatter(
             x=f32(states["x"]), y=f32(states["y"]), mode="markers", name=_STATES[kind], showlegend=False,
             marker={"size": size, "color": f32(states["value"]), "line": {"width": 1.5, "color": "#000000"},
                     "colorscale": theme.signed_scale if signed else theme.magnitude_scale,
-                    "cmid": 0.0 if signed else None, "cmin": None if signed else 0.0, "showscale": True,
-                    "colorbar": {"title": {"text": label}, "x": 1.0, **_bar(g, kind)}},
+                    "cmin": lo, "cmax": hi, "showscale": True,
+                    "colorbar": {"title": {"text": label}, "x": 1.0, **_bar(g, kind, lo, hi)}},
             hovertext=states["hover"].tolist(), hoverinfo="text"))
     right = n["x"].max()
     for kind, symbol in (("x", "circle"), ("y", "circle"), ("L_t", "square"), ("L", "square")):
@@ -161,11 +165,15 @@ def _draw_nodes(fig: go.Figure, g: Unrolled, theme: Theme, size: float) -> None:
 _STATES = {"h": "states", "c": "cell states"}  # trace names
 
 
-def _bar(g: Unrolled, kind: str) -> dict:
-    """Where a colour bar sits on the right: h's and the edges' halves, or thirds when c has its own."""
-    thirds = len(g.value_labels) == 2
-    at = {"h": 0.84, "c": 0.5, "dL": 0.16} if thirds else {"h": 0.75, "dL": 0.22}
-    return {"len": 0.3 if thirds else 0.45, "y": at[kind]}
+def _bar(g: Unrolled, kind: str, lo: float, hi: float) -> dict:
+    """Where a colour bar sits on the right: h's and the edges' halves, or thirds when c has its own. A third is
+    too short for plotly's own ticks at projector size (they ran into each other): it is labelled at its ends, and
+    at 0 between them, each label below its tick (centred on it, the top one ran into the bar's title)."""
+    if len(g.value_labels) == 1:
+        return {"len": 0.45, "y": {"h": 0.75, "dL": 0.22}[kind]}
+    ticks = [lo, 0.0, hi] if lo < 0 < hi else [lo, hi]
+    return {"len": 0.3, "y": {"h": 0.84, "c": 0.5, "dL": 0.16}[kind], "tickmode": "array", "tickvals": ticks,
+            "ticktext": [f"{t:.3g}".replace("-", "−") for t in ticks], "ticklabelposition": "outside bottom"}
 
 
 def _node_text_position(label: str, kind: str, rightmost: bool) -> str:
@@ -185,7 +193,8 @@ def _gradient_colorbar(fig: go.Figure, rng: tuple[float, float], g: Unrolled) ->
         marker={"color": [rng[0]], "cmin": rng[0], "cmax": max(rng[1], rng[0] + 1e-6), "showscale": True,
                 "colorscale": [[0, sample_colorscale(GRADIENT_SCALE, [0.25])[0]],
                                [1, sample_colorscale(GRADIENT_SCALE, [1.0])[0]]],
-                "colorbar": {"title": {"text": "log₁₀ ||dL/d·||"}, "x": 1.0, **_bar(g, "dL")}}))
+                "colorbar": {"title": {"text": "log₁₀ ||dL/d·||"}, "x": 1.0,
+                             **_bar(g, "dL", rng[0], max(rng[1], rng[0] + 1e-6))}}))
 
 
 def _frontier(fig: go.Figure, g: Unrolled, theme: Theme) -> None:

@@ -13,6 +13,8 @@ from rnnviz.ui import chart, links, state
 from rnnviz.ui.safe import plain
 
 PRESENT = links.Param("present", "rnnviz.present", False)
+# characters of a run's name the sidebar's "Showing" select holds at 1920×1080 ("Demo: character LSTM on gen…")
+SELECT_CHARS, SELECT_CHARS_PRESENTING = 34, 26
 STATUS_SECONDS = 1.0  # the sidebar's training line: as fresh as the live views beside it
 PROJECTOR = {"format": "png", "width": 1920, "height": 1080, "scale": 1}  # the camera button's export size
 PRESENTATION_CSS = """<style>
@@ -62,6 +64,9 @@ def sidebar() -> None:
                                   help="The run or checkpoint every page draws. Your own runs appear here.")
             if choice != state.current_key():
                 state.select(choice, by_selector=True)
+            shown = opts.get(state.current_key(), "")
+            if len(shown) > (SELECT_CHARS_PRESENTING if presenting() else SELECT_CHARS):  # the select cuts it
+                st.caption(plain(shown))  # short, and cannot wrap (an input element): the whole name below it
             kind, _, name = state.current_key().partition(":")
             subject = state.uploads().get(name) if kind == "upload" else None  # only uploads come with a vocab file
             if subject is not None and subject.vocab_note:

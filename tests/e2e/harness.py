@@ -367,6 +367,15 @@ PRESENTATION_AUDIT = """(minText) => {  // text under minText px, text cut off, 
             if (b.height && b.top < sb.bottom - 1 && b.bottom > sb.top && b.left < sb.right && b.right > sb.left)
                 crowded.push([(c.querySelector(".gtitle") || {}).textContent, "subtitle", t.textContent]);
         }
+        for (const cb of c.querySelectorAll(".colorbar")) {  // a colour bar's title and labels: none on another
+            const texts = [...cb.querySelectorAll("text")].map(t => [t.getBoundingClientRect(), t.textContent])
+                .filter(([b, s]) => b.height && s.trim());
+            for (let i = 0; i < texts.length; i++) for (let j = i + 1; j < texts.length; j++) {
+                const [a, s] = texts[i], [b, t] = texts[j];
+                if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1)
+                    crowded.push([(c.querySelector(".gtitle") || {}).textContent, s, t]);
+            }
+        }
         for (const layer of c.querySelectorAll(".xaxislayer-above, .yaxislayer-above")) {
             const across = layer.classList.contains("xaxislayer-above");  // labels side by side, else stacked
             const ticks = [...layer.querySelectorAll("text")].map(t => [t.getBoundingClientRect(), t.textContent])
