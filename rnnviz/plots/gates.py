@@ -137,11 +137,6 @@ def _axis(gate: str) -> str:
     return "coloraxis" if gate in SIGMOID_GATES else "coloraxis2" if gate in CANDIDATES else "coloraxis3"
 
 
-# each label hangs below its tick: centred on it, the bar's top "1" ran into the title above the bar at projector size
-# (a title on the bar's side, rotated, ran into the labels instead)
-_BELOW = {"ticklabelposition": "outside bottom"}
-
-
 def gate_heatmaps(trace: Trace, layer: int = 0, sample: int = 0, prefix: str | None = None,
                   tokens: list[str] | None = None, theme: Theme = NORMAL) -> go.Figure:
     """One heatmap (units x time) per gate: sigmoid gates share a [0, 1] viridis scale, candidates a [−1, 1]
@@ -166,12 +161,12 @@ def gate_heatmaps(trace: Trace, layer: int = 0, sample: int = 0, prefix: str | N
     fig.update_xaxes(row=len(names), col=1, **time_axis(tokens, theme=theme))
     bounded = _spec(trace.arch) is None or _spec(trace.arch).input_act
     fig.update_layout(coloraxis={"colorscale": theme.magnitude_scale, "cmin": 0, "cmax": 1,
-                                 "colorbar": {"title": {"text": "gate"}, "len": 0.45, "y": 0.75, **_BELOW}},
+                                 "colorbar": {"title": {"text": "gate"}, "len": 0.45, "y": 0.75}},
                       coloraxis2={"colorscale": theme.signed_scale, "cmid": 0,
                                   **({"cmin": -1, "cmax": 1} if bounded else {}),
-                                  "colorbar": {"title": {"text": "candidate"}, "len": 0.45, "y": 0.25, **_BELOW}},
+                                  "colorbar": {"title": {"text": "candidate"}, "len": 0.45, "y": 0.25}},
                       coloraxis3={"colorscale": theme.magnitude_scale, "cmin": 0,  # S6's Δ_t: a positive step
-                                  "colorbar": {"title": {"text": "step Δ"}, "len": 0.45, "y": 0.5, **_BELOW}},
+                                  "colorbar": {"title": {"text": "step Δ"}, "len": 0.45, "y": 0.5}},
                       height=int(theme.height * max(1.0, 0.5 * len(names))))
     return style(fig, theme, f"{stack_label(p).capitalize()}{_what(names, 'Every gate', every=True)} of {trace.arch}, "
                  f"layer {layer}, sample {sample}{train_step_label(trace)}",

@@ -168,12 +168,12 @@ _STATES = {"h": "states", "c": "cell states"}  # trace names
 def _bar(g: Unrolled, kind: str, lo: float, hi: float) -> dict:
     """Where a colour bar sits on the right: h's and the edges' halves, or thirds when c has its own. A third is
     too short for plotly's own ticks at projector size (they ran into each other): it is labelled at its ends, and
-    at 0 between them, each label below its tick (centred on it, the top one ran into the bar's title)."""
+    at 0 between them."""
     if len(g.value_labels) == 1:
         return {"len": 0.45, "y": {"h": 0.75, "dL": 0.22}[kind]}
     ticks = [lo, 0.0, hi] if lo < 0 < hi else [lo, hi]
     return {"len": 0.3, "y": {"h": 0.84, "c": 0.5, "dL": 0.16}[kind], "tickmode": "array", "tickvals": ticks,
-            "ticktext": [f"{t:.3g}".replace("-", "−") for t in ticks], "ticklabelposition": "outside bottom"}
+            "ticktext": [f"{t:.3g}".replace("-", "−") for t in ticks]}
 
 
 def _node_text_position(label: str, kind: str, rightmost: bool) -> str:

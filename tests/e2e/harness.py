@@ -367,12 +367,16 @@ PRESENTATION_AUDIT = """(minText) => {  // text under minText px, text cut off, 
             if (b.height && b.top < sb.bottom - 1 && b.bottom > sb.top && b.left < sb.right && b.right > sb.left)
                 crowded.push([(c.querySelector(".gtitle") || {}).textContent, "subtitle", t.textContent]);
         }
-        for (const cb of c.querySelectorAll(".colorbar")) {  // a colour bar's title and labels: none on another
-            const texts = [...cb.querySelectorAll("text")].map(t => [t.getBoundingClientRect(), t.textContent])
-                .filter(([b, s]) => b.height && s.trim());
+        for (const cb of c.querySelectorAll(".colorbar")) {  // a colour bar's title and labels: none on another.
+            // By the ink, not the box: a text's box has a fifth of its height empty above and below the letters
+            // (plotly leaves 5 px between a bar and its title, and the top label's box reaches into the title's)
+            const ink = t => { const b = t.getBoundingClientRect(), pad = 0.2 * b.height;
+                               return {left: b.left, right: b.right, top: b.top + pad, bottom: b.bottom - pad}; };
+            const texts = [...cb.querySelectorAll("text")].filter(t => t.getBoundingClientRect().height
+                                                                   && t.textContent.trim()).map(t => [ink(t), t.textContent]);
             for (let i = 0; i < texts.length; i++) for (let j = i + 1; j < texts.length; j++) {
                 const [a, s] = texts[i], [b, t] = texts[j];
-                if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1)
+                if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom && b.top < a.bottom)
                     crowded.push([(c.querySelector(".gtitle") || {}).textContent, s, t]);
             }
         }
