@@ -31,24 +31,20 @@ SOURCE = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 NAME = f"plotly-{plotly.__version__}.min.js"  # a new plotly version is a new URL: no stale copy in a cache
 CLASS = "rnnviz-chart"  # the div plotly draws in (tests and benchmarks find charts by it)
 
-_LOADER = """
-window.__rnnvizLoad = window.__rnnvizLoad || function (src) {  // one script element a page, for every chart
+_JS = """
+function loadPlotly(src) {  // one script element a page, shared by every chart (plotly.js sets window.Plotly)
   if (!window.__rnnvizPlotly) {
     window.__rnnvizPlotly = new Promise((resolve, reject) => {
       if (window.Plotly) return resolve(window.Plotly);
       const s = document.createElement("script");
       s.src = src; s.async = true;
-      s.onload = () => { performance.mark("rnnviz:plotly-loaded"); resolve(window.Plotly); };
+      s.onload = () => resolve(window.Plotly);
       s.onerror = () => { window.__rnnvizPlotly = null; reject(new Error("plotly.js did not load from " + src)); };
       document.head.appendChild(s);
     });
   }
   return window.__rnnvizPlotly;
-};
-"""
-
-_JS = _LOADER + """
-const loadPlotly = src => window.__rnnvizLoad(src);
+}
 
 const FULLSCREEN = {
   name: "fullscreen", title: "Full screen (Esc to leave)",
@@ -56,6 +52,8 @@ const FULLSCREEN = {
   click: gd => (document.fullscreenElement ? document.exitFullscreen() : gd.requestFullscreen()),
 };
 
+// Streamlit calls this with each new figure for the same element (parentElement stays), and calls the function
+// it returns once the element goes (or when a newer figure came before this one was set up)
 export default function (component) {
   const { parentElement, data } = component;
   if (!data) return;
@@ -67,25 +65,22 @@ export default function (component) {
     parentElement.appendChild(div);
     div.addEventListener("fullscreenchange", () => window.Plotly && window.Plotly.Plots.resize(div));
   }
-  const fig = typeof data.figure === "string" ? JSON.parse(data.figure) : data.figure;
+  const fig = JSON.parse(data.figure);
   // plotly.js 3 adds a "Share chart" button that uploads the figure to Plotly Cloud: off
   const config = Object.assign({responsive: true, showSendToCloud: false, modeBarButtonsToAdd: [FULLSCREEN]},
                                data.config);
-  div.dataset.key = data.key;
   let live = true;
-  performance.mark("rnnviz:figure-arrived");
   // one chart at a time, each in a task of its own: the browser shows the first before drawing the next (drawn
   // all in one callback, a page's five charts appeared together after about a second of drawing)
   window.__rnnvizDraws = (window.__rnnvizDraws || Promise.resolve())
     .then(() => loadPlotly(data.src))
     .then(Plotly => new Promise(resolve => setTimeout(() => resolve(Plotly), 0)))
-    .then(Plotly => {
-      if (!live) return;
-      performance.mark("rnnviz:draw-start");
-      return Plotly.react(div, fig.data, fig.layout, config).then(() => performance.mark("rnnviz:drawn"));
-    })
+    .then(Plotly => live && Plotly.react(div, fig.data, fig.layout, config))
     .catch(err => { div.textContent = String(err); });
-  return () => { live = false; };
+  return () => {  // the element is gone: plotly's listeners (a window resize handler each) with it
+    live = false;
+    if (window.Plotly) window.Plotly.purge(div);
+  };
 }
 """ % {"cls": CLASS}
 
@@ -113,7 +108,8 @@ _component = st.components.v2.component("rnnviz_chart", js=_JS, isolate_styles=F
 
 
 def available() -> bool:
-    """Whether this server can serve plotly.js to the element: copied, and static serving on (.streamlit/config.toml)."""
+    """Whether this server can serve plotly.js to the element: copied, and static serving on (.streamlit's
+    config.toml)."""
     return COPIED and bool(st.get_option("server.enableStaticServing"))
 
 
@@ -127,7 +123,7 @@ def plotly_chart(fig, key: str, config: dict) -> None:
     if not available():
         st.plotly_chart(fig, key=key, theme=None, width="stretch", config=config)
         return
-    _component(key=key, data={"figure": fig.to_json(), "config": config, "key": key, "src": _src()},
+    _component(key=key, data={"figure": fig.to_json(), "config": config, "src": _src()},
                width="stretch", height="content")
 
 
