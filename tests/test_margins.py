@@ -101,6 +101,13 @@ def test_plotly_s_own_rules_for_what_shows_count():
     heat = go.Figure([go.Heatmap(z=[[0, 1]], name="a", showscale=False), go.Heatmap(z=[[0, 1]], name="b",
                                                                                      showscale=False)])
     assert style(heat, NORMAL).layout.margin.r < 40
+    # a scatter trace with no points is invisible to plotly and counts toward no legend: a run that never clipped
+    # left the gradient-norm chart's plot a third of its column, the rest kept for a legend never drawn
+    empty = go.Figure([go.Scatter(x=[0, 1], y=[0, 1], name="a fairly long entry"),
+                       go.Scatter(x=[], y=[], name="another fairly long entry")])
+    assert style(empty, NORMAL).layout.margin.r == base
+    empty.data[1].update(x=[0], y=[1])
+    assert style(empty, NORMAL).layout.margin.r > base
 
 
 def test_a_log_axis_counts_only_what_it_can_draw():

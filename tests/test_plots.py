@@ -562,6 +562,10 @@ def test_unrolled_figure_draws_every_node_and_greys_unreached_edges(lstm_trace):
     np.testing.assert_allclose(np.sort(cells.marker.color), np.sort(c_norms), rtol=1e-5)
     bars = sorted((t.marker.colorbar.y, t.marker.colorbar.len) for t in fig.data if t.marker.showscale)
     assert len(bars) == 3 and all(b[0] + b[1] / 2 <= a[0] - a[1] / 2 + 1e-9 for b, a in zip(bars, bars[1:]))
+    # each bar labelled at its ends, with the values drawn (plotly's own ticks crowded a third of the height)
+    bar = states.marker.colorbar
+    assert list(bar.tickvals) == [pytest.approx(h_norms.min(), rel=1e-5), pytest.approx(h_norms.max(), rel=1e-5)]
+    assert list(bar.ticktext) == [f"{h_norms.min():.3g}", f"{h_norms.max():.3g}"]
     assert fig.layout.title.text == "Unrolled lstm (many-to-many-sync), sample 0 · backward pass 1 step back"  # all
     part = P.unrolled_figure(lstm_trace, "many-to-many-sync", start=1, steps=2)  # a window says which steps it is
     assert part.layout.title.text.endswith(f"sample 0 · steps 1–2 of 0–{T - 1}")
@@ -570,6 +574,9 @@ def test_unrolled_figure_draws_every_node_and_greys_unreached_edges(lstm_trace):
     assert not any(t.name == "not reached yet" for t in lit.data)
     plain = P.unrolled_figure(probe(token_model("rnn_tanh"), torch.randint(0, V, (B, T))), "many-to-one")
     assert next(t for t in plain.data if t.name == "states").marker.colorbar.title.text == "norm ||h||"  # no c
+    one = P.unrolled_figure(probe(token_model("rnn_tanh"), torch.randint(0, V, (B, 1))), "one-to-one")
+    bar = next(t for t in one.data if t.name == "states").marker.colorbar  # one node: one value, said once
+    assert len(bar.tickvals) == 1, bar.ticktext
     assert len([t for t in lit.data if t.name == "y"][0].x) == 1
 
 
@@ -1122,3 +1129,15 @@ def test_a_time_axis_says_input_token_only_when_its_ticks_are_the_tokens(lstm_tr
     for fig in (P.gate_lines(lstm_trace, units=[0], tokens=tokens), P.grad_curve(lstm_trace, tokens=tokens)):
         axis = next(a for a in fig.select_xaxes() if a.title.text)  # the bottom one of a stack of panels
         assert axis.title.text == "time step t (input token)" and list(axis.ticktext) == tokens
+
+
+def test_a_less_than_sign_is_text_when_a_subtitle_wraps():
+    """"σ_max < 1 guarantees … Here σ<sub>max" read as one long tag (no ">" before the <sub>'s), so the subtitle
+    was never wrapped and ran past the Checkpoints page's chart, cut at "σmax = 1.03, n". Plotly draws the "<"."""
+    from rnnviz.plots.theme import SOFT_BREAK
+
+    fig = P.singular_value_figure(torch.randn(8, 8), ["h"])
+    lines = fig.layout.title.subtitle.text.split(SOFT_BREAK)
+    shown = [len(re.sub(r"</?[a-z]+>", "", line)) for line in lines]
+    assert len(lines) > 1 and max(shown) <= NORMAL.subtitle_chars, lines
+    assert "σ<sub>max</sub> < 1 guarantees" in lines[0]

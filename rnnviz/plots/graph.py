@@ -166,14 +166,16 @@ _STATES = {"h": "states", "c": "cell states"}  # trace names
 
 
 def _bar(g: Unrolled, kind: str, lo: float, hi: float) -> dict:
-    """Where a colour bar sits on the right: h's and the edges' halves, or thirds when c has its own. A third is
-    too short for plotly's own ticks at projector size (they ran into each other): it is labelled at its ends, and
-    at 0 between them."""
-    if len(g.value_labels) == 1:
-        return {"len": 0.45, "y": {"h": 0.75, "dL": 0.22}[kind]}
-    ticks = [lo, 0.0, hi] if lo < 0 < hi else [lo, hi]
-    return {"len": 0.3, "y": {"h": 0.84, "c": 0.5, "dL": 0.16}[kind], "tickmode": "array", "tickvals": ticks,
-            "ticktext": [f"{t:.3g}".replace("-", "−") for t in ticks]}
+    """Where a colour bar sits on the right (h's and the edges' halves, or thirds when c has its own) and its
+    labels: its two ends, 0 between them, or its one value (a one-step graph's single h read "0.65848" and
+    "0.6584795"). A third is too short for plotly's own ticks at projector size (they ran into each other). Each
+    label hangs below its tick: centred on it, the top one touched the bar's title."""
+    thirds = len(g.value_labels) == 2
+    one = hi - lo <= 1e-5 * max(1.0, abs(lo))
+    ticks = [lo] if one else [lo, 0.0, hi] if lo < 0 < hi else [lo, hi]
+    where = {"h": 0.84, "c": 0.5, "dL": 0.16} if thirds else {"h": 0.75, "dL": 0.22}
+    return {"len": 0.3 if thirds else 0.45, "y": where[kind], "tickmode": "array", "tickvals": ticks,
+            "ticktext": [f"{t:.3g}".replace("-", "−") for t in ticks], "ticklabelposition": "outside bottom"}
 
 
 def _node_text_position(label: str, kind: str, rightmost: bool) -> str:

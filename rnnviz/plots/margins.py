@@ -28,7 +28,7 @@ _ARIAL = (278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 
 _WIDER = {"−": 584, "×": 584, "·": 278, "…": 1000, "≤": 584, "≥": 584, "●": 800}
 OTHER = 720  # Greek, subscript digits, symbols: from a fallback font, taken wide
 MONO = 620  # a monospace font's every character (DejaVu Sans Mono 602, Menlo 602, Consolas 550)
-TAG = re.compile(r"<[^>]+>")
+TAG = re.compile(r"</?[A-Za-z][^<>]*>")  # as plotly reads a tag: "σ < 1" is drawn, so it is counted
 BREAK = re.compile(r"<br(?:\s[^>]*)?>", re.I)
 NO_LEGEND = frozenset({"heatmap", "contour", "histogram2d", "histogram2dcontour", "image", "surface"})  # plotly's
 # traces whose showlegend defaults to false
@@ -85,6 +85,15 @@ def number_label(value: float, step: float, tickformat: str | None = None) -> st
     decimals = max(0, -math.floor(math.log10(step) + 1e-9)) if step > 0 else 0
     text = f"{value:.{decimals}f}".rstrip("0").rstrip(".") if decimals else f"{value:.0f}"
     return ("−" + text.lstrip("-")) if text.startswith("-") and text.strip("-0.") else text.lstrip("-")
+
+
+def _pointless(trace: dict) -> bool:
+    """A scatter trace given x and y with no points: plotly sets it invisible, and it neither shows in a legend
+    nor counts toward one (the gradient-norm chart's "✕ where clipping fired" of a run that never clipped kept a
+    legend's width free at the right of a chart that drew none)."""
+    if trace.get("type", "scatter") not in ("scatter", "scattergl"):
+        return False
+    return all(trace.get(k) is not None and not isinstance(trace[k], str) and len(trace[k]) == 0 for k in "xy")
 
 
 def _numbers(values) -> np.ndarray | None:
@@ -297,7 +306,7 @@ def estimate(layout: dict, traces: list[dict]) -> dict[str, int]:
     legend = layout.get("legend") or {}
     # plotly's rule: a legend unless turned off, once two traces of a kind that has one are drawn (whether or not
     # each shows its entry), or when turned on; its entries are the traces that show theirs
-    kinds = [t for t in traces if t.get("type", "scatter") not in NO_LEGEND]
+    kinds = [t for t in traces if t.get("type", "scatter") not in NO_LEGEND and not _pointless(t)]
     shown = [t for t in kinds if t.get("showlegend") is not False and t.get("name")]
     if shown and (layout.get("showlegend") or (layout.get("showlegend") is not False and len(kinds) > 1)):
         x = float(legend.get("x", DEFAULT_LEGEND_X))

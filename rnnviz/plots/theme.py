@@ -229,7 +229,7 @@ def _annotation_font(font: dict, theme: Theme) -> dict:
 _3D = frozenset({"scatter3d", "surface", "mesh3d", "cone", "streamtube", "volume", "isosurface"})
 
 
-_TAG = re.compile(r"<[^>]+>")
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>")  # as plotly reads a tag: "ρ < 1 … ρ > 1" is text, not one long tag
 SOFT_BREAK = "<br >"  # a break wrap() made: plotly reads it as <br> (its own pattern is /<br(\s+.*)?>/i), and a
 # second wrap (at presentation width) can tell it from an authored "<br>", which it keeps
 
