@@ -445,8 +445,10 @@ def test_s6s_step_size_is_drawn_as_a_step_size_not_a_gate():
 
 
 def test_every_exact_law_defines_the_decay_it_names():
-    """The mLSTM's and minLSTM's legends read "a_t = f′_t", and f′ was defined nowhere on the page."""
+    """The mLSTM's and minLSTM's legends read "a_t = f′_t", and f′ was defined nowhere on the page; S6's read
+    "exp(Δ_t A)", and neither Δ nor A was."""
     from rnnviz.plots.gradients import _DECAYS
 
     for arch, law in _DECAYS.items():
         assert "′" not in law or len(law.split(" = ")) == 3, f"{arch}'s law {law!r} names f′ without defining it"
+        assert "Δ" not in law or ("step size Δ" in law and "rates A" in law), f"{arch}'s law {law!r}: Δ, A undefined"

@@ -452,6 +452,11 @@ def test_eigenvalue_points_are_the_blocks_eigenvalues_with_the_unit_circle():
                                                                  ).layout.title.subtitle.text
     sv = P.singular_value_figure(w, m.spec.blocks)
     np.testing.assert_allclose(sv.data[0].y, torch.linalg.svdvals(w[:H].double()).numpy(), rtol=1e-5)
+    # each block says what it is: "r block" was defined nowhere on the GRU's Gradient flow page
+    gru = token_model("gru")
+    names = [t.name for t in P.eigenvalue_figure(A.recurrent_weights(gru), gru.spec.blocks).data[:-1]]
+    assert [n.split(":")[0] for n in names] == ["reset gate r block", "update gate z block", "candidate n block"]
+    assert [t.name.split(":")[0] for t in sv.data if "σ" in t.name][0] == "input gate i block"
 
 
 def test_connectivity_marks_the_true_dependency():

@@ -190,9 +190,10 @@ def measured_rate(lag, norm) -> float | None:
 # something that changes with t
 _DECAYS = {"mingru": " = 1 − z<sub>t</sub>",
            "minlstm": " = f′<sub>t</sub> = f<sub>t</sub> / (f<sub>t</sub> + i<sub>t</sub>)",
-           "lru": " = |λ| (constant)", "s6": " = exp(Δ<sub>t</sub>A)", "mamba": " = exp(Δ<sub>t</sub>A)",
-           "mlstm": " = f′<sub>t</sub> = σ(f̃<sub>t</sub>) exp(m<sub>t−1</sub> − m<sub>t</sub>)"}  # f′ defined: a
-# legend read "a_t = f′_t" with f′ nowhere on the page
+           "lru": " = |λ| (constant)", "s6": " = exp(Δ<sub>t</sub>A), step size Δ<sub>t</sub> > 0, rates A < 0",
+           "mamba": " = exp(Δ<sub>t</sub>A), step size Δ<sub>t</sub> > 0, rates A < 0",
+           "mlstm": " = f′<sub>t</sub> = σ(f̃<sub>t</sub>) exp(m<sub>t−1</sub> − m<sub>t</sub>)"}  # every symbol
+# defined: a legend read "a_t = f′_t" (or "exp(Δ_t A)") with f′ (or Δ and A) nowhere on the page
 
 
 def jacobian_figure(trace: Trace, rho: float | None, layer: int = 0, prefix: str | None = None,

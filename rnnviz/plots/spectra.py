@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 from rnnviz.analysis.gradients import block_spectra
 from rnnviz.analysis.memory import write_shares
 from rnnviz.analysis.traces import check_index, layered, resolve_prefix, visible
-from rnnviz.cells import get_spec
+from rnnviz.cells import SPECS, get_spec
 from rnnviz.plots.axes import MONOSPACE
 from rnnviz.plots.budget import f32
 from rnnviz.plots.hidden import state_heatmap
@@ -29,6 +29,15 @@ CIRCLE_COLOR = "#000000"  # drawn last, thick and dark, so hundreds of points ca
 POINT_OPACITY = 0.6  # overlapping eigenvalues show as darker clumps, and the circle shows through
 
 
+# a gate block named by what it is ("reset gate r block"): "r block" alone was defined nowhere on the Gradient flow
+# page; a plain RNN's one block is W_hh itself ("h block")
+_BLOCKS = {g: s.gate_label(g) for s in SPECS.values() for g in s.gates}
+
+
+def _block(g: str) -> str:
+    return f"{_BLOCKS.get(g, g)} block"
+
+
 def eigenvalue_figure(w_hh, blocks: list[str], theme: Theme = NORMAL, title: str | None = None) -> go.Figure:
     """Eigenvalues of each (H, H) gate block of W_hh (G*H, H) as points (x = Re λ, y = Im λ), one colour and
     marker symbol per block, and the unit circle over them (the last trace), on equal axes."""
@@ -37,11 +46,11 @@ def eigenvalue_figure(w_hh, blocks: list[str], theme: Theme = NORMAL, title: str
     for g, s in spectra.items():
         ev = s["eigenvalues"]
         fig.add_trace(go.Scatter(
-            x=f32(ev.real), y=f32(ev.imag), mode="markers", name=f"{g} block: ρ = {s['spectral_radius']:.3g}",
+            x=f32(ev.real), y=f32(ev.imag), mode="markers", name=f"{_block(g)}: ρ = {s['spectral_radius']:.3g}",
             marker={"size": theme.marker_size, "color": gate_color(g), "symbol": gate_symbol(g),
                     "opacity": POINT_OPACITY, "line": {"width": 0.5, "color": "#ffffff"}},
             customdata=f32(np.abs(ev)),
-            hovertemplate=f"{g} block<br>λ = %{{x:.3f}} %{{y:+.3f}}i<br>|λ| = %{{customdata:.3f}}<extra></extra>"))
+            hovertemplate=f"{_block(g)}<br>λ = %{{x:.3f}} %{{y:+.3f}}i<br>|λ| = %{{customdata:.3f}}<extra></extra>"))
     a = np.linspace(0, 2 * np.pi, CIRCLE_POINTS)
     fig.add_trace(go.Scatter(x=f32(np.cos(a)), y=f32(np.sin(a)), mode="lines", name="unit circle |λ| = 1",
                              line={"color": CIRCLE_COLOR, "width": max(3.0, theme.line_width)}, hoverinfo="skip"))
@@ -64,10 +73,10 @@ def singular_value_figure(w_hh, blocks: list[str], theme: Theme = NORMAL, title:
         sv = s["singular_values"]
         fig.add_trace(go.Scatter(
             x=np.arange(1, sv.size + 1, dtype=np.float32), y=f32(sv), mode="lines+markers",
-            name=f"{g} block: σ<sub>max</sub> = {s['max_singular_value']:.3g}",
+            name=f"{_block(g)}: σ<sub>max</sub> = {s['max_singular_value']:.3g}",
             line={"width": theme.line_width, "color": gate_color(g), "dash": gate_dash(g)},
             marker={"size": theme.marker_size, "symbol": gate_symbol(g), "opacity": 0.8},
-            hovertemplate=f"{g} block<br>σ<sub>%{{x}}</sub> = %{{y:.3g}}<extra></extra>"))
+            hovertemplate=f"{_block(g)}<br>σ<sub>%{{x}}</sub> = %{{y:.3g}}<extra></extra>"))
     fig.add_hline(y=1.0, line={"color": MUTED, "width": theme.line_width, "dash": "dash"})
     fig.update_xaxes(title_text="rank (largest first)")
     fig.update_yaxes(title_text="singular value σ (log scale)", type="log")
