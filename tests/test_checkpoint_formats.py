@@ -16,7 +16,6 @@ from rnnviz.build import build_model
 from rnnviz.checkpoints import Loaded, load_checkpoint, summarize, vocab_choices
 from rnnviz.models import ModelConfig
 from rnnviz.checkpoints.inputs import from_text
-from rnnviz.models import num_parameters
 from rnnviz.sampling import encode, generate_text, split_text
 from rnnviz.subject import from_checkpoint
 from rnnviz.trace import probe

@@ -6,7 +6,7 @@ measured width as new state; new arrays are new data to `Plotly.react`, so plotl
 (counted in Chromium: two `plotly_afterplot` events a chart, no server message between them; README, "Cold
 pages"). This element, a Streamlit custom component (v2: in the page, no iframe), draws a figure with one
 `Plotly.react` into a div that lives as long as the element, so a live view's next figure updates the plot in
-place, one chart at a time. plotly.js is the copy the `plotly` package ships (the version its figures are written
+place, one chart at a time; a page run that sends the same figure again draws nothing. plotly.js is the copy the `plotly` package ships (the version its figures are written
 for), served from the app's static folder and loaded once a page.
 
 Not faster to a cold page's first figure (bench/cold_pages.py --against: ratio 0.91 to 1.17): compiling plotly.js
@@ -65,22 +65,29 @@ export default function (component) {
     parentElement.appendChild(div);
     div.addEventListener("fullscreenchange", () => window.Plotly && window.Plotly.Plots.resize(div));
   }
+  let live = true;
+  const cleanup = () => {  // the element is gone: plotly's listeners (a window resize handler each) with it
+    live = false;
+    div.__shown = null;
+    if (window.Plotly) window.Plotly.purge(div);
+  };
+  const shown = data.figure + JSON.stringify(data.config);
+  if (div.__shown === shown) return cleanup;  // a page run that sent the same figure again: nothing to draw
   const fig = JSON.parse(data.figure);
   // plotly.js 3 adds a "Share chart" button that uploads the figure to Plotly Cloud: off
   const config = Object.assign({responsive: true, showSendToCloud: false, modeBarButtonsToAdd: [FULLSCREEN]},
                                data.config);
-  let live = true;
   // one chart at a time, each in a task of its own: the browser shows the first before drawing the next (drawn
   // all in one callback, a page's five charts appeared together after about a second of drawing)
   window.__rnnvizDraws = (window.__rnnvizDraws || Promise.resolve())
     .then(() => loadPlotly(data.src))
     .then(Plotly => new Promise(resolve => setTimeout(() => resolve(Plotly), 0)))
-    .then(Plotly => live && Plotly.react(div, fig.data, fig.layout, config))
+    .then(Plotly => live && Plotly.react(div, fig.data, fig.layout, config).then(() => {
+      div.__shown = shown;
+      div.dataset.draws = String(Number(div.dataset.draws || 0) + 1);  // tests count them
+    }))
     .catch(err => { div.textContent = String(err); });
-  return () => {  // the element is gone: plotly's listeners (a window resize handler each) with it
-    live = false;
-    if (window.Plotly) window.Plotly.purge(div);
-  };
+  return cleanup;
 }
 """ % {"cls": CLASS}
 

@@ -373,7 +373,8 @@ PRESENTATION_AUDIT = """(minText) => {  // text under minText px, text cut off, 
             const ink = t => { const b = t.getBoundingClientRect(), pad = 0.2 * b.height;
                                return {left: b.left, right: b.right, top: b.top + pad, bottom: b.bottom - pad}; };
             const texts = [...cb.querySelectorAll("text")]
-                .filter(t => t.getBoundingClientRect().height && t.textContent.trim()).map(t => [ink(t), t.textContent]);
+                .filter(t => t.getBoundingClientRect().height && t.textContent.trim())
+                .map(t => [ink(t), t.textContent]);
             for (let i = 0; i < texts.length; i++) for (let j = i + 1; j < texts.length; j++) {
                 const [a, s] = texts[i], [b, t] = texts[j];
                 if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom && b.top < a.bottom)

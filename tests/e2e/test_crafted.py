@@ -39,7 +39,7 @@ def test_a_crafted_run_link_is_one_sentence_and_the_demo_shows(tab, server, run)
     open_app(tab, server, f"/graph?run={run}")
     note = tab.get_by_text("not one rnnviz made", exact=False)
     expect(note).to_be_visible()
-    expect(tab.locator(".rnnviz-chart").first).to_be_visible(timeout=30_000)
+    expect(tab.locator(".rnnviz-chart .main-svg").first).to_be_visible(timeout=30_000)
     assert "etc/passwd" not in main_text(tab)
     assert_plain(tab, server)
 

@@ -29,7 +29,7 @@ BODY_FONT = """() => parseFloat(getComputedStyle(
 
 def open_presenting(page, server, path: str) -> None:
     open_app(page, server, f"/{path}?present=1")
-    expect(page.locator(".rnnviz-chart").first).to_be_visible(timeout=30_000)
+    expect(page.locator(".rnnviz-chart .main-svg").first).to_be_visible(timeout=30_000)
     expect(page.locator("[data-testid='stSidebar'] label").filter(has_text="Presentation mode").locator("input")).to_be_checked()
 
 

@@ -27,7 +27,7 @@ def test_a_new_cell_s_views_in_presentation_mode(tab, server, runs, arch, charts
     page = tab
     for path, own in charts.items():
         open_app(page, server, f"/{path}?run={runs[arch]}&present=1")
-        expect(page.locator(".rnnviz-chart").first).to_be_visible(timeout=30_000)
+        expect(page.locator(".rnnviz-chart .main-svg").first).to_be_visible(timeout=30_000)
         for key in own:
             expect(page.locator(f".st-key-{key.replace('.', '-')} .js-plotly-plot")).to_be_visible(timeout=30_000)
         assert page.locator("[data-testid='stException']").count() == 0
