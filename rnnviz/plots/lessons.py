@@ -13,22 +13,21 @@ from rnnviz.trace import Trace, weight_grad_share
 
 def weight_share_figure(trace: Trace, layer: int = 0, tokens: list[str] | None = None,
                         theme: Theme = NORMAL) -> go.Figure:
-    """Bars: ||step t's share of dL/dW_hh||_F; the annotation: the norm of their sum, the gradient itself."""
+    """Bars: ||step t's share of dL/dW_hh||_F; the subtitle: the norm of their sum, the gradient itself (an
+    annotation in the plot's corner said it there, over a 0 to 0.03 axis, and read as a 0.167 the bars never reach)."""
     shares = weight_grad_share(trace, layer)  # (T, G*H, H)
     per_step = shares.flatten(1).norm(dim=1).numpy().astype(np.float32)
     total = float(shares.sum(0).norm())
     labels = [f"t={t}" + (f" '{tokens[t]}'" if tokens else "") for t in range(len(per_step))]
     fig = go.Figure(go.Bar(x=np.arange(len(per_step)), y=per_step, marker_color=gate_color("i"), hovertext=labels,
                            hovertemplate="%{hovertext}<br>||share|| %{y:.3g}<extra></extra>"))
-    fig.add_annotation(xref="paper", yref="paper", x=0.01, y=0.98, showarrow=False, align="left",
-                       text=f"the shares' sum = dL/dW<sub>hh</sub>, norm {total:.3g}")
     fig.update_xaxes(title_text="time step t")
     fig.update_yaxes(title_text="||share of dL/dW<sub>hh</sub>|| at step t")
     return style(fig, theme, "The weight gradient is a sum over time steps",
                  "One matrix W<sub>hh</sub> is used at every step, so its gradient adds up every step's share. Each "
                  "share is a matrix; a bar is its size. The bars add up to "
-                 f"{float(per_step.sum()):.3g}, more than the sum's {total:.3g}: shares pointing different ways "
-                 "partly cancel.")
+                 f"{float(per_step.sum()):.3g}, more than their sum's, ||dL/dW<sub>hh</sub>|| = {total:.3g}: shares "
+                 "pointing different ways partly cancel.")
 
 
 def gates_at_step(trace: Trace, t: int, units: list[int], layer: int = 0, sample: int = 0,

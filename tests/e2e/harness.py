@@ -14,6 +14,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"  # Debian's; `playwright install` cannot download browsers on CI
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -246,6 +248,11 @@ def screenshot(page, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     size = page.viewport_size or VIEWPORT
+    try:  # charts draw one at a time: the page's height is known once the last has drawn (a live one redraws on)
+        page.wait_for_function("() => [...document.querySelectorAll('.rnnviz-chart')].every(d => d.dataset.draws)",
+                               timeout=15_000)
+    except PlaywrightTimeout:
+        pass  # a chart that cannot draw is for the test's own checks to name; the picture is taken as it is
     height = page.evaluate("() => { const m = document.querySelector(\"[data-testid='stMain']\");"
                            " return m ? m.scrollHeight : document.documentElement.scrollHeight; }")
     page.mouse.move(size["width"] - 5, 5)  # no hover tooltip in the picture
