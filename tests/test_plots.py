@@ -567,10 +567,12 @@ def test_unrolled_figure_draws_every_node_and_greys_unreached_edges(lstm_trace):
     np.testing.assert_allclose(np.sort(cells.marker.color), np.sort(c_norms), rtol=1e-5)
     bars = sorted((t.marker.colorbar.y, t.marker.colorbar.len) for t in fig.data if t.marker.showscale)
     assert len(bars) == 3 and all(b[0] + b[1] / 2 <= a[0] - a[1] / 2 + 1e-9 for b, a in zip(bars, bars[1:]))
-    # each bar labelled at its ends, with the values drawn (plotly's own ticks crowded a third of the height)
+    # each bar labelled at its ends (plotly's own ticks crowded a third of the height); a norm's scale starts at 0:
+    # from the smallest drawn, 0.414 against 0.441 read as dark against bright
     bar = states.marker.colorbar
-    assert list(bar.tickvals) == [pytest.approx(h_norms.min(), rel=1e-5), pytest.approx(h_norms.max(), rel=1e-5)]
-    assert list(bar.ticktext) == [f"{h_norms.min():.3g}", f"{h_norms.max():.3g}"]
+    assert states.marker.cmin == 0 and states.marker.cmax == pytest.approx(h_norms.max(), rel=1e-5)
+    assert list(bar.tickvals) == [0, pytest.approx(h_norms.max(), rel=1e-5)]
+    assert list(bar.ticktext) == ["0", f"{h_norms.max():.3g}"]
     assert fig.layout.title.text == "Unrolled lstm (many-to-many-sync), sample 0 · backward pass 1 step back"  # all
     part = P.unrolled_figure(lstm_trace, "many-to-many-sync", start=1, steps=2)  # a window says which steps it is
     assert part.layout.title.text.endswith(f"sample 0 · steps 1–2 of 0–{T - 1}")
@@ -580,8 +582,8 @@ def test_unrolled_figure_draws_every_node_and_greys_unreached_edges(lstm_trace):
     plain = P.unrolled_figure(probe(token_model("rnn_tanh"), torch.randint(0, V, (B, T))), "many-to-one")
     assert next(t for t in plain.data if t.name == "states").marker.colorbar.title.text == "norm ||h||"  # no c
     one = P.unrolled_figure(probe(token_model("rnn_tanh"), torch.randint(0, V, (B, 1))), "one-to-one")
-    bar = next(t for t in one.data if t.name == "states").marker.colorbar  # one node: one value, said once
-    assert len(bar.tickvals) == 1, bar.ticktext
+    node = next(t for t in one.data if t.name == "states")  # one node: 0 and its value ("0.65848", "0.6584795")
+    assert list(node.marker.colorbar.ticktext) == ["0", f"{float(node.marker.color[0]):.3g}"]
     assert len([t for t in lit.data if t.name == "y"][0].x) == 1
 
 

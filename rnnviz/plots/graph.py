@@ -136,11 +136,12 @@ def _draw_nodes(fig: go.Figure, g: Unrolled, theme: Theme, size: float) -> None:
     n = g.nodes
     for kind, label in g.value_labels.items():  # h and c each on a scale of its own (bars top to bottom: h, c, dL)
         states = n[n["kind"] == kind]
-        signed = label.startswith("unit")  # one unit's value, white at 0; else a norm, over the range drawn
+        signed = label.startswith("unit")  # one unit's value, white at 0; else a norm, from 0: a scale from the
+        # smallest norm drawn made 0.414 against 0.441 look like dark against bright
         v = states["value"].to_numpy(dtype=np.float64)
         v = v[np.isfinite(v)] if np.isfinite(v).any() else np.zeros(1)
         top = max(float(np.abs(v).max()), 1e-6)
-        lo, hi = (-top, top) if signed else (float(v.min()), max(float(v.max()), float(v.min()) + 1e-6))
+        lo, hi = (-top, top) if signed else (0.0, top)
         fig.add_trace(go.Scatter(
             x=f32(states["x"]), y=f32(states["y"]), mode="markers", name=_STATES[kind], showlegend=False,
             marker={"size": size, "color": f32(states["value"]), "line": {"width": 1.5, "color": "#000000"},
@@ -167,9 +168,10 @@ _STATES = {"h": "states", "c": "cell states"}  # trace names
 
 def _bar(g: Unrolled, kind: str, lo: float, hi: float) -> dict:
     """Where a colour bar sits on the right (h's and the edges' halves, or thirds when c has its own) and its
-    labels: its two ends, 0 between them, or its one value (a one-step graph's single h read "0.65848" and
-    "0.6584795"). A third is too short for plotly's own ticks at projector size (they ran into each other). Each
-    label hangs below its tick: centred on it, the top one touched the bar's title."""
+    labels: its two ends, and 0 between them; one label when the range is a point (all zero, or the edges' one
+    gradient). A one-step graph's single h, on plotly's own ticks, read "0.65848" and "0.6584795", and in a third
+    of the height at projector size plotly's ticks ran into each other. Each label hangs below its tick: centred
+    on it, the top one touched the bar's title."""
     thirds = len(g.value_labels) == 2
     one = hi - lo <= 1e-5 * max(1.0, abs(lo))
     ticks = [lo] if one else [lo, 0.0, hi] if lo < 0 < hi else [lo, hi]
