@@ -18,9 +18,10 @@ import plotly.graph_objects as go
 from rnnviz.analysis.gradients import block_spectra
 from rnnviz.analysis.memory import write_shares
 from rnnviz.analysis.traces import check_index, layered, resolve_prefix, visible
-from rnnviz.cells import SPECS, get_spec
+from rnnviz.cells import get_spec
 from rnnviz.plots.axes import MONOSPACE
 from rnnviz.plots.budget import f32
+from rnnviz.plots.gates import GATE_NAMES
 from rnnviz.plots.hidden import state_heatmap
 from rnnviz.plots.theme import MUTED, NORMAL, Theme, gate_color, gate_dash, gate_symbol, run_color, style
 
@@ -31,11 +32,8 @@ POINT_OPACITY = 0.6  # overlapping eigenvalues show as darker clumps, and the ci
 
 # a gate block named by what it is ("reset gate r block"): "r block" alone was defined nowhere on the Gradient flow
 # page; a plain RNN's one block is W_hh itself ("h block")
-_BLOCKS = {g: s.gate_label(g) for s in SPECS.values() for g in s.gates}
-
-
 def _block(g: str) -> str:
-    return f"{_BLOCKS.get(g, g)} block"
+    return f"{GATE_NAMES.get(g, g)} block"
 
 
 def eigenvalue_figure(w_hh, blocks: list[str], theme: Theme = NORMAL, title: str | None = None) -> go.Figure:
